@@ -1,0 +1,100 @@
+// Runs the uvu suites under Node (every test/**/*.test.ts), headless Chromium (test/browser-entry.ts)
+// and Deno (test/deno-entry.ts), then prints one final line: `N passed, N failed`.
+// Usage: node scripts/test.mjs [node|browser|deno]... [--filter SUBSTRING]
+import * as esbuild from 'esbuild';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { gpuEnv } from './gpu-env.mjs';
+import { runInChromium } from './chromium.mjs';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { filter: { type: 'string' } },
+});
+const runtimes = positionals.length ? positionals : ['node', 'browser', 'deno'];
+const OUT = '.test-build';
+const env = { ...gpuEnv(), NO_COLOR: '1', FORCE_COLOR: '0' };
+const common = { bundle: true, format: 'esm', target: 'es2022', loader: { '.wgsl': 'text' }, sourcemap: 'inline', logLevel: 'warning' };
+
+function findTests(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...findTests(p));
+    else if (name.endsWith('.test.ts')) out.push(p);
+  }
+  return out.sort();
+}
+
+/** Reads uvu's summary (Total / Passed) out of a run's output. */
+function parseUvu(text) {
+  const total = [...text.matchAll(/Total:\s+(\d+)/g)].map((m) => +m[1]);
+  const passed = [...text.matchAll(/Passed:\s+(\d+)/g)].map((m) => +m[1]);
+  if (!total.length || !passed.length) return null;
+  return { total: total.at(-1), passed: passed.at(-1) };
+}
+
+function run(cmd, args, opts = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    let text = '';
+    const keep = (chunk) => {
+      const s = chunk.toString();
+      text += s;
+      // Dawn's harmless limit warnings are noise; everything else is shown.
+      process.stdout.write(s.split('\n').filter((l) => !/artificially reduced/.test(l)).join('\n'));
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.on('close', (code) => resolve({ code, text }));
+  });
+}
+
+const results = [];
+function record(label, code, text) {
+  const s = parseUvu(text);
+  if (!s) results.push({ label, passed: 0, failed: 1, note: `no uvu summary (exit ${code})` });
+  else {
+    const failed = s.total - s.passed + (code !== 0 && s.total === s.passed ? 1 : 0);
+    results.push({ label, passed: s.passed, failed });
+  }
+}
+
+rmSync(OUT, { recursive: true, force: true });
+
+if (runtimes.includes('node')) {
+  let files = findTests('test');
+  if (values.filter) files = files.filter((f) => f.includes(values.filter));
+  await esbuild.build({ ...common, platform: 'node', entryPoints: files, outdir: `${OUT}/node`, outbase: 'test', packages: 'external' });
+  for (const f of files) {
+    const js = join(OUT, 'node', relative('test', f).replace(/\.ts$/, '.js'));
+    console.log(`\n# node ${f}`);
+    const { code, text } = await run(process.execPath, [js]);
+    record(`node ${f}`, code, text);
+  }
+}
+
+if (runtimes.includes('browser')) {
+  console.log('\n# chromium test/browser-entry.ts');
+  await esbuild.build({ ...common, platform: 'browser', entryPoints: ['test/browser-entry.ts'], outfile: `${OUT}/browser/tests.js`, external: ['webgpu'] });
+  const { ok, text } = await runInChromium(`${OUT}/browser`, 'tests.js', { until: /Duration:/, timeoutMs: 15 * 60_000 });
+  record('chromium', ok ? 0 : 1, text);
+}
+
+if (runtimes.includes('deno')) {
+  console.log('\n# deno test/deno-entry.ts');
+  mkdirSync(`${OUT}/deno`, { recursive: true });
+  await esbuild.build({ ...common, platform: 'neutral', mainFields: ['module', 'main'], entryPoints: ['test/deno-entry.ts'], outfile: `${OUT}/deno/tests.js`, external: ['webgpu', 'node:*'] });
+  writeFileSync(`${OUT}/deno/deno.json`, '{}\n');
+  const { code, text } = await run('node_modules/.bin/deno', ['run', '-A', '--no-config', `${OUT}/deno/tests.js`], { env: { ...env, DENO_NO_UPDATE_CHECK: '1' } });
+  record('deno', code, text);
+}
+
+console.log('\n# summary');
+for (const r of results) console.log(`${r.label}: ${r.passed} passed, ${r.failed} failed${r.note ? ` (${r.note})` : ''}`);
+const passed = results.reduce((a, r) => a + r.passed, 0);
+const failed = results.reduce((a, r) => a + r.failed, 0);
+console.log(`${passed} passed, ${failed} failed`);
+process.exitCode = failed ? 1 : 0;

@@ -1,0 +1,47 @@
+// Cross-entropy over logits [N, C] with integer targets [N]; targets equal to ignore_index
+// contribute nothing and are not counted. Forward: per-row loss (lse - x[target]), the row's
+// log-sum-exp (kept for the backward) and a 0/1 "counted" flag; the mean is taken by the caller.
+// Backward: dx = (softmax(x) - onehot(target)) * factor[0] on counted rows, factor = g / count.
+struct Params { rows: u32, cols: u32, ignore_index: i32, pad: u32 }
+
+@group(0) @binding(0) var<storage, read> logits: array<f32>;
+@group(0) @binding(1) var<storage, read> targets: array<i32>;
+@group(0) @binding(2) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(3) var<storage, read_write> lse: array<f32>;
+@group(0) @binding(4) var<storage, read_write> counted: array<f32>;
+@group(0) @binding(5) var<uniform> p: Params;
+@group(0) @binding(6) var<storage, read> saved_lse: array<f32>;
+@group(0) @binding(7) var<storage, read> factor: array<f32>;
+@group(0) @binding(8) var<storage, read_write> dx: array<f32>;
+
+fn index_of(wid: vec3u, nwg: vec3u, lid: vec3u, size: u32) -> u32 { return (wid.y * nwg.x + wid.x) * size + lid.x; }
+
+@compute @workgroup_size(64)
+fn cross_entropy_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let r = index_of(wid, nwg, lid, 64u);
+  if (r >= p.rows) { return; }
+  let base = r * p.cols;
+  var m = -3.402823e38;
+  for (var j = 0u; j < p.cols; j++) { m = max(m, logits[base + j]); }
+  var s = 0.0;
+  for (var j = 0u; j < p.cols; j++) { s += exp(logits[base + j] - m); }
+  let l = m + log(s);
+  lse[r] = l;
+  let t = targets[r];
+  // Out-of-range targets are rejected on the CPU; a GPU-made one is not counted.
+  let ok = t != p.ignore_index && t >= 0 && t < i32(p.cols);
+  counted[r] = select(0.0, 1.0, ok);
+  loss[r] = select(0.0, l - logits[base + u32(clamp(t, 0, i32(p.cols) - 1))], ok);
+}
+
+@compute @workgroup_size(256)
+fn cross_entropy_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let i = index_of(wid, nwg, lid, 256u);
+  if (i >= p.rows * p.cols) { return; }
+  let r = i / p.cols;
+  let j = i % p.cols;
+  let t = targets[r];
+  let ok = t != p.ignore_index && t >= 0 && t < i32(p.cols);
+  let onehot = select(0.0, 1.0, i32(j) == t);
+  dx[i] = select(0.0, (exp(logits[i] - saved_lse[r]) - onehot) * factor[0], ok);
+}

@@ -1,0 +1,42 @@
+// Row gather (embedding lookup / index_select) over a [outer, V, inner] view of `table`:
+// out[o, m, :] = table[o, ids[m], :]. The backward is a deterministic scatter-add: one
+// invocation per (o, v) table row sums, in index order, the gradients of the rows that read it
+// (no atomics, so the result does not depend on scheduling). Rows equal to padding_idx get none.
+struct Params { outer: u32, rows: u32, inner: u32, count: u32, padding_idx: i32, pad0: u32, pad1: u32, pad2: u32 }
+
+@group(0) @binding(0) var<storage, read> table: array<f32>;
+@group(0) @binding(1) var<storage, read> ids: array<i32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(4) var<storage, read> g: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dtable: array<f32>;
+
+fn index_of(wid: vec3u, nwg: vec3u, lid: vec3u) -> u32 { return (wid.y * nwg.x + wid.x) * 256u + lid.x; }
+
+@compute @workgroup_size(256)
+fn gather_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let i = index_of(wid, nwg, lid);
+  if (i >= p.outer * p.count * p.inner) { return; }
+  let k = i % p.inner;
+  let m = (i / p.inner) % p.count;
+  let o = i / (p.inner * p.count);
+  // Out-of-range ids are rejected on the CPU; the clamp keeps a GPU-made bad id inside the buffer.
+  let row = u32(clamp(ids[m], 0, i32(p.rows) - 1));
+  out[i] = table[(o * p.rows + row) * p.inner + k];
+}
+
+@compute @workgroup_size(256)
+fn gather_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let i = index_of(wid, nwg, lid);
+  if (i >= p.outer * p.rows) { return; }
+  let v = i % p.rows;
+  let o = i / p.rows;
+  let base = i * p.inner;
+  for (var k = 0u; k < p.inner; k++) { dtable[base + k] = 0.0; }
+  if (i32(v) == p.padding_idx) { return; }
+  for (var m = 0u; m < p.count; m++) {
+    if (ids[m] != i32(v)) { continue; }
+    let from = (o * p.count + m) * p.inner;
+    for (var k = 0u; k < p.inner; k++) { dtable[base + k] += g[from + k]; }
+  }
+}

@@ -1,0 +1,75 @@
+// Layer norm over the last axis: y = (x - mean) * rstd * weight + bias, rstd = 1/sqrt(var + eps)
+// (biased variance, as torch). The forward saves mean and rstd per row for the backward.
+struct Params { rows: u32, cols: u32, eps: f32, pad: u32 }
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> weight: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<storage, read_write> mean: array<f32>;
+@group(0) @binding(5) var<storage, read_write> rstd: array<f32>;
+@group(0) @binding(6) var<uniform> p: Params;
+// backward
+@group(0) @binding(7) var<storage, read> g: array<f32>;
+@group(0) @binding(8) var<storage, read> saved_mean: array<f32>;
+@group(0) @binding(9) var<storage, read> saved_rstd: array<f32>;
+@group(0) @binding(10) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(11) var<storage, read_write> dweight: array<f32>;
+@group(0) @binding(12) var<storage, read_write> dbias: array<f32>;
+
+fn index_of(wid: vec3u, nwg: vec3u, lid: vec3u) -> u32 { return (wid.y * nwg.x + wid.x) * 64u + lid.x; }
+
+@compute @workgroup_size(64)
+fn layernorm_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let r = index_of(wid, nwg, lid);
+  if (r >= p.rows) { return; }
+  let base = r * p.cols;
+  let n = f32(p.cols);
+  var s = 0.0;
+  for (var j = 0u; j < p.cols; j++) { s += x[base + j]; }
+  let mu = s / n;
+  var v = 0.0;
+  for (var j = 0u; j < p.cols; j++) { let d = x[base + j] - mu; v += d * d; }
+  let rs = inverseSqrt(v / n + p.eps);
+  for (var j = 0u; j < p.cols; j++) { y[base + j] = (x[base + j] - mu) * rs * weight[j] + bias[j]; }
+  mean[r] = mu;
+  rstd[r] = rs;
+}
+
+// dx = rstd * (gw - mean(gw) - xhat * mean(gw * xhat)), gw = g * weight
+@compute @workgroup_size(64)
+fn layernorm_backward_x(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let r = index_of(wid, nwg, lid);
+  if (r >= p.rows) { return; }
+  let base = r * p.cols;
+  let mu = saved_mean[r];
+  let rs = saved_rstd[r];
+  var sum_gw = 0.0;
+  var sum_gw_xhat = 0.0;
+  for (var j = 0u; j < p.cols; j++) {
+    let gw = g[base + j] * weight[j];
+    sum_gw += gw;
+    sum_gw_xhat += gw * (x[base + j] - mu) * rs;
+  }
+  let n = f32(p.cols);
+  for (var j = 0u; j < p.cols; j++) {
+    let xhat = (x[base + j] - mu) * rs;
+    dx[base + j] = rs * (g[base + j] * weight[j] - sum_gw / n - xhat * sum_gw_xhat / n);
+  }
+}
+
+// dweight[j] = sum_r g * xhat, dbias[j] = sum_r g: one invocation per column.
+@compute @workgroup_size(64)
+fn layernorm_backward_weight(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let j = index_of(wid, nwg, lid);
+  if (j >= p.cols) { return; }
+  var dw = 0.0;
+  var db = 0.0;
+  for (var r = 0u; r < p.rows; r++) {
+    let gv = g[r * p.cols + j];
+    dw += gv * (x[r * p.cols + j] - saved_mean[r]) * saved_rstd[r];
+    db += gv;
+  }
+  dweight[j] = dw;
+  dbias[j] = db;
+}

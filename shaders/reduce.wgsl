@@ -1,0 +1,73 @@
+// Reductions over the middle axis of a [outer, n, inner] view: one invocation per output.
+// sum (times `scale`, so mean = sum * 1/n), max, argmax (first maximum, as torch), and the
+// gradient of max, which flows to the argmax position only.
+struct Params { outer: u32, n: u32, inner: u32, scale: f32 }
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<uniform> p: Params;
+@group(0) @binding(3) var<storage, read_write> out_index: array<i32>;
+@group(0) @binding(4) var<storage, read> g: array<f32>;
+@group(0) @binding(5) var<storage, read> arg: array<i32>;
+
+fn index_of(wid: vec3u, nwg: vec3u, lid: vec3u) -> u32 { return (wid.y * nwg.x + wid.x) * 256u + lid.x; }
+
+@compute @workgroup_size(256)
+fn reduce_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let i = index_of(wid, nwg, lid);
+  if (i >= p.outer * p.inner) { return; }
+  let o = i / p.inner;
+  let k = i % p.inner;
+  let base = o * p.n * p.inner + k;
+  // Kahan summation: long rows (losses, norms) stay accurate in f32.
+  var s = 0.0;
+  var c = 0.0;
+  for (var j = 0u; j < p.n; j++) {
+    let yv = x[base + j * p.inner] - c;
+    let t = s + yv;
+    c = (t - s) - yv;
+    s = t;
+  }
+  out[i] = s * p.scale;
+}
+
+fn argmax_at(base: u32) -> u32 {
+  var best = x[base];
+  var at = 0u;
+  for (var j = 1u; j < p.n; j++) {
+    let v = x[base + j * p.inner];
+    // NaN wins (propagates), as in torch.max
+    if (v > best || (v != v && best == best)) { best = v; at = j; }
+  }
+  return at;
+}
+
+@compute @workgroup_size(256)
+fn reduce_max(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let i = index_of(wid, nwg, lid);
+  if (i >= p.outer * p.inner) { return; }
+  let base = (i / p.inner) * p.n * p.inner + i % p.inner;
+  let at = argmax_at(base);
+  out[i] = x[base + at * p.inner];
+  out_index[i] = i32(at);
+}
+
+@compute @workgroup_size(256)
+fn reduce_argmax(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let i = index_of(wid, nwg, lid);
+  if (i >= p.outer * p.inner) { return; }
+  let base = (i / p.inner) * p.n * p.inner + i % p.inner;
+  out_index[i] = i32(argmax_at(base));
+}
+
+// dx[o, j, k] = g[o, k] where j == arg[o, k], else 0
+@compute @workgroup_size(256)
+fn max_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let i = index_of(wid, nwg, lid);
+  if (i >= p.outer * p.n * p.inner) { return; }
+  let k = i % p.inner;
+  let j = (i / p.inner) % p.n;
+  let o = i / (p.inner * p.n);
+  let r = o * p.inner + k;
+  out[i] = select(0.0, g[r], arg[r] == i32(j));
+}

@@ -1,0 +1,57 @@
+// Row gather (gather.wgsl): embedding lookup and index_select, with a deterministic
+// scatter-add backward (no atomics). Ids known on the CPU are range-checked before dispatch.
+import gatherSource from '../../shaders/gather.wgsl';
+import { defineShader, runtime } from '../runtime.js';
+import { Tensor, record, shapeStr } from '../tensor.js';
+import { checkDtype, normalizeAxis } from './util.js';
+
+const GATHER = defineShader('gather', gatherSource);
+
+function checkIds(op: string, ids: Tensor, rows: number): void {
+  checkDtype(op, 'indices', ids, 'i32');
+  const host = ids.hostData;
+  if (!host) return; // made on the GPU: the kernel clamps, it cannot read past the table
+  for (let i = 0; i < host.length; i++) {
+    const v = host[i];
+    if (v < 0 || v >= rows) {
+      throw new Error(`${op}: index ${v} at position ${i} of indices ${shapeStr(ids.shape)} is out of range [0, ${rows})`);
+    }
+  }
+}
+
+function gatherRaw(op: string, x: Tensor, ax: number, indices: Tensor, paddingIdx: number, outShape: number[]) {
+  const rows = x.shape[ax];
+  checkIds(op, indices, rows);
+  const outer = x.shape.slice(0, ax).reduce((a, b) => a * b, 1);
+  const inner = x.shape.slice(ax + 1).reduce((a, b) => a * b, 1);
+  const p = { outer, rows, inner, count: indices.size, padding_idx: paddingIdx, pad0: 0, pad1: 0, pad2: 0 };
+  const out = Tensor.empty(outShape, 'f32', op);
+  runtime().dispatch(GATHER, 'gather_forward', { table: x, ids: indices, out, p }, { threads: out.size });
+  return record(op, out, [x], (g, [ids]) => {
+    const dx = Tensor.empty(x.shape, 'f32', `${op} backward`);
+    runtime().dispatch(GATHER, 'gather_backward', { ids, g, dtable: dx, p }, { threads: outer * rows });
+    return [dx];
+  }, [indices]);
+}
+
+/** out = x.index_select(axis, indices): shape of x with dimension `axis` replaced by indices.size. */
+export function indexSelect(x: Tensor, axis: number, indices: Tensor): Tensor {
+  checkDtype('indexSelect', 'x', x, 'f32');
+  checkDtype('indexSelect', 'indices', indices, 'i32');
+  if (indices.rank !== 1) throw new Error(`indexSelect: indices must be 1-D, got ${shapeStr(indices.shape)}`);
+  const ax = normalizeAxis('indexSelect', axis, x.rank);
+  const outShape = [...x.shape];
+  outShape[ax] = indices.size;
+  return gatherRaw('indexSelect', x, ax, indices, -1, outShape);
+}
+
+/**
+ * Embedding lookup: weight [V, D], ids of any shape -> [...ids.shape, D]. Rows equal to
+ * paddingIdx get no gradient (as torch.nn.Embedding(padding_idx=...)).
+ */
+export function embedding(weight: Tensor, ids: Tensor, paddingIdx?: number): Tensor {
+  checkDtype('embedding', 'weight', weight, 'f32');
+  checkDtype('embedding', 'ids', ids, 'i32');
+  if (weight.rank !== 2) throw new Error(`embedding: weight must be [num_embeddings, dim], got ${shapeStr(weight.shape)}`);
+  return gatherRaw('embedding', weight, 0, ids, paddingIdx ?? -1, [...ids.shape, weight.shape[1]]);
+}

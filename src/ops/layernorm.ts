@@ -1,0 +1,44 @@
+// Layer norm over the last axis (layernorm.wgsl): fused forward saving mean / rstd, fused
+// backward for x and for weight + bias.
+import layernormSource from '../../shaders/layernorm.wgsl';
+import { defineShader, runtime } from '../runtime.js';
+import { Tensor, record, shapeStr } from '../tensor.js';
+import { checkDtype } from './util.js';
+
+const LAYERNORM = defineShader('layernorm', layernormSource);
+
+export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-12): Tensor {
+  checkDtype('layerNorm', 'x', x, 'f32');
+  checkDtype('layerNorm', 'weight', weight, 'f32');
+  checkDtype('layerNorm', 'bias', bias, 'f32');
+  const cols = x.shape[x.rank - 1];
+  if (x.rank === 0 || weight.rank !== 1 || weight.shape[0] !== cols || bias.rank !== 1 || bias.shape[0] !== cols) {
+    throw new Error(`layerNorm: weight ${shapeStr(weight.shape)} and bias ${shapeStr(bias.shape)} must be [${cols}] for x ${shapeStr(x.shape)}`);
+  }
+  if (!(eps > 0)) throw new Error(`layerNorm: eps must be > 0, got ${eps}`);
+  const rows = cols === 0 ? 0 : x.size / cols;
+  const y = Tensor.empty(x.shape, 'f32', 'layerNorm');
+  const mean = Tensor.empty([rows], 'f32', 'layerNorm mean');
+  const rstd = Tensor.empty([rows], 'f32', 'layerNorm rstd');
+  const p = { rows, cols, eps, pad: 0 };
+  const rt = runtime();
+  rt.dispatch(LAYERNORM, 'layernorm_forward', { x, weight, bias, y, mean, rstd, p }, { threads: rows });
+  const out = record('layerNorm', y, [x, weight, bias], (g, [sx, sw, sm, sr]) => {
+    let dx: Tensor | null = null;
+    let dw: Tensor | null = null;
+    let db: Tensor | null = null;
+    if (x.requiresGrad) {
+      dx = Tensor.empty(x.shape, 'f32', 'layerNorm dx');
+      rt.dispatch(LAYERNORM, 'layernorm_backward_x', { x: sx, weight: sw, g, saved_mean: sm, saved_rstd: sr, dx, p }, { threads: rows });
+    }
+    if (weight.requiresGrad || bias.requiresGrad) {
+      dw = Tensor.empty([cols], 'f32', 'layerNorm dweight');
+      db = Tensor.empty([cols], 'f32', 'layerNorm dbias');
+      rt.dispatch(LAYERNORM, 'layernorm_backward_weight', { x: sx, g, saved_mean: sm, saved_rstd: sr, dweight: dw, dbias: db, p }, { threads: cols });
+    }
+    return [dx, dw, db];
+  }, [x, weight, mean, rstd]);
+  mean.dispose();
+  rstd.dispose();
+  return out;
+}

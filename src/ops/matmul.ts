@@ -1,0 +1,97 @@
+// Batched matrix multiply (matmul.wgsl) with transpose flags; the kernel variant (shared-memory
+// tiles or barrier-free register blocking) is chosen per adapter and shape by the runtime.
+import matmulSource from '../../shaders/matmul.wgsl';
+import { defineShader, runtime, type MatmulVariant } from '../runtime.js';
+import { Tensor, record, shapeStr } from '../tensor.js';
+import { checkDtype } from './util.js';
+import { reshape } from './shape.js';
+import { sum } from './reduce.js';
+
+const MATMUL = defineShader('matmul', matmulSource);
+
+export interface MatmulOptions {
+  transA?: boolean;
+  transB?: boolean;
+  /** Multiplies the product (saves a separate scale op, e.g. attention's 1/sqrt(d)). */
+  alpha?: number;
+  /** Force a kernel variant (benchmarks and tests). */
+  variant?: MatmulVariant;
+}
+
+/**
+ * op(a) @ op(b) where op transposes the last two axes when transA / transB is set.
+ * a: [..., M, K], b: [..., K, N]; batch dimensions must be equal, or either operand 2-D
+ * (shared over the batch). Result: [..., M, N].
+ */
+export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
+  const { transA = false, transB = false, alpha = 1 } = options;
+  checkDtype('matmul', 'a', a, 'f32');
+  checkDtype('matmul', 'b', b, 'f32');
+  if (a.rank < 2 || b.rank < 2) throw new Error(`matmul: both operands need at least 2 dimensions, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
+  // A batched `a` times a shared 2-D `b` is one big 2-D product (the linear-layer case).
+  if (a.rank > 2 && b.rank === 2 && !transA) {
+    const M = a.shape[a.rank - 2];
+    const a2 = reshape(a, [-1, a.shape[a.rank - 1]]);
+    const c2 = matmul(a2, b, options);
+    const out = reshape(c2, [...a.shape.slice(0, -2), M, c2.shape[1]]);
+    a2.dispose();
+    c2.dispose();
+    return out;
+  }
+  const [aRows, aCols] = a.shape.slice(-2);
+  const [bRows, bCols] = b.shape.slice(-2);
+  const M = transA ? aCols : aRows;
+  const K = transA ? aRows : aCols;
+  const Kb = transB ? bCols : bRows;
+  const N = transB ? bRows : bCols;
+  if (K !== Kb) {
+    throw new Error(`matmul: inner dimensions differ: a ${shapeStr(a.shape)}${transA ? ' (transposed)' : ''} has K = ${K}, b ${shapeStr(b.shape)}${transB ? ' (transposed)' : ''} has K = ${Kb}`);
+  }
+  const aBatch = a.shape.slice(0, -2);
+  const bBatch = b.shape.slice(0, -2);
+  if (aBatch.length && bBatch.length && shapeStr(aBatch) !== shapeStr(bBatch)) {
+    throw new Error(`matmul: batch dimensions differ: a ${shapeStr(a.shape)} vs b ${shapeStr(b.shape)}`);
+  }
+  const batchShape = aBatch.length ? aBatch : bBatch;
+  const batch = batchShape.reduce((x, y) => x * y, 1);
+  const out = Tensor.empty([...batchShape, M, N], 'f32', 'matmul');
+  const rt = runtime();
+  const variant = options.variant ?? rt.matmulVariant(M, N, K);
+  const params = {
+    M, N, K, alpha,
+    stride_a: aBatch.length ? M * K : 0,
+    stride_b: bBatch.length ? K * N : 0,
+    stride_c: M * N,
+    pad: 0,
+  };
+  const perGroup = variant === 'tiled' ? 16 : 32;
+  const workgroups: [number, number, number] = [Math.ceil(N / perGroup), Math.ceil(M / perGroup), batch];
+  if (M * N * batch > 0) {
+    if (K === 0) throw new Error(`matmul: K = 0 (a ${shapeStr(a.shape)}, b ${shapeStr(b.shape)})`);
+    rt.dispatch(MATMUL, `matmul_${variant}`, { A: a, B: b, C: out, p: params }, { workgroups }, { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0 });
+  }
+  return record('matmul', out, [a, b], (g, [sa, sb]) => {
+    const opts = { alpha, variant: options.variant };
+    let da: Tensor | null = null;
+    let db: Tensor | null = null;
+    if (a.requiresGrad) {
+      da = transA ? matmul(sb, g, { ...opts, transA: transB, transB: true }) : matmul(g, sb, { ...opts, transB: !transB });
+      if (da.rank > a.rank) da = sumLeading(da, da.rank - a.rank);
+    }
+    if (b.requiresGrad) {
+      db = transB ? matmul(g, sa, { ...opts, transA: true, transB: transA }) : matmul(sa, g, { ...opts, transA: !transA });
+      if (db.rank > b.rank) db = sumLeading(db, db.rank - b.rank);
+    }
+    return [da, db];
+  }, [a, b]);
+}
+
+function sumLeading(t: Tensor, count: number): Tensor {
+  let r = t;
+  for (let i = 0; i < count; i++) {
+    const next = sum(r, 0);
+    r.dispose();
+    r = next;
+  }
+  return r;
+}

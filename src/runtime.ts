@@ -1,0 +1,493 @@
+// The WebGPU runtime: device acquisition, kernel registry (bindings derived from the WGSL source
+// with wgsl_reflect), buffer pool, one pending command encoder, explicit flush and readback.
+import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
+
+export type DType = 'f32' | 'i32';
+export const BYTES_PER_ELEMENT: Record<DType, number> = { f32: 4, i32: 4 };
+
+export interface InitOptions {
+  /** A `GPU` object (navigator.gpu or one from npm `webgpu`); found automatically when absent. */
+  gpu?: GPU;
+  /** Use this adapter instead of requesting one. */
+  adapter?: GPUAdapter;
+  /** Use this device as is (its limits and features are whatever it was created with). */
+  device?: GPUDevice;
+  powerPreference?: GPUPowerPreference;
+  /** Force a matmul kernel variant for every shape (tests run each variant this way). */
+  matmulVariant?: MatmulVariant;
+}
+
+export type MatmulVariant = 'tiled' | 'register';
+
+export interface DeviceReport {
+  adapter: { vendor: string; architecture: string; device: string; description: string; isFallbackAdapter: boolean };
+  features: string[];
+  limits: Record<string, number>;
+  runtime: 'browser' | 'deno' | 'node';
+}
+
+/** Bindings of one compute entry point, as read from the WGSL source. */
+interface ResourceInfo {
+  name: string;
+  binding: number;
+  kind: 'read-only-storage' | 'storage' | 'uniform';
+  elementType: string; // f32 / i32 / u32 for storage arrays, the struct name for uniforms
+  members: { name: string; offset: number; type: string }[]; // uniform struct members
+  size: number; // uniform struct size in bytes
+}
+
+interface EntryInfo {
+  shader: string;
+  entry: string;
+  workgroupSize: [number, number, number];
+  resources: ResourceInfo[];
+  layout: GPUBindGroupLayout;
+  pipelines: Map<string, GPUComputePipeline>;
+}
+
+export interface Shader {
+  name: string;
+  source: string;
+}
+
+/**
+ * A shader file: `defineShader('softmax', source)` where source is the imported .wgsl text.
+ * `includes` are sources of helper files (functions only) prepended to it (WGSL has no #include).
+ */
+export function defineShader(name: string, source: string, includes: string[] = []): Shader {
+  return { name, source: [...includes, source].join('\n') };
+}
+
+/** Anything a storage binding accepts: a tensor-like object exposing its buffer and dtype. */
+export interface Bindable {
+  readonly buffer: GPUBuffer;
+  readonly dtype: DType | 'u32';
+  readonly label: string;
+}
+
+export type UniformValues = Record<string, number | number[]>;
+
+function runtimeName(): DeviceReport['runtime'] {
+  const g = globalThis as any;
+  if (typeof g.Deno !== 'undefined') return 'deno';
+  if (typeof g.window !== 'undefined' || typeof g.WorkerGlobalScope !== 'undefined') return 'browser';
+  return 'node';
+}
+
+let nodeGPU: GPU | null = null;
+
+async function findGPU(): Promise<GPU> {
+  const nav = (globalThis as any).navigator;
+  if (nav?.gpu) return nav.gpu as GPU;
+  if (runtimeName() === 'node') {
+    let mod: any;
+    const name = 'webgpu'; // kept in a variable so browser bundlers leave it alone
+    try {
+      mod = await import(/* @vite-ignore */ name);
+    } catch (err) {
+      throw new Error(`bertgpu init: no navigator.gpu and the npm package 'webgpu' could not be loaded (${(err as Error).message}); run 'npm install webgpu'`);
+    }
+    Object.assign(globalThis, mod.globals);
+    // Keep the Dawn instance reachable: if it is garbage-collected, its device dies with it.
+    nodeGPU ??= mod.create([]) as GPU;
+    return nodeGPU;
+  }
+  throw new Error('bertgpu init: this runtime has no WebGPU (navigator.gpu is undefined)');
+}
+
+const OPTIONAL_FEATURES: GPUFeatureName[] = ['shader-f16', 'subgroups' as GPUFeatureName, 'timestamp-query'];
+const LIMIT_NAMES = [
+  'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY', 'maxComputeWorkgroupSizeZ', 'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage', 'maxUniformBufferBindingSize', 'maxBindGroups', 'minStorageBufferOffsetAlignment',
+  'minUniformBufferOffsetAlignment',
+] as const;
+
+let current: Runtime | null = null;
+
+/** Gets a WebGPU device (browser, Deno or Node) and makes it the current runtime. */
+export async function init(options: InitOptions = {}): Promise<Runtime> {
+  let device = options.device;
+  let adapter = options.adapter ?? null;
+  if (!device) {
+    if (!adapter) {
+      const gpu = options.gpu ?? (await findGPU());
+      adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference });
+      if (!adapter) throw new Error('bertgpu init: requestAdapter() returned null (no usable WebGPU adapter; see README for the Vulkan driver this machine needs)');
+    }
+    const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter!.features.has(f));
+    const requiredLimits: Record<string, number> = {};
+    for (const name of LIMIT_NAMES) {
+      const v = (adapter.limits as any)[name];
+      if (typeof v === 'number') requiredLimits[name] = v;
+    }
+    device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
+  }
+  const info: any = adapter?.info ?? {};
+  const limits: Record<string, number> = {};
+  for (const name of LIMIT_NAMES) limits[name] = (device.limits as any)[name];
+  const report: DeviceReport = {
+    adapter: {
+      vendor: info.vendor ?? '', architecture: info.architecture ?? '', device: info.device ?? '',
+      description: info.description ?? '', isFallbackAdapter: !!(info.isFallbackAdapter ?? (adapter as any)?.isFallbackAdapter),
+    },
+    features: [...device.features].map(String).sort(),
+    limits,
+    runtime: runtimeName(),
+  };
+  current?.destroy();
+  current = new Runtime(device, report, options);
+  return current;
+}
+
+export function runtime(): Runtime {
+  if (!current) throw new Error('bertgpu: no device; call `await init()` first');
+  return current;
+}
+
+export function hasRuntime(): boolean {
+  return current !== null;
+}
+
+function sizeClass(bytes: number): number {
+  // Power-of-two classes up to 1 MiB, then 1 MiB steps: bounded waste, good reuse.
+  const b = Math.max(16, bytes);
+  if (b <= 1 << 20) return 2 ** Math.ceil(Math.log2(b));
+  return Math.ceil(b / (1 << 20)) * (1 << 20);
+}
+
+export class Runtime {
+  readonly device: GPUDevice;
+  readonly report: DeviceReport;
+  readonly options: InitOptions;
+  /** Bytes held by live tensors' buffers, and the number of live GPU storages. */
+  liveBytes = 0;
+  liveStorages = 0;
+  liveTensors = 0;
+  /** Bytes in the free pool (not counted as live). */
+  pooledBytes = 0;
+  private readonly entries = new Map<string, EntryInfo>();
+  private readonly reflections = new Map<string, WgslReflect>();
+  /** Free buffers safe for any use (never referenced by the pending encoder). */
+  private readonly free = new Map<number, GPUBuffer[]>();
+  /** Freed while the pending encoder may still read them: reusable only as kernel outputs. */
+  private readonly freeInEncoder = new Map<number, GPUBuffer[]>();
+  private readonly uniformFree = new Map<number, GPUBuffer[]>();
+  private readonly uniformInFlight: [number, GPUBuffer][] = [];
+  private readonly trash: GPUBuffer[] = [];
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private errors: string[] = [];
+  dispatchCount = 0;
+  submitCount = 0;
+
+  constructor(device: GPUDevice, report: DeviceReport, options: InitOptions) {
+    this.device = device;
+    this.report = report;
+    this.options = options;
+    device.addEventListener?.('uncapturederror', (ev: any) => {
+      this.errors.push(String(ev.error?.message ?? ev.error ?? ev));
+    });
+  }
+
+  get maxBindingSize(): number {
+    return this.report.limits.maxStorageBufferBindingSize;
+  }
+
+  hasFeature(name: string): boolean {
+    return this.report.features.includes(name);
+  }
+
+  // ---- memory ----
+
+  /** A storage buffer of at least `bytes`; `forOutput` buffers may come from ones the pending encoder reads. */
+  acquire(bytes: number, what: string, forOutput = false): GPUBuffer {
+    const limit = this.report.limits.maxStorageBufferBindingSize;
+    if (bytes > limit) {
+      throw new Error(`${what}: needs a ${bytes}-byte buffer, larger than this device's maxStorageBufferBindingSize (${limit} bytes)`);
+    }
+    const maxBuffer = this.report.limits.maxBufferSize;
+    if (bytes > maxBuffer) throw new Error(`${what}: needs a ${bytes}-byte buffer, larger than this device's maxBufferSize (${maxBuffer} bytes)`);
+    const size = sizeClass(bytes);
+    const pools = forOutput ? [this.freeInEncoder, this.free] : [this.free];
+    let buffer: GPUBuffer | undefined;
+    for (const pool of pools) {
+      buffer = pool.get(size)?.pop();
+      if (buffer) { this.pooledBytes -= size; break; }
+    }
+    buffer ??= this.device.createBuffer({
+      size: Math.min(size, Math.max(limit, bytes)),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+    this.liveBytes += buffer.size;
+    this.liveStorages++;
+    return buffer;
+  }
+
+  release(buffer: GPUBuffer): void {
+    this.liveBytes -= buffer.size;
+    this.liveStorages--;
+    const pool = this.encoder ? this.freeInEncoder : this.free;
+    const list = pool.get(buffer.size) ?? [];
+    list.push(buffer);
+    pool.set(buffer.size, list);
+    this.pooledBytes += buffer.size;
+  }
+
+  /** Frees the pooled (unused) buffers back to the driver. */
+  trimPool(): void {
+    this.flush();
+    for (const list of this.free.values()) for (const b of list) b.destroy();
+    this.free.clear();
+    this.pooledBytes = 0;
+  }
+
+  upload(buffer: GPUBuffer, data: ArrayBufferView): void {
+    this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  // ---- kernels ----
+
+  private reflect(shader: Shader): WgslReflect {
+    let r = this.reflections.get(shader.name);
+    if (!r) {
+      r = new WgslReflect(shader.source);
+      this.reflections.set(shader.name, r);
+    }
+    return r;
+  }
+
+  entryInfo(shader: Shader, entry: string): EntryInfo {
+    const key = `${shader.name}:${entry}`;
+    let info = this.entries.get(key);
+    if (info) return info;
+    const reflection = this.reflect(shader);
+    const fn = reflection.entry.compute.find((f) => f.name === entry);
+    if (!fn) throw new Error(`kernel ${shader.name}.wgsl has no compute entry point '${entry}'`);
+    const resources: ResourceInfo[] = fn.resources.map((r: any) => {
+      if (r.group !== 0) throw new Error(`kernel ${shader.name}.wgsl:${entry}: binding '${r.name}' uses group ${r.group}; only group 0 is supported`);
+      const isUniform = r.resourceType === 0;
+      const elementType = isUniform ? r.type.name : (r.type.format?.name ?? r.type.name);
+      return {
+        name: r.name,
+        binding: r.binding,
+        kind: isUniform ? 'uniform' : r.access === 'read' ? 'read-only-storage' : 'storage',
+        elementType,
+        members: isUniform ? (r.type.members ?? []).map((m: any) => ({ name: m.name, offset: m.offset, type: m.type.name + (m.type.format ? `<${m.type.format.name}>` : '') })) : [],
+        size: r.size,
+      } satisfies ResourceInfo;
+    });
+    resources.sort((a, b) => a.binding - b.binding);
+    const layout = this.device.createBindGroupLayout({
+      label: key,
+      entries: resources.map((r) => ({ binding: r.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: r.kind } })),
+    });
+    const ws = fn.workgroupSize ?? [1, 1, 1];
+    info = { shader: shader.name, entry, workgroupSize: [ws[0] ?? 1, ws[1] ?? 1, ws[2] ?? 1], resources, layout, pipelines: new Map() };
+    this.entries.set(key, info);
+    return info;
+  }
+
+  private modules = new Map<string, GPUShaderModule>();
+
+  private pipeline(shader: Shader, info: EntryInfo, constants: Record<string, number>): GPUComputePipeline {
+    const key = JSON.stringify(constants);
+    let p = info.pipelines.get(key);
+    if (p) return p;
+    let module = this.modules.get(shader.name);
+    if (!module) {
+      module = this.device.createShaderModule({ label: `${shader.name}.wgsl`, code: shader.source });
+      this.modules.set(shader.name, module);
+    }
+    p = this.device.createComputePipeline({
+      label: `${shader.name}.wgsl:${info.entry}`,
+      layout: this.device.createPipelineLayout({ bindGroupLayouts: [info.layout] }),
+      compute: { module, entryPoint: info.entry, constants },
+    });
+    info.pipelines.set(key, p);
+    return p;
+  }
+
+  private uniformBuffer(res: ResourceInfo, values: UniformValues, where: string): GPUBuffer {
+    const size = Math.max(16, Math.ceil(res.size / 16) * 16);
+    const bytes = new ArrayBuffer(size);
+    const view = new DataView(bytes);
+    const given = new Set(Object.keys(values));
+    for (const m of res.members) {
+      const v = values[m.name];
+      if (v === undefined) throw new Error(`${where}: uniform '${res.name}' is missing member '${m.name}'`);
+      given.delete(m.name);
+      const scalar = m.type.replace(/^vec\d<(.*)>$/, '$1').replace(/^vec\d([fiu])$/, (_, c) => ({ f: 'f32', i: 'i32', u: 'u32' })[c as 'f']);
+      const arr = Array.isArray(v) ? v : [v];
+      const lanes = /^vec(\d)/.exec(m.type)?.[1];
+      if (lanes && arr.length !== +lanes) throw new Error(`${where}: uniform member '${m.name}' is ${m.type}, got ${arr.length} values`);
+      arr.forEach((x, i) => {
+        const off = m.offset + 4 * i;
+        if (scalar === 'f32') view.setFloat32(off, x, true);
+        else if (scalar === 'i32') view.setInt32(off, x, true);
+        else if (scalar === 'u32') {
+          if (!(x >= 0 && x <= 0xffffffff && Number.isInteger(x))) throw new Error(`${where}: uniform member '${m.name}' must be a u32, got ${x}`);
+          view.setUint32(off, x, true);
+        } else throw new Error(`${where}: uniform member '${m.name}' has unsupported type ${m.type}`);
+      });
+    }
+    if (given.size) throw new Error(`${where}: uniform '${res.name}' has no member(s) ${[...given].join(', ')}`);
+    const buf = this.uniformFree.get(size)?.pop() ?? this.device.createBuffer({ size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    this.device.queue.writeBuffer(buf, 0, bytes);
+    this.uniformInFlight.push([size, buf]);
+    return buf;
+  }
+
+  /**
+   * Records one dispatch into the pending encoder. Every binding of the entry point (read from
+   * the WGSL) must be given by name; dtypes and read/write access are checked against it.
+   * `threads` is the number of invocations wanted along x (spread over y when it exceeds the
+   * per-dimension limit), or explicit workgroup counts [x, y, z].
+   */
+  dispatch(
+    shader: Shader,
+    entry: string,
+    bindings: Record<string, Bindable | UniformValues>,
+    grid: { threads: number } | { workgroups: [number, number, number] },
+    constants: Record<string, number> = {},
+  ): void {
+    const info = this.entryInfo(shader, entry);
+    const where = `kernel ${shader.name}.wgsl:${entry}`;
+    const names = new Set(Object.keys(bindings));
+    const entries: GPUBindGroupEntry[] = [];
+    const written = new Set<GPUBuffer>();
+    const read = new Set<GPUBuffer>();
+    for (const res of info.resources) {
+      const b = bindings[res.name];
+      if (b === undefined) throw new Error(`${where}: binding '${res.name}' (@binding(${res.binding})) was not given`);
+      names.delete(res.name);
+      if (res.kind === 'uniform') {
+        if ((b as Bindable).buffer) throw new Error(`${where}: binding '${res.name}' is a uniform struct; pass its member values, not a tensor`);
+        entries.push({ binding: res.binding, resource: { buffer: this.uniformBuffer(res, b as UniformValues, where) } });
+        continue;
+      }
+      const t = b as Bindable;
+      if (!t.buffer) throw new Error(`${where}: binding '${res.name}' is a storage buffer; pass a tensor`);
+      if (res.elementType !== t.dtype && !(res.elementType === 'u32' && t.dtype === 'i32' && t.label.startsWith('u32:'))) {
+        throw new Error(`${where}: binding '${res.name}' holds array<${res.elementType}>, got a ${t.dtype} tensor (${t.label})`);
+      }
+      if (res.kind === 'storage') {
+        if (written.has(t.buffer) || read.has(t.buffer)) throw new Error(`${where}: binding '${res.name}' is written but its buffer is also bound elsewhere`);
+        written.add(t.buffer);
+      } else {
+        if (written.has(t.buffer)) throw new Error(`${where}: binding '${res.name}' aliases a written buffer`);
+        read.add(t.buffer);
+      }
+      entries.push({ binding: res.binding, resource: { buffer: t.buffer } });
+    }
+    if (names.size) throw new Error(`${where}: unknown binding(s) ${[...names].join(', ')}; the shader declares ${info.resources.map((r) => r.name).join(', ')}`);
+    let wg: [number, number, number];
+    if ('threads' in grid) {
+      const groups = Math.max(1, Math.ceil(grid.threads / info.workgroupSize[0]));
+      const maxX = this.report.limits.maxComputeWorkgroupsPerDimension;
+      wg = groups <= maxX ? [groups, 1, 1] : [maxX, Math.ceil(groups / maxX), 1];
+    } else wg = grid.workgroups;
+    const maxDim = this.report.limits.maxComputeWorkgroupsPerDimension;
+    if (wg.some((n) => n > maxDim)) throw new Error(`${where}: ${wg.join('x')} workgroups exceed maxComputeWorkgroupsPerDimension (${maxDim})`);
+    if (wg.some((n) => n === 0)) return;
+    const pipeline = this.pipeline(shader, info, constants);
+    const group = this.device.createBindGroup({ layout: info.layout, entries });
+    const pass = this.computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(wg[0], wg[1], wg[2]);
+    this.dispatchCount++;
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    if (!this.pass) this.pass = this.commandEncoder().beginComputePass();
+    return this.pass;
+  }
+
+  private commandEncoder(): GPUCommandEncoder {
+    this.encoder ??= this.device.createCommandEncoder();
+    return this.encoder;
+  }
+
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.endPass();
+    this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+
+  /** Submits everything recorded so far. */
+  flush(): void {
+    this.endPass();
+    if (this.encoder) {
+      this.device.queue.submit([this.encoder.finish()]);
+      this.encoder = null;
+      this.submitCount++;
+    }
+    for (const [size, list] of this.freeInEncoder) {
+      const into = this.free.get(size) ?? [];
+      into.push(...list);
+      this.free.set(size, into);
+    }
+    this.freeInEncoder.clear();
+    for (const [size, buf] of this.uniformInFlight.splice(0)) {
+      const list = this.uniformFree.get(size) ?? [];
+      list.push(buf);
+      this.uniformFree.set(size, list);
+    }
+    for (const b of this.trash.splice(0)) b.destroy();
+    this.throwErrors();
+  }
+
+  private throwErrors(): void {
+    if (this.errors.length) {
+      const msg = this.errors.splice(0).join('; ');
+      throw new Error(`WebGPU error: ${msg}`);
+    }
+  }
+
+  /** Submits pending work and reads `bytes` from `buffer`. */
+  async read(buffer: GPUBuffer, offset: number, bytes: number): Promise<ArrayBuffer> {
+    const size = Math.ceil(bytes / 4) * 4;
+    const staging = this.device.createBuffer({ size: Math.max(4, size), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    if (size > 0) this.copy(buffer, offset, staging, 0, size);
+    this.flush();
+    await staging.mapAsync(GPUMapMode.READ);
+    const out = staging.getMappedRange().slice(0, bytes);
+    staging.unmap();
+    staging.destroy();
+    this.throwErrors();
+    return out;
+  }
+
+  /** Waits until the GPU has finished everything submitted. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    this.throwErrors();
+  }
+
+  destroy(): void {
+    this.endPass();
+    this.encoder = null;
+    for (const m of [this.free, this.freeInEncoder, this.uniformFree]) for (const l of m.values()) for (const b of l) b.destroy();
+    if (current === this) current = null;
+  }
+
+  matmulVariant(m: number, n: number, k: number): MatmulVariant {
+    if (this.options.matmulVariant) return this.options.matmulVariant;
+    // Workgroup barriers are very slow on CPU Vulkan (lavapipe, SwiftShader): register blocking wins there.
+    const cpu = this.report.adapter.isFallbackAdapter || /llvmpipe|swiftshader|lavapipe/i.test(`${this.report.adapter.description} ${this.report.adapter.device} ${this.report.adapter.architecture} ${this.report.adapter.vendor}`);
+    if (cpu) return 'register';
+    return m * n >= 64 * 64 && k >= 16 ? 'tiled' : 'register';
+  }
+
+  setMatmulVariant(v: MatmulVariant | undefined): void {
+    this.options.matmulVariant = v;
+  }
+}
