@@ -36,7 +36,7 @@ fn gather_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
   if (i32(v) == p.padding_idx) { return; }
   for (var m = 0u; m < p.count; m++) {
     if (ids[m] != i32(v)) { continue; }
-    let from = (o * p.count + m) * p.inner;
-    for (var k = 0u; k < p.inner; k++) { dtable[base + k] += g[from + k]; }
+    let src_row = (o * p.count + m) * p.inner;
+    for (var k = 0u; k < p.inner; k++) { dtable[base + k] += g[src_row + k]; }
   }
 }
