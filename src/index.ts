@@ -4,3 +4,5 @@ export type { DType, InitOptions, DeviceReport, MatmulVariant, Shader } from './
 export { Tensor, scope, scopeAsync, noGrad, backward, isGradEnabled, shapeSize } from './tensor.js';
 export type { Shape, GradNode } from './tensor.js';
 export * from './ops/index.js';
+export * from './tokenizers/index.js';
+export * from './io/safetensors.js';

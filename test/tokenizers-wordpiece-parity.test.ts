@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WordPieceTokenizer, type TokenizerEncoding, type TruncationStrategy } from '../src/tokenizers/index.js';
+import { CLASS_MARK, CLASS_OTHER, CLASS_PUNCTUATION, charClass } from '../src/tokenizers/unicode.js';
 
 const require = createRequire(import.meta.url);
 const hf = require('@anush008/tokenizers');
@@ -273,6 +274,24 @@ test('our tokenizer.json loads in the reference and round-trips through fromToke
     const t = randomText();
     same(JSON.stringify(t), fromOurs(viaJson.encode(t)), fromHf(await ref.encode(t)));
   }
+});
+
+test('character tables agree with the reference on every BMP code point (and a sample of the rest)', () => {
+  const clean = hf.bertNormalizer({ cleanText: true, handleChineseChars: false, stripAccents: false, lowercase: false });
+  const strip = hf.bertNormalizer({ cleanText: false, handleChineseChars: false, stripAccents: true, lowercase: false });
+  const pre = hf.bertPreTokenizer();
+  let checked = 0;
+  for (let cp = 0; cp <= 0x10ffff; cp += cp < 0x10000 ? 1 : 13) {
+    if (cp >= 0xd800 && cp <= 0xdfff) continue;
+    const ch = String.fromCodePoint(cp);
+    const cls = charClass(cp);
+    const cleaned = clean.normalizeString(ch);
+    assert.is((cls & CLASS_OTHER) !== 0, cleaned === '', `other U+${cp.toString(16)}`);
+    if (cleaned !== ' ') assert.is((cls & CLASS_PUNCTUATION) !== 0, pre.preTokenizeString('a' + ch + 'a').length === 3, `punctuation U+${cp.toString(16)}`);
+    if (ch.normalize('NFD') === ch) assert.is((cls & CLASS_MARK) !== 0, strip.normalizeString(ch) === '', `mark U+${cp.toString(16)}`);
+    checked++;
+  }
+  assert.ok(checked > 140_000);
 });
 
 test('at least 300 comparisons, all equal', () => {

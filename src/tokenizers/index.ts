@@ -21,3 +21,4 @@ export {
   type ByteLevelBpeOptions,
   type ByteLevelBpeTrainOptions,
 } from './byte-level-bpe.js';
+export { trainWordPiece, DEFAULT_WORDPIECE_SPECIAL_TOKENS, type WordPieceTrainOptions } from './wordpiece-trainer.js';

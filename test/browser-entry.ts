@@ -1,0 +1,3 @@
+// The op suites that run in headless Chromium (WebGPU on SwiftShader), bundled by scripts/test.mjs.
+import './engine-nn.test.js';
+import './engine-core.test.js';

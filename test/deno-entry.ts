@@ -1,0 +1,3 @@
+// The op suites that run under Deno (its own WebGPU, wgpu on lavapipe), bundled by scripts/test.mjs.
+import './engine-nn.test.js';
+import './engine-core.test.js';

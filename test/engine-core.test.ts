@@ -1,0 +1,213 @@
+// The engine around the kernels: device report, seeded RNG, memory (scopes, pool, counters),
+// autograd (topological order, accumulation, noGrad, detach), submission, and error messages.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as bg from '../src/index.js';
+import { device, read, assertClose } from './helpers.js';
+
+// Philox4x32-10 in JS (BigInt products), the reference for rng.wgsl.
+function philox(counter: number[], key: number[]): number[] {
+  let [c0, c1, c2, c3] = counter.map((v) => v >>> 0);
+  let [k0, k1] = key.map((v) => v >>> 0);
+  const mul = (a: number, b: number) => {
+    const p = BigInt(a) * BigInt(b);
+    return [Number(p >> 32n) >>> 0, Number(p & 0xffffffffn) >>> 0];
+  };
+  for (let r = 0; r < 10; r++) {
+    const [hi0, lo0] = mul(0xd2511f53, c0);
+    const [hi1, lo1] = mul(0xcd9e8d57, c2);
+    [c0, c1, c2, c3] = [(hi1 ^ c1 ^ k0) >>> 0, lo1, (hi0 ^ c3 ^ k1) >>> 0, lo0];
+    k0 = (k0 + 0x9e3779b9) >>> 0;
+    k1 = (k1 + 0xbb67ae85) >>> 0;
+  }
+  return [c0, c1, c2, c3];
+}
+
+test('init reports adapter, limits and features; the device has the adapter limits', async () => {
+  const rt = await device();
+  const r = rt.report;
+  assert.type(r.adapter.description, 'string');
+  assert.ok(r.limits.maxStorageBufferBindingSize >= 128 * 1024 * 1024, `binding limit ${r.limits.maxStorageBufferBindingSize}`);
+  assert.ok(r.limits.maxComputeWorkgroupsPerDimension >= 65535);
+  assert.ok(Array.isArray(r.features));
+  assert.ok(['node', 'deno', 'browser'].includes(r.runtime));
+});
+
+test('Philox: GPU rand equals the JS Philox4x32-10 bit for bit; same seed, same numbers', async () => {
+  await device();
+  const seed = 2 ** 32 + 77; // uses both key words
+  const gen = new bg.Generator(seed);
+  const u = await bg.rand([1000], { generator: gen }).toArray();
+  for (let i = 0; i < 1000; i += 37) {
+    const w = philox([i, 0, 0, 0], [seed >>> 0, Math.floor(seed / 2 ** 32)]);
+    assert.is(u[i], (w[0] >>> 8) / 16777216, `element ${i}`);
+  }
+  // Philox's published known-answer test (Random123 kat_vectors): counter 0, key 0
+  assert.equal(philox([0, 0, 0, 0], [0, 0]), [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]);
+  const again = await bg.rand([1000], { generator: new bg.Generator(seed) }).toArray();
+  assert.equal(Array.from(again), Array.from(u));
+  const next = await bg.rand([1000], { generator: gen }).toArray(); // the stream advanced
+  assert.not.equal(Array.from(next), Array.from(u));
+  bg.manualSeed(5);
+  const a = await bg.randn([64]).toArray();
+  bg.manualSeed(5);
+  const b = await bg.randn([64]).toArray();
+  assert.equal(Array.from(a), Array.from(b));
+});
+
+test('rand / randn / bernoulli statistics', async () => {
+  await device();
+  const n = 50000;
+  const gen = new bg.Generator(42);
+  const u = await bg.rand([n], { low: -2, high: 6, generator: gen }).toArray();
+  const um = u.reduce((a, b) => a + b, 0) / n;
+  assert.ok(u.every((v) => v >= -2 && v < 6));
+  assert.ok(Math.abs(um - 2) < 0.06, `uniform mean ${um}`); // std of mean 8/sqrt(12n) = 0.010
+  const z = await bg.randn([n], { mean: 1, std: 3, generator: gen }).toArray();
+  const zm = z.reduce((a, b) => a + b, 0) / n;
+  const zv = z.reduce((a, b) => a + (b - zm) ** 2, 0) / n;
+  assert.ok(Math.abs(zm - 1) < 0.07, `normal mean ${zm}`); // 5 sigma = 5 * 3/sqrt(n)
+  assert.ok(Math.abs(Math.sqrt(zv) - 3) < 0.05, `normal std ${Math.sqrt(zv)}`);
+  const bern = await bg.bernoulli([n], 0.3, { generator: gen }).toArray();
+  const rate = bern.reduce((a, b) => a + b, 0) / n;
+  assert.ok(bern.every((v) => v === 0 || v === 1));
+  assert.ok(Math.abs(rate - 0.3) < 0.011, `bernoulli rate ${rate}`);
+});
+
+test('scope frees intermediates (live tensors and bytes return), returned tensors survive', async () => {
+  const rt = await device();
+  await rt.sync();
+  const x = bg.randn([64, 64]);
+  const before = { t: rt.liveTensors, b: rt.liveBytes };
+  const y = bg.scope(() => {
+    const a = bg.mul(x, x);
+    const b = bg.exp(a);
+    return bg.sum(b, 1);
+  });
+  assert.is(rt.liveTensors, before.t + 1);
+  assert.is(rt.liveBytes, before.b + y.buffer.size);
+  y.dispose();
+  assert.is(rt.liveTensors, before.t);
+  assert.is(rt.liveBytes, before.b);
+  // a throwing scope frees what it made too
+  assert.throws(() => bg.scope(() => { bg.exp(x); throw new Error('boom'); }), /boom/);
+  assert.is(rt.liveTensors, before.t);
+  // a training step in a scope: grads stay (they belong to the leaves), everything else goes
+  const w = bg.randn([64, 8]).setRequiresGrad();
+  const base = { t: rt.liveTensors, b: rt.liveBytes };
+  bg.scope(() => {
+    const loss = bg.mean(bg.tanh(bg.matmul(x, w)));
+    loss.backward();
+  });
+  assert.ok(w.grad);
+  assert.is(rt.liveTensors, base.t + 1, 'only w.grad is left');
+  w.zeroGrad();
+  assert.is(rt.liveBytes, base.b);
+  // pooled buffers are reused: the same step again allocates nothing new from the driver
+  const pooled = rt.pooledBytes;
+  assert.ok(pooled > 0);
+});
+
+test('backward visits each node once on a deep residual DAG (no per-path recursion)', async () => {
+  await device();
+  const x = bg.tensor([0.5, -0.25], [2]).setRequiresGrad();
+  // h_{k+1} = h_k + h_k * 0.5 : 2^depth paths from the loss to x
+  let h = x;
+  const depth = 40;
+  for (let k = 0; k < depth; k++) h = bg.add(h, bg.mulScalar(h, 0.5));
+  const loss = bg.sum(h);
+  loss.backward();
+  const g = await x.grad!.toArray();
+  assertClose(g, [1.5 ** depth, 1.5 ** depth], { rtol: 1e-5 });
+});
+
+test('gradients accumulate across backward calls; zeroGrad; noGrad records nothing; detach cuts the graph', async () => {
+  await device();
+  const x = bg.tensor([1, 2, 3]).setRequiresGrad();
+  bg.sum(bg.mul(x, x)).backward();
+  bg.sum(bg.mul(x, x)).backward();
+  assertClose(await x.grad!.toArray(), [4, 8, 12]);
+  x.zeroGrad();
+  assert.is(x.grad, null);
+  const y = bg.noGrad(() => bg.mul(x, x));
+  assert.is(y.requiresGrad, false);
+  assert.is(y.node, null);
+  const d = bg.mul(x, x).detach();
+  assert.is(d.requiresGrad, false);
+  const z = bg.sum(bg.mul(bg.mul(x, x).detach(), x));
+  z.backward();
+  assertClose(await x.grad!.toArray(), [1, 4, 9]);
+  assert.throws(() => bg.sum(bg.tensor([1, 2])).backward(), /does not require grad/);
+  assert.throws(() => bg.mul(x, x).backward(), /is not a scalar/);
+});
+
+test('saved tensors are released after backward, even if the user disposed the inputs', async () => {
+  const rt = await device();
+  const w = bg.randn([16, 16]).setRequiresGrad();
+  const before = { t: rt.liveTensors, b: rt.liveBytes };
+  const x = bg.randn([4, 16]);
+  const m = bg.matmul(x, w);
+  const h = bg.gelu(m);
+  const loss = bg.mean(h);
+  // all still needed by backward: the tape keeps their storage alive
+  x.dispose();
+  m.dispose();
+  h.dispose();
+  loss.backward();
+  loss.dispose();
+  w.zeroGrad();
+  assert.is(rt.liveTensors, before.t);
+  assert.is(rt.liveBytes, before.b);
+});
+
+test('ops record into one encoder: no submission until readback or flush', async () => {
+  const rt = await device();
+  await rt.sync();
+  const submits = rt.submitCount;
+  let t = bg.randn([32, 32]);
+  for (let i = 0; i < 50; i++) t = bg.tanh(bg.matmul(t, t, { transB: true }));
+  assert.is(rt.submitCount, submits, 'no op submitted by itself');
+  await t.toArray();
+  assert.is(rt.submitCount, submits + 1, 'one submission for the readback');
+});
+
+test('errors name the op and the shapes / dtypes / limits', async () => {
+  const rt = await device();
+  const a = bg.zeros([2, 3]);
+  const b = bg.zeros([4, 5]);
+  assert.throws(() => bg.add(a, b), /add: shapes \[2, 3\] and \[4, 5\] cannot be broadcast together/);
+  assert.throws(() => bg.matmul(a, b), /matmul: inner dimensions differ: a \[2, 3\] has K = 3, b \[4, 5\] has K = 4/);
+  assert.throws(() => bg.matmul(bg.zeros([2, 2, 3]), bg.zeros([3, 3, 4])), /matmul: batch dimensions differ/);
+  assert.throws(() => bg.layerNorm(a, bg.ones([4]), bg.zeros([3])), /layerNorm: weight \[4\] and bias \[3\] must be \[3\] for x \[2, 3\]/);
+  assert.throws(() => bg.reshape(a, [4, 2]), /reshape: cannot reshape \[2, 3\] \(6 elements\) to \[4, 2\]/);
+  assert.throws(() => bg.slice(a, 1, 2, 5), /slice: range 2:5 is out of bounds for axis 1 of size 3/);
+  assert.throws(() => bg.sum(a, 2), /sum: axis 2 is out of range for a tensor of rank 2/);
+  // dtype
+  const ids = bg.tensor(Int32Array.from([1, 2]), [2]);
+  assert.throws(() => bg.exp(ids), /exp: x must be f32, got i32/);
+  assert.throws(() => bg.embedding(bg.zeros([4, 2]), bg.zeros([2])), /embedding: ids must be i32, got f32/);
+  // disposed
+  const d = bg.ones([3]);
+  d.dispose();
+  assert.throws(() => bg.exp(d), /exp: tensor#\d+ \[3\] was disposed/);
+  let readError = '';
+  await d.toArray().catch((e: Error) => (readError = e.message));
+  assert.match(readError, /toArray: tensor#\d+ \[3\] was disposed/);
+  // too large for a binding: names the limit and the size
+  const limit = rt.report.limits.maxStorageBufferBindingSize;
+  const n = Math.floor(limit / 4) + 1024;
+  assert.throws(() => bg.zeros([n]), new RegExp(`needs a ${n * 4}-byte buffer, larger than this device's maxStorageBufferBindingSize \\(${limit} bytes\\)`));
+  // data / shape mismatch, bad shape, non-integer ids
+  assert.throws(() => bg.tensor([1, 2, 3], [2, 2]), /tensor: data has 3 elements but shape \[2, 2\] needs 4/);
+  assert.throws(() => bg.zeros([2, -1]), /invalid shape \[2, -1\]/);
+  assert.throws(() => bg.tensor([1.5], [1], 'i32'), /i32 data\[0\] = 1.5 is not a 32-bit integer/);
+  assert.throws(() => bg.dropout(a, 1), /dropout: p must be in \[0, 1\), got 1/);
+  // a kernel binding that does not match the shader is caught by the reflection-derived checks
+  const shader = bg.defineShader('probe', '@group(0) @binding(0) var<storage, read_write> out: array<f32>;\n@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u) { out[g.x] = 1.0; }');
+  assert.throws(() => rt.dispatch(shader, 'main', {}, { threads: 1 }), /kernel probe.wgsl:main: binding 'out' \(@binding\(0\)\) was not given/);
+  assert.throws(() => rt.dispatch(shader, 'main', { out: ids }, { threads: 1 }), /binding 'out' holds array<f32>, got a i32 tensor/);
+  assert.throws(() => rt.dispatch(shader, 'main', { out: a, extra: a }, { threads: 1 }), /unknown binding\(s\) extra/);
+  assert.throws(() => rt.dispatch(shader, 'nope', { out: a }, { threads: 1 }), /has no compute entry point 'nope'/);
+});
+
+test.run();
