@@ -2,12 +2,14 @@
 const COMMANDS: Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>> = {
   tokenize: () => import('./cli/tokenize.js'),
   info: () => import('./cli/info.js'),
+  run: () => import('./cli/run.js'),
 };
 
 const USAGE = `usage: bertgpu <command> [options]
 commands:
   info       print the WebGPU adapter, its limits and features
-  tokenize   JSON lines in, token ids out (see README)`;
+  tokenize   JSON lines in, token ids out (see README)
+  run        one eval forward (+ gradients) of a Hugging Face directory on safetensors inputs`;
 
 async function main(): Promise<number> {
   const [command, ...rest] = process.argv.slice(2);

@@ -1,0 +1,120 @@
+// Hugging Face model directories, both ways: config.json + model.safetensors (+ vocab.txt).
+// `architectures[0]` picks the class; tied weights are omitted on save, as HF does.
+import { readSafetensors, writeSafetensors } from './safetensors.js';
+import { joinPath, readBytes, readText, writeAtomic, makeDir } from './files.js';
+import { bertConfig, configToJson, type BertConfig } from '../models/config.js';
+import { createModel, type PreTrainedModel } from '../models/tasks.js';
+import { WordPieceTokenizer } from '../tokenizers/wordpiece.js';
+import { formatVocabText } from '../tokenizers/vocab.js';
+import type { ModelInit } from '../models/bert.js';
+
+export interface PretrainedFiles {
+  /** config.json as text or parsed. */
+  config: string | Record<string, unknown>;
+  /** model.safetensors bytes (an ArrayBuffer, a Uint8Array, or a Blob / File in browsers). */
+  weights: ArrayBuffer | Uint8Array | Blob;
+  /** vocab.txt text, when the tokenizer should come along. */
+  vocab?: string;
+}
+
+export interface LoadOptions extends ModelInit {
+  /** Class to build instead of config.architectures[0]. */
+  architecture?: string;
+  /**
+   * Parameters that may be absent from the checkpoint and keep their fresh initialisation (e.g.
+   * a new classifier on a pre-trained encoder). `true` allows any; default: none (strict).
+   */
+  allowMissing?: boolean | string[];
+}
+
+export interface Loaded {
+  model: PreTrainedModel;
+  config: BertConfig;
+  tokenizer: WordPieceTokenizer | null;
+  /** Parameters the checkpoint did not have (freshly initialised). */
+  missing: string[];
+  /** Checkpoint tensors the model has no parameter for (ignored). */
+  unexpected: string[];
+}
+
+function parseConfig(text: string | Record<string, unknown>, source: string): { config: BertConfig; architecture: string | undefined } {
+  let raw: Record<string, unknown>;
+  if (typeof text === 'string') {
+    try {
+      raw = JSON.parse(text);
+    } catch (err) {
+      throw new Error(`${source}: config.json is not valid JSON (${(err as Error).message})`);
+    }
+  } else raw = text;
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${source}: config.json must be a JSON object`);
+  const archs = raw.architectures;
+  const architecture = Array.isArray(archs) && typeof archs[0] === 'string' ? archs[0] : undefined;
+  try {
+    return { config: bertConfig(raw as Partial<BertConfig>), architecture };
+  } catch (err) {
+    throw new Error(`${source}: ${(err as Error).message}`);
+  }
+}
+
+/** Builds the model of a Hugging Face directory (path or URL) or of in-memory files. */
+export async function fromPretrained(source: string | PretrainedFiles, options: LoadOptions = {}): Promise<Loaded> {
+  let files: PretrainedFiles;
+  const where = typeof source === 'string' ? source : 'files';
+  if (typeof source === 'string') {
+    const config = await readText(joinPath(source, 'config.json'));
+    if (config === null) throw new Error(`${source}: no config.json`);
+    const weights = await readBytes(joinPath(source, 'model.safetensors'));
+    if (weights === null) throw new Error(`${source}: no model.safetensors (only safetensors checkpoints are read)`);
+    const vocab = await readText(joinPath(source, 'vocab.txt'));
+    files = { config, weights, vocab: vocab ?? undefined };
+  } else files = source;
+  const { config, architecture } = parseConfig(files.config, where);
+  const arch = options.architecture ?? architecture;
+  if (!arch) throw new Error(`${where}: config.json has no architectures[0] and no architecture was given`);
+  const bytes = files.weights instanceof Blob ? new Uint8Array(await files.weights.arrayBuffer()) : files.weights;
+  const st = readSafetensors(bytes, `${where}/model.safetensors`);
+  let model: PreTrainedModel;
+  try {
+    model = createModel(arch, config, options);
+  } catch (err) {
+    throw new Error(`${where}: ${(err as Error).message}`);
+  }
+  const names = new Set(model.allNamedParameters().map(([n]) => n));
+  const missing = [...names].filter((n) => !st.tensors.has(n));
+  const unexpected = [...st.tensors.keys()].filter((n) => !names.has(n));
+  const tied = new Set(model.allNamedParameters().map(([n]) => n).filter((n) => !model.namedParameters().some(([m]) => m === n)));
+  const allow = options.allowMissing === true ? [...names] : [...(options.allowMissing || []), ...tied];
+  try {
+    model.loadWeights(st.tensors, { source: `${where}/model.safetensors`, allowMissing: allow });
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  const tokenizer = files.vocab ? WordPieceTokenizer.fromVocabText(files.vocab) : null;
+  return { model, config, tokenizer, missing: missing.filter((n) => !tied.has(n)), unexpected };
+}
+
+/** The files of a Hugging Face directory, in memory (for browsers: download or store them). */
+export async function exportPretrained(model: PreTrainedModel, tokenizer?: WordPieceTokenizer | null): Promise<Record<string, Uint8Array>> {
+  const tensors: Record<string, { data: Float32Array; shape: number[] }> = {};
+  for (const [name, t] of model.namedParameters()) {
+    tensors[name] = { data: (await t.toArray()) as Float32Array, shape: [...t.shape] };
+  }
+  const enc = new TextEncoder();
+  const out: Record<string, Uint8Array> = {
+    'config.json': enc.encode(JSON.stringify(configToJson(model.config, model.architecture), null, 2) + '\n'),
+    'model.safetensors': writeSafetensors(tensors, { format: 'pt' }),
+  };
+  if (tokenizer) out['vocab.txt'] = enc.encode(formatVocabText(tokenizer.vocab));
+  return out;
+}
+
+/** Writes config.json, model.safetensors (and vocab.txt) into `dir`, each file atomically. */
+export async function savePretrained(model: PreTrainedModel, dir: string, tokenizer?: WordPieceTokenizer | null): Promise<void> {
+  const files = await exportPretrained(model, tokenizer);
+  await makeDir(dir);
+  // weights first, config last: a directory with a config.json is complete
+  for (const name of ['model.safetensors', 'vocab.txt', 'config.json']) {
+    if (files[name]) await writeAtomic(joinPath(dir, name), files[name]);
+  }
+}

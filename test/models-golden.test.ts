@@ -1,0 +1,117 @@
+// Every task class against PyTorch (test/fixtures/models, made by gen.py with Hugging Face's
+// names): outputs within 1e-4 and gradients within 1e-3 of the reference's scale, through the
+// library API and through `bertgpu run`.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readdirSync, readFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import * as esbuild from 'esbuild';
+import * as bg from '../src/index.js';
+import { fromPretrained } from '../src/io/pretrained.js';
+import { runModel, type NamedArrays } from '../src/models/run.js';
+import { device } from './helpers.js';
+
+const ROOT = 'test/fixtures/models';
+const DIRS = readdirSync(ROOT).filter((d) => existsSync(join(ROOT, d, 'config.json'))).sort();
+
+function load(path: string): NamedArrays {
+  const st = bg.readSafetensors(readFileSync(path), path);
+  return new Map([...st.tensors].map(([k, v]) => [k, { data: v.data, shape: v.shape }]));
+}
+
+const maxAbs = (xs: ArrayLike<number>) => Array.prototype.reduce.call(xs, (m: number, v: number) => Math.max(m, Math.abs(v)), 0) as number;
+
+/**
+ * max |a - e| / max |e| over a tensor: error relative to the reference's scale. A gradient that
+ * is zero in exact arithmetic (e.g. attention's key bias, which softmax cancels) has no scale of
+ * its own: its floor is 1e-3 of the model's largest gradient.
+ */
+function relativeToScale(actual: ArrayLike<number>, expected: ArrayLike<number>, floor: number): number {
+  let err = 0;
+  for (let i = 0; i < expected.length; i++) err = Math.max(err, Math.abs(actual[i] - expected[i]));
+  return err / Math.max(maxAbs(expected), floor, 1e-30);
+}
+
+export function compareOutputs(dir: string, actual: NamedArrays, expected: NamedArrays, worst: Record<string, number>): void {
+  let gradScale = 0;
+  for (const [name, e] of expected) if (name.startsWith('grad.')) gradScale = Math.max(gradScale, maxAbs(e.data));
+  for (const [name, e] of expected) {
+    const a = actual.get(name);
+    assert.ok(a, `${dir}: output ${name} is missing`);
+    assert.equal(a!.shape, e.shape, `${dir}: ${name} shape`);
+    const err = relativeToScale(a!.data, e.data, name.startsWith('grad.') ? 1e-3 * gradScale : 0);
+    const tol = name.startsWith('grad.') ? 1e-3 : 1e-4;
+    const kind = name.startsWith('grad.') ? 'grad' : 'output';
+    worst[kind] = Math.max(worst[kind] ?? 0, err);
+    assert.ok(err <= tol, `${dir}: ${name} differs from PyTorch by ${err.toExponential(2)} of its scale (tolerance ${tol})`);
+  }
+  for (const name of actual.keys()) assert.ok(expected.has(name), `${dir}: unexpected output ${name}`);
+}
+
+const worst: Record<string, number> = {};
+
+for (const dir of DIRS) {
+  test(`${dir}: outputs and gradients match PyTorch (library API)`, async () => {
+    await device();
+    const { model, missing, unexpected } = await fromPretrained(join(ROOT, dir));
+    assert.equal(missing, []);
+    assert.equal(unexpected, []);
+    const config = JSON.parse(readFileSync(join(ROOT, dir, 'config.json'), 'utf8'));
+    assert.is(model.architecture, config.architectures[0]);
+    const actual = await runModel(model, load(join(ROOT, dir, 'inputs.safetensors')), { grads: true });
+    compareOutputs(dir, actual, load(join(ROOT, dir, 'outputs.safetensors')), worst);
+    model.dispose();
+  });
+}
+
+test('worst errors across all classes (printed for the notes)', () => {
+  console.log(`\n  worst output error ${worst.output?.toExponential(2)}, worst gradient error ${worst.grad?.toExponential(2)} (relative to scale)`);
+  assert.ok(worst.output !== undefined && worst.grad !== undefined);
+});
+
+let cli = '';
+async function cliPath(): Promise<string> {
+  if (cli) return cli;
+  // inside the project, so the bundle's npm imports resolve from node_modules
+  cli = join(process.cwd(), '.test-build', 'cli', 'cli.mjs');
+  await esbuild.build({ entryPoints: ['src/cli.ts'], bundle: true, platform: 'node', format: 'esm', packages: 'external', loader: { '.wgsl': 'text' }, outfile: cli, logLevel: 'error' });
+  return cli;
+}
+
+function runCli(args: string[]) {
+  return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: process.env, cwd: process.cwd() });
+}
+
+for (const dir of ['BertForPreTraining', 'ElectraForPreTraining', 'RobertaForSequenceClassification', 'BertForQuestionAnswering']) {
+  test(`bertgpu run ${dir} --grads matches PyTorch`, async () => {
+    await cliPath();
+    const out = join(mkdtempSync(join(tmpdir(), 'bertgpu-run-')), 'out.safetensors');
+    const r = runCli(['run', '--model', join(ROOT, dir), '--inputs', join(ROOT, dir, 'inputs.safetensors'), '--out', out, '--grads']);
+    assert.is(r.status, 0, r.stderr);
+    compareOutputs(dir, load(out), load(join(ROOT, dir, 'outputs.safetensors')), {});
+  });
+}
+
+test('bertgpu run: bad input -> exit != 0, one clear line, no output file', async () => {
+  await cliPath();
+  const tmp = mkdtempSync(join(tmpdir(), 'bertgpu-bad-'));
+  const out = join(tmp, 'out.safetensors');
+  const dir = join(ROOT, 'BertForMaskedLM');
+  const cases: [string[], RegExp][] = [
+    [['run', '--model', dir], /--model, --inputs and --out are required/],
+    [['run', '--model', join(tmp, 'nope'), '--inputs', join(dir, 'inputs.safetensors'), '--out', out], /no config.json/],
+    [['run', '--model', dir, '--inputs', join(tmp, 'missing.safetensors'), '--out', out], /cannot read --inputs/],
+    [['run', '--model', dir, '--inputs', join(dir, 'config.json'), '--out', out], /header/i],
+  ];
+  for (const [args, message] of cases) {
+    const r = runCli(args);
+    assert.not.equal(r.status, 0, args.join(' '));
+    const lines = r.stderr.split('\n').filter((l) => l.trim() && !/artificially reduced/.test(l));
+    assert.match(lines[0] ?? '', message);
+    assert.not.ok(existsSync(out), 'no output file');
+  }
+});
+
+test.run();
