@@ -94,6 +94,17 @@ for (const dir of ['BertForPreTraining', 'ElectraForPreTraining', 'RobertaForSeq
   });
 }
 
+test('bertgpu run under Deno (its own WebGPU) matches PyTorch', async () => {
+  await cliPath();
+  const dir = 'ElectraForMaskedLM';
+  const out = join(mkdtempSync(join(tmpdir(), 'bertgpu-run-')), 'out.safetensors');
+  const r = spawnSync('node_modules/.bin/deno', ['run', '-A', cli, 'run', '--model', join(ROOT, dir), '--inputs', join(ROOT, dir, 'inputs.safetensors'), '--out', out, '--grads'], {
+    encoding: 'utf8', env: { ...process.env, DENO_NO_UPDATE_CHECK: '1' },
+  });
+  assert.is(r.status, 0, r.stderr);
+  compareOutputs(dir, load(out), load(join(ROOT, dir, 'outputs.safetensors')), {});
+});
+
 test('bertgpu run: bad input -> exit != 0, one clear line, no output file', async () => {
   await cliPath();
   const tmp = mkdtempSync(join(tmpdir(), 'bertgpu-bad-'));
