@@ -13,7 +13,10 @@ export function free(...ts: (Tensor | null | undefined)[]): void {
 }
 
 export interface ModelInit {
+  /** Random source of the initial weights and of dropout. */
   generator?: Generator;
+  /** Embeddings owned by another model (ELECTRA's generator shares the discriminator's). */
+  embeddings?: BertEmbeddings;
 }
 
 export class BertEmbeddings extends Module {
@@ -256,8 +259,11 @@ export class BertModel extends Module {
   readonly pooler: BertPooler | null = null;
   constructor(readonly config: BertConfig, { addPoolingLayer = true, ...init }: ModelInit & { addPoolingLayer?: boolean } = {}) {
     super();
-    this.embeddings = this.module('embeddings', new BertEmbeddings(config, init));
     const E = config.embedding_size ?? config.hidden_size;
+    if (init.embeddings && init.embeddings.dim !== E) {
+      throw new Error(`shared embeddings are ${init.embeddings.dim} wide, this model's embedding_size is ${E}`);
+    }
+    this.embeddings = this.module('embeddings', init.embeddings ?? new BertEmbeddings(config, init));
     if (E !== config.hidden_size) {
       this.embeddings_project = this.module('embeddings_project', new Linear(E, config.hidden_size, { std: config.initializer_range, generator: init.generator }));
     }

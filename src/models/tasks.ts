@@ -461,11 +461,13 @@ export class ElectraForPreTraining extends PreTrainedModel {
   }
 }
 
-/** Mean sigmoid cross-entropy over the active (attention_mask == 1) positions. */
+/**
+ * Mean sigmoid cross-entropy over the active (attention_mask == 1) positions. Labels: integer
+ * (from the CPU) or float 0/1 (e.g. made on the GPU by ELECTRA's sampling step).
+ */
 export function replacedTokenLoss(logits: Tensor, labels: Tensor, attentionMask?: Tensor): Tensor {
   const [B, T] = logits.shape;
-  checkLabels(labels, [B, T], 'labels');
-  const lab = host(labels, 'labels');
+  if (labels.size !== B * T) throw new Error(`labels ${shapeStr(labels.shape)} do not match logits ${shapeStr(logits.shape)}`);
   const mask = attentionMask ? host(attentionMask, 'attention_mask') : null;
   const weights = new Float32Array(B * T);
   let active = 0;
@@ -474,7 +476,7 @@ export function replacedTokenLoss(logits: Tensor, labels: Tensor, attentionMask?
     active += weights[i];
   }
   if (active === 0) throw new Error('replaced-token loss: no active position (attention_mask is all 0)');
-  const y = ops.tensor(Float32Array.from(lab), [B, T]);
+  const y = labels.dtype === 'f32' ? labels.view([B, T]) : ops.tensor(Float32Array.from(host(labels, 'labels')), [B, T]);
   const w = ops.tensor(weights, [B, T]);
   const meanAll = ops.bceWithLogits(logits, y, w); // sum(w * l) / (B * T)
   const loss = ops.mulScalar(meanAll, (B * T) / active);

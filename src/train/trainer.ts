@@ -1,0 +1,298 @@
+// The pre-training loop shared by the CLI, Deno scripts and browser demos: one recorded
+// submission per step, losses read back every `logEvery` steps, periodic evaluation on held-back
+// batches, and whole-state checkpoints (models, optimizer moments, step, RNG and data state)
+// written atomically, from which a resumed run continues with exactly the same losses.
+import { scope, noGrad, Tensor } from '../tensor.js';
+import { runtime } from '../runtime.js';
+import { AdamW, type AdamWStateDict } from '../optim/adamw.js';
+import { linearWarmupDecaySchedule } from '../optim/schedule.js';
+import { createObjective, type Objective, type ObjectiveName, type PretrainingBatch } from './objectives.js';
+import { fromPretrained, exportPretrained } from '../io/pretrained.js';
+import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
+import { joinPath, readText, readBytes, writeAtomic, makeDir } from '../io/files.js';
+import { Generator } from '../ops/creation.js';
+import type { BertConfig } from '../models/config.js';
+import type { ElectraForMaskedLM, ElectraForPreTraining, PreTrainedModel } from '../models/tasks.js';
+import type { WordPieceTokenizer } from '../tokenizers/wordpiece.js';
+
+/** Where batches come from; its state goes into checkpoints. */
+export interface BatchSource {
+  nextBatch(): PretrainingBatch;
+  state(): unknown;
+  restore(state: unknown): void;
+}
+
+export interface TrainerOptions {
+  steps: number;
+  lr?: number;
+  warmupSteps?: number;
+  weightDecay?: number;
+  maxGradNorm?: number;
+  accumulationSteps?: number;
+  /** Read the loss back (and compute accuracies) every this many steps. */
+  logEvery?: number;
+  evalEvery?: number;
+  seed?: number;
+}
+
+export interface LogRecord {
+  step: number;
+  loss: number;
+  /** mlm / nsp, or generator / discriminator */
+  parts: Record<string, number>;
+  metrics: Record<string, number>;
+  lr: number;
+  grad_norm: number;
+  tokens_per_s: number;
+  elapsed_s: number;
+}
+
+export interface EvalRecord {
+  step: number;
+  loss: number;
+  parts: Record<string, number>;
+  metrics: Record<string, number>;
+}
+
+interface SavedState {
+  version: 1;
+  objective: ObjectiveName;
+  step: number;
+  options: Required<TrainerOptions>;
+  config: BertConfig;
+  generators: Record<string, { seed: number; offset: number }>;
+  optimizer: Omit<AdamWStateDict, 'm' | 'v'>;
+  data: unknown;
+}
+
+const DEFAULTS: Required<TrainerOptions> = {
+  steps: 100, lr: 1e-4, warmupSteps: 0, weightDecay: 0.01, maxGradNorm: 1.0, accumulationSteps: 1, logEvery: 10, evalEvery: 0, seed: 0,
+};
+
+export class Trainer {
+  step = 0;
+  readonly options: Required<TrainerOptions>;
+  readonly optimizer: AdamW;
+  onLog: ((r: LogRecord) => void) | null = null;
+  onEval: ((r: EvalRecord) => void) | null = null;
+  private tokensSinceLog = 0;
+  private lastLogTime = 0;
+  private readonly startTime: number;
+
+  constructor(readonly objective: Objective, readonly config: BertConfig, readonly data: BatchSource, options: TrainerOptions, readonly evalBatches: PretrainingBatch[] = []) {
+    this.options = { ...DEFAULTS, ...options };
+    const o = this.options;
+    if (!(Number.isInteger(o.steps) && o.steps > 0)) throw new Error(`trainer: steps must be a positive integer, got ${o.steps}`);
+    if (!(o.lr > 0)) throw new Error(`trainer: lr must be > 0, got ${o.lr}`);
+    this.optimizer = new AdamW(objective.namedParameters(), {
+      lr: linearWarmupDecaySchedule({ warmupSteps: o.warmupSteps, totalSteps: o.steps, peakLr: o.lr }),
+      weightDecay: o.weightDecay, maxGradNorm: o.maxGradNorm, accumulationSteps: o.accumulationSteps,
+    });
+    this.startTime = this.lastLogTime = now();
+  }
+
+  /** A fresh run. */
+  static create(objectiveName: ObjectiveName, config: BertConfig, data: BatchSource, options: TrainerOptions, evalBatches: PretrainingBatch[] = []): Trainer {
+    const objective = createObjective(objectiveName, config, options.seed ?? 0);
+    return new Trainer(objective, config, data, options, evalBatches);
+  }
+
+  /** One optimizer step (accumulationSteps micro-batches), recorded and submitted once. */
+  async trainStep(): Promise<LogRecord | null> {
+    const log = (this.step + 1) % this.options.logEvery === 0 || this.step + 1 === this.options.steps;
+    this.objective.train(true);
+    let logged: { loss: Tensor; parts: Record<string, Tensor>; metrics: () => Promise<Record<string, number>> } | null = null;
+    const lr = this.optimizer.currentLr();
+    for (let a = 0; a < this.options.accumulationSteps; a++) {
+      const batch = this.data.nextBatch();
+      this.tokensSinceLog += batch.attentionMask.reduce((s, v) => s + v, 0);
+      const last = a === this.options.accumulationSteps - 1;
+      const kept = scope(() => {
+        const st = this.objective.step(batch, log && last);
+        st.loss.backward();
+        return log && last ? { loss: st.loss, parts: st.parts, metrics: st.metrics } : null;
+      });
+      if (kept) logged = kept;
+    }
+    this.optimizer.step();
+    this.optimizer.zeroGrad();
+    this.step++;
+    if (!logged) {
+      runtime().flush();
+      return null;
+    }
+    const record: LogRecord = {
+      step: this.step,
+      loss: await logged.loss.item(),
+      parts: {},
+      metrics: await logged.metrics(),
+      lr,
+      grad_norm: await this.optimizer.lastGradNorm(),
+      tokens_per_s: 0,
+      elapsed_s: 0,
+    };
+    for (const [k, t] of Object.entries(logged.parts)) record.parts[k] = await t.item();
+    logged.loss.dispose();
+    for (const t of Object.values(logged.parts)) t.dispose();
+    const t = now();
+    record.tokens_per_s = this.tokensSinceLog / Math.max(1e-9, (t - this.lastLogTime) / 1000);
+    record.elapsed_s = (t - this.startTime) / 1000;
+    this.tokensSinceLog = 0;
+    this.lastLogTime = t;
+    this.onLog?.(record);
+    return record;
+  }
+
+  /** Mean loss, parts and metrics over the held-back batches, in eval mode (dropout off). */
+  async evaluate(): Promise<EvalRecord> {
+    if (!this.evalBatches.length) throw new Error('evaluate: no held-back batches were given');
+    const record = await this.evaluateOn(...this.evalBatches);
+    this.onEval?.(record);
+    return record;
+  }
+
+  /** Loss, parts and metrics averaged over the given batches, in eval mode (dropout off). */
+  async evaluateOn(...batches: PretrainingBatch[]): Promise<EvalRecord> {
+    this.objective.train(false);
+    const sums: Record<string, number> = {};
+    const add = (k: string, v: number) => (sums[k] = (sums[k] ?? 0) + v);
+    for (const batch of batches) {
+      const st = noGrad(() => scope(() => {
+        const s = this.objective.step(batch, true);
+        return { loss: s.loss, parts: s.parts, metrics: s.metrics };
+      }));
+      add('loss', await st.loss.item());
+      for (const [k, t] of Object.entries(st.parts)) add(`part.${k}`, await t.item());
+      for (const [k, v] of Object.entries(await st.metrics())) add(`metric.${k}`, v);
+      st.loss.dispose();
+      for (const t of Object.values(st.parts)) t.dispose();
+    }
+    this.objective.train(true);
+    const n = batches.length;
+    const record: EvalRecord = { step: this.step, loss: sums.loss / n, parts: {}, metrics: {} };
+    for (const [k, v] of Object.entries(sums)) {
+      if (k.startsWith('part.')) record.parts[k.slice(5)] = v / n;
+      if (k.startsWith('metric.')) record.metrics[k.slice(7)] = v / n;
+    }
+    return record;
+  }
+
+  /** Runs until `steps` (or `until`), evaluating every evalEvery steps. */
+  async run(until = this.options.steps): Promise<void> {
+    while (this.step < Math.min(until, this.options.steps)) {
+      await this.trainStep();
+      if (this.options.evalEvery && this.step % this.options.evalEvery === 0 && this.evalBatches.length) await this.evaluate();
+    }
+    await runtime().sync();
+  }
+
+  /**
+   * Writes the whole training state into `dir`: Hugging Face directories of the models,
+   * optimizer moments, and trainer_state.json (step, options, RNG and data state). The
+   * directory is built beside `dir` and renamed into place, so `dir` is never half-written.
+   */
+  async saveCheckpoint(dir: string, tokenizer?: WordPieceTokenizer | null): Promise<void> {
+    const tmp = `${dir}.tmp-${Math.random().toString(36).slice(2)}`;
+    await makeDir(tmp);
+    const opt = await this.optimizer.stateDict();
+    for (const [name, model] of Object.entries(this.objective.models)) {
+      const files = await exportPretrained(model, tokenizer);
+      await makeDir(joinPath(tmp, name));
+      for (const [f, bytes] of Object.entries(files)) await writeAtomic(joinPath(joinPath(tmp, name), f), bytes);
+    }
+    const moments: Record<string, { data: Float32Array; shape: number[] }> = {};
+    for (const [k, v] of Object.entries(opt.m)) moments[`m.${k}`] = { data: v, shape: [v.length] };
+    for (const [k, v] of Object.entries(opt.v)) moments[`v.${k}`] = { data: v, shape: [v.length] };
+    await writeAtomic(joinPath(tmp, 'optimizer.safetensors'), writeSafetensors(moments));
+    const { m: _m, v: _v, ...optScalars } = opt;
+    const state: SavedState = {
+      version: 1,
+      objective: this.objective.name,
+      step: this.step,
+      options: this.options,
+      config: this.config,
+      generators: Object.fromEntries(Object.entries(this.objective.generators).map(([k, g]) => [k, g.state()])),
+      optimizer: optScalars,
+      data: this.data.state(),
+    };
+    await writeAtomic(joinPath(tmp, 'trainer_state.json'), JSON.stringify(state, null, 1));
+    await replaceDir(tmp, dir);
+  }
+
+  /** Continues a run from a checkpoint directory (the data source must be built the same way). */
+  static async resume(dir: string, data: BatchSource, evalBatches: PretrainingBatch[] = [], overrides: Partial<TrainerOptions> = {}): Promise<Trainer> {
+    const text = await readText(joinPath(dir, 'trainer_state.json'));
+    if (text === null) throw new Error(`${dir}: not a checkpoint (no trainer_state.json)`);
+    const state = JSON.parse(text) as SavedState;
+    if (state.version !== 1) throw new Error(`${dir}: unknown checkpoint version ${state.version}`);
+    const gens = Object.fromEntries(Object.entries(state.generators).map(([k, g]) => [k, new Generator(g.seed)]));
+    let objective: Objective;
+    if (state.objective === 'electra') {
+      const d = await fromPretrained(joinPath(dir, 'discriminator'), { generator: gens.dropout });
+      const disc = d.model as ElectraForPreTraining;
+      const g = await fromPretrained(joinPath(dir, 'generator'), { generator: gens.dropout, embeddings: disc.electra.embeddings });
+      objective = createObjective('electra', state.config, state.options.seed, { discriminator: disc, generator: g.model as ElectraForMaskedLM, generators: gens });
+    } else {
+      const m = await fromPretrained(joinPath(dir, 'model'), { generator: gens.model });
+      objective = createObjective(state.objective, state.config, state.options.seed, { model: m.model as PreTrainedModel, generators: gens });
+    }
+    // the objective's generators are the ones the models were built with: restore their streams
+    for (const [k, g] of Object.entries(objective.generators)) {
+      const saved = state.generators[k];
+      if (!saved) throw new Error(`${dir}: no state for generator '${k}'`);
+      g.seed = saved.seed;
+      g.offset = saved.offset;
+    }
+    const trainer = new Trainer(objective, state.config, data, { ...state.options, ...overrides }, evalBatches);
+    const bytes = await readBytes(joinPath(dir, 'optimizer.safetensors'));
+    if (!bytes) throw new Error(`${dir}: no optimizer.safetensors`);
+    const moments = readSafetensors(bytes, `${dir}/optimizer.safetensors`).tensors;
+    const m: Record<string, Float32Array> = {};
+    const v: Record<string, Float32Array> = {};
+    for (const [k, t] of moments) (k.startsWith('m.') ? m : v)[k.slice(2)] = t.data as Float32Array;
+    trainer.optimizer.loadStateDict({ ...state.optimizer, m, v });
+    trainer.step = state.step;
+    data.restore(state.data);
+    return trainer;
+  }
+
+  /** Writes the models for use elsewhere: ELECTRA's discriminator alone (the model to fine-tune). */
+  async savePretrained(dir: string, tokenizer?: WordPieceTokenizer | null): Promise<void> {
+    const model = this.objective.models.discriminator ?? this.objective.models.model;
+    const files = await exportPretrained(model, tokenizer);
+    await makeDir(dir);
+    for (const name of ['model.safetensors', 'vocab.txt', 'config.json']) if (files[name]) await writeAtomic(joinPath(dir, name), files[name]);
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+    const seen = new Set<Tensor>();
+    for (const m of Object.values(this.objective.models)) {
+      for (const [, p] of m.namedParameters()) {
+        if (seen.has(p)) continue;
+        seen.add(p);
+        p.zeroGrad();
+        p.dispose();
+      }
+    }
+  }
+}
+
+function now(): number {
+  return typeof performance !== 'undefined' ? performance.now() : Date.now();
+}
+
+async function replaceDir(tmp: string, dir: string): Promise<void> {
+  const name = 'node:fs/promises';
+  const fs: typeof import('node:fs/promises') = await import(/* @vite-ignore */ name);
+  const old = `${dir}.old-${Math.random().toString(36).slice(2)}`;
+  let hadOld = true;
+  try {
+    await fs.rename(dir, old);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    hadOld = false;
+  }
+  await fs.rename(tmp, dir);
+  if (hadOld) await fs.rm(old, { recursive: true, force: true });
+}
