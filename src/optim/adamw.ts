@@ -1,0 +1,378 @@
+// AdamW as torch.optim.AdamW (decoupled weight decay, bias-corrected moments), with global-norm
+// gradient clipping as torch.nn.utils.clip_grad_norm_, on the GPU without readbacks.
+//
+// Layout: each parameter stays its own tensor; the moments m and v of all parameters live in
+// flat f32 buffers ("chunks", each at most one storage binding large), a parameter's moments at
+// an offset. A step records, into the runtime's pending encoder (nothing is submitted):
+//   1. grad_sumsq, one dispatch per parameter: partial sums of squares of its gradient;
+//   2. grad_norm_finalize, one dispatch: global norm, clip coefficient, non-finite skip flag;
+//   3. adamw, one dispatch per parameter: the update, reading the coefficient and flag.
+// So 2P + 1 dispatches for P parameter tensors. (One dispatch over all parameters would need
+// the parameters themselves in one flat buffer; WebGPU's per-stage storage-buffer limit rules
+// out binding them all separately. One dispatch per parameter keeps Module tensors as they are.)
+// Step-dependent scalars (lr, bias corrections) are computed on the CPU in float64 and passed
+// in a small uniform per dispatch.
+import adamwSource from '../../shaders/adamw.wgsl';
+import { defineShader, runtime } from '../runtime.js';
+import { Tensor, shapeStr } from '../tensor.js';
+import { zeros } from '../ops/creation.js';
+
+const ADAMW = defineShader('adamw', adamwSource);
+const WG = 256;
+/** Most partial sums one parameter's norm uses (workgroups of its grad_sumsq dispatch). */
+const MAX_PARTIALS = 256;
+
+export type NamedParameters = Iterable<readonly [string, Tensor]>;
+
+export interface ParamGroup {
+  /** Named parameters, or bare tensors (named by `tensor.name` or `group{g}.param{i}`). */
+  params: NamedParameters | Tensor[];
+  /** Overrides the optimizer's weight decay (and its no-decay rule) for the whole group. */
+  weightDecay?: number;
+  /** Multiplies the learning rate for this group (default 1). */
+  lrScale?: number;
+}
+
+export interface AdamWOptions {
+  /** A constant, or a function of the number of steps already taken (see schedule.ts). Default 1e-4. */
+  lr?: number | ((step: number) => number);
+  betas?: [number, number];
+  /** Default 1e-6 (BERT's; torch's default is 1e-8). */
+  eps?: number;
+  /** Decoupled weight decay, default 0.01, not applied where `noDecay(name)` holds. */
+  weightDecay?: number;
+  /** Default: names ending in `bias` or containing `LayerNorm` / `layer_norm`. */
+  noDecay?: (name: string) => boolean;
+  /** Global-norm clipping threshold (default 1.0); null or 0 disables clipping (the norm is still computed). */
+  maxGradNorm?: number | null;
+  /**
+   * Gradients are multiplied by 1 / accumulationSteps before clipping and the update: call
+   * backward() this many times (grads accumulate), then step() once, then zeroGrad().
+   */
+  accumulationSteps?: number;
+  /**
+   * Parameters that require grad but have none: false (default) makes step() throw before
+   * recording anything; true skips them as torch does for `grad is None` (their moments and
+   * step count stay as they are).
+   */
+  skipMissingGrads?: boolean;
+}
+
+export const defaultNoDecay = (name: string): boolean => name.endsWith('bias') || name.includes('LayerNorm') || name.includes('layer_norm');
+
+interface Slot {
+  name: string;
+  param: Tensor;
+  weightDecay: number;
+  lrScale: number;
+  chunk: number;
+  offset: number;
+  /** Updates applied to this parameter (torch's per-parameter `step`), for bias corrections. */
+  steps: number;
+}
+
+export interface AdamWStateDict {
+  /** Calls to step() (drives the learning-rate schedule). */
+  step: number;
+  /** Updates applied per parameter (bias corrections), after subtracting skipped steps. */
+  paramSteps: Record<string, number>;
+  /** Steps skipped because the gradient norm was not finite. */
+  skippedSteps: number;
+  m: Record<string, Float32Array>;
+  v: Record<string, Float32Array>;
+  hyperparameters: {
+    lr: number | null;
+    betas: [number, number];
+    eps: number;
+    weightDecay: Record<string, number>;
+    maxGradNorm: number | null;
+    accumulationSteps: number;
+  };
+}
+
+function isNamedPair(x: unknown): x is readonly [string, Tensor] {
+  return Array.isArray(x) && x.length === 2 && typeof x[0] === 'string' && x[1] instanceof Tensor;
+}
+
+export class AdamW {
+  lr: number | ((step: number) => number);
+  readonly betas: [number, number];
+  readonly eps: number;
+  maxGradNorm: number | null;
+  accumulationSteps: number;
+  skipMissingGrads: boolean;
+  /** Calls to step(): the schedule's argument. */
+  stepCount = 0;
+  private readonly slots: Slot[] = [];
+  private readonly chunks: { m: Tensor; v: Tensor; size: number }[] = [];
+  private readonly partials: Tensor;
+  private readonly clip: Tensor;
+  private readonly skipped: Tensor;
+  /** The global gradient norm of the last step (overwritten by each step; 1 element). */
+  readonly gradNorm: Tensor;
+  private skippedSeen = 0;
+  private disposed = false;
+
+  constructor(params: NamedParameters | ParamGroup[] | Tensor[] | { namedParameters(): NamedParameters }, options: AdamWOptions = {}) {
+    this.lr = options.lr ?? 1e-4;
+    this.betas = options.betas ?? [0.9, 0.999];
+    this.eps = options.eps ?? 1e-6;
+    this.maxGradNorm = options.maxGradNorm === undefined ? 1.0 : options.maxGradNorm;
+    this.accumulationSteps = options.accumulationSteps ?? 1;
+    this.skipMissingGrads = options.skipMissingGrads ?? false;
+    const wd = options.weightDecay ?? 0.01;
+    const noDecay = options.noDecay ?? defaultNoDecay;
+    const [b1, b2] = this.betas;
+    if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1)) throw new Error(`AdamW: betas must be in [0, 1), got [${b1}, ${b2}]`);
+    if (!(this.eps >= 0)) throw new Error(`AdamW: eps must be >= 0, got ${this.eps}`);
+    if (!(wd >= 0)) throw new Error(`AdamW: weightDecay must be >= 0, got ${wd}`);
+    if (!(Number.isInteger(this.accumulationSteps) && this.accumulationSteps >= 1)) throw new Error(`AdamW: accumulationSteps must be a positive integer, got ${this.accumulationSteps}`);
+
+    // Normalise the argument into groups of named parameters.
+    let groups: ParamGroup[];
+    if (params && typeof (params as any).namedParameters === 'function') groups = [{ params: (params as any).namedParameters() }];
+    else {
+      const list = [...(params as Iterable<unknown>)];
+      if (list.length && list.every((x) => x instanceof Tensor)) groups = [{ params: list as Tensor[] }];
+      else if (list.every(isNamedPair)) groups = [{ params: list as [string, Tensor][] }];
+      else if (list.every((x) => x && typeof x === 'object' && 'params' in (x as object))) groups = list as ParamGroup[];
+      else throw new Error('AdamW: params must be [name, tensor] pairs, tensors, param groups or a module with namedParameters()');
+    }
+    const seen = new Set<Tensor>();
+    const names = new Set<string>();
+    groups.forEach((group, gi) => {
+      [...(group.params as Iterable<unknown>)].forEach((item, i) => {
+        const [name, param] = item instanceof Tensor ? [item.name || `group${gi}.param${i}`, item] : (item as [string, Tensor]);
+        if (!(param instanceof Tensor)) throw new Error(`AdamW: parameter '${name}' is not a tensor`);
+        param.assertAlive(`AdamW parameter '${name}'`);
+        if (param.dtype !== 'f32') throw new Error(`AdamW: parameter '${name}' is ${param.dtype}; only f32 parameters can be optimised`);
+        if (seen.has(param)) throw new Error(`AdamW: parameter '${name}' appears twice (tied weights must be listed once)`);
+        if (names.has(name)) throw new Error(`AdamW: two parameters are named '${name}'`);
+        seen.add(param);
+        names.add(name);
+        const weightDecay = group.weightDecay ?? (noDecay(name) ? 0 : wd);
+        this.slots.push({ name, param, weightDecay, lrScale: group.lrScale ?? 1, chunk: 0, offset: 0, steps: 0 });
+      });
+    });
+    if (!this.slots.length) throw new Error('AdamW: no parameters');
+
+    // Pack the moments into chunks that each fit one storage binding.
+    const rt = runtime();
+    const limitBytes = Math.min(rt.maxBindingSize, rt.report.limits.maxBufferSize ?? Infinity, 1 << 30);
+    const chunkElems = Math.floor(limitBytes / 4);
+    const sizes: number[] = [];
+    for (const s of this.slots) {
+      if (s.param.size > chunkElems) throw new Error(`AdamW: parameter '${s.name}' ${shapeStr(s.param.shape)} is larger than one storage binding (${limitBytes} bytes)`);
+      if (!sizes.length || sizes[sizes.length - 1] + s.param.size > chunkElems) sizes.push(0);
+      s.chunk = sizes.length - 1;
+      s.offset = sizes[sizes.length - 1];
+      sizes[sizes.length - 1] += s.param.size;
+    }
+    for (const size of sizes) {
+      const m = zeros([Math.max(1, size)]).keep();
+      const v = zeros([Math.max(1, size)]).keep();
+      m.name = 'adamw.m';
+      v.name = 'adamw.v';
+      this.chunks.push({ m, v, size });
+    }
+    const totalPartials = this.slots.reduce((a, s) => a + partialsFor(s.param.size), 0);
+    this.partials = zeros([totalPartials]).keep();
+    this.gradNorm = zeros([1]).keep();
+    this.gradNorm.name = 'adamw.gradNorm';
+    this.clip = zeros([2]).keep();
+    this.skipped = zeros([1], 'i32').keep();
+  }
+
+  /** Parameter names in optimizer order, with their weight decay. */
+  get parameters(): { name: string; tensor: Tensor; weightDecay: number }[] {
+    return this.slots.map((s) => ({ name: s.name, tensor: s.param, weightDecay: s.weightDecay }));
+  }
+
+  /** The learning rate the next step will use. */
+  currentLr(): number {
+    return typeof this.lr === 'function' ? this.lr(this.stepCount) : this.lr;
+  }
+
+  /**
+   * Records one update of every parameter from its `.grad` (nothing is submitted). Returns the
+   * global gradient norm (of the grads times 1/accumulationSteps, before clipping) as a
+   * 1-element tensor that the next step overwrites: read it when you want, no readback here.
+   *
+   * Failure behaviour: every gradient is checked (present, alive, f32, same shape) before
+   * anything is recorded, so a throw leaves parameters and state untouched. A non-finite norm
+   * (a NaN or inf anywhere in the gradients) makes the GPU skip the update: parameters, m and v
+   * stay as they were, and the step is counted in a GPU counter. `stepCount` (the schedule's
+   * argument) still advances, like Hugging Face's scheduler when the AMP scaler skips a step;
+   * the per-parameter bias-correction step counts are corrected when `syncSkipped()` (or
+   * `stateDict()`) reads that counter — until then later steps use a count one higher per
+   * skipped step.
+   */
+  step(options: { lr?: number } = {}): Tensor {
+    if (this.disposed) throw new Error('AdamW.step: the optimizer was disposed');
+    const lr = options.lr ?? this.currentLr();
+    if (!(Number.isFinite(lr) && lr >= 0)) throw new Error(`AdamW.step: learning rate must be finite and >= 0, got ${lr}`);
+    const active: Slot[] = [];
+    for (const s of this.slots) {
+      s.param.assertAlive(`AdamW.step: parameter '${s.name}'`);
+      const g = s.param.grad;
+      if (!g) {
+        if (this.skipMissingGrads) continue;
+        throw new Error(`AdamW.step: parameter '${s.name}' ${shapeStr(s.param.shape)} has no gradient (call backward() first, or pass skipMissingGrads: true); nothing was updated`);
+      }
+      if (g.disposed) throw new Error(`AdamW.step: the gradient of '${s.name}' was disposed; nothing was updated`);
+      if (g.dtype !== 'f32' || shapeStr(g.shape) !== shapeStr(s.param.shape)) {
+        throw new Error(`AdamW.step: the gradient of '${s.name}' is ${shapeStr(g.shape)} ${g.dtype}, expected ${shapeStr(s.param.shape)} f32; nothing was updated`);
+      }
+      if (g.buffer === s.param.buffer) throw new Error(`AdamW.step: the gradient of '${s.name}' shares its parameter's storage; nothing was updated`);
+      active.push(s);
+    }
+    const rt = runtime();
+    const gradScale = 1 / this.accumulationSteps;
+    let slot = 0;
+    for (const s of active) {
+      const k = partialsFor(s.param.size);
+      rt.dispatch(ADAMW, 'grad_sumsq', { g: s.param.grad!, partials: this.partials, sp: { n: s.param.size, slot, grad_scale: gradScale, pad0: 0 } }, { workgroups: [k, 1, 1] });
+      slot += k;
+    }
+    const maxNorm = this.maxGradNorm && this.maxGradNorm > 0 ? this.maxGradNorm : 0;
+    rt.dispatch(ADAMW, 'grad_norm_finalize', {
+      partials_in: this.partials, norm: this.gradNorm, clip: this.clip, skipped: this.skipped,
+      fp: { slots: slot, max_norm: maxNorm, pad0: 0, pad1: 0 },
+    }, { workgroups: [1, 1, 1] });
+    const [b1, b2] = this.betas;
+    for (const s of active) {
+      const t = s.steps + 1;
+      const slr = lr * s.lrScale;
+      const chunk = this.chunks[s.chunk];
+      rt.dispatch(ADAMW, 'adamw', {
+        p: s.param, g: s.param.grad!, m: chunk.m, v: chunk.v, clip_in: this.clip,
+        ap: {
+          n: s.param.size, offset: s.offset, grad_scale: gradScale, decay: 1 - slr * s.weightDecay,
+          beta1: b1, one_minus_beta1: 1 - b1, beta2: b2, one_minus_beta2: 1 - b2,
+          step_size: slr / (1 - b1 ** t), bc2_sqrt: Math.sqrt(1 - b2 ** t), eps: this.eps, pad0: 0,
+        },
+      }, { threads: s.param.size });
+      s.steps = t;
+    }
+    this.stepCount++;
+    return this.gradNorm;
+  }
+
+  /** Disposes every parameter's gradient (call after step()). */
+  zeroGrad(): void {
+    for (const s of this.slots) s.param.zeroGrad();
+  }
+
+  /** Reads the last step's global gradient norm (submits pending work). */
+  async lastGradNorm(): Promise<number> {
+    return this.gradNorm.item();
+  }
+
+  /**
+   * Reads the GPU's count of skipped (non-finite) steps and takes the new ones off the
+   * per-parameter step counts, so bias corrections match an optimizer that never took them.
+   * Returns the total number of skipped steps.
+   */
+  async syncSkipped(): Promise<number> {
+    const total = (await this.skipped.toArray())[0];
+    const fresh = total - this.skippedSeen;
+    if (fresh > 0) for (const s of this.slots) s.steps = Math.max(0, s.steps - fresh);
+    this.skippedSeen = total;
+    return total;
+  }
+
+  /** Everything needed to resume exactly (reads m and v back; submits pending work). */
+  async stateDict(): Promise<AdamWStateDict> {
+    const skippedSteps = await this.syncSkipped();
+    const m: Record<string, Float32Array> = {};
+    const v: Record<string, Float32Array> = {};
+    const paramSteps: Record<string, number> = {};
+    const weightDecay: Record<string, number> = {};
+    const data = await Promise.all(this.chunks.map(async (c) => [await c.m.toArray(), await c.v.toArray()] as Float32Array[]));
+    for (const s of this.slots) {
+      const [cm, cv] = data[s.chunk];
+      m[s.name] = cm.slice(s.offset, s.offset + s.param.size);
+      v[s.name] = cv.slice(s.offset, s.offset + s.param.size);
+      paramSteps[s.name] = s.steps;
+      weightDecay[s.name] = s.weightDecay;
+    }
+    return {
+      step: this.stepCount, paramSteps, skippedSteps, m, v,
+      hyperparameters: {
+        lr: typeof this.lr === 'number' ? this.lr : null, betas: [...this.betas], eps: this.eps, weightDecay,
+        maxGradNorm: this.maxGradNorm, accumulationSteps: this.accumulationSteps,
+      },
+    };
+  }
+
+  /**
+   * Restores `stateDict()` output (every parameter name must match with the same size). The
+   * learning rate (a schedule function cannot be serialised), betas and eps stay as constructed;
+   * the step counts and moments are replaced.
+   */
+  loadStateDict(state: AdamWStateDict): void {
+    for (const s of this.slots) {
+      const m = state.m[s.name];
+      const v = state.v[s.name];
+      if (!m || !v) throw new Error(`AdamW.loadStateDict: no state for parameter '${s.name}'`);
+      if (m.length !== s.param.size || v.length !== s.param.size) throw new Error(`AdamW.loadStateDict: state of '${s.name}' has ${m.length}/${v.length} elements, the parameter ${s.param.size}`);
+    }
+    const extra = Object.keys(state.m).filter((n) => !this.slots.some((s) => s.name === n));
+    if (extra.length) throw new Error(`AdamW.loadStateDict: state for unknown parameter(s) ${extra.join(', ')}`);
+    const rt = runtime();
+    // Anything recorded before must run before these writes (queue writes overtake the pending encoder).
+    rt.flush();
+    for (const s of this.slots) {
+      const c = this.chunks[s.chunk];
+      const m = Float32Array.from(state.m[s.name]);
+      const v = Float32Array.from(state.v[s.name]);
+      rt.device.queue.writeBuffer(c.m.buffer, s.offset * 4, m.buffer, m.byteOffset, m.byteLength);
+      rt.device.queue.writeBuffer(c.v.buffer, s.offset * 4, v.buffer, v.byteOffset, v.byteLength);
+      s.steps = state.paramSteps[s.name] ?? state.step;
+    }
+    const zero = new Int32Array([0]);
+    rt.device.queue.writeBuffer(this.skipped.buffer, 0, zero.buffer, 0, 4);
+    this.skippedSeen = 0;
+    this.stepCount = state.step;
+  }
+
+  /** Frees the optimizer's GPU state (not the parameters). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const c of this.chunks) {
+      c.m.dispose();
+      c.v.dispose();
+    }
+    for (const t of [this.partials, this.gradNorm, this.clip, this.skipped]) t.dispose();
+  }
+}
+
+function partialsFor(n: number): number {
+  return Math.max(1, Math.min(MAX_PARTIALS, Math.ceil(n / (WG * 16))));
+}
+
+/**
+ * The global L2 norm of `scale` times the given tensors, as a 1-element tensor computed on the
+ * GPU with the same kernels as AdamW.step (no readback). For logging and tests: AdamW clips by
+ * applying the coefficient inside its own kernel, so gradients are never rewritten.
+ */
+export function globalGradNorm(grads: Tensor[], scale = 1): Tensor {
+  const rt = runtime();
+  const total = grads.reduce((a, g) => a + partialsFor(g.size), 0);
+  const partials = zeros([Math.max(1, total)]);
+  let slot = 0;
+  for (const g of grads) {
+    const k = partialsFor(g.size);
+    rt.dispatch(ADAMW, 'grad_sumsq', { g, partials, sp: { n: g.size, slot, grad_scale: scale, pad0: 0 } }, { workgroups: [k, 1, 1] });
+    slot += k;
+  }
+  const norm = zeros([1]);
+  const clip = zeros([2]);
+  const skipped = zeros([1], 'i32');
+  rt.dispatch(ADAMW, 'grad_norm_finalize', { partials_in: partials, norm, clip, skipped, fp: { slots: slot, max_norm: 0, pad0: 0, pad1: 0 } }, { workgroups: [1, 1, 1] });
+  partials.dispose();
+  clip.dispose();
+  skipped.dispose();
+  return norm;
+}
