@@ -3,12 +3,14 @@ const COMMANDS: Record<string, () => Promise<{ main(argv: string[]): Promise<num
   tokenize: () => import('./cli/tokenize.js'),
   info: () => import('./cli/info.js'),
   run: () => import('./cli/run.js'),
+  pretrain: () => import('./cli/pretrain.js'),
 };
 
 const USAGE = `usage: bertgpu <command> [options]
 commands:
   info       print the WebGPU adapter, its limits and features
   tokenize   JSON lines in, token ids out (see README)
+  pretrain   pre-train on text files (mlm, mlm-nsp, roberta, electra)
   run        one eval forward (+ gradients) of a Hugging Face directory on safetensors inputs`;
 
 async function main(): Promise<number> {

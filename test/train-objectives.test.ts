@@ -22,10 +22,10 @@ class RandomBatches implements BatchSource {
     const { B, T } = this;
     const inputIds = new Int32Array(B * T), tokenTypeIds = new Int32Array(B * T), attentionMask = new Int32Array(B * T);
     const mlmLabels = new Int32Array(B * T).fill(-100);
-    const nextSentenceLabels = new Int32Array(B);
+    const nextSentenceLabel = new Int32Array(B);
     for (let b = 0; b < B; b++) {
       const len = T - (b % 3);
-      nextSentenceLabels[b] = b % 2;
+      nextSentenceLabel[b] = b % 2;
       for (let t = 0; t < len; t++) {
         const i = b * T + t;
         attentionMask[i] = 1;
@@ -37,7 +37,7 @@ class RandomBatches implements BatchSource {
         }
       }
     }
-    return { batchSize: B, seqLength: T, inputIds, tokenTypeIds, attentionMask, mlmLabels, nextSentenceLabels };
+    return { batchSize: B, seqLength: T, inputIds, tokenTypeIds, attentionMask, mlmLabels, nextSentenceLabel };
   }
   state() {
     return { count: this.count };

@@ -27,8 +27,8 @@ export interface PretrainingBatch {
   attentionMask: Int32Array;
   /** The original token at predicted positions, -100 elsewhere. */
   mlmLabels: Int32Array;
-  /** [batchSize]: 1 = B is a random sentence, 0 = B follows A (mlm-nsp). */
-  nextSentenceLabels?: Int32Array;
+  /** [batchSize]: 1 = B is a random sentence, 0 = B follows A, -100 = none (mlm-nsp). */
+  nextSentenceLabel?: Int32Array;
 }
 
 /** Tensors of one recorded step; `loss` drives backward, `parts` are its named components. */
@@ -58,7 +58,7 @@ function inputsOf(b: PretrainingBatch, nsp: boolean) {
     token_type_ids: ops.tensor(b.tokenTypeIds, shape, 'i32'),
     attention_mask: ops.tensor(b.attentionMask, shape, 'i32'),
     labels: ops.tensor(b.mlmLabels, shape, 'i32'),
-    next_sentence_label: nsp && b.nextSentenceLabels ? ops.tensor(b.nextSentenceLabels, [b.batchSize], 'i32') : undefined,
+    next_sentence_label: nsp && b.nextSentenceLabel ? ops.tensor(b.nextSentenceLabel, [b.batchSize], 'i32') : undefined,
   };
 }
 
@@ -91,7 +91,7 @@ class MaskedLmObjective implements Objective {
   }
   step(batch: PretrainingBatch, withMetrics: boolean): StepTensors {
     const nsp = this.name === 'mlm-nsp';
-    if (nsp && !batch.nextSentenceLabels) throw new Error('mlm-nsp: the batch has no next-sentence labels');
+    if (nsp && (!batch.nextSentenceLabel || batch.nextSentenceLabel.some((v) => v !== 0 && v !== 1))) throw new Error('mlm-nsp: the batch needs next-sentence labels (0/1) for every row (use the BERT data mode)');
     const inputs = inputsOf(batch, nsp);
     const out = this.model.forward(inputs, { labelledOnly: true });
     if (!out.loss) throw new Error(`${this.name}: the batch has no masked position`);
@@ -115,7 +115,7 @@ class MaskedLmObjective implements Objective {
       parts,
       metrics: async () => {
         const m: Record<string, number> = { mlm_accuracy: await accuracy(mlmLogits, compactLabels(batch.mlmLabels)) };
-        if (nspLogits) m.nsp_accuracy = await accuracy(nspLogits, batch.nextSentenceLabels!);
+        if (nspLogits) m.nsp_accuracy = await accuracy(nspLogits, batch.nextSentenceLabel!);
         free(mlmLogits, nspLogits);
         return m;
       },

@@ -296,3 +296,12 @@ async function replaceDir(tmp: string, dir: string): Promise<void> {
   await fs.rename(tmp, dir);
   if (hadOld) await fs.rm(old, { recursive: true, force: true });
 }
+
+/** A PretrainingDataset (src/data) as the trainer's batch source. */
+export function datasetSource(dataset: { nextBatch(batchSize: number): PretrainingBatch; state(): unknown; restore(s: any): void }, batchSize: number): BatchSource {
+  return {
+    nextBatch: () => dataset.nextBatch(batchSize),
+    state: () => dataset.state(),
+    restore: (s) => dataset.restore(s),
+  };
+}

@@ -1,0 +1,157 @@
+// `bertgpu pretrain`: pre-train a BERT-family model from text files on WebGPU.
+import { parseArgs } from 'node:util';
+import { readFile, appendFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import cliProgress from 'cli-progress';
+import { init } from '../runtime.js';
+import { presetConfig, PRESETS } from '../models/config.js';
+import { WordPieceTokenizer } from '../tokenizers/wordpiece.js';
+import { trainWordPiece } from '../tokenizers/wordpiece-trainer.js';
+import { PretrainingDataset } from '../data/dataset.js';
+import { textToDocuments } from '../data/text.js';
+import { OBJECTIVES, type ObjectiveName, type PretrainingBatch } from '../train/objectives.js';
+import { Trainer, datasetSource, type LogRecord, type EvalRecord } from '../train/trainer.js';
+
+const USAGE = `usage: bertgpu pretrain --objective mlm|mlm-nsp|roberta|electra --corpus FILE... (--vocab FILE | --train-vocab SIZE)
+         --config ${Object.keys(PRESETS).join('|')} --out DIR
+         [--steps N] [--batch B] [--seq T] [--lr X] [--warmup N] [--seed S] [--accumulate N]
+         [--log-every N] [--eval-every N] [--eval-fraction F] [--checkpoint-every N] [--resume DIR] [--log FILE] [--quiet]
+Each corpus file is one document (split into sentences); --out receives a Hugging Face directory
+(for electra: the discriminator) and checkpoint/ (the whole training state, for --resume).`;
+
+const MODE: Record<ObjectiveName, 'bert' | 'roberta' | 'electra'> = { mlm: 'bert', 'mlm-nsp': 'bert', roberta: 'roberta', electra: 'electra' };
+
+function int(name: string, v: string | undefined, def: number): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got '${v}'`);
+  return n;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let values: Record<string, any>;
+  try {
+    let positionals: string[];
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        objective: { type: 'string' }, corpus: { type: 'string', multiple: true }, vocab: { type: 'string' }, 'train-vocab': { type: 'string' },
+        config: { type: 'string', default: 'bert-tiny' }, steps: { type: 'string' }, batch: { type: 'string' }, seq: { type: 'string' },
+        lr: { type: 'string' }, warmup: { type: 'string' }, seed: { type: 'string' }, accumulate: { type: 'string' },
+        'log-every': { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-fraction': { type: 'string' }, 'checkpoint-every': { type: 'string' },
+        out: { type: 'string' }, resume: { type: 'string' }, log: { type: 'string' }, quiet: { type: 'boolean', default: false },
+      },
+    }));
+    // `--corpus a.txt b.txt c.txt`: the files after --corpus arrive as positionals
+    if (positionals.length) {
+      if (!values.corpus) throw new Error(`unexpected argument '${positionals[0]}'`);
+      values.corpus = [...values.corpus, ...positionals];
+    }
+  } catch (err) {
+    console.error(`bertgpu pretrain: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const objective = values.objective as ObjectiveName;
+  if (!OBJECTIVES.includes(objective)) {
+    console.error(`bertgpu pretrain: --objective must be one of ${OBJECTIVES.join(', ')}${objective ? `, got '${objective}'` : ''}\n${USAGE}`);
+    return 2;
+  }
+  if (!values.corpus?.length || !values.out) {
+    console.error(`bertgpu pretrain: --corpus and --out are required\n${USAGE}`);
+    return 2;
+  }
+  if (!values.vocab === !values['train-vocab']) {
+    console.error(`bertgpu pretrain: give exactly one of --vocab FILE and --train-vocab SIZE\n${USAGE}`);
+    return 2;
+  }
+  const steps = int('steps', values.steps, 1000);
+  const batch = int('batch', values.batch, 16);
+  const seq = int('seq', values.seq, 128);
+  const seed = int('seed', values.seed, 0);
+  const lr = values.lr === undefined ? 1e-3 : Number(values.lr);
+  if (!(lr > 0)) throw new Error(`--lr must be a positive number, got '${values.lr}'`);
+  const evalFraction = values['eval-fraction'] === undefined ? 0.05 : Number(values['eval-fraction']);
+  if (!(evalFraction >= 0 && evalFraction < 1)) throw new Error(`--eval-fraction must be in [0, 1), got '${values['eval-fraction']}'`);
+
+  const texts: string[] = [];
+  for (const file of values.corpus as string[]) {
+    try {
+      texts.push(await readFile(file, 'utf8'));
+    } catch (err) {
+      throw new Error(`cannot read --corpus ${file}: ${(err as Error).message}`);
+    }
+  }
+  const documents = textToDocuments(texts, { documents: 'file' });
+  if (documents.length < 2) throw new Error(`--corpus gave ${documents.length} document(s); NSP and evaluation need at least 2 (one file = one document)`);
+  // the last documents are held back for evaluation
+  const heldBack = evalFraction > 0 ? Math.max(1, Math.round(documents.length * evalFraction)) : 0;
+  const trainDocs = documents.slice(0, documents.length - heldBack);
+  const evalDocs = documents.slice(documents.length - heldBack);
+
+  let tokenizer: WordPieceTokenizer;
+  if (values.vocab) {
+    const text = await readFile(values.vocab, 'utf8').catch((e) => { throw new Error(`cannot read --vocab ${values.vocab}: ${e.message}`); });
+    tokenizer = WordPieceTokenizer.fromVocabText(text);
+  } else {
+    tokenizer = trainWordPiece(trainDocs.flat(), { vocabSize: int('train-vocab', values['train-vocab'], 8000) });
+  }
+
+  const mode = MODE[objective];
+  const dataset = new PretrainingDataset({ tokenizer, mode, sentenceDocuments: trainDocs, maxSeqLength: seq, seed });
+  const evalBatches: PretrainingBatch[] = [];
+  if (evalDocs.length) {
+    const evalSet = new PretrainingDataset({ tokenizer, mode, sentenceDocuments: mode === 'bert' ? [...evalDocs, ...trainDocs.slice(0, 1)] : evalDocs, maxSeqLength: seq, seed: seed + 7, masking: 'static' });
+    for (const b of evalSet.batches(batch, { epochs: 1 })) {
+      evalBatches.push(b);
+      if (evalBatches.length >= 4) break;
+    }
+  }
+
+  const rt = await init();
+  const config = presetConfig(values.config, { vocab_size: tokenizer.vocab.length, max_position_embeddings: Math.max(512, seq + 2), pad_token_id: tokenizer.vocab.indexOf('[PAD]') });
+  const options = {
+    steps, lr, seed, warmupSteps: int('warmup', values.warmup, Math.round(steps * 0.1)), accumulationSteps: Math.max(1, int('accumulate', values.accumulate, 1)),
+    logEvery: Math.max(1, int('log-every', values['log-every'], 10)), evalEvery: int('eval-every', values['eval-every'], 0),
+  };
+  const checkpointDir = join(values.out, 'checkpoint');
+  const source = datasetSource(dataset, batch);
+  let trainer: Trainer;
+  if (values.resume) {
+    const dir = existsSync(join(values.resume, 'checkpoint', 'trainer_state.json')) ? join(values.resume, 'checkpoint') : values.resume;
+    trainer = await Trainer.resume(dir, source, evalBatches, { steps });
+  } else trainer = Trainer.create(objective, config, source, options, evalBatches);
+
+  const checkpointEvery = int('checkpoint-every', values['checkpoint-every'], 0);
+  const bar = values.quiet ? null : new cliProgress.SingleBar({
+    format: 'step {value}/{total} |{bar}| loss {loss} {parts} | {tps} tok/s | ETA {eta_formatted}',
+    hideCursor: true,
+  }, cliProgress.Presets.shades_classic);
+  bar?.start(steps, trainer.step, { loss: '-', parts: '', tps: '-' });
+  if (values.log && !values.resume) await writeFile(values.log, '');
+  trainer.onLog = (r: LogRecord) => {
+    const parts = Object.entries(r.parts).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(' ');
+    bar?.update(r.step, { loss: r.loss.toFixed(3), parts: parts ? `(${parts})` : '', tps: Math.round(r.tokens_per_s) });
+    if (values.log) void appendFile(values.log, JSON.stringify({ step: r.step, loss: r.loss, ...r.parts, ...r.metrics, lr: r.lr, grad_norm: r.grad_norm, tokens_per_s: r.tokens_per_s }) + '\n');
+  };
+  trainer.onEval = (r: EvalRecord) => {
+    if (values.log) void appendFile(values.log, JSON.stringify({ step: r.step, eval: true, loss: r.loss, ...r.parts, ...r.metrics }) + '\n');
+  };
+  while (trainer.step < steps) {
+    const until = checkpointEvery ? Math.min(steps, trainer.step + checkpointEvery) : steps;
+    await trainer.run(until);
+    if (checkpointEvery) await trainer.saveCheckpoint(checkpointDir, tokenizer);
+  }
+  bar?.stop();
+  if (evalBatches.length) {
+    const r = await trainer.evaluate();
+    console.log(`held-back evaluation (${evalBatches.length} batches): loss ${r.loss.toFixed(4)} ${JSON.stringify({ ...r.parts, ...r.metrics })}`);
+  }
+  await trainer.saveCheckpoint(checkpointDir, tokenizer);
+  await trainer.savePretrained(values.out, tokenizer);
+  console.log(`wrote ${values.out} (${objective === 'electra' ? 'ElectraForPreTraining discriminator' : trainer.objective.models.model.architecture}) and ${checkpointDir}`);
+  trainer.dispose();
+  rt.destroy();
+  return 0;
+}

@@ -1,0 +1,11 @@
+// Pre-training data: text -> documents -> sentences -> BERT / RoBERTa / ELECTRA instances ->
+// masked, padded batches. Pure TypeScript (no GPU, no Node imports).
+export { Rng, mixSeed, roundHalfEven, type RngState } from './rng.js';
+export { splitSentences, splitBlankLines, textToDocuments, DEFAULT_ABBREVIATIONS, type SentenceSplitOptions, type DocumentOptions } from './text.js';
+export { vocabInfo, tokenizeDocuments, type PretrainingTokenizer, type VocabInfo } from './vocab.js';
+export { bertMask, electraMask, type MaskedInstance, type BertMaskingOptions, type ElectraMaskingOptions } from './masking.js';
+export {
+  bertInstancesFromDocument, createBertInstances, createElectraInstances, createRobertaInstances, truncateSeqPair,
+  type Instance, type CreationStats, type BertInstanceOptions,
+} from './instances.js';
+export { PretrainingDataset, type PretrainingDatasetOptions, type PretrainingBatch, type PretrainingDatasetState, type PretrainingMode } from './dataset.js';
