@@ -20,6 +20,24 @@ const USAGE = `usage: bertgpu pretrain --objective mlm|mlm-nsp|roberta|electra -
 Each corpus file is one document (split into sentences); --out receives a Hugging Face directory
 (for electra: the discriminator) and checkpoint/ (the whole training state, for --resume).`;
 
+/** Entropy (nats) of the unigram distribution of the non-special tokens in the batches. */
+export function unigramEntropy(batches: PretrainingBatch[], special: Set<number>): number {
+  const counts = new Map<number, number>();
+  let n = 0;
+  for (const b of batches) {
+    for (let i = 0; i < b.inputIds.length; i++) {
+      if (!b.attentionMask[i]) continue;
+      const id = b.mlmLabels[i] !== -100 ? b.mlmLabels[i] : b.inputIds[i];
+      if (special.has(id)) continue;
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+      n++;
+    }
+  }
+  let h = 0;
+  for (const c of counts.values()) h -= (c / n) * Math.log(c / n);
+  return h;
+}
+
 const MODE: Record<ObjectiveName, 'bert' | 'roberta' | 'electra'> = { mlm: 'bert', 'mlm-nsp': 'bert', roberta: 'roberta', electra: 'electra' };
 
 function int(name: string, v: string | undefined, def: number): number {
@@ -146,7 +164,10 @@ export async function main(argv: string[]): Promise<number> {
   bar?.stop();
   if (evalBatches.length) {
     const r = await trainer.evaluate();
+    const baseline = unigramEntropy(evalBatches, new Set(['[CLS]', '[SEP]', '[PAD]', '[MASK]'].map((t) => tokenizer.vocab.indexOf(t))));
     console.log(`held-back evaluation (${evalBatches.length} batches): loss ${r.loss.toFixed(4)} ${JSON.stringify({ ...r.parts, ...r.metrics })}`);
+    console.log(`unigram-entropy baseline of the held-back tokens: ${baseline.toFixed(4)} nats (an MLM loss below it uses context)`);
+    if (values.log) await appendFile(values.log, JSON.stringify({ step: trainer.step, eval: true, final: true, loss: r.loss, ...r.parts, ...r.metrics, unigram_entropy: baseline }) + '\n');
   }
   await trainer.saveCheckpoint(checkpointDir, tokenizer);
   await trainer.savePretrained(values.out, tokenizer);

