@@ -1,3 +1,4 @@
 // The op suites that run in headless Chromium (WebGPU on SwiftShader), bundled by scripts/test.mjs.
 import './engine-nn.test.js';
 import './engine-core.test.js';
+import './optim-adamw.test.js';

@@ -1,3 +1,4 @@
 // The op suites that run under Deno (its own WebGPU, wgpu on lavapipe), bundled by scripts/test.mjs.
 import './engine-nn.test.js';
 import './engine-core.test.js';
+import './optim-adamw.test.js';
