@@ -37,7 +37,7 @@ export async function launchChromium(extraArgs = []) {
 }
 
 /** Runs `script` (a module inside `dir`) in a page; returns { ok, text } when `until` shows up. */
-export async function runInChromium(dir, script, { until, timeoutMs = 600_000, extraArgs = [], echo = true } = {}) {
+export async function runInChromium(dir, script, { until, timeoutMs = 600_000, extraArgs = [], echo = true, query = '' } = {}) {
   writeFileSync(join(dir, 'index.html'), `<!doctype html><meta charset="utf-8"><title>bertgpu</title><script type="module" src="./${script}"></script>\n`);
   const server = await serve(dir);
   const browser = await launchChromium(extraArgs);
@@ -49,13 +49,13 @@ export async function runInChromium(dir, script, { until, timeoutMs = 600_000, e
       page.on('console', (msg) => {
         const line = msg.text();
         text += line + '\n';
-        if (echo) process.stdout.write(line.endsWith('\n') ? line : line + ' ');
+        if (echo && !/Failed to load resource/.test(line)) process.stdout.write(line.endsWith('\n') || !/^[•✘]|^\x1b/.test(line) ? line + (line.endsWith('\n') ? '' : '\n') : line + ' ');
         if (until.test(line)) resolve(true);
       });
       page.on('pageerror', (err) => { text += `pageerror: ${err.message}\n`; console.log(`\npageerror: ${err.message}`); ok = false; resolve(false); });
     });
     const timer = new Promise((resolve) => setTimeout(() => resolve('timeout'), timeoutMs));
-    await page.goto(`http://127.0.0.1:${server.address().port}/`);
+    await page.goto(`http://127.0.0.1:${server.address().port}/${query}`);
     const r = await Promise.race([done, timer]);
     if (r === 'timeout') { ok = false; text += `timeout after ${timeoutMs} ms\n`; }
     // uvu sets failures through its own summary; give the page a moment to print everything.
