@@ -3,7 +3,7 @@
 // Usage: node scripts/test.mjs [node|browser|deno]... [--filter SUBSTRING]
 import * as esbuild from 'esbuild';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gpuEnv } from './gpu-env.mjs';
@@ -78,7 +78,9 @@ if (runtimes.includes('node')) {
 
 if (runtimes.includes('browser')) {
   console.log('\n# chromium test/browser-entry.ts');
-  await esbuild.build({ ...common, platform: 'browser', entryPoints: ['test/browser-entry.ts'], outfile: `${OUT}/browser/tests.js`, external: ['webgpu'] });
+  await esbuild.build({ ...common, platform: 'browser', entryPoints: ['test/browser-entry.ts'], outfile: `${OUT}/browser/tests.js`, external: ['webgpu', 'node:*'] });
+  // the model fixtures are fetched over HTTP by the page
+  cpSync('test/fixtures/models', `${OUT}/browser/fixtures/models`, { recursive: true });
   const { ok, text } = await runInChromium(`${OUT}/browser`, 'tests.js', { until: /Duration:/, timeoutMs: 15 * 60_000 });
   record('chromium', ok ? 0 : 1, text);
 }

@@ -2,3 +2,4 @@
 import './engine-nn.test.js';
 import './engine-core.test.js';
 import './optim-adamw.test.js';
+import './models-portable.test.js';
