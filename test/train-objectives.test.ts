@@ -77,6 +77,22 @@ for (const objective of ['mlm', 'mlm-nsp', 'roberta', 'electra'] as ObjectiveNam
   });
 }
 
+test('a training step is one submission; the loss is read back only on logging steps', async () => {
+  const rt = await device();
+  for (const objective of ['mlm-nsp', 'electra'] as ObjectiveName[]) {
+    const trainer = Trainer.create(objective, config, new RandomBatches(2), { steps: 10, lr: 1e-3, logEvery: 5, seed: 1 });
+    await rt.sync();
+    const before = rt.submitCount;
+    const r1 = await trainer.trainStep(); // step 1: not a logging step
+    assert.is(r1, null);
+    assert.is(rt.submitCount, before + 1, `${objective}: one submission for a whole step`);
+    for (let i = 0; i < 3; i++) await trainer.trainStep();
+    const r5 = await trainer.trainStep(); // step 5 logs
+    assert.ok(r5 && Number.isFinite(r5.loss));
+    trainer.dispose();
+  }
+});
+
 test('electra: the discriminator loss puts no gradient on generator-only parameters; sampling is not differentiated', async () => {
   await device();
   const obj = createObjective('electra', config, 9);
