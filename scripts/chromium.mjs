@@ -54,9 +54,11 @@ export async function runInChromium(dir, script, { until, timeoutMs = 600_000, e
       });
       page.on('pageerror', (err) => { text += `pageerror: ${err.message}\n`; console.log(`\npageerror: ${err.message}`); ok = false; resolve(false); });
     });
-    const timer = new Promise((resolve) => setTimeout(() => resolve('timeout'), timeoutMs));
+    let timeoutId;
+    const timer = new Promise((resolve) => { timeoutId = setTimeout(() => resolve('timeout'), timeoutMs); });
     await page.goto(`http://127.0.0.1:${server.address().port}/${query}`);
     const r = await Promise.race([done, timer]);
+    clearTimeout(timeoutId);
     if (r === 'timeout') { ok = false; text += `timeout after ${timeoutMs} ms\n`; }
     // uvu sets failures through its own summary; give the page a moment to print everything.
     await new Promise((r) => setTimeout(r, 200));

@@ -17,7 +17,11 @@ export interface InitOptions {
   matmulVariant?: MatmulVariant;
 }
 
-export type MatmulVariant = 'tiled' | 'register';
+/**
+ * matmul kernels (shaders/matmul.wgsl): 'tiled' = shared-memory tiles (real GPUs); 'register' =
+ * barrier-free 8x8 register blocks; 'register16' = barrier-free 16x16 blocks (lavapipe).
+ */
+export type MatmulVariant = 'tiled' | 'register' | 'register16';
 
 export interface DeviceReport {
   adapter: { vendor: string; architecture: string; device: string; description: string; isFallbackAdapter: boolean };
@@ -481,9 +485,14 @@ export class Runtime {
 
   matmulVariant(m: number, n: number, k: number): MatmulVariant {
     if (this.options.matmulVariant) return this.options.matmulVariant;
-    // Workgroup barriers are very slow on CPU Vulkan (lavapipe, SwiftShader): register blocking wins there.
-    const cpu = this.report.adapter.isFallbackAdapter || /llvmpipe|swiftshader|lavapipe/i.test(`${this.report.adapter.description} ${this.report.adapter.device} ${this.report.adapter.architecture} ${this.report.adapter.vendor}`);
-    if (cpu) return 'register';
+    const a = this.report.adapter;
+    const desc = `${a.description} ${a.device} ${a.architecture} ${a.vendor}`;
+    // Workgroup barriers are very slow on CPU Vulkan (lavapipe, SwiftShader): register blocking
+    // wins there (bench/matmul.mjs). lavapipe's compiler unrolls the 16x16 block's loops and runs
+    // it ~1.6x faster than 8x8 once there are enough 128x128 tiles to keep every core busy;
+    // SwiftShader does not unroll them (16x16 runs ~5x slower there), so it keeps 8x8.
+    if (/llvmpipe|lavapipe/i.test(desc)) return m >= 128 && n >= 128 && m * n >= 256 * 256 ? 'register16' : 'register';
+    if (a.isFallbackAdapter || /swiftshader/i.test(desc)) return 'register';
     return m * n >= 64 * 64 && k >= 16 ? 'tiled' : 'register';
   }
 

@@ -23,10 +23,10 @@ function matmulRef(a: Float64Array, b: Float64Array, batch: number, M: number, N
 
 const MATMUL_CASES: [number, number, number, number][] = [
   // batch, M, N, K
-  [1, 1, 1, 1], [1, 3, 17, 5], [1, 17, 3, 129], [2, 33, 17, 19], [1, 129, 3, 2], [3, 5, 7, 257], [1, 65, 66, 67],
+  [1, 1, 1, 1], [1, 3, 17, 5], [1, 17, 3, 129], [2, 33, 17, 19], [1, 129, 3, 2], [3, 5, 7, 257], [1, 65, 66, 67], [2, 130, 136, 40],
 ];
 
-for (const variant of ['register', 'tiled'] as const) {
+for (const variant of ['register', 'register16', 'tiled'] as const) {
   test(`matmul (${variant}): shapes x transpose flags, forward and backward`, async () => {
     await device();
     for (const [batch, M, N, K] of MATMUL_CASES) {

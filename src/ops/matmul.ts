@@ -9,6 +9,16 @@ import { sum } from './reduce.js';
 
 const MATMUL = defineShader('matmul', matmulSource);
 
+/**
+ * Output rows x columns one workgroup of each variant's entry point (matmul_<variant>) covers:
+ * its workgroup size (x = columns, y = rows) times the block of outputs of one invocation.
+ */
+const GROUP_TILE: Record<MatmulVariant, [number, number]> = {
+  tiled: [16, 16], // 16x16 invocations, 1 output each
+  register: [4 * 8, 16 * 8], // 16x4 invocations, 8x8 outputs each
+  register16: [8 * 16, 8 * 16], // 8x8 invocations, 16x16 outputs each
+};
+
 export interface MatmulOptions {
   transA?: boolean;
   transB?: boolean;
@@ -64,8 +74,10 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     stride_c: M * N,
     pad: 0,
   };
-  const perGroup = variant === 'tiled' ? 16 : 32;
-  const workgroups: [number, number, number] = [Math.ceil(N / perGroup), Math.ceil(M / perGroup), batch];
+  const tile = GROUP_TILE[variant];
+  if (!tile) throw new Error(`matmul: unknown kernel variant '${variant}' (one of ${Object.keys(GROUP_TILE).join(', ')})`);
+  const [rowsPerGroup, colsPerGroup] = tile;
+  const workgroups: [number, number, number] = [Math.ceil(N / colsPerGroup), Math.ceil(M / rowsPerGroup), batch];
   if (M * N * batch > 0) {
     if (K === 0) throw new Error(`matmul: K = 0 (a ${shapeStr(a.shape)}, b ${shapeStr(b.shape)})`);
     rt.dispatch(MATMUL, `matmul_${variant}`, { A: a, B: b, C: out, p: params }, { workgroups }, { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0 });
