@@ -220,7 +220,7 @@ export class Runtime {
       if (buffer) { this.pooledBytes -= size; break; }
     }
     buffer ??= this.device.createBuffer({
-      size: Math.min(size, Math.max(limit, bytes)),
+      size: Math.min(size, limit), // bytes <= limit was checked above
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
     });
     this.liveBytes += buffer.size;

@@ -6,7 +6,7 @@ import { defineShader, runtime } from '../runtime.js';
 import { Tensor, record, type Shape } from '../tensor.js';
 import { broadcastShapes, broadcastStrides, checkDtype, checkRank, pack8, sameShape } from './util.js';
 import { sumToShape } from './reduce.js';
-import { neg, mulScalar, pow } from './unary.js';
+import { neg, pow } from './unary.js';
 import { full } from './creation.js';
 
 const BINARY = defineShader('binary', binarySource);
@@ -32,11 +32,9 @@ function raw(name: keyof typeof OPS, a: Tensor, b: Tensor): Tensor {
   return out;
 }
 
-/** Reduces `g` to `shape`, disposing the intermediate when one was made. */
-function reduceTo(g: Tensor, shape: Shape): Tensor {
-  return sumToShape(g, shape);
-}
+const reduceTo = (g: Tensor, shape: Shape): Tensor => sumToShape(g, shape);
 
+/** f(t), then frees t. */
 function then(t: Tensor, f: (t: Tensor) => Tensor): Tensor {
   const r = f(t);
   t.dispose();
@@ -110,4 +108,3 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
   return out;
 }
 
-export { mulScalar };
