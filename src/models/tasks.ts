@@ -38,11 +38,31 @@ export interface ForwardOptions {
   labelledOnly?: boolean;
 }
 
+export type BaseName = 'bert' | 'electra' | 'roberta';
+
+/**
+ * A task model: the base encoder registered under Hugging Face's prefix (`bert.`, `electra.`,
+ * `roberta.`) plus a head. The families differ only by that prefix and their configuration.
+ */
 export abstract class PreTrainedModel extends Module {
   static readonly architecture: string;
-  abstract readonly base: BertModel;
-  constructor(readonly config: BertConfig) {
+  readonly base: BertModel;
+  constructor(readonly config: BertConfig, init: ModelInit, readonly baseName: BaseName, addPoolingLayer: boolean) {
     super();
+    this.base = this.module(baseName, new BertModel(config, { ...init, addPoolingLayer }));
+  }
+  private named(name: BaseName): BertModel {
+    if (this.baseName !== name) throw new Error(`${this.architecture} has no '${name}' (its base model is '${this.baseName}')`);
+    return this.base;
+  }
+  get bert(): BertModel {
+    return this.named('bert');
+  }
+  get electra(): BertModel {
+    return this.named('electra');
+  }
+  get roberta(): BertModel {
+    return this.named('roberta');
   }
   get architecture(): string {
     return (this.constructor as typeof PreTrainedModel).architecture;
@@ -186,15 +206,10 @@ function mlm(head: (h: Tensor) => Tensor, seq: Tensor, labels: Tensor | undefine
 
 export class BertForPreTraining extends PreTrainedModel {
   static override readonly architecture = 'BertForPreTraining';
-  readonly bert: BertModel;
   readonly cls: BertHeads;
-  get base() {
-    return this.bert;
-  }
   constructor(config: BertConfig, init: ModelInit = {}) {
-    super(config);
-    this.bert = this.module('bert', new BertModel(config, init));
-    this.cls = this.module('cls', new BertHeads(config, init, this.bert.embeddings.word_embeddings.weight, true));
+    super(config, init, 'bert', true);
+    this.cls = this.module('cls', new BertHeads(config, init, this.base.embeddings.word_embeddings.weight, true));
   }
   forward(inputs: ModelInputs, { labelledOnly = this.training }: ForwardOptions = {}): ModelOutput {
     const base = this.runBase(inputs);
@@ -214,15 +229,10 @@ export class BertForPreTraining extends PreTrainedModel {
 
 export class BertForMaskedLM extends PreTrainedModel {
   static override readonly architecture = 'BertForMaskedLM';
-  readonly bert: BertModel;
   readonly cls: BertHeads;
-  get base() {
-    return this.bert;
-  }
   constructor(config: BertConfig, init: ModelInit = {}) {
-    super(config);
-    this.bert = this.module('bert', new BertModel(config, { ...init, addPoolingLayer: false }));
-    this.cls = this.module('cls', new BertHeads(config, init, this.bert.embeddings.word_embeddings.weight, false));
+    super(config, init, 'bert', false);
+    this.cls = this.module('cls', new BertHeads(config, init, this.base.embeddings.word_embeddings.weight, false));
   }
   forward(inputs: ModelInputs, { labelledOnly = this.training }: ForwardOptions = {}): ModelOutput {
     const base = this.runBase(inputs);
@@ -233,14 +243,9 @@ export class BertForMaskedLM extends PreTrainedModel {
 
 export class BertForNextSentencePrediction extends PreTrainedModel {
   static override readonly architecture = 'BertForNextSentencePrediction';
-  readonly bert: BertModel;
   readonly cls: BertHeads;
-  get base() {
-    return this.bert;
-  }
   constructor(config: BertConfig, init: ModelInit = {}) {
-    super(config);
-    this.bert = this.module('bert', new BertModel(config, init));
+    super(config, init, 'bert', true);
     this.cls = this.module('cls', new BertHeads(config, init, null, true));
   }
   forward(inputs: ModelInputs): ModelOutput {
@@ -279,15 +284,10 @@ function sequenceClassificationLoss(config: BertConfig, logits: Tensor, labels: 
 
 export class BertForSequenceClassification extends PreTrainedModel {
   static override readonly architecture = 'BertForSequenceClassification';
-  readonly bert: BertModel;
   readonly dropout: Dropout;
   readonly classifier: Linear;
-  get base() {
-    return this.bert;
-  }
   constructor(config: BertConfig, init: ModelInit = {}) {
-    super(config);
-    this.bert = this.module('bert', new BertModel(config, init));
+    super(config, init, 'bert', true);
     this.dropout = this.module('dropout', new Dropout(config.classifier_dropout ?? config.hidden_dropout_prob, init.generator));
     this.classifier = this.module('classifier', new Linear(config.hidden_size, numLabels(config), initOf(config, init)));
   }
@@ -304,15 +304,10 @@ export class BertForSequenceClassification extends PreTrainedModel {
 
 export class BertForMultipleChoice extends PreTrainedModel {
   static override readonly architecture = 'BertForMultipleChoice';
-  readonly bert: BertModel;
   readonly dropout: Dropout;
   readonly classifier: Linear;
-  get base() {
-    return this.bert;
-  }
   constructor(config: BertConfig, init: ModelInit = {}) {
-    super(config);
-    this.bert = this.module('bert', new BertModel(config, init));
+    super(config, init, 'bert', true);
     this.dropout = this.module('dropout', new Dropout(config.classifier_dropout ?? config.hidden_dropout_prob, init.generator));
     this.classifier = this.module('classifier', new Linear(config.hidden_size, 1, initOf(config, init)));
   }
@@ -337,7 +332,7 @@ export class BertForMultipleChoice extends PreTrainedModel {
   }
 }
 
-function tokenClassify(model: PreTrainedModel & { dropout: Dropout; classifier: Linear }, inputs: ModelInputs): ModelOutput {
+function tokenClassify(model: TokenClassificationModel, inputs: ModelInputs): ModelOutput {
   const base = model.runBase(inputs);
   const d = model.dropout.forward(base.sequenceOutput);
   const logits = model.classifier.forward(d);
@@ -351,17 +346,12 @@ function tokenClassify(model: PreTrainedModel & { dropout: Dropout; classifier: 
   return out;
 }
 
-export class BertForTokenClassification extends PreTrainedModel {
-  static override readonly architecture = 'BertForTokenClassification';
-  readonly bert: BertModel;
+/** dropout -> classifier on every token (BERT and ELECTRA token classification). */
+export abstract class TokenClassificationModel extends PreTrainedModel {
   readonly dropout: Dropout;
   readonly classifier: Linear;
-  get base() {
-    return this.bert;
-  }
-  constructor(config: BertConfig, init: ModelInit = {}) {
-    super(config);
-    this.bert = this.module('bert', new BertModel(config, { ...init, addPoolingLayer: false }));
+  constructor(config: BertConfig, init: ModelInit, baseName: BaseName) {
+    super(config, init, baseName, false);
     this.dropout = this.module('dropout', new Dropout(config.classifier_dropout ?? config.hidden_dropout_prob, init.generator));
     this.classifier = this.module('classifier', new Linear(config.hidden_size, numLabels(config), initOf(config, init)));
   }
@@ -370,8 +360,15 @@ export class BertForTokenClassification extends PreTrainedModel {
   }
 }
 
+export class BertForTokenClassification extends TokenClassificationModel {
+  static override readonly architecture = 'BertForTokenClassification';
+  constructor(config: BertConfig, init: ModelInit = {}) {
+    super(config, init, 'bert');
+  }
+}
+
 /** Start / end logits; loss = mean of the two CEs, positions clamped to T and T ignored (as HF). */
-function questionAnswering(model: PreTrainedModel & { qa_outputs: Linear }, inputs: ModelInputs): ModelOutput {
+function questionAnswering(model: QuestionAnsweringModel, inputs: ModelInputs): ModelOutput {
   const base = model.runBase(inputs);
   const [B, T] = inputs.input_ids.shape;
   const both = model.qa_outputs.forward(base.sequenceOutput); // [B, T, 2]
@@ -398,20 +395,22 @@ function questionAnswering(model: PreTrainedModel & { qa_outputs: Linear }, inpu
   return out;
 }
 
-export class BertForQuestionAnswering extends PreTrainedModel {
-  static override readonly architecture = 'BertForQuestionAnswering';
-  readonly bert: BertModel;
+/** qa_outputs on every token -> start / end logits (BERT and ELECTRA question answering). */
+export abstract class QuestionAnsweringModel extends PreTrainedModel {
   readonly qa_outputs: Linear;
-  get base() {
-    return this.bert;
-  }
-  constructor(config: BertConfig, init: ModelInit = {}) {
-    super(config);
-    this.bert = this.module('bert', new BertModel(config, { ...init, addPoolingLayer: false }));
+  constructor(config: BertConfig, init: ModelInit, baseName: BaseName) {
+    super(config, init, baseName, false);
     this.qa_outputs = this.module('qa_outputs', new Linear(config.hidden_size, 2, initOf(config, init)));
   }
   forward(inputs: ModelInputs): ModelOutput {
     return questionAnswering(this, inputs);
+  }
+}
+
+export class BertForQuestionAnswering extends QuestionAnsweringModel {
+  static override readonly architecture = 'BertForQuestionAnswering';
+  constructor(config: BertConfig, init: ModelInit = {}) {
+    super(config, init, 'bert');
   }
 }
 
@@ -441,14 +440,9 @@ export class ElectraDiscriminatorPredictions extends Module {
 
 export class ElectraForPreTraining extends PreTrainedModel {
   static override readonly architecture = 'ElectraForPreTraining';
-  readonly electra: BertModel;
   readonly discriminator_predictions: ElectraDiscriminatorPredictions;
-  get base() {
-    return this.electra;
-  }
   constructor(config: BertConfig, init: ModelInit = {}) {
-    super(config);
-    this.electra = this.module('electra', new BertModel(config, { ...init, addPoolingLayer: false }));
+    super(config, init, 'electra', false);
     this.discriminator_predictions = this.module('discriminator_predictions', new ElectraDiscriminatorPredictions(config, init));
   }
   /** labels: 1 = replaced, 0 = original; the loss is BCE over positions with attention_mask == 1. */
@@ -486,19 +480,14 @@ export function replacedTokenLoss(logits: Tensor, labels: Tensor, attentionMask?
 
 export class ElectraForMaskedLM extends PreTrainedModel {
   static override readonly architecture = 'ElectraForMaskedLM';
-  readonly electra: BertModel;
   readonly generator_predictions: BertPredictionHeadTransform;
   readonly generator_lm_head: TiedLinear;
-  get base() {
-    return this.electra;
-  }
   constructor(config: BertConfig, init: ModelInit = {}) {
-    super(config);
-    this.electra = this.module('electra', new BertModel(config, { ...init, addPoolingLayer: false }));
+    super(config, init, 'electra', false);
     const E = config.embedding_size ?? config.hidden_size;
     // ELECTRA's generator head always uses gelu (not hidden_act)
     this.generator_predictions = this.module('generator_predictions', new BertPredictionHeadTransform(config, init, E, 'gelu'));
-    this.generator_lm_head = this.module('generator_lm_head', new TiedLinear(this.electra.embeddings.word_embeddings.weight, config.vocab_size));
+    this.generator_lm_head = this.module('generator_lm_head', new TiedLinear(this.base.embeddings.word_embeddings.weight, config.vocab_size));
   }
   forward(inputs: ModelInputs, { labelledOnly = this.training }: ForwardOptions = {}): ModelOutput {
     const base = this.runBase(inputs);
@@ -536,17 +525,12 @@ export class ClassificationHead extends Module {
   }
 }
 
-export class ElectraForSequenceClassification extends PreTrainedModel {
-  static override readonly architecture = 'ElectraForSequenceClassification';
-  readonly electra: BertModel;
+/** ClassificationHead on the first token (ELECTRA: gelu, RoBERTa: tanh), no pooler. */
+export abstract class HeadClassificationModel extends PreTrainedModel {
   readonly classifier: ClassificationHead;
-  get base() {
-    return this.electra;
-  }
-  constructor(config: BertConfig, init: ModelInit = {}) {
-    super(config);
-    this.electra = this.module('electra', new BertModel(config, { ...init, addPoolingLayer: false }));
-    this.classifier = this.module('classifier', new ClassificationHead(config, init, activation('gelu')));
+  constructor(config: BertConfig, init: ModelInit, baseName: BaseName, act: (x: Tensor) => Tensor) {
+    super(config, init, baseName, false);
+    this.classifier = this.module('classifier', new ClassificationHead(config, init, act));
   }
   forward(inputs: ModelInputs): ModelOutput {
     const base = this.runBase(inputs);
@@ -557,39 +541,24 @@ export class ElectraForSequenceClassification extends PreTrainedModel {
   }
 }
 
-export class ElectraForTokenClassification extends PreTrainedModel {
-  static override readonly architecture = 'ElectraForTokenClassification';
-  readonly electra: BertModel;
-  readonly dropout: Dropout;
-  readonly classifier: Linear;
-  get base() {
-    return this.electra;
-  }
+export class ElectraForSequenceClassification extends HeadClassificationModel {
+  static override readonly architecture = 'ElectraForSequenceClassification';
   constructor(config: BertConfig, init: ModelInit = {}) {
-    super(config);
-    this.electra = this.module('electra', new BertModel(config, { ...init, addPoolingLayer: false }));
-    this.dropout = this.module('dropout', new Dropout(config.classifier_dropout ?? config.hidden_dropout_prob, init.generator));
-    this.classifier = this.module('classifier', new Linear(config.hidden_size, numLabels(config), initOf(config, init)));
-  }
-  forward(inputs: ModelInputs): ModelOutput {
-    return tokenClassify(this, inputs);
+    super(config, init, 'electra', activation('gelu'));
   }
 }
 
-export class ElectraForQuestionAnswering extends PreTrainedModel {
-  static override readonly architecture = 'ElectraForQuestionAnswering';
-  readonly electra: BertModel;
-  readonly qa_outputs: Linear;
-  get base() {
-    return this.electra;
-  }
+export class ElectraForTokenClassification extends TokenClassificationModel {
+  static override readonly architecture = 'ElectraForTokenClassification';
   constructor(config: BertConfig, init: ModelInit = {}) {
-    super(config);
-    this.electra = this.module('electra', new BertModel(config, { ...init, addPoolingLayer: false }));
-    this.qa_outputs = this.module('qa_outputs', new Linear(config.hidden_size, 2, initOf(config, init)));
+    super(config, init, 'electra');
   }
-  forward(inputs: ModelInputs): ModelOutput {
-    return questionAnswering(this, inputs);
+}
+
+export class ElectraForQuestionAnswering extends QuestionAnsweringModel {
+  static override readonly architecture = 'ElectraForQuestionAnswering';
+  constructor(config: BertConfig, init: ModelInit = {}) {
+    super(config, init, 'electra');
   }
 }
 
@@ -618,15 +587,10 @@ export class RobertaLMHead extends Module {
 
 export class RobertaForMaskedLM extends PreTrainedModel {
   static override readonly architecture = 'RobertaForMaskedLM';
-  readonly roberta: BertModel;
   readonly lm_head: RobertaLMHead;
-  get base() {
-    return this.roberta;
-  }
   constructor(config: BertConfig, init: ModelInit = {}) {
-    super(config);
-    this.roberta = this.module('roberta', new BertModel(config, { ...init, addPoolingLayer: false }));
-    this.lm_head = this.module('lm_head', new RobertaLMHead(config, init, this.roberta.embeddings.word_embeddings.weight));
+    super(config, init, 'roberta', false);
+    this.lm_head = this.module('lm_head', new RobertaLMHead(config, init, this.base.embeddings.word_embeddings.weight));
   }
   forward(inputs: ModelInputs, { labelledOnly = this.training }: ForwardOptions = {}): ModelOutput {
     const base = this.runBase(inputs);
@@ -635,24 +599,10 @@ export class RobertaForMaskedLM extends PreTrainedModel {
   }
 }
 
-export class RobertaForSequenceClassification extends PreTrainedModel {
+export class RobertaForSequenceClassification extends HeadClassificationModel {
   static override readonly architecture = 'RobertaForSequenceClassification';
-  readonly roberta: BertModel;
-  readonly classifier: ClassificationHead;
-  get base() {
-    return this.roberta;
-  }
   constructor(config: BertConfig, init: ModelInit = {}) {
-    super(config);
-    this.roberta = this.module('roberta', new BertModel(config, { ...init, addPoolingLayer: false }));
-    this.classifier = this.module('classifier', new ClassificationHead(config, init, ops.tanh));
-  }
-  forward(inputs: ModelInputs): ModelOutput {
-    const base = this.runBase(inputs);
-    const logits = this.classifier.forward(base.sequenceOutput);
-    const out: ModelOutput = { logits, hidden_states: base.hiddenStates };
-    if (inputs.labels) out.loss = sequenceClassificationLoss(this.config, logits, inputs.labels);
-    return out;
+    super(config, init, 'roberta', ops.tanh);
   }
 }
 
