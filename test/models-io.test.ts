@@ -47,6 +47,24 @@ test('save -> load round trip is bit-exact for every architecture (fresh random 
   }
 });
 
+test('the tokenizer comes along: vocab.txt, or tokenizer.json when there is no vocab.txt', async () => {
+  await device();
+  const vocabText = readFileSync('data/bert-base-uncased-vocab.txt', 'utf8');
+  const dir = copyFixture('BertForSequenceClassification');
+  writeFileSync(join(dir, 'vocab.txt'), vocabText);
+  const a = await bg.fromPretrained(dir);
+  assert.equal(a.tokenizer!.encode('I love NLP!').inputIds, [101, 1045, 2293, 17953, 2361, 999, 102]);
+  a.model.dispose();
+  const dir2 = copyFixture('BertForSequenceClassification');
+  writeFileSync(join(dir2, 'tokenizer.json'), JSON.stringify(bg.WordPieceTokenizer.fromVocabText(vocabText).toTokenizerJson()));
+  const b = await bg.fromPretrained(dir2);
+  assert.equal(b.tokenizer!.encode('I love NLP!').inputIds, [101, 1045, 2293, 17953, 2361, 999, 102]);
+  b.model.dispose();
+  const c = await bg.fromPretrained(join(FIX, 'BertForSequenceClassification'));
+  assert.is(c.tokenizer, null);
+  c.model.dispose();
+});
+
 test('presets have the documented sizes', () => {
   const sizes = Object.fromEntries(Object.keys(bg.PRESETS).map((k) => {
     const c = bg.presetConfig(k);

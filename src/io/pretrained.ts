@@ -15,6 +15,8 @@ export interface PretrainedFiles {
   weights: ArrayBuffer | Uint8Array | Blob;
   /** vocab.txt text, when the tokenizer should come along. */
   vocab?: string;
+  /** Or a Hugging Face tokenizer.json (WordPiece model). */
+  tokenizerJson?: string;
 }
 
 export interface LoadOptions extends ModelInit {
@@ -66,7 +68,8 @@ export async function fromPretrained(source: string | PretrainedFiles, options: 
     const weights = await readBytes(joinPath(source, 'model.safetensors'));
     if (weights === null) throw new Error(`${source}: no model.safetensors (only safetensors checkpoints are read)`);
     const vocab = await readText(joinPath(source, 'vocab.txt'));
-    files = { config, weights, vocab: vocab ?? undefined };
+    const tokenizerJson = vocab === null ? await readText(joinPath(source, 'tokenizer.json')) : null;
+    files = { config, weights, vocab: vocab ?? undefined, tokenizerJson: tokenizerJson ?? undefined };
   } else files = source;
   const { config, architecture } = parseConfig(files.config, where);
   const arch = options.architecture ?? architecture;
@@ -90,7 +93,7 @@ export async function fromPretrained(source: string | PretrainedFiles, options: 
     model.dispose();
     throw err;
   }
-  const tokenizer = files.vocab ? WordPieceTokenizer.fromVocabText(files.vocab) : null;
+  const tokenizer = files.vocab ? WordPieceTokenizer.fromVocabText(files.vocab) : files.tokenizerJson ? WordPieceTokenizer.fromTokenizerJson(files.tokenizerJson) : null;
   return { model, config, tokenizer, missing: missing.filter((n) => !tied.has(n)), unexpected };
 }
 
