@@ -12,7 +12,7 @@ const chapters = readdirSync(dir).filter((f) => /^chapter_\d+\.txt$/.test(f)).so
 const out = `.demo-build/moby-dick-${values.objective}`;
 const args = [
   'dist/cli.js', 'pretrain', '--objective', values.objective, '--corpus', ...chapters, '--train-vocab', '4000', '--config', 'bert-tiny',
-  '--steps', values.steps, '--batch', '16', '--seq', '64', '--lr', '5e-3', '--warmup', String(Math.round(values.steps / 10)), '--log-every', '10',
+  '--steps', values.steps, '--batch', '16', '--seq', '64', '--lr', '1e-3', '--warmup', String(Math.round(values.steps / 10)), '--log-every', '10',
   '--eval-fraction', '0.05', '--out', out, '--log', `${out}.jsonl`, ...extra,
 ];
 console.log(`node ${args.join(' ').replace(/(node_modules\S+chapter_)\d+\.txt( \S+chapter_\d+\.txt)+/, '$1*.txt')}`);
