@@ -61,3 +61,18 @@ export async function makeDir(path: string): Promise<void> {
   if (!hasFs()) throw new Error(`creating ${path}: this runtime has no file system`);
   await (await fs()).mkdir(path, { recursive: true });
 }
+
+/** Moves directory `tmp` to `dir`, replacing what was there: `dir` is always whole, old or new. */
+export async function replaceDir(tmp: string, dir: string): Promise<void> {
+  const f = await fs();
+  const old = `${dir}.old-${Math.random().toString(36).slice(2)}`;
+  let hadOld = true;
+  try {
+    await f.rename(dir, old);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    hadOld = false;
+  }
+  await f.rename(tmp, dir);
+  if (hadOld) await f.rm(old, { recursive: true, force: true });
+}

@@ -9,7 +9,7 @@ import { linearWarmupDecaySchedule } from '../optim/schedule.js';
 import { createObjective, type Objective, type ObjectiveName, type PretrainingBatch } from './objectives.js';
 import { fromPretrained, exportPretrained } from '../io/pretrained.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
-import { joinPath, readText, readBytes, writeAtomic, makeDir } from '../io/files.js';
+import { joinPath, readText, readBytes, writeAtomic, makeDir, replaceDir } from '../io/files.js';
 import { Generator } from '../ops/creation.js';
 import type { BertConfig } from '../models/config.js';
 import type { ElectraForMaskedLM, ElectraForPreTraining, PreTrainedModel } from '../models/tasks.js';
@@ -280,21 +280,6 @@ export class Trainer {
 
 function now(): number {
   return typeof performance !== 'undefined' ? performance.now() : Date.now();
-}
-
-async function replaceDir(tmp: string, dir: string): Promise<void> {
-  const name = 'node:fs/promises';
-  const fs: typeof import('node:fs/promises') = await import(/* @vite-ignore */ name);
-  const old = `${dir}.old-${Math.random().toString(36).slice(2)}`;
-  let hadOld = true;
-  try {
-    await fs.rename(dir, old);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    hadOld = false;
-  }
-  await fs.rename(tmp, dir);
-  if (hadOld) await fs.rm(old, { recursive: true, force: true });
 }
 
 /** A PretrainingDataset (src/data) as the trainer's batch source. */
