@@ -1,7 +1,10 @@
 // Row gather (embedding lookup / index_select) over a [outer, V, inner] view of `table`:
-// out[o, m, :] = table[o, ids[m], :]. The backward is a deterministic scatter-add: one
-// invocation per (o, v) table row sums, in index order, the gradients of the rows that read it
-// (no atomics, so the result does not depend on scheduling). Rows equal to padding_idx get none.
+// out[o, m, :] = table[o, ids[m], :]. The backward is a deterministic scatter-add (no atomics,
+// so the result does not depend on scheduling); rows equal to padding_idx get no gradient.
+// - gather_backward_sorted: ids known on the CPU arrive bucketed by row (offsets / order, a
+//   stable counting sort); one invocation per (o, v, k) sums its row's gradients in index order.
+//   Work O(count * inner), and a 2-row table (token types) still spreads over 2 * inner threads.
+// - gather_backward: ids made on the GPU; one invocation per (o, v) row scans all ids.
 struct Params { outer: u32, rows: u32, inner: u32, count: u32, padding_idx: i32, pad0: u32, pad1: u32, pad2: u32 }
 
 @group(0) @binding(0) var<storage, read> table: array<f32>;
@@ -10,6 +13,8 @@ struct Params { outer: u32, rows: u32, inner: u32, count: u32, padding_idx: i32,
 @group(0) @binding(3) var<uniform> p: Params;
 @group(0) @binding(4) var<storage, read> g: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dtable: array<f32>;
+@group(0) @binding(6) var<storage, read> offsets: array<i32>;
+@group(0) @binding(7) var<storage, read> order: array<i32>;
 
 fn index_of(wid: vec3u, nwg: vec3u, lid: vec3u) -> u32 { return (wid.y * nwg.x + wid.x) * 256u + lid.x; }
 
@@ -39,4 +44,20 @@ fn gather_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
     let src_row = (o * p.count + m) * p.inner;
     for (var k = 0u; k < p.inner; k++) { dtable[base + k] += g[src_row + k]; }
   }
+}
+
+@compute @workgroup_size(256)
+fn gather_backward_sorted(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let i = index_of(wid, nwg, lid);
+  if (i >= p.outer * p.rows * p.inner) { return; }
+  let k = i % p.inner;
+  let v = (i / p.inner) % p.rows;
+  let o = i / (p.inner * p.rows);
+  var sum = 0.0;
+  if (i32(v) != p.padding_idx) {
+    for (var j = offsets[v]; j < offsets[v + 1u]; j++) {
+      sum += g[(o * p.count + u32(order[j])) * p.inner + k];
+    }
+  }
+  dtable[i] = sum;
 }

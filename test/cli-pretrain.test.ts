@@ -36,6 +36,7 @@ for (const objective of ['mlm', 'mlm-nsp', 'roberta', 'electra']) {
       if (objective === 'mlm-nsp') assert.ok('nsp' in l && 'nsp_accuracy' in l);
     }
     assert.ok(lines.some((l) => l.final && l.unigram_entropy > 0));
+    if (objective === 'mlm-nsp') assert.ok(lines.some((l) => l.final && l.nsp_majority_accuracy >= 0.5 && l.nsp_majority_accuracy <= 1));
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
     const expected = { mlm: 'BertForMaskedLM', 'mlm-nsp': 'BertForPreTraining', roberta: 'RobertaForMaskedLM', electra: 'ElectraForPreTraining' }[objective];
     assert.equal(config.architectures, [expected]);
@@ -47,6 +48,22 @@ for (const objective of ['mlm', 'mlm-nsp', 'roberta', 'electra']) {
     assert.equal(after.map((l) => l.step), [2, 4, 6]);
   });
 }
+
+test('pretrain --dupe-factor builds the BERT instances that many times over', async () => {
+  await build();
+  const counts: number[] = [];
+  for (const dupe of ['1', '3']) {
+    const out = join(mkdtempSync(join(tmpdir(), 'bertgpu-pt-')), 'model');
+    const r = pretrain(['--objective', 'mlm-nsp', '--corpus', ...files, '--train-vocab', '300', '--steps', '1', '--batch', '2', '--seq', '32', '--eval-fraction', '0.25', '--eval-batches', '1', '--dupe-factor', dupe, '--out', out, '--quiet']);
+    assert.is(r.status, 0, r.stderr);
+    const m = /training data: (\d+) bert instances from 3 documents \(dupe factor (\d), static masking\); held back: 1 documents, 1 batches/.exec(r.stdout);
+    assert.ok(m, r.stdout);
+    assert.is(m![2], dupe);
+    counts.push(Number(m![1]));
+  }
+  // each pass re-draws targets and pairings, so the counts are close to, not exactly, 1 : 3
+  assert.ok(counts[1] > 2.5 * counts[0] && counts[1] < 3.5 * counts[0], `instances ${counts}`);
+});
 
 test('pretrain: bad arguments give one clear line and exit 2', async () => {
   await build();
@@ -63,6 +80,15 @@ test('pretrain: bad arguments give one clear line and exit 2', async () => {
   const r = pretrain(['--objective', 'mlm', '--corpus', '/nonexistent.txt', '--train-vocab', '100', '--out', '/tmp/x']);
   assert.is(r.status, 1);
   assert.match(r.stderr, /cannot read --corpus \/nonexistent.txt/);
+  for (const [args, message] of [
+    [['--masking', 'sometimes'], /--masking must be static or dynamic, got 'sometimes'/],
+    [['--dupe-factor', '0'], /--dupe-factor must be at least 1, got '0'/],
+    [['--eval-batches', 'x'], /--eval-batches must be a non-negative integer, got 'x'/],
+  ] as [string[], RegExp][]) {
+    const bad = pretrain(['--objective', 'mlm', '--corpus', files[0], files[1], '--train-vocab', '100', '--out', '/tmp/x', ...args]);
+    assert.is(bad.status, 1);
+    assert.match(bad.stderr, message);
+  }
 });
 
 test.run();

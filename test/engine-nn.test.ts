@@ -171,6 +171,15 @@ test('embedding: lookup, padding_idx, deterministic scatter-add backward with re
   }
   assert.ok(runs[0].slice(0, D).every((v) => v === 0), 'padding row has zero gradient');
   assert.equal(Array.from(runs[0]), Array.from(runs[1]), 'deterministic');
+  // Ids made on the GPU (argmax of one-hot rows: no CPU copy) take the scanning backward; it sums
+  // in the same index order as the bucketed one, so the gradients are bit-identical.
+  const oneHot = new Float32Array(ids.length * V);
+  ids.forEach((id, m) => { oneHot[m * V + id] = 1; });
+  const gpuIds = bg.noGrad(() => bg.argmax(bg.tensor(oneHot, [ids.length, V]), 1)).view([2, 4]);
+  assert.is(gpuIds.hostData, null, 'argmax ids live only on the GPU');
+  bg.backward(bg.embedding(w, gpuIds, 0), g);
+  assert.equal(Array.from((await w.grad!.toArray()) as Float32Array), Array.from(runs[0]), 'GPU-made ids: same gradient, bit for bit');
+  w.zeroGrad();
   assert.throws(() => bg.embedding(w, bg.tensor(Int32Array.from([1, 11]), [2])), /embedding: index 11 at position 1 of indices \[2\] is out of range \[0, 11\)/);
   assert.throws(() => bg.embedding(w, bg.tensor(Int32Array.from([-1]), [1])), /index -1 at position 0/);
 });

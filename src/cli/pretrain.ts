@@ -16,9 +16,13 @@ import { Trainer, datasetSource, type LogRecord, type EvalRecord } from '../trai
 const USAGE = `usage: bertgpu pretrain --objective mlm|mlm-nsp|roberta|electra --corpus FILE... (--vocab FILE | --train-vocab SIZE)
          --config ${Object.keys(PRESETS).join('|')} --out DIR
          [--steps N] [--batch B] [--seq T] [--lr X] [--warmup N] [--seed S] [--accumulate N]
-         [--log-every N] [--eval-every N] [--eval-fraction F] [--checkpoint-every N] [--resume DIR] [--log FILE] [--quiet]
+         [--dupe-factor N] [--masking static|dynamic] [--whole-word-mask]
+         [--log-every N] [--eval-every N] [--eval-fraction F] [--eval-batches N] [--checkpoint-every N]
+         [--resume DIR] [--log FILE] [--quiet]
 Each corpus file is one document (split into sentences); --out receives a Hugging Face directory
-(for electra: the discriminator) and checkpoint/ (the whole training state, for --resume).`;
+(for electra: the discriminator) and checkpoint/ (the whole training state, for --resume).
+--dupe-factor (mlm, mlm-nsp; default 10 as google-research/bert) builds the instances that many times
+over with different sentence pairings and masks; without it a long run memorises one fixed set.`;
 
 /** Entropy (nats) of the unigram distribution of the non-special tokens in the batches. */
 export function unigramEntropy(batches: PretrainingBatch[], special: Set<number>): number {
@@ -36,6 +40,19 @@ export function unigramEntropy(batches: PretrainingBatch[], special: Set<number>
   let h = 0;
   for (const c of counts.values()) h -= (c / n) * Math.log(c / n);
   return h;
+}
+
+/** Accuracy of always answering the more frequent next-sentence label of the batches. */
+export function nspMajorityAccuracy(batches: PretrainingBatch[]): number {
+  let random = 0, n = 0;
+  for (const b of batches) {
+    for (const v of b.nextSentenceLabel ?? []) {
+      if (v === -100) continue;
+      n++;
+      if (v === 1) random++;
+    }
+  }
+  return n ? Math.max(random, n - random) / n : NaN;
 }
 
 const MODE: Record<ObjectiveName, 'bert' | 'roberta' | 'electra'> = { mlm: 'bert', 'mlm-nsp': 'bert', roberta: 'roberta', electra: 'electra' };
@@ -60,6 +77,8 @@ export async function main(argv: string[]): Promise<number> {
         lr: { type: 'string' }, warmup: { type: 'string' }, seed: { type: 'string' }, accumulate: { type: 'string' },
         'log-every': { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-fraction': { type: 'string' }, 'checkpoint-every': { type: 'string' },
         out: { type: 'string' }, resume: { type: 'string' }, log: { type: 'string' }, quiet: { type: 'boolean', default: false },
+        'dupe-factor': { type: 'string' }, masking: { type: 'string' }, 'whole-word-mask': { type: 'boolean', default: false },
+        'eval-batches': { type: 'string' },
       },
     }));
     // `--corpus a.txt b.txt c.txt`: the files after --corpus arrive as positionals
@@ -92,6 +111,11 @@ export async function main(argv: string[]): Promise<number> {
   if (!(lr > 0)) throw new Error(`--lr must be a positive number, got '${values.lr}'`);
   const evalFraction = values['eval-fraction'] === undefined ? 0.05 : Number(values['eval-fraction']);
   if (!(evalFraction >= 0 && evalFraction < 1)) throw new Error(`--eval-fraction must be in [0, 1), got '${values['eval-fraction']}'`);
+  const dupeFactor = int('dupe-factor', values['dupe-factor'], 10);
+  if (dupeFactor < 1) throw new Error(`--dupe-factor must be at least 1, got '${values['dupe-factor']}'`);
+  const masking = values.masking as 'static' | 'dynamic' | undefined;
+  if (masking !== undefined && masking !== 'static' && masking !== 'dynamic') throw new Error(`--masking must be static or dynamic, got '${masking}'`);
+  const evalBatchLimit = int('eval-batches', values['eval-batches'], 8);
 
   const texts: string[] = [];
   for (const file of values.corpus as string[]) {
@@ -117,16 +141,18 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   const mode = MODE[objective];
-  const dataset = new PretrainingDataset({ tokenizer, mode, sentenceDocuments: trainDocs, maxSeqLength: seq, seed });
+  const wholeWordMask = values['whole-word-mask'] as boolean;
+  const dataset = new PretrainingDataset({ tokenizer, mode, sentenceDocuments: trainDocs, maxSeqLength: seq, seed, dupeFactor, masking, wholeWordMask });
   const evalBatches: PretrainingBatch[] = [];
   if (evalDocs.length) {
-    const evalSet = new PretrainingDataset({ tokenizer, mode, sentenceDocuments: mode === 'bert' ? [...evalDocs, ...trainDocs.slice(0, 1)] : evalDocs, maxSeqLength: seq, seed: seed + 7, masking: 'static' });
+    const evalSet = new PretrainingDataset({ tokenizer, mode, sentenceDocuments: mode === 'bert' ? [...evalDocs, ...trainDocs.slice(0, 1)] : evalDocs, maxSeqLength: seq, seed: seed + 7, masking: 'static', wholeWordMask });
     for (const b of evalSet.batches(batch, { epochs: 1 })) {
       evalBatches.push(b);
-      if (evalBatches.length >= 4) break;
+      if (evalBatches.length >= evalBatchLimit) break;
     }
   }
 
+  console.log(`training data: ${dataset.instances.length} ${mode} instances from ${trainDocs.length} documents (dupe factor ${mode === 'bert' ? dupeFactor : 1}, ${dataset.masking} masking); held back: ${evalDocs.length} documents, ${evalBatches.length} batches`);
   const rt = await init();
   const config = presetConfig(values.config, { vocab_size: tokenizer.vocab.length, max_position_embeddings: Math.max(512, seq + 2), pad_token_id: tokenizer.vocab.indexOf('[PAD]') });
   const options = {
@@ -167,7 +193,9 @@ export async function main(argv: string[]): Promise<number> {
     const baseline = unigramEntropy(evalBatches, new Set(['[CLS]', '[SEP]', '[PAD]', '[MASK]'].map((t) => tokenizer.vocab.indexOf(t))));
     console.log(`held-back evaluation (${evalBatches.length} batches): loss ${r.loss.toFixed(4)} ${JSON.stringify({ ...r.parts, ...r.metrics })}`);
     console.log(`unigram-entropy baseline of the held-back tokens: ${baseline.toFixed(4)} nats (an MLM loss below it uses context)`);
-    if (values.log) await appendFile(values.log, JSON.stringify({ step: trainer.step, eval: true, final: true, loss: r.loss, ...r.parts, ...r.metrics, unigram_entropy: baseline }) + '\n');
+    const nspMajority = nspMajorityAccuracy(evalBatches);
+    if (objective === 'mlm-nsp') console.log(`NSP majority-class baseline of the held-back pairs: ${nspMajority.toFixed(4)} (an NSP accuracy above it uses the sentences)`);
+    if (values.log) await appendFile(values.log, JSON.stringify({ step: trainer.step, eval: true, final: true, loss: r.loss, ...r.parts, ...r.metrics, unigram_entropy: baseline, ...(objective === 'mlm-nsp' ? { nsp_majority_accuracy: nspMajority } : {}) }) + '\n');
   }
   await trainer.saveCheckpoint(checkpointDir, tokenizer);
   await trainer.savePretrained(values.out, tokenizer);

@@ -44,7 +44,8 @@ export class BertEmbeddings extends Module {
     if (T > this.config.max_position_embeddings - (this.config.model_type === 'roberta' ? this.config.pad_token_id + 1 : 0)) {
       throw new Error(`embeddings: sequence length ${T} exceeds max_position_embeddings ${this.config.max_position_embeddings}`);
     }
-    if (this.config.model_type !== 'roberta') return ops.arange(T);
+    // ids made on the CPU: the embedding backward buckets them there instead of scanning
+    if (this.config.model_type !== 'roberta') return ops.tensor(Int32Array.from({ length: T }, (_, t) => t), [T], 'i32');
     const ids = inputIds.hostData;
     if (!ids) throw new Error('embeddings: RoBERTa position ids are computed from input_ids on the CPU; pass input_ids made from CPU data');
     const pad = this.config.pad_token_id;
@@ -63,7 +64,7 @@ export class BertEmbeddings extends Module {
   forward(inputIds: Tensor, tokenTypeIds?: Tensor): Tensor {
     if (inputIds.rank !== 2) throw new Error(`embeddings: input_ids must be [batch, seq], got ${shapeStr(inputIds.shape)}`);
     const words = this.word_embeddings.forward(inputIds);
-    const types = tokenTypeIds ?? ops.zeros(inputIds.shape, 'i32');
+    const types = tokenTypeIds ?? ops.tensor(new Int32Array(inputIds.size), inputIds.shape, 'i32');
     if (tokenTypeIds && shapeStr(tokenTypeIds.shape) !== shapeStr(inputIds.shape)) {
       throw new Error(`embeddings: token_type_ids ${shapeStr(tokenTypeIds.shape)} must match input_ids ${shapeStr(inputIds.shape)}`);
     }

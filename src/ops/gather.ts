@@ -1,5 +1,6 @@
 // Row gather (gather.wgsl): embedding lookup and index_select, with a deterministic
-// scatter-add backward (no atomics). Ids known on the CPU are range-checked before dispatch.
+// scatter-add backward (no atomics). Ids known on the CPU are range-checked before dispatch and
+// bucketed by row for the backward; ids made on the GPU take the scanning backward.
 import gatherSource from '../../shaders/gather.wgsl';
 import { defineShader, runtime } from '../runtime.js';
 import { Tensor, record, shapeStr } from '../tensor.js';
@@ -19,6 +20,17 @@ function checkIds(op: string, ids: Tensor, rows: number): void {
   }
 }
 
+/** Stable counting sort of ids by row: positions of row v are order[offsets[v] .. offsets[v + 1]). */
+function bucketByRow(ids: Int32Array, rows: number): { offsets: Int32Array; order: Int32Array } {
+  const offsets = new Int32Array(rows + 1);
+  for (let m = 0; m < ids.length; m++) offsets[ids[m] + 1]++;
+  for (let v = 0; v < rows; v++) offsets[v + 1] += offsets[v];
+  const next = offsets.slice(0, rows);
+  const order = new Int32Array(Math.max(1, ids.length));
+  for (let m = 0; m < ids.length; m++) order[next[ids[m]]++] = m;
+  return { offsets, order };
+}
+
 function gatherRaw(op: string, x: Tensor, ax: number, indices: Tensor, paddingIdx: number, outShape: number[]) {
   const rows = x.shape[ax];
   checkIds(op, indices, rows);
@@ -29,7 +41,17 @@ function gatherRaw(op: string, x: Tensor, ax: number, indices: Tensor, paddingId
   runtime().dispatch(GATHER, 'gather_forward', { table: x, ids: indices, out, p }, { threads: out.size });
   return record(op, out, [x], (g, [ids]) => {
     const dx = Tensor.empty(x.shape, 'f32', `${op} backward`);
-    runtime().dispatch(GATHER, 'gather_backward', { ids, g, dtable: dx, p }, { threads: outer * rows });
+    const host = ids.hostData;
+    if (host) {
+      const { offsets, order } = bucketByRow(host, rows);
+      const offsetsT = Tensor.fromData(offsets, [offsets.length], 'i32');
+      const orderT = Tensor.fromData(order, [order.length], 'i32');
+      runtime().dispatch(GATHER, 'gather_backward_sorted', { g, offsets: offsetsT, order: orderT, dtable: dx, p }, { threads: outer * rows * inner });
+      offsetsT.dispose();
+      orderT.dispose();
+    } else {
+      runtime().dispatch(GATHER, 'gather_backward', { ids, g, dtable: dx, p }, { threads: outer * rows });
+    }
     return [dx];
   }, [indices]);
 }
