@@ -493,6 +493,10 @@ export class Runtime {
     // SwiftShader does not unroll them (16x16 runs ~5x slower there), so it keeps 8x8.
     if (/llvmpipe|lavapipe/i.test(desc)) return m >= 128 && n >= 128 && m * n >= 256 * 256 ? 'register16' : 'register';
     if (a.isFallbackAdapter || /swiftshader/i.test(desc)) return 'register';
+    // H100 through Dawn/Vulkan (bench/gpu-kit, 2026-11-26): 8x8 register blocking beat the
+    // shared-memory tiles from 2048^2 outputs up (10.1 vs 5.6 TFLOPS at n=2048), tied at 1024
+    // and lost below. Only measured on NVIDIA, so other GPUs keep the tiles.
+    if (/nvidia/i.test(desc) && m * n >= 2048 * 2048) return 'register';
     return m * n >= 64 * 64 && k >= 16 ? 'tiled' : 'register';
   }
 

@@ -33,6 +33,27 @@ test('init reports adapter, limits and features; the device has the adapter limi
   assert.ok(['node', 'deno', 'browser'].includes(r.runtime));
 });
 
+test('matmul variant per adapter: register blocking on CPU Vulkan, tiles on GPUs, 8x8 registers for big NVIDIA outputs', async () => {
+  const rt = await device();
+  const saved = rt.report.adapter;
+  const as = (adapter: Partial<typeof saved>) => { (rt.report as { adapter: typeof saved }).adapter = { ...saved, vendor: '', architecture: '', device: '', description: '', isFallbackAdapter: false, ...adapter }; };
+  try {
+    as({ description: 'llvmpipe (LLVM 15.0.6, 256 bits)' });
+    assert.is(rt.matmulVariant(1024, 1024, 1024), 'register16');
+    assert.is(rt.matmulVariant(64, 64, 64), 'register');
+    as({ description: 'SwiftShader Device', isFallbackAdapter: true });
+    assert.is(rt.matmulVariant(1024, 1024, 1024), 'register');
+    as({ vendor: 'nvidia', device: 'nvidia-h100-80gb-hbm3' });
+    assert.is(rt.matmulVariant(1024, 1024, 1024), 'tiled');
+    assert.is(rt.matmulVariant(2048, 2048, 512), 'register');
+    assert.is(rt.matmulVariant(8, 8, 8), 'register');
+    as({ vendor: 'amd', description: 'Radeon' });
+    assert.is(rt.matmulVariant(4096, 4096, 4096), 'tiled');
+  } finally {
+    (rt.report as { adapter: typeof saved }).adapter = saved;
+  }
+});
+
 test('Philox: GPU rand equals the JS Philox4x32-10 bit for bit; same seed, same numbers', async () => {
   await device();
   const seed = 2 ** 32 + 77; // uses both key words
