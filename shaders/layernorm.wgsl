@@ -73,3 +73,26 @@ fn layernorm_backward_weight(@builtin(workgroup_id) wid: vec3u, @builtin(num_wor
   dweight[j] = dw;
   dbias[j] = db;
 }
+
+// The same over a chunk of rows, for many rows: invocation (c, j) sums rows
+// [c * CHUNK, (c + 1) * CHUNK) into dweight[c, j] / dbias[c, j]; the chunks are summed after
+// (layerNorm's backward), so no single invocation loops over thousands of rows.
+const CHUNK = 256u;
+
+@compute @workgroup_size(64)
+fn layernorm_backward_weight_partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let i = index_of(wid, nwg, lid);
+  let chunks = (p.rows + CHUNK - 1u) / CHUNK;
+  if (i >= chunks * p.cols) { return; }
+  let j = i % p.cols;
+  let c = i / p.cols;
+  var dw = 0.0;
+  var db = 0.0;
+  for (var r = c * CHUNK; r < min(p.rows, (c + 1u) * CHUNK); r++) {
+    let gv = g[r * p.cols + j];
+    dw += gv * (x[r * p.cols + j] - saved_mean[r]) * saved_rstd[r];
+    db += gv;
+  }
+  dweight[i] = dw;
+  dbias[i] = db;
+}

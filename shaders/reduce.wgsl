@@ -31,6 +31,31 @@ fn reduce_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
   out[i] = s * p.scale;
 }
 
+// First pass of a long sum: invocation (o, c, k) sums rows [c * CHUNK, (c + 1) * CHUNK) into
+// partial[o, c, k]; reduce_sum then adds the partials. Spreads a column of many rows over many
+// invocations (one serial loop of 8192 rows leaves a GPU idle) and keeps a fixed order.
+const CHUNK = 256u;
+
+@compute @workgroup_size(256)
+fn reduce_sum_partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let i = index_of(wid, nwg, lid);
+  let chunks = (p.n + CHUNK - 1u) / CHUNK;
+  if (i >= p.outer * chunks * p.inner) { return; }
+  let k = i % p.inner;
+  let c = (i / p.inner) % chunks;
+  let o = i / (p.inner * chunks);
+  let base = o * p.n * p.inner + k;
+  var s = 0.0;
+  var comp = 0.0;
+  for (var j = c * CHUNK; j < min(p.n, (c + 1u) * CHUNK); j++) {
+    let yv = x[base + j * p.inner] - comp;
+    let t = s + yv;
+    comp = (t - s) - yv;
+    s = t;
+  }
+  out[i] = s;
+}
+
 fn argmax_at(base: u32) -> u32 {
   var best = x[base];
   var at = 0u;

@@ -164,6 +164,17 @@ test('sum and mean over all elements', async () => {
   await checkOp({ what: 'mean all', inputs: [{ data, shape: [129, 3] }], gpu: ([x]) => bg.mean(x), ref: ([x]) => Float64Array.of(x.reduce((a, b) => a + b, 0) / x.length) });
 });
 
+test('long sums run in chunked passes (more than 1024 rows), accurate against float64', async () => {
+  // [3000, 5] over axis 0: 12 chunks, then one pass over them; backward checked too
+  const a = f32(rng(81).uniform(3000 * 5, -1, 1));
+  await checkOp({ what: 'sum 3000 rows', inputs: [{ data: a, shape: [3000, 5] }], gpu: ([x]) => bg.sum(x, 0), ref: ([x]) => reduceRef(x, [3000, 5], 0, 'sum') });
+  const b = f32(rng(82).uniform(2 * 2100 * 3));
+  await checkOp({ what: 'mean middle axis 2100', inputs: [{ data: b, shape: [2, 2100, 3], grad: false }], gpu: ([x]) => bg.mean(x, 1), ref: ([x]) => reduceRef(x, [2, 2100, 3], 1, 'mean') });
+  // 300000 elements: 1172 chunks, which are chunked again (three passes)
+  const c = f32(rng(83).uniform(300000));
+  await checkOp({ what: 'sum of 300000', inputs: [{ data: c, shape: [300000], grad: false }], gpu: ([x]) => bg.sum(x), ref: ([x]) => Float64Array.of(x.reduce((s, v) => s + v, 0)), rtol: 1e-6 });
+});
+
 function permuteRef(x: Float64Array, shape: number[], dims: number[]) {
   const outShape = dims.map((d) => shape[d]);
   const strides = shape.map((_, i) => size(shape.slice(i + 1)));

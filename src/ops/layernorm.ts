@@ -4,8 +4,11 @@ import layernormSource from '../../shaders/layernorm.wgsl';
 import { defineShader, runtime } from '../runtime.js';
 import { Tensor, record, shapeStr } from '../tensor.js';
 import { checkDtype } from './util.js';
+import { sum } from './reduce.js';
 
 const LAYERNORM = defineShader('layernorm', layernormSource);
+/** Rows per invocation of the chunked weight / bias gradient (CHUNK in layernorm.wgsl). */
+const ROW_CHUNK = 256;
 
 export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-12): Tensor {
   checkDtype('layerNorm', 'x', x, 'f32');
@@ -32,9 +35,21 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-12):
       rt.dispatch(LAYERNORM, 'layernorm_backward_x', { x: sx, weight: sw, g, saved_mean: sm, saved_rstd: sr, dx, p }, { threads: rows });
     }
     if (weight.requiresGrad || bias.requiresGrad) {
-      dw = Tensor.empty([cols], 'f32', 'layerNorm dweight');
-      db = Tensor.empty([cols], 'f32', 'layerNorm dbias');
-      rt.dispatch(LAYERNORM, 'layernorm_backward_weight', { x: sx, g, saved_mean: sm, saved_rstd: sr, dweight: dw, dbias: db, p }, { threads: cols });
+      if (rows <= 4 * ROW_CHUNK) {
+        dw = Tensor.empty([cols], 'f32', 'layerNorm dweight');
+        db = Tensor.empty([cols], 'f32', 'layerNorm dbias');
+        rt.dispatch(LAYERNORM, 'layernorm_backward_weight', { x: sx, g, saved_mean: sm, saved_rstd: sr, dweight: dw, dbias: db, p }, { threads: cols });
+      } else {
+        // many rows: per-chunk sums, then a sum over the chunks
+        const chunks = Math.ceil(rows / ROW_CHUNK);
+        const pw = Tensor.empty([chunks, cols], 'f32', 'layerNorm dweight partials');
+        const pb = Tensor.empty([chunks, cols], 'f32', 'layerNorm dbias partials');
+        rt.dispatch(LAYERNORM, 'layernorm_backward_weight_partial', { x: sx, g, saved_mean: sm, saved_rstd: sr, dweight: pw, dbias: pb, p }, { threads: chunks * cols });
+        dw = sum(pw, 0);
+        db = sum(pb, 0);
+        pw.dispose();
+        pb.dispose();
+      }
     }
     return [dx, dw, db];
   }, [x, weight, mean, rstd]);

@@ -21,6 +21,23 @@ function reducedShape(x: Tensor, ax: number, keepdim: boolean): number[] {
   return s;
 }
 
+/** Rows per first-pass invocation of a long sum (CHUNK in reduce.wgsl). */
+const SUM_CHUNK = 256;
+
+/** out[o, k] = scale * sum_j x[o, j, k]; sums over more than 4 chunks run in two passes. */
+function reduceSumInto(x: Tensor, out: Tensor, outer: number, n: number, inner: number, scale: number): void {
+  const rt = runtime();
+  if (n <= 4 * SUM_CHUNK) {
+    rt.dispatch(REDUCE, 'reduce_sum', { x, out, p: { outer, n, inner, scale } }, { threads: outer * inner });
+    return;
+  }
+  const chunks = Math.ceil(n / SUM_CHUNK);
+  const partial = Tensor.empty([outer, chunks, inner], 'f32', 'sum partials');
+  rt.dispatch(REDUCE, 'reduce_sum_partial', { x, out: partial, p: { outer, n, inner, scale: 1 } }, { threads: outer * chunks * inner });
+  reduceSumInto(partial, out, outer, chunks, inner, scale);
+  partial.dispose();
+}
+
 function sumScaled(op: string, x: Tensor, axis: number | undefined, keepdim: boolean, mean: boolean): Tensor {
   checkDtype(op, 'x', x, 'f32');
   if (axis === undefined) {
@@ -39,7 +56,7 @@ function sumScaled(op: string, x: Tensor, axis: number | undefined, keepdim: boo
   const outShape = reducedShape(x, ax, keepdim);
   const out = Tensor.empty(outShape, 'f32', op);
   const scale = mean ? 1 / n : 1;
-  runtime().dispatch(REDUCE, 'reduce_sum', { x, out, p: { outer, n, inner, scale } }, { threads: outer * inner });
+  reduceSumInto(x, out, outer, n, inner, scale);
   return record(op, out, [x], (g) => {
     const kept = reshape(g, reducedShape(x, ax, true));
     const dx = expand(kept, x.shape);
