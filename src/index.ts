@@ -14,5 +14,6 @@ export { runModel, type NamedArrays } from './models/run.js';
 export * from './io/pretrained.js';
 export * from './optim/index.js';
 export * from './data/index.js';
+export { unigramEntropy, nspMajorityAccuracy } from './train/baselines.js';
 export { Trainer, datasetSource, type BatchSource, type TrainerOptions, type LogRecord, type EvalRecord } from './train/trainer.js';
 export { createObjective, electraGeneratorConfig, OBJECTIVES, type Objective, type ObjectiveName, type PretrainingBatch as ObjectiveBatch } from './train/objectives.js';

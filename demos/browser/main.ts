@@ -37,7 +37,9 @@ async function main() {
   trainer.onLog = (r) => say(`step ${r.step}: loss ${r.loss.toFixed(3)} (mlm ${r.parts.mlm.toFixed(3)}, nsp ${r.parts.nsp.toFixed(3)}) mlm acc ${(r.metrics.mlm_accuracy * 100).toFixed(1)}% ${Math.round(r.tokens_per_s)} tok/s`);
   await trainer.run();
   const after = await trainer.evaluate();
-  say(`held-back after ${steps} steps: mlm ${after.parts.mlm.toFixed(3)} nsp ${after.parts.nsp.toFixed(3)} mlm acc ${(after.metrics.mlm_accuracy * 100).toFixed(1)}%`);
+  say(`held-back after ${steps} steps: mlm ${after.parts.mlm.toFixed(3)} nsp ${after.parts.nsp.toFixed(3)} mlm acc ${(after.metrics.mlm_accuracy * 100).toFixed(1)}% nsp acc ${(after.metrics.nsp_accuracy * 100).toFixed(1)}%`);
+  const special = new Set(['[CLS]', '[SEP]', '[PAD]', '[MASK]'].map((t) => tokenizer.vocab.indexOf(t)));
+  say(`baselines of the held-back batches: unigram entropy ${bg.unigramEntropy(evalBatches, special).toFixed(3)} nats (MLM below it uses context), NSP majority class ${(bg.nspMajorityAccuracy(evalBatches) * 100).toFixed(1)}% (a short run stays above the first and at the second)`);
   const files2 = await bg.exportPretrained(trainer.objective.models.model, tokenizer);
   say(`exported a Hugging Face directory in memory: ${Object.entries(files2).map(([k, v]) => `${k} (${v.length} bytes)`).join(', ')}`);
   say(after.parts.mlm < before.parts.mlm ? 'DEMO OK' : 'DEMO FAILED: the held-back MLM loss did not go down');

@@ -12,6 +12,7 @@ import { PretrainingDataset } from '../data/dataset.js';
 import { textToDocuments } from '../data/text.js';
 import { OBJECTIVES, type ObjectiveName, type PretrainingBatch } from '../train/objectives.js';
 import { Trainer, datasetSource, type LogRecord, type EvalRecord } from '../train/trainer.js';
+import { unigramEntropy, nspMajorityAccuracy } from '../train/baselines.js';
 
 const USAGE = `usage: bertgpu pretrain --objective mlm|mlm-nsp|roberta|electra --corpus FILE... (--vocab FILE | --train-vocab SIZE)
          --config ${Object.keys(PRESETS).join('|')} --out DIR
@@ -23,37 +24,6 @@ Each corpus file is one document (split into sentences); --out receives a Huggin
 (for electra: the discriminator) and checkpoint/ (the whole training state, for --resume).
 --dupe-factor (mlm, mlm-nsp; default 10 as google-research/bert) builds the instances that many times
 over with different sentence pairings and masks; without it a long run memorises one fixed set.`;
-
-/** Entropy (nats) of the unigram distribution of the non-special tokens in the batches. */
-export function unigramEntropy(batches: PretrainingBatch[], special: Set<number>): number {
-  const counts = new Map<number, number>();
-  let n = 0;
-  for (const b of batches) {
-    for (let i = 0; i < b.inputIds.length; i++) {
-      if (!b.attentionMask[i]) continue;
-      const id = b.mlmLabels[i] !== -100 ? b.mlmLabels[i] : b.inputIds[i];
-      if (special.has(id)) continue;
-      counts.set(id, (counts.get(id) ?? 0) + 1);
-      n++;
-    }
-  }
-  let h = 0;
-  for (const c of counts.values()) h -= (c / n) * Math.log(c / n);
-  return h;
-}
-
-/** Accuracy of always answering the more frequent next-sentence label of the batches. */
-export function nspMajorityAccuracy(batches: PretrainingBatch[]): number {
-  let random = 0, n = 0;
-  for (const b of batches) {
-    for (const v of b.nextSentenceLabel ?? []) {
-      if (v === -100) continue;
-      n++;
-      if (v === 1) random++;
-    }
-  }
-  return n ? Math.max(random, n - random) / n : NaN;
-}
 
 const MODE: Record<ObjectiveName, 'bert' | 'roberta' | 'electra'> = { mlm: 'bert', 'mlm-nsp': 'bert', roberta: 'roberta', electra: 'electra' };
 
