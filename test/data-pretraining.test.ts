@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { WordPieceTokenizer } from '../src/tokenizers/index.js';
+import { unigramEntropy, nspMajorityAccuracy } from '../src/train/baselines.js';
 import {
   PretrainingDataset, Rng, roundHalfEven, splitSentences, splitBlankLines, textToDocuments, tokenizeDocuments, truncateSeqPair,
   type PretrainingBatch,
@@ -315,6 +316,21 @@ test('batches({ epochs }) serves every instance once per epoch; padTo longest', 
   assert.is(count, Math.ceil((2 * ds.length) / 7)); // one stream: only the last batch is short
   assert.equal(ds.state().epoch, 2);
   assert.equal([...ds.batches(7, { epochs: 2 })].length, 0);
+});
+
+test('baselines: unigram entropy of the non-special tokens (labels put back), NSP majority class', () => {
+  // tokens 5 5 6 [MASK->7] | pad; specials {0 pad, 1 mask}: counts 5:2 6:1 7:1 -> H = -(.5 ln .5 + 2 * .25 ln .25)
+  const batch = {
+    inputIds: Int32Array.from([5, 5, 6, 1, 0, 2, 2, 2, 2, 0]),
+    attentionMask: Int32Array.from([1, 1, 1, 1, 0, 1, 1, 1, 1, 0]),
+    mlmLabels: Int32Array.from([-100, -100, -100, 7, -100, -100, -100, -100, -100, -100]),
+    nextSentenceLabel: Int32Array.from([1, 0]),
+  } as any;
+  const second = { ...batch, inputIds: Int32Array.from([5, 5, 6, 1, 0, 0, 0, 0, 0, 0]), attentionMask: Int32Array.from([1, 1, 1, 1, 0, 0, 0, 0, 0, 0]), nextSentenceLabel: Int32Array.from([1, -100]) };
+  const h = unigramEntropy([batch], new Set([0, 1, 2]));
+  assert.ok(Math.abs(h - -(0.5 * Math.log(0.5) + 2 * 0.25 * Math.log(0.25))) < 1e-12, `entropy ${h}`);
+  assert.is(nspMajorityAccuracy([batch, second]), 2 / 3); // labels 1, 0, 1 (the -100 row is not counted)
+  assert.ok(Number.isNaN(nspMajorityAccuracy([{ ...batch, nextSentenceLabel: Int32Array.from([-100, -100]) }])));
 });
 
 test.run();
