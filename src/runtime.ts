@@ -47,6 +47,8 @@ interface EntryInfo {
   resources: ResourceInfo[];
   layout: GPUBindGroupLayout;
   pipelines: Map<string, GPUComputePipeline>;
+  /** Bind groups by the ids of their buffers: a training step binds the same pooled buffers each time. */
+  groups: Map<string, GPUBindGroup>;
 }
 
 export interface Shader {
@@ -183,6 +185,12 @@ export class Runtime {
   private pass: GPUComputePassEncoder | null = null;
   private errors: string[] = [];
   dispatchCount = 0;
+  /** Dispatches that found their bind group cached / had to create one (createBindGroup is the costliest call of a dispatch). */
+  bindGroupHits = 0;
+  bindGroupMisses = 0;
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 1;
+  private cachedGroups = 0;
   submitCount = 0;
 
   constructor(device: GPUDevice, report: DeviceReport, options: InitOptions) {
@@ -241,6 +249,7 @@ export class Runtime {
   /** Frees the pooled (unused) buffers back to the driver. */
   trimPool(): void {
     this.flush();
+    this.clearBindGroups();
     for (const list of this.free.values()) for (const b of list) b.destroy();
     this.free.clear();
     this.pooledBytes = 0;
@@ -287,7 +296,7 @@ export class Runtime {
       entries: resources.map((r) => ({ binding: r.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: r.kind } })),
     });
     const ws = fn.workgroupSize ?? [1, 1, 1];
-    info = { shader: shader.name, entry, workgroupSize: [ws[0] ?? 1, ws[1] ?? 1, ws[2] ?? 1], resources, layout, pipelines: new Map() };
+    info = { shader: shader.name, entry, workgroupSize: [ws[0] ?? 1, ws[1] ?? 1, ws[2] ?? 1], resources, layout, pipelines: new Map(), groups: new Map() };
     this.entries.set(key, info);
     return info;
   }
@@ -395,12 +404,44 @@ export class Runtime {
     if (wg.some((n) => n > maxDim)) throw new Error(`${where}: ${wg.join('x')} workgroups exceed maxComputeWorkgroupsPerDimension (${maxDim})`);
     if (wg.some((n) => n === 0)) return;
     const pipeline = this.pipeline(shader, info, constants);
-    const group = this.device.createBindGroup({ layout: info.layout, entries });
+    const group = this.bindGroup(info, entries);
     const pass = this.computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, group);
     pass.dispatchWorkgroups(wg[0], wg[1], wg[2]);
     this.dispatchCount++;
+  }
+
+  private bufferId(b: GPUBuffer): number {
+    let id = this.bufferIds.get(b);
+    if (id === undefined) {
+      id = this.nextBufferId++;
+      this.bufferIds.set(b, id);
+    }
+    return id;
+  }
+
+  private bindGroup(info: EntryInfo, entries: GPUBindGroupEntry[]): GPUBindGroup {
+    let key = '';
+    for (const e of entries) key += `${this.bufferId((e.resource as GPUBufferBinding).buffer)},`;
+    let group = info.groups.get(key);
+    if (group) {
+      this.bindGroupHits++;
+      return group;
+    }
+    this.bindGroupMisses++;
+    // bounded: buffers that churn (new shapes) would otherwise pile up groups
+    if (this.cachedGroups >= 20000) this.clearBindGroups();
+    group = this.device.createBindGroup({ layout: info.layout, entries });
+    info.groups.set(key, group);
+    this.cachedGroups++;
+    return group;
+  }
+
+  /** Forgets cached bind groups (they keep their buffers alive; needed before buffers are destroyed). */
+  private clearBindGroups(): void {
+    for (const info of this.entries.values()) info.groups.clear();
+    this.cachedGroups = 0;
   }
 
   private computePass(): GPUComputePassEncoder {
@@ -439,7 +480,9 @@ export class Runtime {
       this.free.set(size, into);
     }
     this.freeInEncoder.clear();
-    for (const [size, buf] of this.uniformInFlight.splice(0)) {
+    // pushed back in reverse, so the next flush pops the same buffers in the same order (and
+    // its dispatches find their cached bind groups)
+    for (const [size, buf] of this.uniformInFlight.splice(0).reverse()) {
       const list = this.uniformFree.get(size) ?? [];
       list.push(buf);
       this.uniformFree.set(size, list);
@@ -479,6 +522,7 @@ export class Runtime {
   destroy(): void {
     this.endPass();
     this.encoder = null;
+    this.clearBindGroups();
     for (const m of [this.free, this.freeInEncoder, this.uniformFree]) for (const l of m.values()) for (const b of l) b.destroy();
     if (current === this) current = null;
   }

@@ -54,6 +54,23 @@ test('matmul variant per adapter: register blocking on CPU Vulkan, tiles on GPUs
   }
 });
 
+test('bind groups are reused for dispatches on the same buffers; trimPool forgets them', async () => {
+  const rt = await device();
+  const a = bg.tensor([1, 2, 3]);
+  const b = bg.tensor([4, 5, 6]);
+  const hits0 = rt.bindGroupHits;
+  for (let i = 0; i < 3; i++) {
+    const c = bg.add(a, b); // the pool hands back the same output and uniform buffers each time
+    assert.equal(Array.from(await c.toArray()), [5, 7, 9]);
+    c.dispose();
+  }
+  assert.ok(rt.bindGroupHits - hits0 >= 2, `hits ${rt.bindGroupHits - hits0}`);
+  rt.trimPool();
+  const d = bg.mul(a, b);
+  assert.equal(Array.from(await d.toArray()), [4, 10, 18]);
+  for (const t of [a, b, d]) t.dispose();
+});
+
 test('Philox: GPU rand equals the JS Philox4x32-10 bit for bit; same seed, same numbers', async () => {
   await device();
   const seed = 2 ** 32 + 77; // uses both key words
