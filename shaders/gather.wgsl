@@ -1,10 +1,11 @@
 // Row gather (embedding lookup / index_select) over a [outer, V, inner] view of `table`:
 // out[o, m, :] = table[o, ids[m], :]. The backward is a deterministic scatter-add (no atomics,
 // so the result does not depend on scheduling); rows equal to padding_idx get no gradient.
-// - gather_backward_sorted: ids known on the CPU arrive bucketed by row (offsets / order, a
-//   stable counting sort); one invocation per (o, v, k) sums its row's gradients in index order.
-//   Work O(count * inner), and a 2-row table (token types) still spreads over 2 * inner threads.
-// - gather_backward: ids made on the GPU; one invocation per (o, v) row scans all ids.
+// - gather_backward_sorted: ids known on the CPU, more ids than rows: they arrive bucketed by row
+//   (offsets / order, a stable counting sort); one invocation per (o, v, k) sums its row's
+//   gradients in index order. A 2-row table (token types) still spreads over 2 * inner threads.
+// - gather_backward: ids made on the GPU, or fewer ids than rows; one invocation per (o, v) row
+//   scans all ids.
 struct Params { outer: u32, rows: u32, inner: u32, count: u32, padding_idx: i32, pad0: u32, pad1: u32, pad2: u32 }
 
 @group(0) @binding(0) var<storage, read> table: array<f32>;

@@ -146,6 +146,13 @@ test('embedding: lookup, padding_idx, deterministic scatter-add backward with re
   await device();
   const V = 11, D = 17;
   const table = f32(rng(13).uniform(V * D));
+  // 8 ids < 11 rows take the scanning backward; 24 ids > 11 rows are bucketed by row
+  const wide = Int32Array.from({ length: 24 }, (_, m) => (m * 5 + 3) % V);
+  await checkOp({
+    what: 'embedding, more ids than rows', inputs: [{ data: table, shape: [V, D] }],
+    gpu: ([w]) => bg.embedding(w, bg.tensor(wide, [4, 6])),
+    ref: ([w]) => Float64Array.from(Array.from(wide).flatMap((id) => Array.from(w.subarray(id * D, (id + 1) * D)))),
+  });
   const ids = Int32Array.from([3, 0, 3, 10, 7, 3, 1, 0]);
   const idsT = bg.tensor(ids, [2, 4]);
   for (const paddingIdx of [undefined, 0]) {
@@ -172,14 +179,19 @@ test('embedding: lookup, padding_idx, deterministic scatter-add backward with re
   }
   assert.ok(runs[0].slice(0, D).every((v) => v === 0), 'padding row has zero gradient');
   assert.equal(Array.from(runs[0]), Array.from(runs[1]), 'deterministic');
-  // Ids made on the GPU (argmax of one-hot rows: no CPU copy) take the scanning backward; it sums
-  // in the same index order as the bucketed one, so the gradients are bit-identical.
-  const oneHot = new Float32Array(ids.length * V);
-  ids.forEach((id, m) => { oneHot[m * V + id] = 1; });
-  const gpuIds = bg.noGrad(() => bg.argmax(bg.tensor(oneHot, [ids.length, V]), 1)).view([2, 4]);
+  // More ids than rows: CPU ids are bucketed by row; ids made on the GPU (argmax of one-hot rows,
+  // no CPU copy) take the scanning backward. Both sum in index order: bit-identical gradients.
+  const many = Int32Array.from({ length: 40 }, (_, m) => (m * 7 + (m >> 2)) % V);
+  const gMany = bg.tensor(Float32Array.from(f32(rng(15).uniform(many.length * D))), [many.length, D]);
+  bg.backward(bg.embedding(w, bg.tensor(many, [many.length]), 0), gMany);
+  const bucketed = Array.from((await w.grad!.toArray()) as Float32Array);
+  w.zeroGrad();
+  const oneHot = new Float32Array(many.length * V);
+  many.forEach((id, m) => { oneHot[m * V + id] = 1; });
+  const gpuIds = bg.noGrad(() => bg.argmax(bg.tensor(oneHot, [many.length, V]), 1));
   assert.is(gpuIds.hostData, null, 'argmax ids live only on the GPU');
-  bg.backward(bg.embedding(w, gpuIds, 0), g);
-  assert.equal(Array.from((await w.grad!.toArray()) as Float32Array), Array.from(runs[0]), 'GPU-made ids: same gradient, bit for bit');
+  bg.backward(bg.embedding(w, gpuIds, 0), gMany);
+  assert.equal(Array.from((await w.grad!.toArray()) as Float32Array), bucketed, 'GPU-made ids: same gradient, bit for bit');
   w.zeroGrad();
   assert.throws(() => bg.embedding(w, bg.tensor(Int32Array.from([1, 11]), [2])), /embedding: index 11 at position 1 of indices \[2\] is out of range \[0, 11\)/);
   assert.throws(() => bg.embedding(w, bg.tensor(Int32Array.from([-1]), [1])), /index -1 at position 0/);
