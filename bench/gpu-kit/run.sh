@@ -1,6 +1,9 @@
 # On a GPU machine: adapter, GPU tests, matmul bench, three Moby-Dick pre-training runs at once.
 # Results (logs, JSON lines) go to $OUT/results.tgz ($OUT defaults to /tmp/out). Needs libvulkan.so.1 and the
 # NVIDIA ICD (found under /usr/local/nvidia or /usr/share/vulkan); .gl/*.deb are unpacked if present.
+# Where the machine lacks the loader, fetch the .debs beside the repo first (libvulkan1 alone is not
+# enough: the NVIDIA ICD needs glvnd): apt-get download libvulkan1 libegl1 libglvnd0 libopengl0
+# libgl1 libglx0 libgles2 (into .gl/), and send .gl along with .devkit.
 # Usage (repo root, after node bench/gpu-kit/build.mjs): bash .devkit/run.sh TRAIN_SECONDS
 # Env: BENCH=1 adds the matmul bench (~100 s on an H100); SKIP_TESTS=1; ALLOW_SOFT=1 runs on a CPU adapter.
 set -u
