@@ -44,8 +44,7 @@ export class BertEmbeddings extends Module {
     if (T > this.config.max_position_embeddings - (this.config.model_type === 'roberta' ? this.config.pad_token_id + 1 : 0)) {
       throw new Error(`embeddings: sequence length ${T} exceeds max_position_embeddings ${this.config.max_position_embeddings}`);
     }
-    // ids made on the CPU: the embedding backward buckets them there instead of scanning
-    if (this.config.model_type !== 'roberta') return ops.tensor(Int32Array.from({ length: T }, (_, t) => t), [T], 'i32');
+    if (this.config.model_type !== 'roberta') return ops.arange(T);
     const ids = inputIds.hostData;
     if (!ids) throw new Error('embeddings: RoBERTa position ids are computed from input_ids on the CPU; pass input_ids made from CPU data');
     const pad = this.config.pad_token_id;
@@ -64,6 +63,8 @@ export class BertEmbeddings extends Module {
   forward(inputIds: Tensor, tokenTypeIds?: Tensor): Tensor {
     if (inputIds.rank !== 2) throw new Error(`embeddings: input_ids must be [batch, seq], got ${shapeStr(inputIds.shape)}`);
     const words = this.word_embeddings.forward(inputIds);
+    // made on the CPU, so the embedding backward buckets its B*T ids by row instead of scanning
+    // them all in 2 invocations
     const types = tokenTypeIds ?? ops.tensor(new Int32Array(inputIds.size), inputIds.shape, 'i32');
     if (tokenTypeIds && shapeStr(tokenTypeIds.shape) !== shapeStr(inputIds.shape)) {
       throw new Error(`embeddings: token_type_ids ${shapeStr(tokenTypeIds.shape)} must match input_ids ${shapeStr(inputIds.shape)}`);
