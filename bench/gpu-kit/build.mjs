@@ -30,4 +30,16 @@ await esbuild.build({ ...common, entryPoints: ['bench/matmul-node.ts'], outfile:
 const tests = ['engine-core', 'engine-elementwise', 'engine-nn', 'models-golden', 'models-io', 'optim-adamw', 'train-objectives'];
 await esbuild.build({ ...common, entryPoints: tests.map((t) => `test/${t}.test.ts`), outdir: join(KIT, 'tests'), outExtension: { '.js': '.mjs' } });
 for (const f of ['setup.sh', 'run.sh', 'adapter.mjs']) copyFileSync(join('bench/gpu-kit', f), join(KIT, f));
+// the vocabulary `--train-vocab 4000 --eval-fraction 0.1` trains, made once here (one step on this
+// machine's adapter) so the GPU runs skip the tokenizer training
+const dawn = join(KIT, 'node_modules/webgpu/dist/linux-x64/dawn.node');
+copyFileSync('node_modules/webgpu/dist/linux-x64/dawn.node', dawn);
+try {
+  execFileSync(process.execPath, [join(KIT, 'cli.mjs'), 'pretrain', '--objective', 'mlm', '--corpus', ...readdirSync(join(KIT, 'moby')).filter((f) => f.endsWith('.txt')).sort().map((f) => join(KIT, 'moby', f)),
+    '--train-vocab', '4000', '--eval-fraction', '0.1', '--config', 'bert-tiny', '--steps', '1', '--batch', '2', '--seq', '32', '--out', join(KIT, 'vocab-run'), '--quiet'], { stdio: 'inherit' });
+  copyFileSync(join(KIT, 'vocab-run/vocab.txt'), join(KIT, 'vocab.txt'));
+} finally {
+  rmSync(dawn);
+  rmSync(join(KIT, 'vocab-run'), { recursive: true, force: true });
+}
 console.log(`built ${KIT}/`);

@@ -17,13 +17,15 @@ import { unigramEntropy, nspMajorityAccuracy } from '../train/baselines.js';
 const USAGE = `usage: bertgpu pretrain --objective mlm|mlm-nsp|roberta|electra --corpus FILE... (--vocab FILE | --train-vocab SIZE)
          --config ${Object.keys(PRESETS).join('|')} --out DIR
          [--steps N] [--batch B] [--seq T] [--lr X] [--warmup N] [--seed S] [--accumulate N]
-         [--dupe-factor N] [--masking static|dynamic] [--whole-word-mask]
+         [--dupe-factor N] [--masking static|dynamic] [--whole-word-mask] [--generator-size F]
          [--log-every N] [--eval-every N] [--eval-fraction F] [--eval-batches N] [--checkpoint-every N]
          [--resume DIR] [--log FILE] [--quiet]
 Each corpus file is one document (split into sentences); --out receives a Hugging Face directory
 (for electra: the discriminator) and checkpoint/ (the whole training state, for --resume).
 --dupe-factor (mlm, mlm-nsp; default 10 as google-research/bert) builds the instances that many times
-over with different sentence pairings and masks; without it a long run memorises one fixed set.`;
+over with different sentence pairings and masks; without it a long run memorises one fixed set.
+--generator-size (electra; default 0.25 as ELECTRA's generator_hidden_size) is the generator's hidden
+size as a fraction of the discriminator's.`;
 
 const MODE: Record<ObjectiveName, 'bert' | 'roberta' | 'electra'> = { mlm: 'bert', 'mlm-nsp': 'bert', roberta: 'roberta', electra: 'electra' };
 
@@ -48,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
         'log-every': { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-fraction': { type: 'string' }, 'checkpoint-every': { type: 'string' },
         out: { type: 'string' }, resume: { type: 'string' }, log: { type: 'string' }, quiet: { type: 'boolean', default: false },
         'dupe-factor': { type: 'string' }, masking: { type: 'string' }, 'whole-word-mask': { type: 'boolean', default: false },
-        'eval-batches': { type: 'string' },
+        'eval-batches': { type: 'string' }, 'generator-size': { type: 'string' },
       },
     }));
     // `--corpus a.txt b.txt c.txt`: the files after --corpus arrive as positionals
@@ -86,6 +88,9 @@ export async function main(argv: string[]): Promise<number> {
   const masking = values.masking as 'static' | 'dynamic' | undefined;
   if (masking !== undefined && masking !== 'static' && masking !== 'dynamic') throw new Error(`--masking must be static or dynamic, got '${masking}'`);
   const evalBatchLimit = int('eval-batches', values['eval-batches'], 8);
+  const generatorSize = values['generator-size'] === undefined ? 0.25 : Number(values['generator-size']);
+  if (!(generatorSize > 0 && generatorSize <= 1)) throw new Error(`--generator-size must be a fraction in (0, 1], got '${values['generator-size']}'`);
+  if (values['generator-size'] !== undefined && objective !== 'electra') throw new Error(`--generator-size applies to --objective electra only, got --objective ${objective}`);
 
   const texts: string[] = [];
   for (const file of values.corpus as string[]) {
@@ -127,7 +132,7 @@ export async function main(argv: string[]): Promise<number> {
   const config = presetConfig(values.config, { vocab_size: tokenizer.vocab.length, max_position_embeddings: Math.max(512, seq + 2), pad_token_id: tokenizer.vocab.indexOf('[PAD]') });
   const options = {
     steps, lr, seed, warmupSteps: int('warmup', values.warmup, Math.round(steps * 0.1)), accumulationSteps: Math.max(1, int('accumulate', values.accumulate, 1)),
-    logEvery: Math.max(1, int('log-every', values['log-every'], 10)), evalEvery: int('eval-every', values['eval-every'], 0),
+    logEvery: Math.max(1, int('log-every', values['log-every'], 10)), evalEvery: int('eval-every', values['eval-every'], 0), generatorSize,
   };
   const checkpointDir = join(values.out, 'checkpoint');
   const source = datasetSource(dataset, batch);

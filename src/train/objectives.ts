@@ -215,6 +215,7 @@ class ElectraObjective implements Objective {
 
 /** ELECTRA's generator config: hidden size a fraction of the discriminator's, heads = max(1, H/64). */
 export function electraGeneratorConfig(disc: BertConfig, sizeFraction = 0.25): BertConfig {
+  if (!(sizeFraction > 0 && sizeFraction <= 1)) throw new Error(`electra: generator size must be a fraction in (0, 1] of the discriminator's hidden size, got ${sizeFraction}`);
   const H = Math.max(1, Math.round(disc.hidden_size * sizeFraction));
   const heads = Math.max(1, Math.floor(H / 64));
   return bertConfig({ ...disc, hidden_size: H, num_attention_heads: heads, intermediate_size: 4 * H, embedding_size: disc.embedding_size ?? disc.hidden_size });

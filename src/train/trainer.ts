@@ -33,6 +33,8 @@ export interface TrainerOptions {
   logEvery?: number;
   evalEvery?: number;
   seed?: number;
+  /** ELECTRA: the generator's hidden size as a fraction of the discriminator's (default 0.25). */
+  generatorSize?: number;
 }
 
 export interface LogRecord {
@@ -66,7 +68,7 @@ interface SavedState {
 }
 
 const DEFAULTS: Required<TrainerOptions> = {
-  steps: 100, lr: 1e-4, warmupSteps: 0, weightDecay: 0.01, maxGradNorm: 1.0, accumulationSteps: 1, logEvery: 10, evalEvery: 0, seed: 0,
+  steps: 100, lr: 1e-4, warmupSteps: 0, weightDecay: 0.01, maxGradNorm: 1.0, accumulationSteps: 1, logEvery: 10, evalEvery: 0, seed: 0, generatorSize: 0.25,
 };
 
 export class Trainer {
@@ -93,7 +95,7 @@ export class Trainer {
 
   /** A fresh run. */
   static create(objectiveName: ObjectiveName, config: BertConfig, data: BatchSource, options: TrainerOptions, evalBatches: PretrainingBatch[] = []): Trainer {
-    const objective = createObjective(objectiveName, config, options.seed ?? 0);
+    const objective = createObjective(objectiveName, config, options.seed ?? 0, {}, options.generatorSize);
     return new Trainer(objective, config, data, options, evalBatches);
   }
 
