@@ -36,8 +36,38 @@ interface ResourceInfo {
   binding: number;
   kind: 'read-only-storage' | 'storage' | 'uniform';
   elementType: string; // f32 / i32 / u32 for storage arrays, the struct name for uniforms
-  members: { name: string; offset: number; type: string }[]; // uniform struct members
+  members: UniformMember[]; // uniform struct members
   size: number; // uniform struct size in bytes
+  slotBytes: number; // uniform: bytes bound per dispatch (the struct size rounded up to 16)
+}
+
+interface UniformMember {
+  name: string;
+  offset: number;
+  type: string;
+  /** Lane type and count (vec4<u32>: u32, 4); null for a type the writer does not support. */
+  scalar: 'f32' | 'i32' | 'u32' | null;
+  lanes: number;
+}
+
+/** One chunk of the per-submission uniform arena: a GPU buffer and the CPU bytes written into it at flush. */
+interface ArenaChunk {
+  buffer: GPUBuffer;
+  view: DataView;
+  used: number;
+}
+
+// Uniform values of all dispatches in a submission are packed into arena chunks of this size and
+// bound with dynamic offsets: one writeBuffer per chunk per flush instead of a buffer and a write
+// per dispatch, and bind groups that depend only on the storage buffers (so a step finds them cached).
+const ARENA_CHUNK_BYTES = 1 << 18;
+
+function uniformMember(m: any): UniformMember {
+  const type: string = m.type.name + (m.type.format ? `<${m.type.format.name}>` : '');
+  const lanes = Number(/^vec(\d)/.exec(type)?.[1] ?? 1);
+  const base = type.replace(/^vec\d<(.*)>$/, '$1').replace(/^vec\d([fiu])$/, (_, c) => ({ f: 'f32', i: 'i32', u: 'u32' })[c as 'f']);
+  const scalar = base === 'f32' || base === 'i32' || base === 'u32' ? base : null;
+  return { name: m.name, offset: m.offset, type, scalar, lanes };
 }
 
 interface EntryInfo {
@@ -178,8 +208,8 @@ export class Runtime {
   private readonly free = new Map<number, GPUBuffer[]>();
   /** Freed while the pending encoder may still read them: reusable only as kernel outputs. */
   private readonly freeInEncoder = new Map<number, GPUBuffer[]>();
-  private readonly uniformFree = new Map<number, GPUBuffer[]>();
-  private readonly uniformInFlight: [number, GPUBuffer][] = [];
+  private readonly arena: ArenaChunk[] = [];
+  private arenaIndex = 0;
   private readonly trash: GPUBuffer[] = [];
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -286,14 +316,15 @@ export class Runtime {
         binding: r.binding,
         kind: isUniform ? 'uniform' : r.access === 'read' ? 'read-only-storage' : 'storage',
         elementType,
-        members: isUniform ? (r.type.members ?? []).map((m: any) => ({ name: m.name, offset: m.offset, type: m.type.name + (m.type.format ? `<${m.type.format.name}>` : '') })) : [],
+        members: isUniform ? (r.type.members ?? []).map(uniformMember) : [],
         size: r.size,
+        slotBytes: Math.max(16, Math.ceil(r.size / 16) * 16),
       } satisfies ResourceInfo;
     });
     resources.sort((a, b) => a.binding - b.binding);
     const layout = this.device.createBindGroupLayout({
       label: key,
-      entries: resources.map((r) => ({ binding: r.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: r.kind } })),
+      entries: resources.map((r) => ({ binding: r.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: r.kind, hasDynamicOffset: r.kind === 'uniform' } })),
     });
     const ws = fn.workgroupSize ?? [1, 1, 1];
     info = { shader: shader.name, entry, workgroupSize: [ws[0] ?? 1, ws[1] ?? 1, ws[2] ?? 1], resources, layout, pipelines: new Map(), groups: new Map() };
@@ -321,34 +352,45 @@ export class Runtime {
     return p;
   }
 
-  private uniformBuffer(res: ResourceInfo, values: UniformValues, where: string): GPUBuffer {
-    const size = Math.max(16, Math.ceil(res.size / 16) * 16);
-    const bytes = new ArrayBuffer(size);
-    const view = new DataView(bytes);
-    const given = new Set(Object.keys(values));
+  /** Writes a uniform struct's values into the arena; returns the chunk and the dynamic offset. */
+  private uniformSlot(res: ResourceInfo, values: UniformValues, where: string): { chunk: ArenaChunk; offset: number } {
+    let given = 0;
+    for (const _ in values) given++;
+    const align = this.report.limits.minUniformBufferOffsetAlignment || 256;
+    let chunk = this.arena[this.arenaIndex];
+    if (chunk && chunk.used + res.slotBytes > ARENA_CHUNK_BYTES) chunk = this.arena[++this.arenaIndex];
+    if (!chunk) {
+      chunk = { buffer: this.device.createBuffer({ size: ARENA_CHUNK_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'uniform arena' }), view: new DataView(new ArrayBuffer(ARENA_CHUNK_BYTES)), used: 0 };
+      this.arena[this.arenaIndex] = chunk;
+    }
+    const base = chunk.used;
+    const view = chunk.view;
     for (const m of res.members) {
       const v = values[m.name];
       if (v === undefined) throw new Error(`${where}: uniform '${res.name}' is missing member '${m.name}'`);
-      given.delete(m.name);
-      const scalar = m.type.replace(/^vec\d<(.*)>$/, '$1').replace(/^vec\d([fiu])$/, (_, c) => ({ f: 'f32', i: 'i32', u: 'u32' })[c as 'f']);
-      const arr = Array.isArray(v) ? v : [v];
-      const lanes = /^vec(\d)/.exec(m.type)?.[1];
-      if (lanes && arr.length !== +lanes) throw new Error(`${where}: uniform member '${m.name}' is ${m.type}, got ${arr.length} values`);
-      arr.forEach((x, i) => {
-        const off = m.offset + 4 * i;
-        if (scalar === 'f32') view.setFloat32(off, x, true);
-        else if (scalar === 'i32') view.setInt32(off, x, true);
-        else if (scalar === 'u32') {
+      given--;
+      if (m.scalar === null) throw new Error(`${where}: uniform member '${m.name}' has unsupported type ${m.type}`);
+      const isArray = Array.isArray(v);
+      if (isArray !== m.type.startsWith('vec') || (isArray && v.length !== m.lanes)) {
+        throw new Error(`${where}: uniform member '${m.name}' is ${m.type}, got ${isArray ? v.length : 1} values`);
+      }
+      for (let i = 0; i < m.lanes; i++) {
+        const x = isArray ? (v as number[])[i] : (v as number);
+        const off = base + m.offset + 4 * i;
+        if (m.scalar === 'f32') view.setFloat32(off, x, true);
+        else if (m.scalar === 'i32') view.setInt32(off, x, true);
+        else {
           if (!(x >= 0 && x <= 0xffffffff && Number.isInteger(x))) throw new Error(`${where}: uniform member '${m.name}' must be a u32, got ${x}`);
           view.setUint32(off, x, true);
-        } else throw new Error(`${where}: uniform member '${m.name}' has unsupported type ${m.type}`);
-      });
+        }
+      }
     }
-    if (given.size) throw new Error(`${where}: uniform '${res.name}' has no member(s) ${[...given].join(', ')}`);
-    const buf = this.uniformFree.get(size)?.pop() ?? this.device.createBuffer({ size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-    this.device.queue.writeBuffer(buf, 0, bytes);
-    this.uniformInFlight.push([size, buf]);
-    return buf;
+    if (given !== 0) {
+      const extra = Object.keys(values).filter((k) => !res.members.some((m) => m.name === k));
+      throw new Error(`${where}: uniform '${res.name}' has no member(s) ${extra.join(', ')}`);
+    }
+    chunk.used = base + Math.ceil(res.slotBytes / align) * align;
+    return { chunk, offset: base };
   }
 
   /**
@@ -366,17 +408,19 @@ export class Runtime {
   ): void {
     const info = this.entryInfo(shader, entry);
     const where = `kernel ${shader.name}.wgsl:${entry}`;
-    const names = new Set(Object.keys(bindings));
-    const entries: GPUBindGroupEntry[] = [];
-    const written = new Set<GPUBuffer>();
-    const read = new Set<GPUBuffer>();
+    let given = 0;
+    for (const _ in bindings) given++;
+    const buffers: GPUBuffer[] = [];
+    const offsets: number[] = [];
     for (const res of info.resources) {
       const b = bindings[res.name];
       if (b === undefined) throw new Error(`${where}: binding '${res.name}' (@binding(${res.binding})) was not given`);
-      names.delete(res.name);
+      given--;
       if (res.kind === 'uniform') {
         if ((b as Bindable).buffer) throw new Error(`${where}: binding '${res.name}' is a uniform struct; pass its member values, not a tensor`);
-        entries.push({ binding: res.binding, resource: { buffer: this.uniformBuffer(res, b as UniformValues, where) } });
+        const slot = this.uniformSlot(res, b as UniformValues, where);
+        buffers.push(slot.chunk.buffer);
+        offsets.push(slot.offset);
         continue;
       }
       const t = b as Bindable;
@@ -384,16 +428,19 @@ export class Runtime {
       if (res.elementType !== t.dtype && !(res.elementType === 'u32' && t.dtype === 'i32' && t.label.startsWith('u32:'))) {
         throw new Error(`${where}: binding '${res.name}' holds array<${res.elementType}>, got a ${t.dtype} tensor (${t.label})`);
       }
-      if (res.kind === 'storage') {
-        if (written.has(t.buffer) || read.has(t.buffer)) throw new Error(`${where}: binding '${res.name}' is written but its buffer is also bound elsewhere`);
-        written.add(t.buffer);
-      } else {
-        if (written.has(t.buffer)) throw new Error(`${where}: binding '${res.name}' aliases a written buffer`);
-        read.add(t.buffer);
+      // a written buffer may not be bound twice (resources are in binding order, so check both ways)
+      for (let j = 0; j < buffers.length; j++) {
+        if (buffers[j] !== t.buffer) continue;
+        const other = info.resources[j];
+        if (res.kind === 'storage') throw new Error(`${where}: binding '${res.name}' is written but its buffer is also bound elsewhere`);
+        if (other.kind === 'storage') throw new Error(`${where}: binding '${res.name}' aliases a written buffer`);
       }
-      entries.push({ binding: res.binding, resource: { buffer: t.buffer } });
+      buffers.push(t.buffer);
     }
-    if (names.size) throw new Error(`${where}: unknown binding(s) ${[...names].join(', ')}; the shader declares ${info.resources.map((r) => r.name).join(', ')}`);
+    if (given !== 0) {
+      const unknown = Object.keys(bindings).filter((k) => !info.resources.some((r) => r.name === k));
+      throw new Error(`${where}: unknown binding(s) ${unknown.join(', ')}; the shader declares ${info.resources.map((r) => r.name).join(', ')}`);
+    }
     let wg: [number, number, number];
     if ('threads' in grid) {
       const groups = Math.max(1, Math.ceil(grid.threads / info.workgroupSize[0]));
@@ -404,10 +451,11 @@ export class Runtime {
     if (wg.some((n) => n > maxDim)) throw new Error(`${where}: ${wg.join('x')} workgroups exceed maxComputeWorkgroupsPerDimension (${maxDim})`);
     if (wg.some((n) => n === 0)) return;
     const pipeline = this.pipeline(shader, info, constants);
-    const group = this.bindGroup(info, entries);
+    const group = this.bindGroup(info, buffers);
     const pass = this.computePass();
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, group);
+    if (offsets.length) pass.setBindGroup(0, group, offsets);
+    else pass.setBindGroup(0, group);
     pass.dispatchWorkgroups(wg[0], wg[1], wg[2]);
     this.dispatchCount++;
   }
@@ -421,9 +469,10 @@ export class Runtime {
     return id;
   }
 
-  private bindGroup(info: EntryInfo, entries: GPUBindGroupEntry[]): GPUBindGroup {
+  /** The bind group of `buffers` (in resource order; uniforms: their arena chunk, bound at a dynamic offset). */
+  private bindGroup(info: EntryInfo, buffers: GPUBuffer[]): GPUBindGroup {
     let key = '';
-    for (const e of entries) key += `${this.bufferId((e.resource as GPUBufferBinding).buffer)},`;
+    for (const b of buffers) key += `${this.bufferId(b)},`;
     let group = info.groups.get(key);
     if (group) {
       this.bindGroupHits++;
@@ -432,6 +481,10 @@ export class Runtime {
     this.bindGroupMisses++;
     // bounded: buffers that churn (new shapes) would otherwise pile up groups
     if (this.cachedGroups >= 20000) this.clearBindGroups();
+    const entries = info.resources.map((r, i): GPUBindGroupEntry => ({
+      binding: r.binding,
+      resource: r.kind === 'uniform' ? { buffer: buffers[i], offset: 0, size: r.slotBytes } : { buffer: buffers[i] },
+    }));
     group = this.device.createBindGroup({ layout: info.layout, entries });
     info.groups.set(key, group);
     this.cachedGroups++;
@@ -469,6 +522,14 @@ export class Runtime {
   /** Submits everything recorded so far. */
   flush(): void {
     this.endPass();
+    // the arena's values go to the queue before the work that reads them; writeBuffer is ordered
+    // after earlier submissions, so those still read the values they were recorded with
+    for (let i = 0; i <= this.arenaIndex && i < this.arena.length; i++) {
+      const c = this.arena[i];
+      if (c.used) this.device.queue.writeBuffer(c.buffer, 0, c.view.buffer, 0, c.used);
+      c.used = 0;
+    }
+    this.arenaIndex = 0;
     if (this.encoder) {
       this.device.queue.submit([this.encoder.finish()]);
       this.encoder = null;
@@ -480,13 +541,6 @@ export class Runtime {
       this.free.set(size, into);
     }
     this.freeInEncoder.clear();
-    // pushed back in reverse, so the next flush pops the same buffers in the same order (and
-    // its dispatches find their cached bind groups)
-    for (const [size, buf] of this.uniformInFlight.splice(0).reverse()) {
-      const list = this.uniformFree.get(size) ?? [];
-      list.push(buf);
-      this.uniformFree.set(size, list);
-    }
     for (const b of this.trash.splice(0)) b.destroy();
     this.throwErrors();
   }
@@ -523,7 +577,8 @@ export class Runtime {
     this.endPass();
     this.encoder = null;
     this.clearBindGroups();
-    for (const m of [this.free, this.freeInEncoder, this.uniformFree]) for (const l of m.values()) for (const b of l) b.destroy();
+    for (const m of [this.free, this.freeInEncoder]) for (const l of m.values()) for (const b of l) b.destroy();
+    for (const c of this.arena.splice(0)) c.buffer.destroy();
     if (current === this) current = null;
   }
 

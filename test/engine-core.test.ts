@@ -60,7 +60,7 @@ test('bind groups are reused for dispatches on the same buffers; trimPool forget
   const b = bg.tensor([4, 5, 6]);
   const hits0 = rt.bindGroupHits;
   for (let i = 0; i < 3; i++) {
-    const c = bg.add(a, b); // the pool hands back the same output and uniform buffers each time
+    const c = bg.add(a, b); // the pool hands back the same output buffer each time; uniforms sit in the arena
     assert.equal(Array.from(await c.toArray()), [5, 7, 9]);
     c.dispose();
   }
@@ -207,6 +207,29 @@ test('ops record into one encoder: no submission until readback or flush', async
   assert.is(rt.submitCount, submits, 'no op submitted by itself');
   await t.toArray();
   assert.is(rt.submitCount, submits + 1, 'one submission for the readback');
+});
+
+test('uniform values of thousands of dispatches in one submission (several arena chunks) stay per dispatch', async () => {
+  const rt = await device();
+  await rt.sync();
+  const submits = rt.submitCount;
+  // 3000 dispatches, each with its own scalar in its uniform: more than one 256 KiB arena chunk
+  // holds at 256-byte slots, so a value read from the wrong slot or chunk changes the sum
+  let x = bg.zeros([5]);
+  for (let i = 1; i <= 3000; i++) {
+    const next = bg.addScalar(x, i % 7 === 0 ? -i : i);
+    x.dispose();
+    x = next;
+  }
+  assert.is(rt.submitCount, submits, 'still one pending submission');
+  let expected = 0;
+  for (let i = 1; i <= 3000; i++) expected += i % 7 === 0 ? -i : i;
+  assert.equal(Array.from(await x.toArray()), new Array(5).fill(expected));
+  // the next submission reuses the arena: earlier values must not leak into it
+  const y = bg.mulScalar(x, 0.5);
+  assert.equal(Array.from(await y.toArray()), new Array(5).fill(expected / 2));
+  x.dispose();
+  y.dispose();
 });
 
 test('errors name the op and the shapes / dtypes / limits', async () => {
