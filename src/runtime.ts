@@ -269,11 +269,28 @@ export class Runtime {
   release(buffer: GPUBuffer): void {
     this.liveBytes -= buffer.size;
     this.liveStorages--;
-    const pool = this.encoder ? this.freeInEncoder : this.free;
-    const list = pool.get(buffer.size) ?? [];
-    list.push(buffer);
-    pool.set(buffer.size, list);
+    this.pushFree(this.encoder ? this.freeInEncoder : this.free, buffer);
     this.pooledBytes += buffer.size;
+  }
+
+  /**
+   * Free lists are kept sorted so acquire() hands out the lowest-id free buffer of a size. With
+   * last-in-first-out the choice would depend on the order buffers came back, which shifts from
+   * step to step (the number of masked positions varies); lowest-id gives a step the same buffers
+   * as the one before, so its dispatches find their cached bind groups.
+   */
+  private pushFree(pool: Map<number, GPUBuffer[]>, buffer: GPUBuffer): void {
+    let list = pool.get(buffer.size);
+    if (!list) pool.set(buffer.size, (list = []));
+    const id = this.bufferId(buffer);
+    // descending ids: pop() takes the lowest
+    let lo = 0, hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.bufferId(list[mid]) > id) lo = mid + 1;
+      else hi = mid;
+    }
+    list.splice(lo, 0, buffer);
   }
 
   /** Frees the pooled (unused) buffers back to the driver. */
@@ -335,7 +352,8 @@ export class Runtime {
   private modules = new Map<string, GPUShaderModule>();
 
   private pipeline(shader: Shader, info: EntryInfo, constants: Record<string, number>): GPUComputePipeline {
-    const key = JSON.stringify(constants);
+    let key = ''; // JSON.stringify here cost more than the rest of a dispatch's JS
+    for (const k in constants) key += `${k}=${constants[k]},`;
     let p = info.pipelines.get(key);
     if (p) return p;
     let module = this.modules.get(shader.name);
@@ -535,11 +553,7 @@ export class Runtime {
       this.encoder = null;
       this.submitCount++;
     }
-    for (const [size, list] of this.freeInEncoder) {
-      const into = this.free.get(size) ?? [];
-      into.push(...list);
-      this.free.set(size, into);
-    }
+    for (const list of this.freeInEncoder.values()) for (const b of list) this.pushFree(this.free, b);
     this.freeInEncoder.clear();
     for (const b of this.trash.splice(0)) b.destroy();
     this.throwErrors();

@@ -209,6 +209,31 @@ test('ops record into one encoder: no submission until readback or flush', async
   assert.is(rt.submitCount, submits + 1, 'one submission for the readback');
 });
 
+test('the pool hands out the lowest-id free buffer, whatever order buffers came back in (so bind groups hit)', async () => {
+  const rt = await device();
+  rt.trimPool(); // no cached bind groups or pooled buffers from earlier tests
+  const a = bg.tensor([1, 2, 3]);
+  const b = bg.tensor([4, 5, 6]);
+  await rt.sync();
+  let misses = 0;
+  for (let round = 0; round < 6; round++) {
+    // two same-size buffers released in alternating order: last-in-first-out would hand the next
+    // op a different one each round (made by a unary op, so mul's bind groups are its own)
+    const x = bg.neg(a);
+    const y = bg.neg(b);
+    if (round % 2) { x.dispose(); y.dispose(); } else { y.dispose(); x.dispose(); }
+    await rt.sync();
+    const m0 = rt.bindGroupMisses;
+    const c = bg.mul(a, b);
+    assert.equal(Array.from(await c.toArray()), [4, 10, 18]);
+    if (round > 0) misses += rt.bindGroupMisses - m0;
+    c.dispose();
+  }
+  assert.is(misses, 0, 'mul found its bind group every round after the first');
+  a.dispose();
+  b.dispose();
+});
+
 test('uniform values of thousands of dispatches in one submission (several arena chunks) stay per dispatch', async () => {
   const rt = await device();
   await rt.sync();
