@@ -56,7 +56,7 @@ test('pretrain --dupe-factor builds the BERT instances that many times over', as
     const out = join(mkdtempSync(join(tmpdir(), 'bertgpu-pt-')), 'model');
     const r = pretrain(['--objective', 'mlm-nsp', '--corpus', ...files, '--train-vocab', '300', '--steps', '1', '--batch', '2', '--seq', '32', '--eval-fraction', '0.25', '--eval-batches', '1', '--dupe-factor', dupe, '--out', out, '--quiet']);
     assert.is(r.status, 0, r.stderr);
-    const m = /training data: (\d+) bert instances from 3 documents \(dupe factor (\d), static masking\); held back: 1 documents, 1 batches/.exec(r.stdout);
+    const m = /training data: (\d+) bert instances from 3 documents \(dupe factor (\d), static masking\); held back: 1 documents, 1 batches \(chapter_4.txt\)/.exec(r.stdout);
     assert.ok(m, r.stdout);
     assert.is(m![2], dupe);
     counts.push(Number(m![1]));

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { readFile, appendFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { init } from '../runtime.js';
 import { presetConfig, PRESETS } from '../models/config.js';
@@ -127,7 +127,11 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
 
-  console.log(`training data: ${dataset.instances.length} ${mode} instances from ${trainDocs.length} documents (dupe factor ${mode === 'bert' ? dupeFactor : 1}, ${dataset.masking} masking); held back: ${evalDocs.length} documents, ${evalBatches.length} batches`);
+  // which files were held back depends on the order of --corpus (a shell glob sorts by locale)
+  const files = values.corpus as string[];
+  const heldBackFiles = documents.length === files.length ? files.slice(files.length - heldBack).map((f) => basename(f)) : [];
+  const shown = heldBackFiles.length > 6 ? [...heldBackFiles.slice(0, 3), '...', ...heldBackFiles.slice(-2)] : heldBackFiles;
+  console.log(`training data: ${dataset.instances.length} ${mode} instances from ${trainDocs.length} documents (dupe factor ${mode === 'bert' ? dupeFactor : 1}, ${dataset.masking} masking); held back: ${evalDocs.length} documents, ${evalBatches.length} batches${shown.length ? ` (${shown.join(' ')})` : ''}`);
   const rt = await init();
   const config = presetConfig(values.config, { vocab_size: tokenizer.vocab.length, max_position_embeddings: Math.max(512, seq + 2), pad_token_id: tokenizer.vocab.indexOf('[PAD]') });
   const options = {
