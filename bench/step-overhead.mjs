@@ -1,7 +1,7 @@
 // JS cost of recording one training step (bert-tiny, B4 x T64): dispatches per step, wall time
 // of trainStep() while the GPU work is only queued, and µs per dispatch. On a fast GPU with small
-// batches this, not the kernels, sets the pace (an H100 ran B64 x T128 mlm-nsp at ~100 µs per
-// dispatch). Usage: npm run build && node --expose-gc bench/step-overhead.mjs [--steps N]
+// batches this, not the kernels, can set the pace (an H100 took ~32 ms per B64 x T128 mlm-nsp step
+// of 311 dispatches). Usage: npm run build && node --expose-gc bench/step-overhead.mjs [--steps N]
 // (with --expose-gc a collection runs before each timed step, so the garbage that waiting on the GPU
 // makes in Dawn's event loop is not charged to the recording)
 import { readFileSync, readdirSync } from 'node:fs';

@@ -79,6 +79,8 @@ interface EntryInfo {
   pipelines: Map<string, GPUComputePipeline>;
   /** Bind groups by the ids of their buffers: a training step binds the same pooled buffers each time. */
   groups: Map<string, GPUBindGroup>;
+  /** `kernel NAME.wgsl:ENTRY`, the prefix of this entry point's errors. */
+  where: string;
 }
 
 export interface Shader {
@@ -344,7 +346,7 @@ export class Runtime {
       entries: resources.map((r) => ({ binding: r.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: r.kind, hasDynamicOffset: r.kind === 'uniform' } })),
     });
     const ws = fn.workgroupSize ?? [1, 1, 1];
-    info = { shader: shader.name, entry, workgroupSize: [ws[0] ?? 1, ws[1] ?? 1, ws[2] ?? 1], resources, layout, pipelines: new Map(), groups: new Map() };
+    info = { shader: shader.name, entry, where: `kernel ${shader.name}.wgsl:${entry}`, workgroupSize: [ws[0] ?? 1, ws[1] ?? 1, ws[2] ?? 1], resources, layout, pipelines: new Map(), groups: new Map() };
     this.entries.set(key, info);
     return info;
   }
@@ -425,7 +427,7 @@ export class Runtime {
     constants: Record<string, number> = {},
   ): void {
     const info = this.entryInfo(shader, entry);
-    const where = `kernel ${shader.name}.wgsl:${entry}`;
+    const where = info.where;
     let given = 0;
     for (const _ in bindings) given++;
     const buffers: GPUBuffer[] = [];
