@@ -294,6 +294,26 @@ test('errors name the op and the shapes / dtypes / limits', async () => {
   assert.throws(() => rt.dispatch(shader, 'main', { out: ids }, { threads: 1 }), /binding 'out' holds array<f32>, got a i32 tensor/);
   assert.throws(() => rt.dispatch(shader, 'main', { out: a, extra: a }, { threads: 1 }), /unknown binding\(s\) extra/);
   assert.throws(() => rt.dispatch(shader, 'nope', { out: a }, { threads: 1 }), /has no compute entry point 'nope'/);
+  // uniform structs: members written at their WGSL offsets; bad values named
+  const probe = bg.defineShader('uniform_probe', `struct P { n: u32, s: f32, v: vec2<u32> }
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> inp: array<f32>;
+@group(0) @binding(2) var<uniform> p: P;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u) { if (g.x < 6u) { out[g.x] = f32(p.n) + p.s + f32(p.v.y) * 100.0 + inp[g.x]; } }`);
+  const out = bg.zeros([2, 3]);
+  const inp = bg.tensor([0, 1, 2, 3, 4, 5], [2, 3]);
+  rt.dispatch(probe, 'main', { out, inp, p: { n: 7, s: 0.5, v: [9, 3] } }, { threads: 6 });
+  assert.equal(Array.from(await out.toArray()), [307.5, 308.5, 309.5, 310.5, 311.5, 312.5]);
+  const call = (p: Record<string, number | number[]>) => () => rt.dispatch(probe, 'main', { out, inp, p }, { threads: 6 });
+  assert.throws(call({ n: 7, s: 0.5 }), /kernel uniform_probe.wgsl:main: uniform 'p' is missing member 'v'/);
+  assert.throws(call({ n: 7, s: 0.5, v: [1, 2], w: 1 }), /uniform 'p' has no member\(s\) w/);
+  assert.throws(call({ n: -1, s: 0.5, v: [1, 2] }), /uniform member 'n' must be a u32, got -1/);
+  assert.throws(call({ n: 7, s: 0.5, v: [1, 2, 3] }), /uniform member 'v' is vec2<u32>, got 3 values/);
+  assert.throws(call({ n: 7, s: 0.5, v: 1 }), /uniform member 'v' is vec2<u32>, got 1 values/);
+  assert.throws(() => rt.dispatch(probe, 'main', { out, inp, p: inp as any }, { threads: 6 }), /binding 'p' is a uniform struct; pass its member values, not a tensor/);
+  // a written buffer bound twice
+  assert.throws(() => rt.dispatch(probe, 'main', { out, inp: out, p: { n: 1, s: 0, v: [0, 0] } }, { threads: 6 }), /binding 'inp' aliases a written buffer/);
+  for (const t of [a, b, ids, out, inp]) t.dispose();
 });
 
 test.run();
