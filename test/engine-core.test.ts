@@ -257,6 +257,34 @@ test('uniform values of thousands of dispatches in one submission (several arena
   y.dispose();
 });
 
+test('kernel profile: GPU time per entry point from timestamp queries', async () => {
+  const rt = await device();
+  if (!rt.hasFeature('timestamp-query')) {
+    assert.throws(() => rt.startProfile(), /startProfile: this device has no 'timestamp-query' feature/);
+    return;
+  }
+  let err = '';
+  await rt.stopProfile().catch((e: Error) => (err = e.message));
+  assert.match(err, /stopProfile: no profile is running/);
+  const a = bg.randn([64, 64]);
+  await rt.sync();
+  rt.startProfile();
+  assert.throws(() => rt.startProfile(), /a profile is already running/);
+  let x = a;
+  for (let i = 0; i < 3; i++) x = bg.matmul(x, a);
+  const y = bg.add(x, a);
+  const times = await rt.stopProfile();
+  const byKernel = Object.fromEntries(times.map((t) => [t.kernel, t]));
+  const mm = times.filter((t) => t.kernel.startsWith('matmul:'));
+  assert.is(mm.reduce((s, t) => s + t.dispatches, 0), 3, JSON.stringify(times));
+  assert.is(byKernel['binary:binary'].dispatches, 1);
+  for (const t of times) assert.ok(Number.isFinite(t.ms) && t.ms >= 0, JSON.stringify(t));
+  // dispatches after the profile are not counted, and results are unchanged by profiling
+  const again = bg.matmul(a, a);
+  assert.ok((await y.toArray()).every(Number.isFinite));
+  for (const t of [a, x, y, again]) t.dispose();
+});
+
 test('errors name the op and the shapes / dtypes / limits', async () => {
   const rt = await device();
   const a = bg.zeros([2, 3]);

