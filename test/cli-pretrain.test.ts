@@ -36,6 +36,7 @@ for (const objective of ['mlm', 'mlm-nsp', 'roberta', 'electra']) {
       if (objective === 'mlm-nsp') assert.ok('nsp' in l && 'nsp_accuracy' in l);
     }
     assert.ok(lines.some((l) => l.final && l.unigram_entropy > 0));
+    if (objective === 'electra') assert.match(r.stdout, /discriminator accuracy 0\.\d{4} against the all-original baseline 0\.\d{4} of the same replacements/);
     if (objective === 'mlm-nsp') assert.ok(lines.some((l) => l.final && l.nsp_majority_accuracy >= 0.5 && l.nsp_majority_accuracy <= 1));
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
     const expected = { mlm: 'BertForMaskedLM', 'mlm-nsp': 'BertForPreTraining', roberta: 'RobertaForMaskedLM', electra: 'ElectraForPreTraining' }[objective];

@@ -174,6 +174,11 @@ export async function main(argv: string[]): Promise<number> {
     console.log(`unigram-entropy baseline of the held-back tokens: ${baseline.toFixed(4)} nats (an MLM loss below it uses context)`);
     const nspMajority = nspMajorityAccuracy(evalBatches);
     if (objective === 'mlm-nsp') console.log(`NSP majority-class baseline of the held-back pairs: ${nspMajority.toFixed(4)} (an NSP accuracy above it uses the sentences)`);
+    if (objective === 'electra') {
+      // the replacements are sampled anew in each evaluation, so this baseline is the evaluation's own
+      const m = r.metrics;
+      console.log(`discriminator accuracy ${m.disc_accuracy.toFixed(4)} against the all-original baseline ${m.disc_all_original_accuracy.toFixed(4)} of the same replacements (above it, the discriminator detects them)`);
+    }
     if (values.log) await appendFile(values.log, JSON.stringify({ step: trainer.step, eval: true, final: true, loss: r.loss, ...r.parts, ...r.metrics, unigram_entropy: baseline, ...(objective === 'mlm-nsp' ? { nsp_majority_accuracy: nspMajority } : {}) }) + '\n');
   }
   await trainer.saveCheckpoint(checkpointDir, tokenizer);
