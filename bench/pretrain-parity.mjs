@@ -19,6 +19,7 @@
 //   --seq T (64)  --out DIR (tmp/pretrain-parity/<objective>-s<steps>-d<dropout>-b<B>t<T>)
 //   --torch-only  --skip-ours (reuse DIR's dump and ours_* logs)  --torch-threads N (1)
 //   --torch-dtype float32|float64  --first K (per-step rows shown, 5)  --window W (100)
+//   --generator-size F (ELECTRA generator hidden fraction, 0.25)
 // Torch runs on OpenBLAS when /usr/lib/x86_64-linux-gnu/openblas-openmp exists (apt-get install
 // libopenblas0-openmp; Debian's torch is ~12x slower on the reference BLAS); the system BLAS
 // alternative is left as it is, only this process's LD_LIBRARY_PATH points there. OMP_WAIT_POLICY
@@ -36,7 +37,7 @@ const { values } = parseArgs({
     dropout: { type: 'string', default: '0.1' }, batch: { type: 'string', default: '16' }, seq: { type: 'string', default: '64' },
     out: { type: 'string' }, 'torch-only': { type: 'boolean', default: false }, 'skip-ours': { type: 'boolean', default: false },
     'torch-threads': { type: 'string', default: '1' }, 'torch-dtype': { type: 'string', default: 'float32' },
-    first: { type: 'string', default: '5' }, window: { type: 'string', default: '100' },
+    first: { type: 'string', default: '5' }, window: { type: 'string', default: '100' }, 'generator-size': { type: 'string', default: '0.25' },
   },
 });
 const v = values;
@@ -60,7 +61,7 @@ if (!v['skip-ours']) {
     entryPoints: ['bench/pretrain-parity/run.ts'], outfile: bundle, bundle: true, platform: 'node', format: 'esm', target: 'es2022',
     loader: { '.wgsl': 'text' }, packages: 'external', logLevel: 'warning',
   });
-  const args = [bundle, '--objective', v.objective, '--steps', v.steps, '--eval-every', v['eval-every'], '--dropout', v.dropout, '--batch', v.batch, '--seq', v.seq, '--out', out];
+  const args = [bundle, '--objective', v.objective, '--steps', v.steps, '--eval-every', v['eval-every'], '--dropout', v.dropout, '--batch', v.batch, '--seq', v.seq, '--out', out, '--generator-size', v['generator-size']];
   if (v['torch-only']) args.push('--dump-only');
   await run(process.execPath, args, gpuEnv());
 }

@@ -42,6 +42,7 @@ const { values } = parseArgs({
     dropout: { type: 'string', default: '0.1' }, out: { type: 'string' }, batch: { type: 'string', default: '16' }, seq: { type: 'string', default: '64' },
     lr: { type: 'string', default: '1e-3' }, seed: { type: 'string', default: '0' }, 'log-every': { type: 'string', default: '1' },
     'eval-batches': { type: 'string', default: '8' }, 'dupe-factor': { type: 'string', default: '10' }, 'dump-only': { type: 'boolean', default: false },
+    'generator-size': { type: 'string', default: '0.25' },
   },
 });
 const objective = values.objective as ObjectiveName;
@@ -49,6 +50,7 @@ if (objective !== 'mlm-nsp' && objective !== 'electra') throw new Error(`--objec
 if (!values.out) throw new Error('--out DIR is required');
 const steps = Number(values.steps), evalEvery = Number(values['eval-every']), dropout = Number(values.dropout);
 const batch = Number(values.batch), seq = Number(values.seq), lr = Number(values.lr), seed = Number(values.seed);
+const generatorSize = Number(values['generator-size']);
 const logEvery = Number(values['log-every']), evalBatchLimit = Number(values['eval-batches']), dupeFactor = Number(values['dupe-factor']);
 const out = values.out;
 mkdirSync(out, { recursive: true });
@@ -99,7 +101,7 @@ const config = presetConfig('bert-tiny', {
   vocab_size: tokenizer.vocab.length, max_position_embeddings: Math.max(512, seq + 2), pad_token_id: tokenizer.vocab.indexOf('[PAD]'),
   hidden_dropout_prob: dropout, attention_probs_dropout_prob: dropout,
 });
-const options = { steps, lr, seed, warmupSteps: Math.round(steps * 0.1), logEvery, evalEvery };
+const options = { steps, lr, seed, warmupSteps: Math.round(steps * 0.1), logEvery, evalEvery, generatorSize };
 const trainer = Trainer.create(objective, config, source, options, evalBatches);
 
 const params: Record<string, TensorToWrite> = {};
@@ -113,7 +115,7 @@ const meta = {
   trainer_options: trainer.options,
   adamw: { betas: trainer.optimizer.betas, eps: trainer.optimizer.eps, weight_decay: Object.fromEntries(trainer.optimizer.parameters.map((p) => [p.name, p.weightDecay])) },
   config: objective === 'electra' ? electraConfig : config,
-  generator_config: objective === 'electra' ? electraGeneratorConfig(electraConfig) : null,
+  generator_config: objective === 'electra' ? electraGeneratorConfig(electraConfig, generatorSize) : null,
   discriminator_weight: objective === 'electra' ? 50 : null,
   vocab_size: tokenizer.vocab.length, special: { cls: special[0], sep: special[1], pad: special[2], mask: special[3] },
   documents: documents.length, train_documents: trainDocs.length, eval_documents: evalDocs.length, train_instances: dataset.length,
