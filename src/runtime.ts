@@ -365,7 +365,7 @@ export class Runtime {
   private modules = new Map<string, GPUShaderModule>();
 
   private pipeline(shader: Shader, info: EntryInfo, constants: Record<string, number>): GPUComputePipeline {
-    let key = ''; // JSON.stringify here cost more than the rest of a dispatch's JS
+    let key = ''; // built by hand: this runs on every dispatch
     for (const k in constants) key += `${k}=${constants[k]},`;
     let p = info.pipelines.get(key);
     if (p) return p;
