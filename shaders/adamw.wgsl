@@ -1,14 +1,13 @@
 // AdamW (torch.optim.AdamW's single-tensor update) and the global gradient norm it clips by.
 //
-// grad_sumsq: per parameter tensor, each workgroup sums (g * grad_scale)^2 over a grid-stride
-//   slice and writes one partial into `partials[slot + wid.x]`.
+// grad_sumsq_many (below): for up to 7 gradients per dispatch, each workgroup sums
+//   (g * grad_scale)^2 over a grid-stride slice of one gradient and writes one partial.
 // grad_norm_finalize: one workgroup sums every partial: norm = sqrt(total); clip coefficient
 //   min(1, max_norm / (norm + 1e-6)) as torch.nn.utils.clip_grad_norm_ (1 when max_norm <= 0);
 //   a non-finite norm sets the skip flag (and counts the skipped step), which makes adamw a no-op.
 // adamw: one invocation per element of one parameter tensor; its moments live at
 //   `offset` in the flat m / v buffers. Scalars that depend on the step (lr, bias corrections)
-//   come from the CPU in the uniform.
-struct SumsqParams { n: u32, slot: u32, grad_scale: f32, pad0: u32 }
+//   come from the CPU in the uniform. adamw_pair (below) does the same for two tensors at once.
 struct FinalizeParams { slots: u32, max_norm: f32, pad0: u32, pad1: u32 }
 struct AdamParams {
   n: u32, offset: u32, grad_scale: f32, decay: f32,   // decay = 1 - lr * weight_decay
@@ -17,8 +16,6 @@ struct AdamParams {
 }
 
 @group(0) @binding(0) var<storage, read> g: array<f32>;
-@group(0) @binding(1) var<storage, read_write> partials: array<f32>;
-@group(0) @binding(2) var<uniform> sp: SumsqParams;
 
 @group(0) @binding(3) var<storage, read> partials_in: array<f32>;
 @group(0) @binding(4) var<storage, read_write> norm: array<f32>;      // [1]: the global norm
@@ -44,24 +41,6 @@ fn tree_sum(lid: u32) -> f32 {
     workgroupBarrier();
   }
   return sh[0];
-}
-
-// Dispatched as [k, 1, 1] workgroups; workgroup w covers elements w*WG + lid + j*k*WG.
-@compute @workgroup_size(256)
-fn grad_sumsq(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let stride = nwg.x * WG;
-  var s = 0.0;
-  var c = 0.0; // Kahan: long slices stay accurate in f32
-  for (var i = wid.x * WG + lid.x; i < sp.n; i += stride) {
-    let x = g[i] * sp.grad_scale;
-    let y = x * x - c;
-    let t = s + y;
-    c = (t - s) - y;
-    s = t;
-  }
-  sh[lid.x] = s;
-  let total = tree_sum(lid.x);
-  if (lid.x == 0u) { partials[sp.slot + wid.x] = total; }
 }
 
 @compute @workgroup_size(256)
@@ -102,4 +81,105 @@ fn adamw(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   v[j] = vi;
   let denom = sqrt(vi) / ap.bc2_sqrt + ap.eps;
   p[i] = param - ap.step_size * (mi / denom);
+}
+
+// ---- grouped variants: fewer dispatches per step, the same arithmetic ----
+// grad_sumsq_many: up to 7 gradients per dispatch (7 read bindings + partials = 8, the per-stage
+// storage-buffer count WebGPU guarantees). Workgroup (x, y) sums gradient y's elements x*WG + lid
+// + j*k*WG (Kahan, then a tree) into its partial x; an earlier one-gradient-per-dispatch kernel did
+// exactly this, and the parameters after three clipped steps hash the same as with it.
+struct SumsqManyParams {
+  count: u32, grad_scale: f32, pad0: u32, pad1: u32,
+  n_lo: vec4<u32>, n_hi: vec4<u32>,       // element counts of gradients 0-3, 4-6
+  slot_lo: vec4<u32>, slot_hi: vec4<u32>, // first partial of each
+  k_lo: vec4<u32>, k_hi: vec4<u32>,       // partials (workgroups) of each
+}
+
+@group(0) @binding(13) var<storage, read> g0: array<f32>;
+@group(0) @binding(14) var<storage, read> g1: array<f32>;
+@group(0) @binding(15) var<storage, read> g2: array<f32>;
+@group(0) @binding(16) var<storage, read> g3: array<f32>;
+@group(0) @binding(17) var<storage, read> g4: array<f32>;
+@group(0) @binding(18) var<storage, read> g5: array<f32>;
+@group(0) @binding(19) var<storage, read> g6: array<f32>;
+@group(0) @binding(20) var<storage, read_write> partials_many: array<f32>;
+@group(0) @binding(21) var<uniform> smp: SumsqManyParams;
+
+fn lane(lo: vec4<u32>, hi: vec4<u32>, y: u32) -> u32 {
+  if (y < 4u) { return lo[y]; }
+  return hi[y - 4u];
+}
+
+fn grad_of(y: u32, i: u32) -> f32 {
+  switch y {
+    case 0u: { return g0[i]; }
+    case 1u: { return g1[i]; }
+    case 2u: { return g2[i]; }
+    case 3u: { return g3[i]; }
+    case 4u: { return g4[i]; }
+    case 5u: { return g5[i]; }
+    default: { return g6[i]; }
+  }
+}
+
+// Dispatched as [max k, count, 1] workgroups.
+@compute @workgroup_size(256)
+fn grad_sumsq_many(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let y = wid.y;
+  let k = lane(smp.k_lo, smp.k_hi, y);
+  // whole workgroups leave together, so the barriers below stay in uniform control flow
+  if (y >= smp.count || wid.x >= k) { return; }
+  let n = lane(smp.n_lo, smp.n_hi, y);
+  let stride = k * WG;
+  var s = 0.0;
+  var c = 0.0;
+  for (var i = wid.x * WG + lid.x; i < n; i += stride) {
+    let x = grad_of(y, i) * smp.grad_scale;
+    let yk = x * x - c;
+    let t = s + yk;
+    c = (t - s) - yk;
+    s = t;
+  }
+  sh[lid.x] = s;
+  let total = tree_sum(lid.x);
+  if (lid.x == 0u) { partials_many[lane(smp.slot_lo, smp.slot_hi, y) + wid.x] = total; }
+}
+
+// adamw_pair: two parameter tensors (whose moments share one m / v chunk) in one dispatch;
+// invocation i < n0 updates the first at i, the rest the second at i - n0, with adamw's arithmetic.
+struct AdamPairParams {
+  n0: u32, n1: u32, offset0: u32, offset1: u32,
+  decay0: f32, decay1: f32, step_size0: f32, step_size1: f32,
+  bc2_sqrt0: f32, bc2_sqrt1: f32, grad_scale: f32, eps: f32,
+  beta1: f32, one_minus_beta1: f32, beta2: f32, one_minus_beta2: f32,
+}
+
+@group(0) @binding(22) var<storage, read_write> pa: array<f32>;
+@group(0) @binding(23) var<storage, read> ga: array<f32>;
+@group(0) @binding(24) var<storage, read_write> pb: array<f32>;
+@group(0) @binding(25) var<storage, read> gb: array<f32>;
+@group(0) @binding(26) var<storage, read_write> m2: array<f32>;
+@group(0) @binding(27) var<storage, read_write> v2: array<f32>;
+@group(0) @binding(28) var<storage, read> clip2: array<f32>;
+@group(0) @binding(29) var<uniform> ap2: AdamPairParams;
+
+@compute @workgroup_size(256)
+fn adamw_pair(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let i = index_of(wid, nwg, lid);
+  if (i >= ap2.n0 + ap2.n1 || clip2[1] != 0.0) { return; }
+  let first = i < ap2.n0;
+  let e = select(i - ap2.n0, i, first);
+  var grad: f32;
+  var pv: f32;
+  if (first) { grad = ga[e]; pv = pa[e]; } else { grad = gb[e]; pv = pb[e]; }
+  let gi = grad * ap2.grad_scale * clip2[0];
+  let j = select(ap2.offset1, ap2.offset0, first) + e;
+  let param = pv * select(ap2.decay1, ap2.decay0, first);
+  let mi = m2[j] * ap2.beta1 + gi * ap2.one_minus_beta1;
+  let vi = v2[j] * ap2.beta2 + ap2.one_minus_beta2 * gi * gi;
+  m2[j] = mi;
+  v2[j] = vi;
+  let denom = sqrt(vi) / select(ap2.bc2_sqrt1, ap2.bc2_sqrt0, first) + ap2.eps;
+  let updated = param - select(ap2.step_size1, ap2.step_size0, first) * (mi / denom);
+  if (first) { pa[e] = updated; } else { pb[e] = updated; }
 }

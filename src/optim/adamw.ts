@@ -4,12 +4,14 @@
 // Layout: each parameter stays its own tensor; the moments m and v of all parameters live in
 // flat f32 buffers ("chunks", each at most one storage binding large), a parameter's moments at
 // an offset. A step records, into the runtime's pending encoder (nothing is submitted):
-//   1. grad_sumsq, one dispatch per parameter: partial sums of squares of its gradient;
+//   1. grad_sumsq_many, one dispatch per 7 parameters: partial sums of squares of their gradients;
 //   2. grad_norm_finalize, one dispatch: global norm, clip coefficient, non-finite skip flag;
-//   3. adamw, one dispatch per parameter: the update, reading the coefficient and flag.
-// So 2P + 1 dispatches for P parameter tensors. (One dispatch over all parameters would need
-// the parameters themselves in one flat buffer; WebGPU's per-stage storage-buffer limit rules
-// out binding them all separately. One dispatch per parameter keeps Module tensors as they are.)
+//   3. adamw_pair, one dispatch per 2 parameters (adamw for an odd one out): the update, reading
+//      the coefficient and flag.
+// So about P/7 + P/2 + 1 dispatches for P parameter tensors, within the 8 storage bindings per
+// stage WebGPU guarantees. (One dispatch over all parameters would need the parameters themselves
+// in one flat buffer; grouping keeps Module tensors as they are.) The grouped kernels do the
+// per-parameter kernels' arithmetic in the same order, so results are bit-identical.
 // Step-dependent scalars (lr, bias corrections) are computed on the CPU in float64 and passed
 // in a small uniform per dispatch.
 import adamwSource from '../../shaders/adamw.wgsl';
@@ -19,7 +21,9 @@ import { zeros } from '../ops/creation.js';
 
 const ADAMW = defineShader('adamw', adamwSource);
 const WG = 256;
-/** Most partial sums one parameter's norm uses (workgroups of its grad_sumsq dispatch). */
+/** Gradients per grad_sumsq_many dispatch (its g0..g6 bindings). */
+const SUMSQ_GROUP = 7;
+/** Most partial sums one parameter's norm uses (its workgroups in grad_sumsq_many). */
 const MAX_PARTIALS = 256;
 
 export type NamedParameters = Iterable<readonly [string, Tensor]>;
@@ -228,32 +232,43 @@ export class AdamW {
     }
     const rt = runtime();
     const gradScale = 1 / this.accumulationSteps;
-    let slot = 0;
-    for (const s of active) {
-      const k = partialsFor(s.param.size);
-      rt.dispatch(ADAMW, 'grad_sumsq', { g: s.param.grad!, partials: this.partials, sp: { n: s.param.size, slot, grad_scale: gradScale, pad0: 0 } }, { workgroups: [k, 1, 1] });
-      slot += k;
-    }
+    const slot = recordGradSumsq(active.map((s) => s.param.grad!), this.partials, gradScale);
     const maxNorm = this.maxGradNorm && this.maxGradNorm > 0 ? this.maxGradNorm : 0;
     rt.dispatch(ADAMW, 'grad_norm_finalize', {
       partials_in: this.partials, norm: this.gradNorm, clip: this.clip, skipped: this.skipped,
       fp: { slots: slot, max_norm: maxNorm, pad0: 0, pad1: 0 },
     }, { workgroups: [1, 1, 1] });
     const [b1, b2] = this.betas;
-    for (const s of active) {
+    // per-parameter scalars (its own step count and learning-rate scale)
+    const scalars = (s: Slot) => {
       const t = s.steps + 1;
       const slr = lr * s.lrScale;
+      return { decay: 1 - slr * s.weightDecay, step_size: slr / (1 - b1 ** t), bc2_sqrt: Math.sqrt(1 - b2 ** t) };
+    };
+    const shared = { grad_scale: gradScale, eps: this.eps, beta1: b1, one_minus_beta1: 1 - b1, beta2: b2, one_minus_beta2: 1 - b2 };
+    for (let a = 0; a < active.length; ) {
+      const s = active[a];
+      const u = active[a + 1];
       const chunk = this.chunks[s.chunk];
-      rt.dispatch(ADAMW, 'adamw', {
-        p: s.param, g: s.param.grad!, m: chunk.m, v: chunk.v, clip_in: this.clip,
-        ap: {
-          n: s.param.size, offset: s.offset, grad_scale: gradScale, decay: 1 - slr * s.weightDecay,
-          beta1: b1, one_minus_beta1: 1 - b1, beta2: b2, one_minus_beta2: 1 - b2,
-          step_size: slr / (1 - b1 ** t), bc2_sqrt: Math.sqrt(1 - b2 ** t), eps: this.eps, pad0: 0,
-        },
-      }, { threads: s.param.size });
-      s.steps = t;
+      if (u && u.chunk === s.chunk) {
+        const [x, y] = [scalars(s), scalars(u)];
+        rt.dispatch(ADAMW, 'adamw_pair', {
+          pa: s.param, ga: s.param.grad!, pb: u.param, gb: u.param.grad!, m2: chunk.m, v2: chunk.v, clip2: this.clip,
+          ap2: {
+            n0: s.param.size, n1: u.param.size, offset0: s.offset, offset1: u.offset, decay0: x.decay, decay1: y.decay,
+            step_size0: x.step_size, step_size1: y.step_size, bc2_sqrt0: x.bc2_sqrt, bc2_sqrt1: y.bc2_sqrt, ...shared,
+          },
+        }, { threads: s.param.size + u.param.size });
+        a += 2;
+      } else {
+        rt.dispatch(ADAMW, 'adamw', {
+          p: s.param, g: s.param.grad!, m: chunk.m, v: chunk.v, clip_in: this.clip,
+          ap: { n: s.param.size, offset: s.offset, ...scalars(s), ...shared, pad0: 0 },
+        }, { threads: s.param.size });
+        a += 1;
+      }
     }
+    for (const s of active) s.steps++;
     this.stepCount++;
     return this.gradNorm;
   }
@@ -348,6 +363,35 @@ export class AdamW {
   }
 }
 
+/**
+ * Records the partial sums of squares of `grads` (times `scale`) into `partials`, seven gradients
+ * per dispatch, in order; returns how many partials were written.
+ */
+function recordGradSumsq(grads: Tensor[], partials: Tensor, scale: number): number {
+  const rt = runtime();
+  let slot = 0;
+  for (let start = 0; start < grads.length; start += SUMSQ_GROUP) {
+    const group = grads.slice(start, start + SUMSQ_GROUP);
+    const n = new Array(8).fill(0), slots = new Array(8).fill(0), k = new Array(8).fill(0);
+    const bindings: Record<string, Tensor | Record<string, number | number[]>> = { partials_many: partials };
+    for (let y = 0; y < SUMSQ_GROUP; y++) {
+      const g = group[Math.min(y, group.length - 1)]; // unused lanes re-bind the last gradient (read-only, never read)
+      bindings[`g${y}`] = g;
+      if (y >= group.length) continue;
+      n[y] = g.size;
+      slots[y] = slot;
+      k[y] = partialsFor(g.size);
+      slot += k[y];
+    }
+    bindings.smp = {
+      count: group.length, grad_scale: scale, pad0: 0, pad1: 0,
+      n_lo: n.slice(0, 4), n_hi: n.slice(4), slot_lo: slots.slice(0, 4), slot_hi: slots.slice(4), k_lo: k.slice(0, 4), k_hi: k.slice(4),
+    };
+    rt.dispatch(ADAMW, 'grad_sumsq_many', bindings, { workgroups: [Math.max(...k), group.length, 1] });
+  }
+  return slot;
+}
+
 function partialsFor(n: number): number {
   return Math.max(1, Math.min(MAX_PARTIALS, Math.ceil(n / (WG * 16))));
 }
@@ -361,12 +405,7 @@ export function globalGradNorm(grads: Tensor[], scale = 1): Tensor {
   const rt = runtime();
   const total = grads.reduce((a, g) => a + partialsFor(g.size), 0);
   const partials = zeros([Math.max(1, total)]);
-  let slot = 0;
-  for (const g of grads) {
-    const k = partialsFor(g.size);
-    rt.dispatch(ADAMW, 'grad_sumsq', { g, partials, sp: { n: g.size, slot, grad_scale: scale, pad0: 0 } }, { workgroups: [k, 1, 1] });
-    slot += k;
-  }
+  const slot = recordGradSumsq(grads, partials, scale);
   const norm = zeros([1]);
   const clip = zeros([2]);
   const skipped = zeros([1], 'i32');
