@@ -78,6 +78,22 @@ test('pretrain --generator-size sets the ELECTRA generator hidden size as a frac
   assert.equal([gen.hidden_size, gen.intermediate_size, gen.num_attention_heads, gen.embedding_size], [16, 64, 1, 128]);
 });
 
+test('pretrain --profile prints the GPU time per kernel of the profiled steps', async () => {
+  await build();
+  const out = join(mkdtempSync(join(tmpdir(), 'bertgpu-pt-')), 'model');
+  const r = pretrain(['--objective', 'mlm', '--corpus', ...files, '--train-vocab', '300', '--config', 'bert-tiny', '--steps', '5', '--batch', '2', '--seq', '32', '--eval-fraction', '0.25', '--eval-batches', '1', '--profile', '2', '--checkpoint-every', '2', '--out', out, '--quiet']);
+  assert.is(r.status, 0, r.stderr);
+  const m = /GPU time per kernel over 2 profiled step\(s\) \(timestamp queries, each dispatch in its own pass\): ([\d.]+) ms per step/.exec(r.stdout);
+  assert.ok(m, r.stdout);
+  assert.ok(Number(m![1]) > 0, r.stdout);
+  // a table row per kernel, e.g. the matmuls and the grouped AdamW update
+  assert.match(r.stdout, /\nmatmul:matmul_\w+\s+\d+\.\d\s+\d+\.\d{3}\s+\d+\.\d%/);
+  assert.match(r.stdout, /\nadamw:adamw_pair\s+/);
+  // checkpoints still land at their steps around the profiled window
+  assert.ok(existsSync(join(out, 'checkpoint', 'trainer_state.json')));
+  assert.is(JSON.parse(readFileSync(join(out, 'checkpoint', 'trainer_state.json'), 'utf8')).step, 5);
+});
+
 test('pretrain: bad arguments give one clear line and exit 2', async () => {
   await build();
   const cases: [string[], RegExp][] = [
@@ -100,6 +116,7 @@ test('pretrain: bad arguments give one clear line and exit 2', async () => {
     [['--generator-size', '0'], /--generator-size must be a fraction in \(0, 1\], got '0'/],
     [['--generator-size', '1.5'], /--generator-size must be a fraction in \(0, 1\], got '1.5'/],
     [['--generator-size', '0.5'], /--generator-size applies to --objective electra only, got --objective mlm/],
+    [['--profile', 'x'], /--profile must be a non-negative integer, got 'x'/],
   ] as [string[], RegExp][]) {
     const bad = pretrain(['--objective', 'mlm', '--corpus', files[0], files[1], '--train-vocab', '100', '--out', '/tmp/x', ...args]);
     assert.is(bad.status, 1);

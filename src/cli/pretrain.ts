@@ -4,7 +4,7 @@ import { readFile, appendFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { init } from '../runtime.js';
+import { init, type KernelTime } from '../runtime.js';
 import { presetConfig, PRESETS } from '../models/config.js';
 import { WordPieceTokenizer } from '../tokenizers/wordpiece.js';
 import { trainWordPiece } from '../tokenizers/wordpiece-trainer.js';
@@ -18,14 +18,16 @@ const USAGE = `usage: bertgpu pretrain --objective mlm|mlm-nsp|roberta|electra -
          --config ${Object.keys(PRESETS).join('|')} --out DIR
          [--steps N] [--batch B] [--seq T] [--lr X] [--warmup N] [--seed S] [--accumulate N]
          [--dupe-factor N] [--masking static|dynamic] [--whole-word-mask] [--generator-size F]
-         [--log-every N] [--eval-every N] [--eval-fraction F] [--eval-batches N] [--checkpoint-every N]
+         [--log-every N] [--eval-every N] [--eval-fraction F] [--eval-batches N] [--checkpoint-every N] [--profile N]
          [--resume DIR] [--log FILE] [--quiet]
 Each corpus file is one document (split into sentences); --out receives a Hugging Face directory
 (for electra: the discriminator) and checkpoint/ (the whole training state, for --resume).
 --dupe-factor (mlm, mlm-nsp; default 10 as google-research/bert) builds the instances that many times
 over with different sentence pairings and masks; without it a long run memorises one fixed set.
 --generator-size (electra; default 0.25 as ELECTRA's generator_hidden_size) is the generator's hidden
-size as a fraction of the discriminator's.`;
+size as a fraction of the discriminator's.
+--profile N times every kernel of N training steps (after 2 warm-up steps) with GPU timestamp
+queries and prints the GPU time per kernel at the end (needs the adapter's timestamp-query).`;
 
 const MODE: Record<ObjectiveName, 'bert' | 'roberta' | 'electra'> = { mlm: 'bert', 'mlm-nsp': 'bert', roberta: 'roberta', electra: 'electra' };
 
@@ -50,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
         'log-every': { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-fraction': { type: 'string' }, 'checkpoint-every': { type: 'string' },
         out: { type: 'string' }, resume: { type: 'string' }, log: { type: 'string' }, quiet: { type: 'boolean', default: false },
         'dupe-factor': { type: 'string' }, masking: { type: 'string' }, 'whole-word-mask': { type: 'boolean', default: false },
-        'eval-batches': { type: 'string' }, 'generator-size': { type: 'string' },
+        'eval-batches': { type: 'string' }, 'generator-size': { type: 'string' }, profile: { type: 'string' },
       },
     }));
     // `--corpus a.txt b.txt c.txt`: the files after --corpus arrive as positionals
@@ -147,6 +149,14 @@ export async function main(argv: string[]): Promise<number> {
   } else trainer = Trainer.create(objective, config, source, options, evalBatches);
 
   const checkpointEvery = int('checkpoint-every', values['checkpoint-every'], 0);
+  const profileSteps = int('profile', values.profile, 0);
+  if (profileSteps && !rt.hasFeature('timestamp-query')) {
+    throw new Error(`--profile needs the 'timestamp-query' feature, which this adapter (${rt.report.adapter.description || rt.report.adapter.device}) does not offer`);
+  }
+  // the profiled window: after two warm-up steps (pipelines compiled, pool filled)
+  const profileStart = Math.min(steps, trainer.step + 2);
+  const profileEnd = Math.min(steps, profileStart + profileSteps);
+  let kernelTimes: KernelTime[] | null = null;
   const bar = values.quiet ? null : new cliProgress.SingleBar({
     format: 'step {value}/{total} |{bar}| loss {loss} {parts} | {tps} tok/s | ETA {eta_formatted}',
     hideCursor: true,
@@ -161,12 +171,23 @@ export async function main(argv: string[]): Promise<number> {
   trainer.onEval = (r: EvalRecord) => {
     if (values.log) void appendFile(values.log, JSON.stringify({ step: r.step, eval: true, loss: r.loss, ...r.parts, ...r.metrics }) + '\n');
   };
+  let nextCheckpoint = checkpointEvery ? Math.min(steps, trainer.step + checkpointEvery) : steps;
   while (trainer.step < steps) {
-    const until = checkpointEvery ? Math.min(steps, trainer.step + checkpointEvery) : steps;
+    let until = nextCheckpoint;
+    if (profileSteps && !kernelTimes) {
+      if (trainer.step === profileStart && profileStart < profileEnd) rt.startProfile();
+      until = Math.min(until, trainer.step < profileStart ? profileStart : profileEnd);
+    }
     await trainer.run(until);
-    if (checkpointEvery) await trainer.saveCheckpoint(checkpointDir, tokenizer);
+    if (profileSteps && !kernelTimes && trainer.step === profileEnd && profileStart < profileEnd) kernelTimes = await rt.stopProfile();
+    if (trainer.step === nextCheckpoint) {
+      if (checkpointEvery) await trainer.saveCheckpoint(checkpointDir, tokenizer);
+      nextCheckpoint = checkpointEvery ? Math.min(steps, trainer.step + checkpointEvery) : steps;
+    }
   }
   bar?.stop();
+  if (kernelTimes) printKernelTimes(kernelTimes, profileEnd - profileStart);
+  else if (profileSteps) console.log(`--profile: no step was left to profile after the 2 warm-up steps (the run ended at step ${trainer.step})`);
   if (evalBatches.length) {
     const r = await trainer.evaluate();
     const baseline = unigramEntropy(evalBatches, new Set(['[CLS]', '[SEP]', '[PAD]', '[MASK]'].map((t) => tokenizer.vocab.indexOf(t))));
@@ -187,4 +208,14 @@ export async function main(argv: string[]): Promise<number> {
   trainer.dispose();
   rt.destroy();
   return 0;
+}
+
+/** The --profile table: GPU time per kernel entry point per step, the largest first. */
+function printKernelTimes(times: KernelTime[], steps: number): void {
+  const total = times.reduce((a, t) => a + t.ms, 0);
+  console.log(`GPU time per kernel over ${steps} profiled step(s) (timestamp queries, each dispatch in its own pass): ${(total / steps).toFixed(2)} ms per step`);
+  console.log(`${'kernel'.padEnd(42)}${'calls/step'.padStart(11)}${'ms/step'.padStart(10)}${'share'.padStart(8)}`);
+  for (const t of times.slice(0, 20)) {
+    console.log(`${t.kernel.padEnd(42)}${(t.dispatches / steps).toFixed(1).padStart(11)}${(t.ms / steps).toFixed(3).padStart(10)}${`${((100 * t.ms) / Math.max(total, 1e-12)).toFixed(1)}%`.padStart(8)}`);
+  }
 }
