@@ -34,8 +34,5 @@ const times = await rt.stopProfile();
 const total = times.reduce((s, t) => s + t.ms, 0);
 const a = rt.report.adapter;
 console.log(`${a.description || a.device}: ${values.objective} bert-tiny B${B} x T${T}, ${N} steps; wall ${plainMs.toFixed(1)} ms/step unprofiled, GPU ${(total / N).toFixed(1)} ms/step in ${times.reduce((s, t) => s + t.dispatches, 0) / N} dispatches (timed one pass each)`);
-console.log('kernel'.padEnd(44), 'calls/step'.padStart(10), 'ms/step'.padStart(9), 'share'.padStart(7), 'µs/call'.padStart(9));
-for (const t of times.slice(0, Number(values.top))) {
-  console.log(t.kernel.padEnd(44), String(t.dispatches / N).padStart(10), (t.ms / N).toFixed(2).padStart(9), `${((100 * t.ms) / total).toFixed(1)}%`.padStart(7), ((1000 * t.ms) / t.dispatches).toFixed(0).padStart(9));
-}
+for (const line of bg.kernelTimeTable(times, N, Number(values.top))) console.log(line);
 tr.dispose();

@@ -24,6 +24,17 @@ export interface KernelTime {
   ms: number; // total GPU time
 }
 
+/** A `stopProfile()` result as table lines: kernel, calls per step, GPU ms per step, share, µs per call. */
+export function kernelTimeTable(times: KernelTime[], steps: number, top = 20): string[] {
+  const total = times.reduce((a, t) => a + t.ms, 0);
+  const lines = [`${'kernel'.padEnd(42)}${'calls/step'.padStart(11)}${'ms/step'.padStart(10)}${'share'.padStart(8)}${'µs/call'.padStart(9)}`];
+  for (const t of times.slice(0, top)) {
+    const share = `${((100 * t.ms) / Math.max(total, 1e-12)).toFixed(1)}%`;
+    lines.push(`${t.kernel.padEnd(42)}${(t.dispatches / steps).toFixed(1).padStart(11)}${(t.ms / steps).toFixed(3).padStart(10)}${share.padStart(8)}${((1000 * t.ms) / t.dispatches).toFixed(0).padStart(9)}`);
+  }
+  return lines;
+}
+
 /** Timestamp queries per query set: two per profiled dispatch; a full set flushes. */
 const PROFILE_QUERIES = 4096;
 

@@ -34,7 +34,7 @@ import { textToDocuments } from '../../src/data/text.js';
 import { electraGeneratorConfig, type ObjectiveName, type PretrainingBatch } from '../../src/train/objectives.js';
 import { Trainer, datasetSource, type BatchSource } from '../../src/train/trainer.js';
 import { writeSafetensors, type TensorToWrite } from '../../src/io/safetensors.js';
-import { unigramEntropy } from '../../src/train/baselines.js';
+import { unigramEntropy, nspMajorityAccuracy } from '../../src/train/baselines.js';
 
 const { values } = parseArgs({
   options: {
@@ -120,7 +120,7 @@ const meta = {
   vocab_size: tokenizer.vocab.length, special: { cls: special[0], sep: special[1], pad: special[2], mask: special[3] },
   documents: documents.length, train_documents: trainDocs.length, eval_documents: evalDocs.length, train_instances: dataset.length,
   eval_batches: evalBatches.length, unigram_entropy: unigramEntropy(evalBatches, new Set(special)),
-  nsp_majority_rate: nspRows ? Math.max(nspOnes, nspRows - nspOnes) / nspRows : null, nsp_eval_ones: nspOnes, nsp_eval_rows: nspRows,
+  nsp_majority_rate: nspRows ? nspMajorityAccuracy(evalBatches) : null, nsp_eval_ones: nspOnes, nsp_eval_rows: nspRows,
   dump_only: values['dump-only'],
 };
 writeFileSync(join(out, 'meta.json'), JSON.stringify(meta, null, 1));

@@ -4,7 +4,7 @@ import { readFile, appendFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { init, type KernelTime } from '../runtime.js';
+import { init, kernelTimeTable, type KernelTime } from '../runtime.js';
 import { presetConfig, PRESETS } from '../models/config.js';
 import { WordPieceTokenizer } from '../tokenizers/wordpiece.js';
 import { trainWordPiece } from '../tokenizers/wordpiece-trainer.js';
@@ -210,12 +210,9 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** The --profile table: GPU time per kernel entry point per step, the largest first. */
+/** The --profile report: GPU time per step, then the kernels, the largest first. */
 function printKernelTimes(times: KernelTime[], steps: number): void {
   const total = times.reduce((a, t) => a + t.ms, 0);
   console.log(`GPU time per kernel over ${steps} profiled step(s) (timestamp queries, each dispatch in its own pass): ${(total / steps).toFixed(2)} ms per step`);
-  console.log(`${'kernel'.padEnd(42)}${'calls/step'.padStart(11)}${'ms/step'.padStart(10)}${'share'.padStart(8)}`);
-  for (const t of times.slice(0, 20)) {
-    console.log(`${t.kernel.padEnd(42)}${(t.dispatches / steps).toFixed(1).padStart(11)}${(t.ms / steps).toFixed(3).padStart(10)}${`${((100 * t.ms) / Math.max(total, 1e-12)).toFixed(1)}%`.padStart(8)}`);
-  }
+  for (const line of kernelTimeTable(times, steps)) console.log(line);
 }
