@@ -66,16 +66,18 @@ test('pretrain --dupe-factor builds the BERT instances that many times over', as
   assert.ok(counts[1] > 2.5 * counts[0] && counts[1] < 3.5 * counts[0], `instances ${counts}`);
 });
 
-test('pretrain --generator-size sets the ELECTRA generator hidden size as a fraction of the discriminator', async () => {
+test('pretrain --generator-size sets the ELECTRA generator hidden size as a fraction of the discriminator; --dropout and --weight-decay reach both models and AdamW', async () => {
   await build();
   const out = join(mkdtempSync(join(tmpdir(), 'bertgpu-pt-')), 'model');
-  const r = pretrain(['--objective', 'electra', '--corpus', ...files, '--train-vocab', '300', '--config', 'bert-tiny', '--steps', '1', '--batch', '2', '--seq', '32', '--eval-fraction', '0.25', '--eval-batches', '1', '--generator-size', '0.125', '--out', out, '--quiet']);
+  const r = pretrain(['--objective', 'electra', '--corpus', ...files, '--train-vocab', '300', '--config', 'bert-tiny', '--steps', '1', '--batch', '2', '--seq', '32', '--eval-fraction', '0.25', '--eval-batches', '1', '--generator-size', '0.125', '--dropout', '0.25', '--weight-decay', '0.05', '--out', out, '--quiet']);
   assert.is(r.status, 0, r.stderr);
   const gen = JSON.parse(readFileSync(join(out, 'checkpoint', 'generator', 'config.json'), 'utf8'));
   const disc = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
   assert.is(disc.hidden_size, 128);
   // bert-tiny's 128 x 0.125: hidden 16, intermediate 4 x 16, max(1, 16 / 64) = 1 head; embeddings stay the discriminator's
   assert.equal([gen.hidden_size, gen.intermediate_size, gen.num_attention_heads, gen.embedding_size], [16, 64, 1, 128]);
+  for (const c of [disc, gen]) assert.equal([c.hidden_dropout_prob, c.attention_probs_dropout_prob], [0.25, 0.25]);
+  assert.is(JSON.parse(readFileSync(join(out, 'checkpoint', 'trainer_state.json'), 'utf8')).options.weightDecay, 0.05);
 });
 
 test('pretrain --profile prints the GPU time per kernel of the profiled steps', async () => {
@@ -117,6 +119,8 @@ test('pretrain: bad arguments give one clear line and exit 2', async () => {
     [['--generator-size', '1.5'], /--generator-size must be a fraction in \(0, 1\], got '1.5'/],
     [['--generator-size', '0.5'], /--generator-size applies to --objective electra only, got --objective mlm/],
     [['--profile', 'x'], /--profile must be a non-negative integer, got 'x'/],
+    [['--dropout', '1'], /--dropout must be a probability in \[0, 1\), got '1'/],
+    [['--weight-decay=-0.1'], /--weight-decay must be a non-negative number, got '-0.1'/],
   ] as [string[], RegExp][]) {
     const bad = pretrain(['--objective', 'mlm', '--corpus', files[0], files[1], '--train-vocab', '100', '--out', '/tmp/x', ...args]);
     assert.is(bad.status, 1);

@@ -42,7 +42,7 @@ const { values } = parseArgs({
     dropout: { type: 'string', default: '0.1' }, out: { type: 'string' }, batch: { type: 'string', default: '16' }, seq: { type: 'string', default: '64' },
     lr: { type: 'string', default: '1e-3' }, seed: { type: 'string', default: '0' }, 'log-every': { type: 'string', default: '1' },
     'eval-batches': { type: 'string', default: '8' }, 'dupe-factor': { type: 'string', default: '10' }, 'dump-only': { type: 'boolean', default: false },
-    'generator-size': { type: 'string', default: '0.25' },
+    'generator-size': { type: 'string', default: '0.25' }, 'vocab-size': { type: 'string', default: '4000' },
   },
 });
 const objective = values.objective as ObjectiveName;
@@ -63,7 +63,7 @@ const documents = textToDocuments(texts, { documents: 'file' });
 const heldBack = Math.max(1, Math.round(documents.length * 0.05));
 const trainDocs = documents.slice(0, documents.length - heldBack);
 const evalDocs = documents.slice(documents.length - heldBack);
-const tokenizer = trainWordPiece(trainDocs.flat(), { vocabSize: 4000 });
+const tokenizer = trainWordPiece(trainDocs.flat(), { vocabSize: Number(values['vocab-size']) });
 const mode = objective === 'electra' ? 'electra' : 'bert';
 const dataset = new PretrainingDataset({
   tokenizer, mode, sentenceDocuments: trainDocs, maxSeqLength: seq, seed,

@@ -17,7 +17,7 @@ import { unigramEntropy, nspMajorityAccuracy } from '../train/baselines.js';
 const USAGE = `usage: bertgpu pretrain --objective mlm|mlm-nsp|roberta|electra --corpus FILE... (--vocab FILE | --train-vocab SIZE)
          --config ${Object.keys(PRESETS).join('|')} --out DIR
          [--steps N] [--batch B] [--seq T] [--lr X] [--warmup N] [--seed S] [--accumulate N]
-         [--dupe-factor N] [--masking static|dynamic] [--whole-word-mask] [--generator-size F]
+         [--dupe-factor N] [--masking static|dynamic] [--whole-word-mask] [--generator-size F] [--dropout P] [--weight-decay W]
          [--log-every N] [--eval-every N] [--eval-fraction F] [--eval-batches N] [--checkpoint-every N] [--profile N]
          [--resume DIR] [--log FILE] [--quiet]
 Each corpus file is one document (split into sentences); --out receives a Hugging Face directory
@@ -26,6 +26,8 @@ Each corpus file is one document (split into sentences); --out receives a Huggin
 over with different sentence pairings and masks; without it a long run memorises one fixed set.
 --generator-size (electra; default 0.25 as ELECTRA's generator_hidden_size) is the generator's hidden
 size as a fraction of the discriminator's.
+--dropout (default 0.1, the preset's) sets hidden_dropout_prob and attention_probs_dropout_prob;
+--weight-decay (default 0.01) is AdamW's, on all but biases and LayerNorm weights.
 --profile N times every kernel of N training steps (after 2 warm-up steps) with GPU timestamp
 queries and prints the GPU time per kernel at the end (needs the adapter's timestamp-query).`;
 
@@ -53,6 +55,7 @@ export async function main(argv: string[]): Promise<number> {
         out: { type: 'string' }, resume: { type: 'string' }, log: { type: 'string' }, quiet: { type: 'boolean', default: false },
         'dupe-factor': { type: 'string' }, masking: { type: 'string' }, 'whole-word-mask': { type: 'boolean', default: false },
         'eval-batches': { type: 'string' }, 'generator-size': { type: 'string' }, profile: { type: 'string' },
+        dropout: { type: 'string' }, 'weight-decay': { type: 'string' },
       },
     }));
     // `--corpus a.txt b.txt c.txt`: the files after --corpus arrive as positionals
@@ -92,6 +95,10 @@ export async function main(argv: string[]): Promise<number> {
   const evalBatchLimit = int('eval-batches', values['eval-batches'], 8);
   const generatorSize = values['generator-size'] === undefined ? 0.25 : Number(values['generator-size']);
   if (!(generatorSize > 0 && generatorSize <= 1)) throw new Error(`--generator-size must be a fraction in (0, 1], got '${values['generator-size']}'`);
+  const dropout = values.dropout === undefined ? undefined : Number(values.dropout);
+  if (dropout !== undefined && !(dropout >= 0 && dropout < 1)) throw new Error(`--dropout must be a probability in [0, 1), got '${values.dropout}'`);
+  const weightDecay = values['weight-decay'] === undefined ? 0.01 : Number(values['weight-decay']);
+  if (!(weightDecay >= 0)) throw new Error(`--weight-decay must be a non-negative number, got '${values['weight-decay']}'`);
   if (values['generator-size'] !== undefined && objective !== 'electra') throw new Error(`--generator-size applies to --objective electra only, got --objective ${objective}`);
 
   const texts: string[] = [];
@@ -135,9 +142,11 @@ export async function main(argv: string[]): Promise<number> {
   const shown = heldBackFiles.length > 6 ? [...heldBackFiles.slice(0, 3), '...', ...heldBackFiles.slice(-2)] : heldBackFiles;
   console.log(`training data: ${dataset.instances.length} ${mode} instances from ${trainDocs.length} documents (dupe factor ${mode === 'bert' ? dupeFactor : 1}, ${dataset.masking} masking); held back: ${evalDocs.length} documents, ${evalBatches.length} batches${shown.length ? ` (${shown.join(' ')})` : ''}`);
   const rt = await init();
-  const config = presetConfig(values.config, { vocab_size: tokenizer.vocab.length, max_position_embeddings: Math.max(512, seq + 2), pad_token_id: tokenizer.vocab.indexOf('[PAD]') });
+  const config = presetConfig(values.config, { vocab_size: tokenizer.vocab.length, max_position_embeddings: Math.max(512, seq + 2), pad_token_id: tokenizer.vocab.indexOf('[PAD]'),
+    ...(dropout === undefined ? {} : { hidden_dropout_prob: dropout, attention_probs_dropout_prob: dropout }),
+  });
   const options = {
-    steps, lr, seed, warmupSteps: int('warmup', values.warmup, Math.round(steps * 0.1)), accumulationSteps: Math.max(1, int('accumulate', values.accumulate, 1)),
+    steps, lr, seed, weightDecay, warmupSteps: int('warmup', values.warmup, Math.round(steps * 0.1)), accumulationSteps: Math.max(1, int('accumulate', values.accumulate, 1)),
     logEvery: Math.max(1, int('log-every', values['log-every'], 10)), evalEvery: int('eval-every', values['eval-every'], 0), generatorSize,
   };
   const checkpointDir = join(values.out, 'checkpoint');
