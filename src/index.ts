@@ -16,4 +16,4 @@ export * from './optim/index.js';
 export * from './data/index.js';
 export { unigramEntropy, nspMajorityAccuracy } from './train/baselines.js';
 export { Trainer, datasetSource, type BatchSource, type TrainerOptions, type LogRecord, type EvalRecord } from './train/trainer.js';
-export { createObjective, electraGeneratorConfig, OBJECTIVES, type Objective, type ObjectiveName, type PretrainingBatch as ObjectiveBatch } from './train/objectives.js';
+export { createObjective, electraGeneratorConfig, OBJECTIVES, rate, type Count, type Objective, type ObjectiveName, type PretrainingBatch as ObjectiveBatch } from './train/objectives.js';

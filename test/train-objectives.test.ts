@@ -77,6 +77,27 @@ for (const objective of ['mlm', 'mlm-nsp', 'roberta', 'electra'] as ObjectiveNam
   });
 }
 
+test('held-back metrics are pooled over batches (hits over all batches / total), not a mean of per-batch rates', async () => {
+  await device();
+  const noDropout = { ...config, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 };
+  // trained on `small` only, so its accuracies differ from those of the unseen, larger batch
+  const trainer = Trainer.create('mlm-nsp', noDropout, new OneBatch(3), { steps: 40, lr: 1e-2, warmupSteps: 5, logEvery: 40, seed: 2 });
+  await trainer.run();
+  const small = new OneBatch(3).nextBatch(), large = new RandomBatches(9, 8, 12).nextBatch();
+  const masked = (b: PretrainingBatch) => b.mlmLabels.filter((v) => v !== -100).length;
+  const [a, b, both] = [await trainer.evaluateOn(small), await trainer.evaluateOn(large), await trainer.evaluateOn(small, large)];
+  const pooled = (a.metrics.mlm_accuracy * masked(small) + b.metrics.mlm_accuracy * masked(large)) / (masked(small) + masked(large));
+  const mean = (a.metrics.mlm_accuracy + b.metrics.mlm_accuracy) / 2;
+  assert.ok(Math.abs(pooled - mean) > 0.02, `the batches must tell pooling from averaging: pooled ${pooled}, mean ${mean}`);
+  assert.ok(Math.abs(both.metrics.mlm_accuracy - pooled) < 1e-12, `mlm accuracy ${both.metrics.mlm_accuracy} vs pooled ${pooled}`);
+  const nsp = (a.metrics.nsp_accuracy * 4 + b.metrics.nsp_accuracy * 8) / 12;
+  assert.ok(Math.abs(both.metrics.nsp_accuracy - nsp) < 1e-12, `nsp accuracy ${both.metrics.nsp_accuracy} vs pooled ${nsp}`);
+  // losses stay means over batches
+  assert.ok(Math.abs(both.loss - (a.loss + b.loss) / 2) < 1e-5 * both.loss, `loss ${both.loss} vs ${(a.loss + b.loss) / 2}`);
+  assert.ok(Number.isNaN(bg.rate({ hits: 0, total: 0 })), 'an empty count is NaN');
+  trainer.dispose();
+});
+
 test('a training step is one submission; the loss is read back only on logging steps', async () => {
   const rt = await device();
   for (const objective of ['mlm-nsp', 'electra'] as ObjectiveName[]) {

@@ -3,7 +3,8 @@
 // the node binary and dawn.node (xz), the CLI, tests and bench bundled with everything but
 // `webgpu`, and the corpus. On the GPU machine, from the repo root, with the Vulkan loader
 // present (see run.sh): `bash bench/gpu-kit/run.sh SECONDS` trains each objective ~SECONDS.
-// Build here: `node bench/gpu-kit/build.mjs` (needs `npm ci`; xz).
+// Build here: `node bench/gpu-kit/build.mjs` (needs `npm ci`; xz); KIT_VOCABS=1000,2000 adds
+// .devkit/vocab-1000.txt and vocab-2000.txt (a run picks one with `--vocab .devkit/vocab-1000.txt`).
 import * as esbuild from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,14 +36,18 @@ for (const bench of ['kernel-profile', 'step-overhead']) {
 const tests = ['engine-core', 'engine-elementwise', 'engine-nn', 'models-golden', 'models-io', 'optim-adamw', 'train-objectives'];
 await esbuild.build({ ...common, entryPoints: tests.map((t) => `test/${t}.test.ts`), outdir: join(KIT, 'tests'), outExtension: { '.js': '.mjs' } });
 for (const f of ['setup.sh', 'run.sh', 'adapter.mjs']) copyFileSync(join('bench/gpu-kit', f), join(KIT, f));
-// the vocabulary `--train-vocab 4000 --eval-fraction 0.1` trains, made once here (one step on this
-// machine's adapter) so the GPU runs skip the tokenizer training
+// the vocabularies `--train-vocab N --eval-fraction 0.1` trains (vocab-N.txt for each N in KIT_VOCABS,
+// default 4000; vocab.txt is the 4000 one), made here (one step on this machine's adapter) so the GPU
+// runs skip the tokenizer training
 const dawn = join(KIT, 'node_modules/webgpu/dist/linux-x64/dawn.node');
 copyFileSync('node_modules/webgpu/dist/linux-x64/dawn.node', dawn);
 try {
-  execFileSync(process.execPath, [join(KIT, 'cli.mjs'), 'pretrain', '--objective', 'mlm', '--corpus', ...readdirSync(join(KIT, 'moby')).filter((f) => f.endsWith('.txt')).sort().map((f) => join(KIT, 'moby', f)),
-    '--train-vocab', '4000', '--eval-fraction', '0.1', '--config', 'bert-tiny', '--steps', '1', '--batch', '2', '--seq', '32', '--out', join(KIT, 'vocab-run'), '--quiet'], { stdio: 'inherit' });
-  copyFileSync(join(KIT, 'vocab-run/vocab.txt'), join(KIT, 'vocab.txt'));
+  for (const size of new Set(['4000', ...(process.env.KIT_VOCABS ?? '').split(',').filter(Boolean)])) {
+    execFileSync(process.execPath, [join(KIT, 'cli.mjs'), 'pretrain', '--objective', 'mlm', '--corpus', ...readdirSync(join(KIT, 'moby')).filter((f) => f.endsWith('.txt')).sort().map((f) => join(KIT, 'moby', f)),
+      '--train-vocab', size, '--eval-fraction', '0.1', '--config', 'bert-tiny', '--steps', '1', '--batch', '2', '--seq', '32', '--out', join(KIT, 'vocab-run'), '--quiet'], { stdio: 'inherit' });
+    copyFileSync(join(KIT, 'vocab-run/vocab.txt'), join(KIT, `vocab-${size}.txt`));
+  }
+  copyFileSync(join(KIT, 'vocab-4000.txt'), join(KIT, 'vocab.txt'));
 } finally {
   rmSync(dawn);
   rmSync(join(KIT, 'vocab-run'), { recursive: true, force: true });

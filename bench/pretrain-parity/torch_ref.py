@@ -25,7 +25,6 @@ Recipe (as src/train/trainer.ts + src/optim/adamw.ts + src/train/objectives.ts):
 import argparse
 import importlib.util
 import json
-import math
 import os
 import struct
 import time
@@ -107,6 +106,12 @@ def mlm_rows(seq, labels):
     return seq.reshape(B * T, H)[pos], flat[pos], pos
 
 
+def rate(count):
+    """hits / total of a (hits, total) metric; None (ours: NaN, which JSON writes as null) when empty."""
+    hits, total = count
+    return hits / total if total else None
+
+
 def step_mlm_nsp(m, b, want_metrics):
     model = m.model
     seq, pooled, _ = model.base[0](b['input_ids'], b['attention_mask'], b['token_type_ids'])
@@ -119,8 +124,8 @@ def step_mlm_nsp(m, b, want_metrics):
     metrics = {}
     if want_metrics:
         with torch.no_grad():
-            metrics['mlm_accuracy'] = (logits.argmax(1) == lab).float().mean().item()
-            metrics['nsp_accuracy'] = (nsp_logits.argmax(1) == b['next_sentence_label']).float().mean().item()
+            metrics['mlm_accuracy'] = ((logits.argmax(1) == lab).sum().item(), lab.numel())
+            metrics['nsp_accuracy'] = ((nsp_logits.argmax(1) == b['next_sentence_label']).sum().item(), b['next_sentence_label'].numel())
     return loss, {'nsp': nsp.detach(), 'mlm': mlm.detach()}, metrics
 
 
@@ -147,17 +152,17 @@ def step_electra(m, b, want_metrics):
     metrics = {}
     if want_metrics:
         with torch.no_grad():
-            metrics['mlm_accuracy'] = (glogits.argmax(1) == lab).float().mean().item()
+            metrics['mlm_accuracy'] = ((glogits.argmax(1) == lab).sum().item(), lab.numel())
             pred = dlogits[active] > 0
             truth = rtd_labels[active] == 1
             n = truth.numel()
             tp = (pred & truth).sum().item()
             fp = (pred & ~truth).sum().item()
             fn = (~pred & truth).sum().item()
-            metrics['disc_accuracy'] = (pred == truth).float().mean().item()
-            metrics['disc_precision'] = tp / (tp + fp) if tp + fp else None  # ours: NaN, which JSON writes as null
-            metrics['disc_recall'] = tp / (tp + fn) if tp + fn else None
-            metrics['disc_all_original_accuracy'] = 1 - truth.sum().item() / n
+            metrics['disc_accuracy'] = ((pred == truth).sum().item(), n)
+            metrics['disc_precision'] = (tp, tp + fp)
+            metrics['disc_recall'] = (tp, tp + fn)
+            metrics['disc_all_original_accuracy'] = (n - truth.sum().item(), n)
     return loss, {'generator': gen_loss.detach(), 'discriminator': rtd.detach()}, metrics
 
 
@@ -224,14 +229,17 @@ def main():
 
     def evaluate(step):
         m.eval()
-        sums = {}
+        sums, counts = {}, {}
         with torch.no_grad():
             for b in evals:
                 loss, parts, metrics = step_fn(m, b, True)
-                for k, v in [('loss', loss.item())] + [(k, v.item()) for k, v in parts.items()] + list(metrics.items()):
-                    sums[k] = sums.get(k, 0.0) + (float('nan') if v is None else v)
+                for k, v in [('loss', loss.item())] + [(k, v.item()) for k, v in parts.items()]:
+                    sums[k] = sums.get(k, 0.0) + v
+                for k, (hits, total) in metrics.items():  # pooled over the batches, as ours
+                    h, t = counts.get(k, (0, 0))
+                    counts[k] = (h + hits, t + total)
         m.train()
-        rec = {'step': step, **{k: (None if math.isnan(v) else v / len(evals)) for k, v in sums.items()}}
+        rec = {'step': step, **{k: v / len(evals) for k, v in sums.items()}, **{k: rate(c) for k, c in counts.items()}}
         with open(os.path.join(args.dir, f'{args.prefix}_eval.jsonl'), 'a') as f:
             f.write(json.dumps(rec) + '\n')
         print(f'eval @{step}: ' + ' '.join(f'{k} {v:.4f}' if v is not None else f'{k} nan' for k, v in rec.items() if k != 'step'), flush=True)
@@ -255,7 +263,7 @@ def main():
         norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
         opt.step()
         if log:
-            rec = {'step': s + 1, 'loss': loss.item(), **{k: v.item() for k, v in parts.items()}, **metrics, 'lr': lr, 'grad_norm': norm.item(), 'elapsed_s': time.time() - t0}
+            rec = {'step': s + 1, 'loss': loss.item(), **{k: v.item() for k, v in parts.items()}, **{k: rate(c) for k, c in metrics.items()}, 'lr': lr, 'grad_norm': norm.item(), 'elapsed_s': time.time() - t0}
             train_log.write(json.dumps(rec) + '\n')
             if (s + 1) % 500 == 0 or s < 5:
                 print(f'step {s + 1} loss {rec["loss"]:.5f} {time.time() - t0:.0f}s', flush=True)

@@ -35,8 +35,22 @@ export interface PretrainingBatch {
 export interface StepTensors {
   loss: Tensor;
   parts: Record<string, Tensor>;
-  /** Readback of accuracies etc.; call after the step was recorded (costs one sync). */
-  metrics(): Promise<Record<string, number>>;
+  /**
+   * Readback of accuracies etc. as counts (hits of total), so an evaluation over several batches
+   * pools them; call after the step was recorded (costs one sync).
+   */
+  metrics(): Promise<Record<string, Count>>;
+}
+
+/** A rate as its counts: `hits` of `total` (e.g. right predictions of labelled positions). */
+export interface Count {
+  hits: number;
+  total: number;
+}
+
+/** hits / total, NaN for an empty total. */
+export function rate(c: Count): number {
+  return c.total ? c.hits / c.total : NaN;
 }
 
 export interface Objective {
@@ -63,13 +77,13 @@ function inputsOf(b: PretrainingBatch, nsp: boolean) {
 }
 
 /** Accuracy of argmax(logits [N, C]) against labels (read back). */
-async function accuracy(logits: Tensor, labels: ArrayLike<number>): Promise<number> {
+async function accuracy(logits: Tensor, labels: ArrayLike<number>): Promise<Count> {
   const pred = noGrad(() => ops.argmax(logits, 1));
   const p = await pred.toArray();
   pred.dispose();
   let right = 0;
   for (let i = 0; i < p.length; i++) if (p[i] === labels[i]) right++;
-  return p.length ? right / p.length : NaN;
+  return { hits: right, total: p.length };
 }
 
 function compactLabels(labels: Int32Array): Int32Array {
@@ -114,7 +128,7 @@ class MaskedLmObjective implements Objective {
       loss: out.loss,
       parts,
       metrics: async () => {
-        const m: Record<string, number> = { mlm_accuracy: await accuracy(mlmLogits, compactLabels(batch.mlmLabels)) };
+        const m: Record<string, Count> = { mlm_accuracy: await accuracy(mlmLogits, compactLabels(batch.mlmLabels)) };
         if (nspLogits) m.nsp_accuracy = await accuracy(nspLogits, batch.nextSentenceLabel!);
         free(mlmLogits, nspLogits);
         return m;
@@ -187,7 +201,7 @@ class ElectraObjective implements Objective {
       loss,
       parts: { generator: gen.loss, discriminator: rtd },
       metrics: async () => {
-        const m: Record<string, number> = { mlm_accuracy: await accuracy(gen.logits!, compactLabels(batch.mlmLabels)) };
+        const m: Record<string, Count> = { mlm_accuracy: await accuracy(gen.logits!, compactLabels(batch.mlmLabels)) };
         const logits = await disc.logits!.toArray();
         const labels = await rtdLabels.toArray();
         let tp = 0, fp = 0, fn = 0, right = 0, n = 0, replacedCount = 0;
@@ -202,10 +216,10 @@ class ElectraObjective implements Objective {
           if (pred && !truth) fp++;
           if (!pred && truth) fn++;
         }
-        m.disc_accuracy = right / n;
-        m.disc_precision = tp + fp ? tp / (tp + fp) : NaN;
-        m.disc_recall = tp + fn ? tp / (tp + fn) : NaN;
-        m.disc_all_original_accuracy = 1 - replacedCount / n; // the baseline that predicts "original" everywhere
+        m.disc_accuracy = { hits: right, total: n };
+        m.disc_precision = { hits: tp, total: tp + fp };
+        m.disc_recall = { hits: tp, total: tp + fn };
+        m.disc_all_original_accuracy = { hits: n - replacedCount, total: n }; // the baseline that predicts "original" everywhere
         free(gen.logits, disc.logits, rtdLabels);
         return m;
       },

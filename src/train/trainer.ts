@@ -6,7 +6,7 @@ import { scope, noGrad, Tensor } from '../tensor.js';
 import { runtime } from '../runtime.js';
 import { AdamW, type AdamWStateDict } from '../optim/adamw.js';
 import { linearWarmupDecaySchedule } from '../optim/schedule.js';
-import { createObjective, type Objective, type ObjectiveName, type PretrainingBatch } from './objectives.js';
+import { createObjective, rate, type Count, type StepTensors, type Objective, type ObjectiveName, type PretrainingBatch } from './objectives.js';
 import { fromPretrained, exportPretrained } from '../io/pretrained.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { joinPath, readText, readBytes, writeAtomic, makeDir, replaceDir } from '../io/files.js';
@@ -71,6 +71,10 @@ const DEFAULTS: Required<TrainerOptions> = {
   steps: 100, lr: 1e-4, warmupSteps: 0, weightDecay: 0.01, maxGradNorm: 1.0, accumulationSteps: 1, logEvery: 10, evalEvery: 0, seed: 0, generatorSize: 0.25,
 };
 
+function rates(counts: Record<string, Count>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).map(([k, c]) => [k, rate(c)]));
+}
+
 export class Trainer {
   step = 0;
   readonly options: Required<TrainerOptions>;
@@ -103,7 +107,7 @@ export class Trainer {
   async trainStep(): Promise<LogRecord | null> {
     const log = (this.step + 1) % this.options.logEvery === 0 || this.step + 1 === this.options.steps;
     this.objective.train(true);
-    let logged: { loss: Tensor; parts: Record<string, Tensor>; metrics: () => Promise<Record<string, number>> } | null = null;
+    let logged: StepTensors | null = null;
     const lr = this.optimizer.currentLr();
     for (let a = 0; a < this.options.accumulationSteps; a++) {
       const batch = this.data.nextBatch();
@@ -127,7 +131,7 @@ export class Trainer {
       step: this.step,
       loss: await logged.loss.item(),
       parts: {},
-      metrics: await logged.metrics(),
+      metrics: rates(await logged.metrics()),
       lr,
       grad_norm: await this.optimizer.lastGradNorm(),
       tokens_per_s: 0,
@@ -153,11 +157,15 @@ export class Trainer {
     return record;
   }
 
-  /** Loss, parts and metrics averaged over the given batches, in eval mode (dropout off). */
+  /**
+   * Loss and parts averaged over the given batches, metrics pooled over them (hits over all
+   * batches / total over all batches), in eval mode (dropout off).
+   */
   async evaluateOn(...batches: PretrainingBatch[]): Promise<EvalRecord> {
     this.objective.train(false);
     const sums: Record<string, number> = {};
     const add = (k: string, v: number) => (sums[k] = (sums[k] ?? 0) + v);
+    const counts: Record<string, Count> = {};
     for (const batch of batches) {
       const st = noGrad(() => scope(() => {
         const s = this.objective.step(batch, true);
@@ -165,17 +173,18 @@ export class Trainer {
       }));
       add('loss', await st.loss.item());
       for (const [k, t] of Object.entries(st.parts)) add(`part.${k}`, await t.item());
-      for (const [k, v] of Object.entries(await st.metrics())) add(`metric.${k}`, v);
+      for (const [k, c] of Object.entries(await st.metrics())) {
+        counts[k] ??= { hits: 0, total: 0 };
+        counts[k].hits += c.hits;
+        counts[k].total += c.total;
+      }
       st.loss.dispose();
       for (const t of Object.values(st.parts)) t.dispose();
     }
     this.objective.train(true);
     const n = batches.length;
-    const record: EvalRecord = { step: this.step, loss: sums.loss / n, parts: {}, metrics: {} };
-    for (const [k, v] of Object.entries(sums)) {
-      if (k.startsWith('part.')) record.parts[k.slice(5)] = v / n;
-      if (k.startsWith('metric.')) record.metrics[k.slice(7)] = v / n;
-    }
+    const record: EvalRecord = { step: this.step, loss: sums.loss / n, parts: {}, metrics: rates(counts) };
+    for (const [k, v] of Object.entries(sums)) if (k.startsWith('part.')) record.parts[k.slice(5)] = v / n;
     return record;
   }
 
