@@ -20,6 +20,7 @@
 //   --torch-only  --skip-ours (reuse DIR's dump and ours_* logs)  --torch-threads N (1)
 //   --torch-dtype float32|float64  --first K (per-step rows shown, 5)  --window W (100)
 //   --generator-size F (ELECTRA generator hidden fraction, 0.25)  --vocab-size N (WordPiece pieces, 4000)  --lr X (1e-3)
+//   --extra-corpus DIR (each .txt there one more training document; held-back text stays Moby-Dick's)
 // Torch runs on OpenBLAS when /usr/lib/x86_64-linux-gnu/openblas-openmp exists (apt-get install
 // libopenblas0-openmp; Debian's torch is ~12x slower on the reference BLAS); the system BLAS
 // alternative is left as it is, only this process's LD_LIBRARY_PATH points there. OMP_WAIT_POLICY
@@ -38,11 +39,11 @@ const { values } = parseArgs({
     out: { type: 'string' }, 'torch-only': { type: 'boolean', default: false }, 'skip-ours': { type: 'boolean', default: false },
     'torch-threads': { type: 'string', default: '1' }, 'torch-dtype': { type: 'string', default: 'float32' },
     first: { type: 'string', default: '5' }, window: { type: 'string', default: '100' }, 'generator-size': { type: 'string', default: '0.25' },
-    'vocab-size': { type: 'string', default: '4000' }, lr: { type: 'string', default: '1e-3' },
+    'vocab-size': { type: 'string', default: '4000' }, lr: { type: 'string', default: '1e-3' }, 'extra-corpus': { type: 'string' },
   },
 });
 const v = values;
-const out = v.out ?? `tmp/pretrain-parity/${v.objective}-s${v.steps}-d${v.dropout}-b${v.batch}t${v.seq}${v['vocab-size'] === '4000' ? '' : `-v${v['vocab-size']}`}${v.lr === '1e-3' ? '' : `-lr${v.lr}`}${v['torch-only'] ? '-torchonly' : ''}`;
+const out = v.out ?? `tmp/pretrain-parity/${v.objective}-s${v.steps}-d${v.dropout}-b${v.batch}t${v.seq}${v['vocab-size'] === '4000' ? '' : `-v${v['vocab-size']}`}${v.lr === '1e-3' ? '' : `-lr${v.lr}`}${v['extra-corpus'] ? '-extra' : ''}${v['torch-only'] ? '-torchonly' : ''}`;
 mkdirSync(out, { recursive: true });
 
 function run(cmd, args, env) {
@@ -63,6 +64,7 @@ if (!v['skip-ours']) {
     loader: { '.wgsl': 'text' }, packages: 'external', logLevel: 'warning',
   });
   const args = [bundle, '--objective', v.objective, '--steps', v.steps, '--eval-every', v['eval-every'], '--dropout', v.dropout, '--batch', v.batch, '--seq', v.seq, '--out', out, '--generator-size', v['generator-size'], '--vocab-size', v['vocab-size'], '--lr', v.lr];
+  if (v['extra-corpus']) args.push('--extra-corpus', v['extra-corpus']);
   if (v['torch-only']) args.push('--dump-only');
   await run(process.execPath, args, gpuEnv());
 }

@@ -43,6 +43,7 @@ const { values } = parseArgs({
     lr: { type: 'string', default: '1e-3' }, seed: { type: 'string', default: '0' }, 'log-every': { type: 'string', default: '1' },
     'eval-batches': { type: 'string', default: '8' }, 'dupe-factor': { type: 'string', default: '10' }, 'dump-only': { type: 'boolean', default: false },
     'generator-size': { type: 'string', default: '0.25' }, 'vocab-size': { type: 'string', default: '4000' },
+    'extra-corpus': { type: 'string' },
   },
 });
 const objective = values.objective as ObjectiveName;
@@ -61,7 +62,9 @@ const chapters = readdirSync(dir).filter((f) => /^chapter_\d+\.txt$/.test(f)).so
 const texts = chapters.map((f) => readFileSync(join(dir, f), 'utf8'));
 const documents = textToDocuments(texts, { documents: 'file' });
 const heldBack = Math.max(1, Math.round(documents.length * 0.05));
-const trainDocs = documents.slice(0, documents.length - heldBack);
+// --extra-corpus DIR: every .txt file there is one more training document (never held back)
+const extra = values['extra-corpus'] ? readdirSync(values['extra-corpus']).filter((f) => f.endsWith('.txt')).sort().map((f) => readFileSync(join(values['extra-corpus']!, f), 'utf8')) : [];
+const trainDocs = [...documents.slice(0, documents.length - heldBack), ...(extra.length ? textToDocuments(extra, { documents: 'file' }) : [])];
 const evalDocs = documents.slice(documents.length - heldBack);
 const tokenizer = trainWordPiece(trainDocs.flat(), { vocabSize: Number(values['vocab-size']) });
 const mode = objective === 'electra' ? 'electra' : 'bert';
