@@ -1,4 +1,5 @@
-// Batched matmul C[b] = alpha * op(A[b]) @ op(B[b]), op = transpose when TRANS_A / TRANS_B.
+// Batched matmul C[b] = alpha * op(A[b]) @ op(B[b]) (+ bias[n] when HAS_BIAS), op = transpose
+// when TRANS_A / TRANS_B. The bias add is fused into the store, so a linear layer is one dispatch.
 // A is [batch, M, K] (or [batch, K, M] transposed), B is [batch, K, N] (or [batch, N, K]);
 // a batch stride of 0 broadcasts a matrix over the batch. Two variants:
 //  - matmul_tiled: 16x16 shared-memory tiles, one output per invocation (fast on real GPUs);
@@ -15,9 +16,18 @@ struct Params { M: u32, N: u32, K: u32, alpha: f32, stride_a: u32, stride_b: u32
 @group(0) @binding(1) var<storage, read> B: array<f32>;
 @group(0) @binding(2) var<storage, read_write> C: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
+// [N], added to every row; without HAS_BIAS a 1-element placeholder is bound and never read
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
+override HAS_BIAS: bool = false;
+
+// The value stored for output column n.
+fn out_value(acc: f32, n: u32) -> f32 {
+  if (HAS_BIAS) { return p.alpha * acc + bias[n]; }
+  return p.alpha * acc;
+}
 
 fn a_at(base: u32, m: u32, k: u32) -> f32 {
   if (TRANS_A) { return A[base + k * p.M + m]; }
@@ -53,7 +63,7 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id)
     workgroupBarrier();
   }
   if (row < p.M && col < p.N) {
-    C[batch * p.stride_c + row * p.N + col] = p.alpha * acc;
+    C[batch * p.stride_c + row * p.N + col] = out_value(acc, col);
   }
 }
 
@@ -61,10 +71,22 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id)
 fn a_strides() -> vec2u { return select(vec2u(p.K, 1u), vec2u(1u, p.M), TRANS_A); }
 fn b_strides() -> vec2u { return select(vec2u(p.N, 1u), vec2u(1u, p.K), TRANS_B); }
 
-// C[base + j] = alpha * v[j] for the columns col + j inside the matrix.
-fn store4(base: u32, col: u32, v: vec4f) {
+// bias[col .. col + 3] (0 past the matrix edge, or without HAS_BIAS): loaded once per column block.
+fn bias4(col: u32) -> vec4f {
+  var b = vec4f(0.0);
+  if (HAS_BIAS) {
+    for (var j = 0u; j < 4u; j++) {
+      if (col + j < p.N) { b[j] = bias[col + j]; }
+    }
+  }
+  return b;
+}
+
+// C[base + j] = alpha * v[j] + b[j] for the columns col + j inside the matrix.
+fn store4(base: u32, col: u32, v: vec4f, b: vec4f) {
+  let value = p.alpha * v + b;
   for (var j = 0u; j < 4u; j++) {
-    if (col + j < p.N) { C[base + j] = p.alpha * v[j]; }
+    if (col + j < p.N) { C[base + j] = value[j]; }
   }
 }
 
@@ -123,12 +145,14 @@ fn matmul_register(@builtin(global_invocation_id) gid: vec3u) {
     array(acc0_0, acc0_1), array(acc1_0, acc1_1), array(acc2_0, acc2_1), array(acc3_0, acc3_1),
     array(acc4_0, acc4_1), array(acc5_0, acc5_1), array(acc6_0, acc6_1), array(acc7_0, acc7_1));
   let base_c = batch * p.stride_c;
+  let bias0 = bias4(col0);
+  let bias1 = bias4(col0 + 4u);
   for (var i = 0u; i < 8u; i++) {
     let r = row0 + i;
     if (r >= p.M) { break; }
     let o = base_c + r * p.N + col0;
-    store4(o, col0, rows[i][0]);
-    store4(o + 4u, col0 + 4u, rows[i][1]);
+    store4(o, col0, rows[i][0], bias0);
+    store4(o + 4u, col0 + 4u, rows[i][1], bias1);
   }
 }
 
@@ -161,9 +185,11 @@ fn matmul_register16(@builtin(global_invocation_id) gid: vec3u) {
     }
   }
   let base_c = batch * p.stride_c;
+  var bq: array<vec4f, QN>;
+  for (var q = 0u; q < QN; q++) { bq[q] = bias4(col0 + 4u * q); }
   for (var i = 0u; i < RM; i++) {
     let r = row0 + i;
     if (r >= p.M) { break; }
-    for (var q = 0u; q < QN; q++) { store4(base_c + r * p.N + col0 + 4u * q, col0 + 4u * q, acc[i * QN + q]); }
+    for (var q = 0u; q < QN; q++) { store4(base_c + r * p.N + col0 + 4u * q, col0 + 4u * q, acc[i * QN + q], bq[q]); }
   }
 }

@@ -502,6 +502,17 @@ export class Runtime {
     this.dispatchCount++;
   }
 
+  private placeholderBuffer: GPUBuffer | null = null;
+
+  /**
+   * A 16-byte zeroed storage buffer for a binding an entry point declares but does not read under
+   * the constants given (e.g. matmul's bias without HAS_BIAS): WebGPU needs every binding bound.
+   */
+  placeholder(dtype: 'f32' | 'i32' = 'f32'): Bindable {
+    this.placeholderBuffer ??= this.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE, label: 'placeholder' });
+    return { buffer: this.placeholderBuffer, dtype, label: 'placeholder' };
+  }
+
   private bufferId(b: GPUBuffer): number {
     let id = this.bufferIds.get(b);
     if (id === undefined) {

@@ -72,6 +72,34 @@ for (const variant of ['register', 'register16', 'tiled'] as const) {
   });
 }
 
+test('matmul with a fused bias (every variant, batched, transposed, the linear-layer reshape): forward and backward', async () => {
+  await device();
+  for (const variant of ['register', 'register16', 'tiled'] as const) {
+    for (const [batch, M, N, K, transA, transB] of [[1, 3, 17, 5, false, true], [2, 19, 17, 6, true, false], [1, 33, 34, 2, false, false], [3, 5, 7, 4, true, true]] as const) {
+      const r = rng(M * 100 + N + K);
+      const a = f32(r.uniform(batch * M * K)), b = f32(r.uniform(batch * K * N)), c = f32(r.uniform(N));
+      const aShape = transA ? [K, M] : [M, K], bShape = transB ? [N, K] : [K, N];
+      await checkOp({
+        what: `matmul+bias ${variant} b${batch} ${M}x${N}x${K} tA=${transA} tB=${transB}`,
+        inputs: [{ data: a, shape: batch > 1 ? [batch, ...aShape] : aShape }, { data: b, shape: batch > 1 ? [batch, ...bShape] : bShape }, { data: c, shape: [N] }],
+        gpu: ([x, y, z]) => bg.matmul(x, y, { transA, transB, variant, alpha: 0.75, bias: z }),
+        ref: ([x, y, z]) => matmulRef(x, y, batch, M, N, K, transA, transB).map((v, i) => 0.75 * v + z[i % N]),
+        rtol: 1e-5, atol: 1e-5,
+      });
+    }
+    // x [2, 3, 4] @ w^T + b: the 2-D reshape a Linear takes; the bias gradient sums over batch and rows
+    const r = rng(11);
+    await checkOp({
+      what: `linear-shaped matmul+bias ${variant}`,
+      inputs: [{ data: f32(r.uniform(24)), shape: [2, 3, 4] }, { data: f32(r.uniform(20)), shape: [5, 4] }, { data: f32(r.uniform(5)), shape: [5] }],
+      gpu: ([x, w, c]) => bg.matmul(x, w, { transB: true, variant, bias: c }),
+      ref: ([x, w, c]) => matmulRef(x, w, 1, 6, 5, 4, false, true).map((v, i) => v + c[i % 5]),
+    });
+  }
+  assert.throws(() => bg.matmul(bg.zeros([2, 3]), bg.zeros([3, 4]), { bias: bg.zeros([3]) }), /matmul: bias must be \[4\] \(the output's last dimension\), got \[3\]/);
+  assert.throws(() => bg.matmul(bg.zeros([2, 3]), bg.zeros([3, 4]), { bias: bg.zeros([1, 4]) }), /matmul: bias must be \[4\]/);
+});
+
 function softmaxRef(x: Float64Array, cols: number, scale: number, mask: Float64Array | null, group: number, log: boolean) {
   const out = new Float64Array(x.length);
   for (let r = 0; r < x.length / cols; r++) {

@@ -117,10 +117,7 @@ export class BertPredictionHeadTransform extends Module {
 
 /** Vocabulary logits with the decoder tied to the word embeddings: h @ E^T + bias. */
 function tiedDecoder(h: Tensor, wordEmbeddings: Tensor, bias: Tensor): Tensor {
-  const l = ops.matmul(h, wordEmbeddings, { transB: true });
-  const out = ops.add(l, bias);
-  free(l);
-  return out;
+  return ops.matmul(h, wordEmbeddings, { transB: true, bias });
 }
 
 export class BertLMPredictionHead extends Module {

@@ -131,11 +131,7 @@ export class Linear extends Module {
     if (x.shape[x.rank - 1] !== this.inFeatures) {
       throw new Error(`Linear(${this.inFeatures}, ${this.outFeatures}): input ${shapeStr(x.shape)} must end in ${this.inFeatures}`);
     }
-    const y = ops.matmul(x, this.weight, { transB: true });
-    if (!this.bias) return y;
-    const out = ops.add(y, this.bias);
-    y.dispose();
-    return out;
+    return ops.matmul(x, this.weight, { transB: true, bias: this.bias });
   }
 }
 

@@ -24,19 +24,22 @@ export interface MatmulOptions {
   transB?: boolean;
   /** Multiplies the product (saves a separate scale op, e.g. attention's 1/sqrt(d)). */
   alpha?: number;
+  /** [N], added to every output row in the same dispatch (a linear layer's bias). */
+  bias?: Tensor | null;
   /** Force a kernel variant (benchmarks and tests). */
   variant?: MatmulVariant;
 }
 
 /**
- * op(a) @ op(b) where op transposes the last two axes when transA / transB is set.
- * a: [..., M, K], b: [..., K, N]; batch dimensions must be equal, or either operand 2-D
- * (shared over the batch). Result: [..., M, N].
+ * alpha * op(a) @ op(b) (+ bias) where op transposes the last two axes when transA / transB is
+ * set. a: [..., M, K], b: [..., K, N]; batch dimensions must be equal, or either operand 2-D
+ * (shared over the batch); bias: [N]. Result: [..., M, N].
  */
 export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
-  const { transA = false, transB = false, alpha = 1 } = options;
+  const { transA = false, transB = false, alpha = 1, bias = null } = options;
   checkDtype('matmul', 'a', a, 'f32');
   checkDtype('matmul', 'b', b, 'f32');
+  if (bias) checkDtype('matmul', 'bias', bias, 'f32');
   if (a.rank < 2 || b.rank < 2) throw new Error(`matmul: both operands need at least 2 dimensions, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
   // A batched `a` times a shared 2-D `b` is one big 2-D product (the linear-layer case).
   if (a.rank > 2 && b.rank === 2 && !transA) {
@@ -62,6 +65,9 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   if (aBatch.length && bBatch.length && shapeStr(aBatch) !== shapeStr(bBatch)) {
     throw new Error(`matmul: batch dimensions differ: a ${shapeStr(a.shape)} vs b ${shapeStr(b.shape)}`);
   }
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== N)) {
+    throw new Error(`matmul: bias must be [${N}] (the output's last dimension), got ${shapeStr(bias.shape)}`);
+  }
   const batchShape = aBatch.length ? aBatch : bBatch;
   const batch = batchShape.reduce((x, y) => x * y, 1);
   const out = Tensor.empty([...batchShape, M, N], 'f32', 'matmul');
@@ -80,12 +86,14 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const workgroups: [number, number, number] = [Math.ceil(N / colsPerGroup), Math.ceil(M / rowsPerGroup), batch];
   if (M * N * batch > 0) {
     if (K === 0) throw new Error(`matmul: K = 0 (a ${shapeStr(a.shape)}, b ${shapeStr(b.shape)})`);
-    rt.dispatch(MATMUL, `matmul_${variant}`, { A: a, B: b, C: out, p: params }, { workgroups }, { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0 });
+    rt.dispatch(MATMUL, `matmul_${variant}`, { A: a, B: b, C: out, p: params, bias: bias ?? rt.placeholder() }, { workgroups }, { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0, HAS_BIAS: bias ? 1 : 0 });
   }
-  return record('matmul', out, [a, b], (g, [sa, sb]) => {
+  const inputs = bias ? [a, b, bias] : [a, b];
+  return record('matmul', out, inputs, (g, [sa, sb]) => {
     const opts = { alpha, variant: options.variant };
     let da: Tensor | null = null;
     let db: Tensor | null = null;
+    let dbias: Tensor | null = null;
     if (a.requiresGrad) {
       da = transA ? matmul(sb, g, { ...opts, transA: transB, transB: true }) : matmul(g, sb, { ...opts, transB: !transB });
       if (da.rank > a.rank) da = sumLeading(da, da.rank - a.rank);
@@ -94,7 +102,12 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
       db = transB ? matmul(g, sa, { ...opts, transA: true, transB: transA }) : matmul(sa, g, { ...opts, transA: !transA });
       if (db.rank > b.rank) db = sumLeading(db, db.rank - b.rank);
     }
-    return [da, db];
+    if (bias?.requiresGrad) {
+      const rows = reshape(g, [-1, N]);
+      dbias = sum(rows, 0);
+      rows.dispose();
+    }
+    return bias ? [da, db, dbias] : [da, db];
   }, [a, b]);
 }
 
