@@ -42,12 +42,15 @@ for (const f of ['setup.sh', 'run.sh', 'adapter.mjs']) copyFileSync(join('bench/
 // runs skip the tokenizer training
 const dawn = join(KIT, 'node_modules/webgpu/dist/linux-x64/dawn.node');
 copyFileSync('node_modules/webgpu/dist/linux-x64/dawn.node', dawn);
+const textFiles = (dir) => readdirSync(join(KIT, dir)).filter((f) => f.endsWith('.txt')).sort().map((f) => join(KIT, dir, f));
+// the vocabulary `bertgpu pretrain --train-vocab SIZE --eval-fraction FRACTION` trains on `files`
+function trainVocab(files, size, fraction, dest) {
+  execFileSync(process.execPath, [join(KIT, 'cli.mjs'), 'pretrain', '--objective', 'mlm', '--corpus', ...files,
+    '--train-vocab', size, '--eval-fraction', fraction, '--config', 'bert-tiny', '--steps', '1', '--batch', '2', '--seq', '32', '--out', join(KIT, 'vocab-run'), '--quiet'], { stdio: 'inherit' });
+  copyFileSync(join(KIT, 'vocab-run/vocab.txt'), join(KIT, dest));
+}
 try {
-  for (const size of new Set(['4000', ...(process.env.KIT_VOCABS ?? '').split(',').filter(Boolean)])) {
-    execFileSync(process.execPath, [join(KIT, 'cli.mjs'), 'pretrain', '--objective', 'mlm', '--corpus', ...readdirSync(join(KIT, 'moby')).filter((f) => f.endsWith('.txt')).sort().map((f) => join(KIT, 'moby', f)),
-      '--train-vocab', size, '--eval-fraction', '0.1', '--config', 'bert-tiny', '--steps', '1', '--batch', '2', '--seq', '32', '--out', join(KIT, 'vocab-run'), '--quiet'], { stdio: 'inherit' });
-    copyFileSync(join(KIT, 'vocab-run/vocab.txt'), join(KIT, `vocab-${size}.txt`));
-  }
+  for (const size of new Set(['4000', ...(process.env.KIT_VOCABS ?? '').split(',').filter(Boolean)])) trainVocab(textFiles('moby'), size, '0.1', `vocab-${size}.txt`);
   copyFileSync(join(KIT, 'vocab-4000.txt'), join(KIT, 'vocab.txt'));
   // KIT_EXTRA_CORPUS=DIR: its .txt files go to extra/, trained on before Moby-Dick's chapters
   // (`run.sh` with EXTRA=1); the eval fraction holds back the same 14 chapters as the default runs
@@ -55,11 +58,9 @@ try {
     const dir = process.env.KIT_EXTRA_CORPUS;
     mkdirSync(join(KIT, 'extra'));
     for (const f of readdirSync(dir).filter((f) => f.endsWith('.txt'))) copyFileSync(join(dir, f), join(KIT, 'extra', f));
-    const files = [...readdirSync(join(KIT, 'extra')).sort().map((f) => join(KIT, 'extra', f)), ...readdirSync(join(KIT, 'moby')).filter((f) => f.endsWith('.txt')).sort().map((f) => join(KIT, 'moby', f))];
+    const files = [...textFiles('extra'), ...textFiles('moby')];
     const fraction = String(14 / files.length);
-    execFileSync(process.execPath, [join(KIT, 'cli.mjs'), 'pretrain', '--objective', 'mlm', '--corpus', ...files,
-      '--train-vocab', '4000', '--eval-fraction', fraction, '--config', 'bert-tiny', '--steps', '1', '--batch', '2', '--seq', '32', '--out', join(KIT, 'vocab-run'), '--quiet'], { stdio: 'inherit' });
-    copyFileSync(join(KIT, 'vocab-run/vocab.txt'), join(KIT, 'vocab-extra.txt'));
+    trainVocab(files, '4000', fraction, 'vocab-extra.txt');
     writeFileSync(join(KIT, 'extra-eval-fraction'), fraction);
   }
 } finally {
