@@ -21,6 +21,7 @@
 //   --torch-dtype float32|float64  --first K (per-step rows shown, 5)  --window W (100)
 //   --generator-size F (ELECTRA generator hidden fraction, 0.25)  --vocab-size N (WordPiece pieces, 4000)  --lr X (1e-3)
 //   --extra-corpus DIR (each .txt there one more training document; held-back text stays Moby-Dick's)
+//   --flags (electra: torch writes every held-back token its discriminator flags, decoded, to torch_flags.jsonl)
 // Torch runs on OpenBLAS when /usr/lib/x86_64-linux-gnu/openblas-openmp exists (apt-get install
 // libopenblas0-openmp; Debian's torch is ~12x slower on the reference BLAS); the system BLAS
 // alternative is left as it is, only this process's LD_LIBRARY_PATH points there. OMP_WAIT_POLICY
@@ -40,10 +41,11 @@ const { values } = parseArgs({
     'torch-threads': { type: 'string', default: '1' }, 'torch-dtype': { type: 'string', default: 'float32' },
     first: { type: 'string', default: '5' }, window: { type: 'string', default: '100' }, 'generator-size': { type: 'string', default: '0.25' },
     'vocab-size': { type: 'string', default: '4000' }, lr: { type: 'string', default: '1e-3' }, 'extra-corpus': { type: 'string' },
+    flags: { type: 'boolean', default: false },
   },
 });
 const v = values;
-const out = v.out ?? `tmp/pretrain-parity/${v.objective}-s${v.steps}-d${v.dropout}-b${v.batch}t${v.seq}${v['vocab-size'] === '4000' ? '' : `-v${v['vocab-size']}`}${v.lr === '1e-3' ? '' : `-lr${v.lr}`}${v['extra-corpus'] ? '-extra' : ''}${v['torch-only'] ? '-torchonly' : ''}`;
+const out = v.out ?? `tmp/pretrain-parity/${v.objective}-s${v.steps}-d${v.dropout}-b${v.batch}t${v.seq}${v['vocab-size'] === '4000' ? '' : `-v${v['vocab-size']}`}${v.lr === '1e-3' ? '' : `-lr${v.lr}`}${v['generator-size'] === '0.25' ? '' : `-g${v['generator-size']}`}${v['extra-corpus'] ? '-extra' : ''}${v['torch-only'] ? '-torchonly' : ''}`;
 mkdirSync(out, { recursive: true });
 
 function run(cmd, args, env) {
@@ -70,7 +72,7 @@ if (!v['skip-ours']) {
 }
 const openblas = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
 const torchEnv = { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE', ...(existsSync(openblas) ? { LD_LIBRARY_PATH: [openblas, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') } : {}) };
-await run('/usr/bin/python3', ['bench/pretrain-parity/torch_ref.py', out, '--threads', v['torch-threads'], '--dtype', v['torch-dtype'], '--eval-every', v['eval-every']], torchEnv);
+await run('/usr/bin/python3', ['bench/pretrain-parity/torch_ref.py', out, '--threads', v['torch-threads'], '--dtype', v['torch-dtype'], '--eval-every', v['eval-every'], ...(v.flags ? ['--flags'] : [])], torchEnv);
 
 // ---- tables ----
 const jsonl = (f) => (existsSync(join(out, f)) ? readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);

@@ -120,7 +120,7 @@ const meta = {
   config: objective === 'electra' ? electraConfig : config,
   generator_config: objective === 'electra' ? electraGeneratorConfig(electraConfig, generatorSize) : null,
   discriminator_weight: objective === 'electra' ? 50 : null,
-  vocab_size: tokenizer.vocab.length, special: { cls: special[0], sep: special[1], pad: special[2], mask: special[3] },
+  vocab_size: tokenizer.vocab.length, vocab: tokenizer.vocab, special: { cls: special[0], sep: special[1], pad: special[2], mask: special[3] },
   documents: documents.length, train_documents: trainDocs.length, eval_documents: evalDocs.length, train_instances: dataset.length,
   eval_batches: evalBatches.length, unigram_entropy: unigramEntropy(evalBatches, new Set(special)),
   nsp_majority_rate: nspRows ? nspMajorityAccuracy(evalBatches) : null, nsp_eval_ones: nspOnes, nsp_eval_rows: nspRows,

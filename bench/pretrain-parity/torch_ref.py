@@ -129,7 +129,7 @@ def step_mlm_nsp(m, b, want_metrics):
     return loss, {'nsp': nsp.detach(), 'mlm': mlm.detach()}, metrics
 
 
-def step_electra(m, b, want_metrics):
+def step_electra(m, b, want_metrics, flags=None):
     g, d = m.generator, m.discriminator
     ids, mask, types, labels = b['input_ids'], b['attention_mask'], b['token_type_ids'], b['mlm_labels']
     gseq = g.base[0](ids, mask, types)[0]
@@ -163,6 +163,11 @@ def step_electra(m, b, want_metrics):
             metrics['disc_precision'] = (tp, tp + fp)
             metrics['disc_recall'] = (tp, tp + fn)
             metrics['disc_all_original_accuracy'] = (n - truth.sum().item(), n)
+            if flags is not None:  # every flagged token: (is replaced, original, shown, left, right)
+                for r, c in (dlogits > 0).logical_and(active).nonzero().tolist():
+                    left = replaced[r, c - 1].item() if c > 0 else -1
+                    right = replaced[r, c + 1].item() if c + 1 < replaced.shape[1] else -1
+                    flags.append((bool(rtd_labels[r, c] == 1), ids[r, c].item() if labels[r, c] == -100 else labels[r, c].item(), replaced[r, c].item(), left, right))
     return loss, {'generator': gen_loss.detach(), 'discriminator': rtd.detach()}, metrics
 
 
@@ -176,6 +181,7 @@ def main():
     ap.add_argument('--prefix', default='torch')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--log-every', type=int, default=1)
+    ap.add_argument('--flags', action='store_true', help='electra: write each evaluation\'s flagged tokens (decoded) to <prefix>_flags.jsonl')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -230,21 +236,27 @@ def main():
     def evaluate(step):
         m.eval()
         sums, counts = {}, {}
+        flags = [] if args.flags and meta['objective'] == 'electra' else None
         with torch.no_grad():
             for b in evals:
-                loss, parts, metrics = step_fn(m, b, True)
+                loss, parts, metrics = step_fn(m, b, True, flags) if flags is not None else step_fn(m, b, True)
                 for k, v in [('loss', loss.item())] + [(k, v.item()) for k, v in parts.items()]:
                     sums[k] = sums.get(k, 0.0) + v
                 for k, (hits, total) in metrics.items():  # pooled over the batches, as ours
                     h, t = counts.get(k, (0, 0))
                     counts[k] = (h + hits, t + total)
         m.train()
+        if flags is not None:
+            word = lambda i: meta['vocab'][i] if i >= 0 else ''
+            with open(os.path.join(args.dir, f'{args.prefix}_flags.jsonl'), 'a') as f:
+                for replaced_, original, shown, left, right in flags:
+                    f.write(json.dumps({'step': step, 'replaced': replaced_, 'original': word(original), 'shown': word(shown), 'context': f'{word(left)} [{word(shown)}] {word(right)}'}) + '\n')
         rec = {'step': step, **{k: v / len(evals) for k, v in sums.items()}, **{k: rate(c) for k, c in counts.items()}}
         with open(os.path.join(args.dir, f'{args.prefix}_eval.jsonl'), 'a') as f:
             f.write(json.dumps(rec) + '\n')
         print(f'eval @{step}: ' + ' '.join(f'{k} {v:.4f}' if v is not None else f'{k} nan' for k, v in rec.items() if k != 'step'), flush=True)
 
-    for suffix in ('train', 'eval'):
+    for suffix in ('train', 'eval', 'flags'):
         open(os.path.join(args.dir, f'{args.prefix}_{suffix}.jsonl'), 'w').close()
     train_log = open(os.path.join(args.dir, f'{args.prefix}_train.jsonl'), 'a')
     if eval_every:
