@@ -167,7 +167,7 @@ def step_electra(m, b, want_metrics, flags=None):
                 for r, c in (dlogits > 0).logical_and(active).nonzero().tolist():
                     left = replaced[r, c - 1].item() if c > 0 else -1
                     right = replaced[r, c + 1].item() if c + 1 < replaced.shape[1] else -1
-                    flags.append((bool(rtd_labels[r, c] == 1), ids[r, c].item() if labels[r, c] == -100 else labels[r, c].item(), replaced[r, c].item(), left, right))
+                    flags.append((bool(rtd_labels[r, c] == 1), original.view(ids.shape)[r, c].item(), replaced[r, c].item(), left, right))
     return loss, {'generator': gen_loss.detach(), 'discriminator': rtd.detach()}, metrics
 
 
