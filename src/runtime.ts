@@ -508,9 +508,9 @@ export class Runtime {
    * A 16-byte zeroed storage buffer for a binding an entry point declares but does not read under
    * the constants given (e.g. matmul's bias without HAS_BIAS): WebGPU needs every binding bound.
    */
-  placeholder(dtype: 'f32' | 'i32' = 'f32'): Bindable {
+  placeholder(): Bindable {
     this.placeholderBuffer ??= this.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE, label: 'placeholder' });
-    return { buffer: this.placeholderBuffer, dtype, label: 'placeholder' };
+    return { buffer: this.placeholderBuffer, dtype: 'f32', label: 'placeholder' };
   }
 
   private bufferId(b: GPUBuffer): number {
