@@ -14,7 +14,8 @@ const { values, positionals } = parseArgs({
   options: { filter: { type: 'string' } },
 });
 const runtimes = positionals.length ? positionals : ['node', 'browser', 'deno'];
-const OUT = '.test-build';
+// TEST_BUILD_DIR lets several test runs share a checkout without clobbering each other's bundles.
+const OUT = process.env.TEST_BUILD_DIR ?? '.test-build';
 const env = { ...gpuEnv(), NO_COLOR: '1', FORCE_COLOR: '0' };
 const common = { bundle: true, format: 'esm', target: 'es2022', loader: { '.wgsl': 'text' }, sourcemap: 'inline', logLevel: 'warning' };
 

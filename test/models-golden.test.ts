@@ -75,7 +75,7 @@ let cli = '';
 async function cliPath(): Promise<string> {
   if (cli) return cli;
   // inside the project, so the bundle's npm imports resolve from node_modules
-  cli = join(process.cwd(), '.test-build', 'cli', 'cli.mjs');
+  cli = join(process.cwd(), process.env.TEST_BUILD_DIR ?? '.test-build', 'cli', 'cli.mjs');
   await esbuild.build({ entryPoints: ['src/cli.ts'], bundle: true, platform: 'node', format: 'esm', packages: 'external', loader: { '.wgsl': 'text' }, outfile: cli, logLevel: 'error' });
   return cli;
 }
