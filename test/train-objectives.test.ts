@@ -7,45 +7,13 @@ import { mkdtempSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as bg from '../src/index.js';
-import { Trainer, type BatchSource } from '../src/train/trainer.js';
+import { Trainer } from '../src/train/trainer.js';
 import { createObjective, type PretrainingBatch, type ObjectiveName } from '../src/train/objectives.js';
-import { device, rng } from './helpers.js';
+import { device } from './helpers.js';
+import { RandomBatches } from './batches.js';
 
 const V = 40;
 const config = bg.bertConfig({ vocab_size: V, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 32, hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1 });
-
-/** Random batches: ids 5..V-1 with [CLS]=1 / [SEP]=2 / [MASK]=3, padding 0, ~15% masked. */
-class RandomBatches implements BatchSource {
-  constructor(public seed: number, readonly B = 4, readonly T = 12, public count = 0) {}
-  nextBatch(): PretrainingBatch {
-    const r = rng(this.seed * 1000 + this.count++);
-    const { B, T } = this;
-    const inputIds = new Int32Array(B * T), tokenTypeIds = new Int32Array(B * T), attentionMask = new Int32Array(B * T);
-    const mlmLabels = new Int32Array(B * T).fill(-100);
-    const nextSentenceLabel = new Int32Array(B);
-    for (let b = 0; b < B; b++) {
-      const len = T - (b % 3);
-      nextSentenceLabel[b] = b % 2;
-      for (let t = 0; t < len; t++) {
-        const i = b * T + t;
-        attentionMask[i] = 1;
-        tokenTypeIds[i] = t >= len / 2 ? 1 : 0;
-        inputIds[i] = t === 0 ? 1 : t === len - 1 ? 2 : 5 + Math.floor(r.next() * (V - 5));
-        if (t > 0 && t < len - 1 && (r.next() < 0.15 || t === 1)) {
-          mlmLabels[i] = inputIds[i];
-          inputIds[i] = 3;
-        }
-      }
-    }
-    return { batchSize: B, seqLength: T, inputIds, tokenTypeIds, attentionMask, mlmLabels, nextSentenceLabel };
-  }
-  state() {
-    return { count: this.count };
-  }
-  restore(s: unknown) {
-    this.count = (s as { count: number }).count;
-  }
-}
 
 /** The same batch every time (overfitting). */
 class OneBatch extends RandomBatches {

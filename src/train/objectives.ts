@@ -114,8 +114,10 @@ class MaskedLmObjective implements Objective {
     const nspLogits = out.seq_relationship_logits;
     let mlmLoss = out.loss;
     if (nsp) {
-      // recompute the parts for logging: loss = mlm + nsp
-      const nspLoss = ops.crossEntropy(nspLogits!, inputs.next_sentence_label!);
+      // recompute the parts for logging: loss = mlm + nsp. Under noGrad: a taped copy would
+      // keep its saved tensors (labels, logits, lse, max) alive forever, since backward never
+      // reaches a root it does not start from.
+      const nspLoss = noGrad(() => ops.crossEntropy(nspLogits!, inputs.next_sentence_label!));
       parts.nsp = nspLoss;
       mlmLoss = noGrad(() => ops.sub(out.loss!, nspLoss));
     }
