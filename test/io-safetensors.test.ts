@@ -431,16 +431,17 @@ function expectedParameters(cfg: Cfg): Map<string, number[]> {
     lin(`${L}.output.dense`, H, I);
     ln(`${L}.output.LayerNorm`, H);
   }
-  const pooled = ['BertForPreTraining', 'BertForNextSentencePrediction', 'BertForSequenceClassification', 'BertForMultipleChoice'];
-  if (pooled.includes(arch)) lin('bert.pooler.dense', H, H);
+  const pooled = ['BertForPreTraining', 'BertForNextSentencePrediction', 'BertForSequenceClassification', 'BertForMultipleChoice', 'RobertaForMultipleChoice'];
+  if (pooled.includes(arch)) lin(`${base}.pooler.dense`, H, H);
   if (arch === 'BertForPreTraining' || arch === 'BertForMaskedLM') {
     lin('cls.predictions.transform.dense', H, H);
     ln('cls.predictions.transform.LayerNorm', H);
     p.set('cls.predictions.bias', [V]);
   }
   if (arch === 'BertForPreTraining' || arch === 'BertForNextSentencePrediction') lin('cls.seq_relationship', 2, H);
-  if (arch === 'BertForSequenceClassification' || arch === 'BertForTokenClassification' || arch === 'ElectraForTokenClassification') lin('classifier', nl, H);
-  if (arch === 'BertForMultipleChoice') lin('classifier', 1, H);
+  if (arch === 'BertForSequenceClassification' || arch.endsWith('ForTokenClassification')) lin('classifier', nl, H);
+  if (arch.endsWith('ForMultipleChoice')) lin('classifier', 1, H);
+  if (arch === 'ElectraForMultipleChoice') lin('sequence_summary.summary', H, H);
   if (arch.endsWith('ForQuestionAnswering')) lin('qa_outputs', nl, H);
   if (arch === 'ElectraForPreTraining') {
     lin('discriminator_predictions.dense', H, H);
@@ -467,10 +468,11 @@ const EXPECTED_OUTPUTS: Record<string, string[]> = {
   BertForPreTraining: ['prediction_logits', 'seq_relationship_logits'],
   BertForQuestionAnswering: ['start_logits', 'end_logits'],
   ElectraForQuestionAnswering: ['start_logits', 'end_logits'],
+  RobertaForQuestionAnswering: ['start_logits', 'end_logits'],
 };
 
 test('model fixtures exist (run test/fixtures/models/gen.py to create them)', () => {
-  assert.ok(fixtureDirs.length >= 15, `found ${fixtureDirs.length} fixture directories`);
+  assert.ok(fixtureDirs.length >= 19, `found ${fixtureDirs.length} fixture directories`);
 });
 
 for (const dir of fixtureDirs) {
@@ -531,7 +533,7 @@ for (const dir of fixtureDirs) {
     for (let l = 0; l <= cfg.num_hidden_layers; l++) {
       const h = outputs.tensors.get(`hidden_states.${l}`);
       assert.ok(h, `hidden_states.${l}`);
-      assert.equal(h!.shape, [arch === 'BertForMultipleChoice' ? B * ids.shape[1] : B, T, cfg.hidden_size]);
+      assert.equal(h!.shape, [arch.endsWith('ForMultipleChoice') ? B * ids.shape[1] : B, T, cfg.hidden_size]);
     }
     assert.not.ok(outputs.tensors.has(`hidden_states.${cfg.num_hidden_layers + 1}`));
     for (const t of outputs.tensors.values()) assert.is(t.dtype, 'F32');
@@ -601,6 +603,8 @@ function recomputeLoss(
     case 'BertForNextSentencePrediction':
       return crossEntropy(out('logits'), inp('labels'), 2);
     case 'BertForMultipleChoice':
+    case 'ElectraForMultipleChoice':
+    case 'RobertaForMultipleChoice':
       return crossEntropy(out('logits'), inp('labels'), inp('input_ids').length / inp('labels').length / T);
     case 'BertForSequenceClassification':
     case 'ElectraForSequenceClassification':
@@ -614,9 +618,11 @@ function recomputeLoss(
     }
     case 'BertForTokenClassification':
     case 'ElectraForTokenClassification':
+    case 'RobertaForTokenClassification':
       return crossEntropy(out('logits'), inp('labels'), nl);
     case 'BertForQuestionAnswering':
-    case 'ElectraForQuestionAnswering': {
+    case 'ElectraForQuestionAnswering':
+    case 'RobertaForQuestionAnswering': {
       const clamp = (a: ArrayLike<number>) => Array.from(a, (v) => Math.min(Math.max(v, 0), T));
       return (crossEntropy(out('start_logits'), clamp(inp('start_positions')), T, T) + crossEntropy(out('end_logits'), clamp(inp('end_positions')), T, T)) / 2;
     }

@@ -66,6 +66,12 @@ for (const dir of DIRS) {
   });
 }
 
+test('every task class the library builds has a PyTorch fixture', () => {
+  const fixtured = new Set(DIRS.map((d) => JSON.parse(readFileSync(join(ROOT, d, 'config.json'), 'utf8')).architectures[0]));
+  const missing = Object.keys(bg.ARCHITECTURES).filter((name) => !fixtured.has(name));
+  assert.equal(missing, [], `no fixture for ${missing.join(', ')} (add it to gen.py)`);
+});
+
 test('worst errors across all classes (printed for the notes)', () => {
   console.log(`\n  worst output error ${worst.output?.toExponential(2)}, worst gradient error ${worst.grad?.toExponential(2)} (relative to scale)`);
   assert.ok(worst.output !== undefined && worst.grad !== undefined);

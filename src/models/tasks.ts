@@ -2,7 +2,7 @@
 import { Tensor, shapeStr } from '../tensor.js';
 import * as ops from '../ops/index.js';
 import { Module, Linear, LayerNorm, Dropout, activation } from '../nn/module.js';
-import { BertModel, firstToken, free, type ModelInit } from './bert.js';
+import { BertModel, firstToken, free, type BaseOutput, type ModelInit } from './bert.js';
 import type { BertConfig } from './config.js';
 
 /** Arguments named as Hugging Face's forward() arguments. */
@@ -299,33 +299,52 @@ export class BertForSequenceClassification extends PreTrainedModel {
   }
 }
 
-export class BertForMultipleChoice extends PreTrainedModel {
-  static override readonly architecture = 'BertForMultipleChoice';
+/**
+ * Multiple choice: [B, C, T] inputs flattened to [B * C, T], one score per row from `score`
+ * (base outputs -> [B * C, 1]), reshaped to logits [B, C]; CE over the choices.
+ */
+function multipleChoice(model: PreTrainedModel, inputs: ModelInputs, score: (base: BaseOutput) => Tensor): ModelOutput {
+  const ids = inputs.input_ids;
+  if (ids.rank !== 3) throw new Error(`multiple choice: input_ids must be [batch, choices, seq], got ${shapeStr(ids.shape)}`);
+  const [B, C, T] = ids.shape;
+  const flat = (t?: Tensor) => (t ? t.view([B * C, T]) : undefined);
+  const flatInputs = { input_ids: flat(ids)!, attention_mask: flat(inputs.attention_mask), token_type_ids: flat(inputs.token_type_ids) };
+  const base = model.runBase(flatInputs);
+  const scores = score(base);
+  const logits = ops.reshape(scores, [B, C]);
+  free(base.pooledOutput, scores, flatInputs.input_ids, flatInputs.attention_mask, flatInputs.token_type_ids);
+  const out: ModelOutput = { logits, hidden_states: base.hiddenStates };
+  if (inputs.labels) {
+    checkLabels(inputs.labels, [B], 'labels');
+    out.loss = ops.crossEntropy(logits, inputs.labels.view([B]));
+  }
+  return out;
+}
+
+/** pooler -> dropout -> classifier (H -> 1) per choice (BERT and RoBERTa multiple choice). */
+export abstract class PooledMultipleChoiceModel extends PreTrainedModel {
   readonly dropout: Dropout;
   readonly classifier: Linear;
-  constructor(config: BertConfig, init: ModelInit = {}) {
-    super(config, init, 'bert', true);
+  constructor(config: BertConfig, init: ModelInit, baseName: BaseName) {
+    super(config, init, baseName, true);
     this.dropout = this.module('dropout', new Dropout(config.classifier_dropout ?? config.hidden_dropout_prob, init.generator));
     this.classifier = this.module('classifier', new Linear(config.hidden_size, 1, initOf(config, init)));
   }
   /** input_ids etc. are [B, C, T] (C choices); logits [B, C]. */
   forward(inputs: ModelInputs): ModelOutput {
-    const ids = inputs.input_ids;
-    if (ids.rank !== 3) throw new Error(`multiple choice: input_ids must be [batch, choices, seq], got ${shapeStr(ids.shape)}`);
-    const [B, C, T] = ids.shape;
-    const flat = (t?: Tensor) => (t ? t.view([B * C, T]) : undefined);
-    const flatInputs = { input_ids: flat(ids)!, attention_mask: flat(inputs.attention_mask), token_type_ids: flat(inputs.token_type_ids) };
-    const base = this.runBase(flatInputs);
-    const d = this.dropout.forward(base.pooledOutput!);
-    const scores = this.classifier.forward(d);
-    const logits = ops.reshape(scores, [B, C]);
-    free(base.pooledOutput, d, scores, flatInputs.input_ids, flatInputs.attention_mask, flatInputs.token_type_ids);
-    const out: ModelOutput = { logits, hidden_states: base.hiddenStates };
-    if (inputs.labels) {
-      checkLabels(inputs.labels, [B], 'labels');
-      out.loss = ops.crossEntropy(logits, inputs.labels.view([B]));
-    }
-    return out;
+    return multipleChoice(this, inputs, (base) => {
+      const d = this.dropout.forward(base.pooledOutput!);
+      const scores = this.classifier.forward(d);
+      free(d);
+      return scores;
+    });
+  }
+}
+
+export class BertForMultipleChoice extends PooledMultipleChoiceModel {
+  static override readonly architecture = 'BertForMultipleChoice';
+  constructor(config: BertConfig, init: ModelInit = {}) {
+    super(config, init, 'bert');
   }
 }
 
@@ -559,6 +578,60 @@ export class ElectraForQuestionAnswering extends QuestionAnsweringModel {
   }
 }
 
+/**
+ * Hugging Face's SequenceSummary as ELECTRA configures it (summary_type 'first'): first_dropout ->
+ * summary (Linear H -> H, or H -> num_labels with summary_proj_to_labels) -> summary_activation ->
+ * last_dropout. Missing fields take ElectraConfig's defaults.
+ */
+export class SequenceSummary extends Module {
+  readonly summary: Linear | null;
+  readonly first_dropout: Dropout;
+  readonly last_dropout: Dropout;
+  private readonly act: ((x: Tensor) => Tensor) | null;
+  constructor(config: BertConfig, init: ModelInit) {
+    super();
+    const type = config.summary_type ?? 'first';
+    if (type !== 'first') throw new Error(`SequenceSummary: summary_type '${type}' is not supported (only 'first', ELECTRA's)`);
+    const toLabels = config.summary_proj_to_labels === true && numLabels(config) > 0;
+    const out = toLabels ? numLabels(config) : config.hidden_size;
+    this.summary = (config.summary_use_proj ?? true) ? this.module('summary', new Linear(config.hidden_size, out, initOf(config, init))) : null;
+    const act = config.summary_activation === undefined ? 'gelu' : config.summary_activation;
+    this.act = act ? activation(act as string) : null;
+    this.first_dropout = this.module('first_dropout', new Dropout((config.summary_first_dropout as number | undefined) ?? 0, init.generator));
+    this.last_dropout = this.module('last_dropout', new Dropout((config.summary_last_dropout as number | undefined) ?? 0.1, init.generator));
+  }
+  /** [B, T, H] -> [B, H'] */
+  forward(h: Tensor): Tensor {
+    const x = firstToken(h);
+    const d = this.first_dropout.forward(x);
+    const s = this.summary ? this.summary.forward(d) : null;
+    const a = this.act ? this.act(s ?? d) : null;
+    const out = this.last_dropout.forward(a ?? s ?? d);
+    free(x, d, s, a);
+    return out;
+  }
+}
+
+export class ElectraForMultipleChoice extends PreTrainedModel {
+  static override readonly architecture = 'ElectraForMultipleChoice';
+  readonly sequence_summary: SequenceSummary;
+  readonly classifier: Linear;
+  constructor(config: BertConfig, init: ModelInit = {}) {
+    super(config, init, 'electra', false);
+    this.sequence_summary = this.module('sequence_summary', new SequenceSummary(config, init));
+    this.classifier = this.module('classifier', new Linear(config.hidden_size, 1, initOf(config, init)));
+  }
+  /** input_ids etc. are [B, C, T] (C choices); logits [B, C]. */
+  forward(inputs: ModelInputs): ModelOutput {
+    return multipleChoice(this, inputs, (base) => {
+      const pooled = this.sequence_summary.forward(base.sequenceOutput);
+      const scores = this.classifier.forward(pooled);
+      free(pooled);
+      return scores;
+    });
+  }
+}
+
 // ---- RoBERTa ----
 
 export class RobertaLMHead extends Module {
@@ -603,11 +676,33 @@ export class RobertaForSequenceClassification extends HeadClassificationModel {
   }
 }
 
+export class RobertaForTokenClassification extends TokenClassificationModel {
+  static override readonly architecture = 'RobertaForTokenClassification';
+  constructor(config: BertConfig, init: ModelInit = {}) {
+    super(config, init, 'roberta');
+  }
+}
+
+export class RobertaForQuestionAnswering extends QuestionAnsweringModel {
+  static override readonly architecture = 'RobertaForQuestionAnswering';
+  constructor(config: BertConfig, init: ModelInit = {}) {
+    super(config, init, 'roberta');
+  }
+}
+
+export class RobertaForMultipleChoice extends PooledMultipleChoiceModel {
+  static override readonly architecture = 'RobertaForMultipleChoice';
+  constructor(config: BertConfig, init: ModelInit = {}) {
+    super(config, init, 'roberta');
+  }
+}
+
 export const ARCHITECTURES = {
   BertForPreTraining, BertForMaskedLM, BertForNextSentencePrediction, BertForSequenceClassification,
   BertForMultipleChoice, BertForTokenClassification, BertForQuestionAnswering,
   ElectraForPreTraining, ElectraForMaskedLM, ElectraForSequenceClassification, ElectraForTokenClassification, ElectraForQuestionAnswering,
-  RobertaForMaskedLM, RobertaForSequenceClassification,
+  ElectraForMultipleChoice,
+  RobertaForMaskedLM, RobertaForSequenceClassification, RobertaForTokenClassification, RobertaForQuestionAnswering, RobertaForMultipleChoice,
 } as const;
 export type ArchitectureName = keyof typeof ARCHITECTURES;
 
