@@ -2,7 +2,7 @@
 // `architectures[0]` picks the class; tied weights are omitted on save, as HF does.
 import { readSafetensors, writeSafetensors } from './safetensors.js';
 import { joinPath, readBytes, readText, writeAtomic, makeDir } from './files.js';
-import { bertConfig, configToJson, type BertConfig } from '../models/config.js';
+import { configToJson, parseConfigJson, type BertConfig } from '../models/config.js';
 import { createModel, type PreTrainedModel } from '../models/tasks.js';
 import { WordPieceTokenizer } from '../tokenizers/wordpiece.js';
 import { formatVocabText } from '../tokenizers/vocab.js';
@@ -39,25 +39,6 @@ export interface Loaded {
   unexpected: string[];
 }
 
-function parseConfig(text: string | Record<string, unknown>, source: string): { config: BertConfig; architecture: string | undefined } {
-  let raw: Record<string, unknown>;
-  if (typeof text === 'string') {
-    try {
-      raw = JSON.parse(text);
-    } catch (err) {
-      throw new Error(`${source}: config.json is not valid JSON (${(err as Error).message})`);
-    }
-  } else raw = text;
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${source}: config.json must be a JSON object`);
-  const archs = raw.architectures;
-  const architecture = Array.isArray(archs) && typeof archs[0] === 'string' ? archs[0] : undefined;
-  try {
-    return { config: bertConfig(raw as Partial<BertConfig>), architecture };
-  } catch (err) {
-    throw new Error(`${source}: ${(err as Error).message}`);
-  }
-}
-
 /** Builds the model of a Hugging Face directory (path or URL) or of in-memory files. */
 export async function fromPretrained(source: string | PretrainedFiles, options: LoadOptions = {}): Promise<Loaded> {
   let files: PretrainedFiles;
@@ -71,9 +52,15 @@ export async function fromPretrained(source: string | PretrainedFiles, options: 
     const tokenizerJson = vocab === null ? await readText(joinPath(source, 'tokenizer.json')) : null;
     files = { config, weights, vocab: vocab ?? undefined, tokenizerJson: tokenizerJson ?? undefined };
   } else files = source;
-  const { config, architecture } = parseConfig(files.config, where);
+  const { config, architecture } = parseConfigJson(files.config, `${where}/config.json`);
   const arch = options.architecture ?? architecture;
   if (!arch) throw new Error(`${where}: config.json has no architectures[0] and no architecture was given`);
+  // the tokenizer first: it is cheap to check, and a bad one should not cost a model
+  const tokenizer = files.vocab
+    ? WordPieceTokenizer.fromVocabText(files.vocab, {}, `${where}/vocab.txt`)
+    : files.tokenizerJson
+      ? WordPieceTokenizer.fromTokenizerJson(files.tokenizerJson, `${where}/tokenizer.json`)
+      : null;
   const bytes = files.weights instanceof Blob ? new Uint8Array(await files.weights.arrayBuffer()) : files.weights;
   const st = readSafetensors(bytes, `${where}/model.safetensors`);
   let model: PreTrainedModel;
@@ -93,7 +80,6 @@ export async function fromPretrained(source: string | PretrainedFiles, options: 
     model.dispose();
     throw err;
   }
-  const tokenizer = files.vocab ? WordPieceTokenizer.fromVocabText(files.vocab) : files.tokenizerJson ? WordPieceTokenizer.fromTokenizerJson(files.tokenizerJson) : null;
   return { model, config, tokenizer, missing: missing.filter((n) => !tied.has(n)), unexpected };
 }
 

@@ -5,6 +5,8 @@
 // {"__metadata__": {str: str}?, name: {"dtype", "shape", "data_offsets": [begin, end]}, ...},
 // then the data section; offsets are relative to the data section's start. Like Hugging Face's
 // reader we require the tensors to tile the data section exactly (no overlap, no hole).
+// The header is untrusted: its values are described briefly in errors (describeJson), never stringified whole.
+import { describeJson } from '../tokenizers/json-fields.js';
 
 /** Every dtype name the safetensors format defines. */
 export type SafetensorsDType =
@@ -171,11 +173,6 @@ function asBytes(bytes: ArrayBuffer | Uint8Array): Uint8Array {
   throw new TypeError('safetensors: expected an ArrayBuffer or Uint8Array');
 }
 
-const describe = (v: unknown) => {
-  const s = JSON.stringify(v);
-  return s === undefined ? String(v) : s.length > 80 ? s.slice(0, 77) + '...' : s;
-};
-
 /** Parses and validates the header only (cheap: touches no tensor data). */
 export function parseSafetensorsHeader(bytes: ArrayBuffer | Uint8Array, source = 'safetensors'): SafetensorsHeader {
   const u8 = asBytes(bytes);
@@ -201,31 +198,31 @@ export function parseSafetensorsHeader(bytes: ArrayBuffer | Uint8Array, source =
   } catch (e) {
     return fail(`header is not valid JSON (${(e as Error).message})`);
   }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) fail(`header JSON is not an object (got ${describe(header)})`);
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) fail(`header JSON is not an object (got ${describeJson(header)})`);
   const dataStart = 8 + headerLen;
   const dataLen = u8.byteLength - dataStart;
   const metadata: Record<string, string> = {};
   const entries: SafetensorsEntry[] = [];
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail(`__metadata__ is not an object of strings (got ${describe(raw)})`);
+      if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail(`__metadata__ is not an object of strings (got ${describeJson(raw)})`);
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-        if (typeof v !== 'string') fail(`__metadata__ value for "${k}" is not a string (got ${describe(v)})`);
+        if (typeof v !== 'string') fail(`__metadata__ value for "${k}" is not a string (got ${describeJson(v)})`);
         metadata[k] = v as string;
       }
       continue;
     }
     const where = `tensor "${name}"`;
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail(`${where}: entry is not an object (got ${describe(raw)})`);
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail(`${where}: entry is not an object (got ${describeJson(raw)})`);
     const info = raw as Record<string, unknown>;
     for (const field of ['dtype', 'shape', 'data_offsets']) if (!(field in info)) fail(`${where}: entry is missing "${field}"`);
     const dtype = info.dtype;
     if (typeof dtype !== 'string' || !Object.prototype.hasOwnProperty.call(DTYPE_SIZE, dtype)) {
-      fail(`${where}: unknown dtype ${describe(dtype)} (known: ${Object.keys(DTYPE_SIZE).join(', ')})`);
+      fail(`${where}: unknown dtype ${describeJson(dtype)} (known: ${Object.keys(DTYPE_SIZE).join(', ')})`);
     }
     const shape = info.shape;
     if (!Array.isArray(shape) || !shape.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0)) {
-      fail(`${where}: shape must be an array of non-negative integers (got ${describe(shape)})`);
+      fail(`${where}: shape must be an array of non-negative integers (got ${describeJson(shape)})`);
     }
     const offs = info.data_offsets;
     if (
@@ -233,16 +230,20 @@ export function parseSafetensorsHeader(bytes: ArrayBuffer | Uint8Array, source =
       !offs.every((o) => typeof o === 'number' && Number.isSafeInteger(o) && o >= 0) ||
       offs[0] > offs[1]
     ) {
-      fail(`${where}: data_offsets must be [begin, end], non-negative integers with begin <= end (got ${describe(offs)})`);
+      fail(`${where}: data_offsets must be [begin, end], non-negative integers with begin <= end (got ${describeJson(offs)})`);
     }
     const [b, e] = offs as [number, number];
     if (e > dataLen) fail(`${where}: data_offsets [${b}, ${e}] lie outside the data section (${dataLen} bytes)`);
     const dims = shape as number[];
     let numel = 1;
-    for (const d of dims) numel *= d;
+    for (const d of dims) {
+      numel *= d;
+      // like Hugging Face's checked multiply: [2^52, 2^52, 0] overflows before the 0 is reached
+      if (!Number.isSafeInteger(numel)) fail(`${where}: shape ${describeJson(dims)} has more elements than a file can hold`);
+    }
     const size = DTYPE_SIZE[dtype as SafetensorsDType];
     if (!Number.isSafeInteger(numel * size) || numel * size !== e - b) {
-      fail(`${where}: byte length ${e - b} != product(shape ${describe(dims)}) ${numel} x ${size} bytes (${dtype})`);
+      fail(`${where}: byte length ${e - b} != product(shape ${describeJson(dims)}) ${numel} x ${size} bytes (${dtype})`);
     }
     entries.push({ name, dtype: dtype as SafetensorsDType, shape: dims.slice(), begin: dataStart + b, end: dataStart + e });
   }
@@ -420,12 +421,12 @@ export function writeSafetensors(
     }
     const shape = Array.from(t.shape);
     if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new Error(`${where}: shape must be non-negative integers (got ${describe(shape)})`);
+      throw new Error(`${where}: shape must be non-negative integers (got ${describeJson(shape)})`);
     }
     const numel = shape.reduce((a, b) => a * b, 1);
-    if (t.data.length !== numel) throw new Error(`${where}: data has ${t.data.length} elements but shape ${describe(shape)} needs ${numel}`);
+    if (t.data.length !== numel) throw new Error(`${where}: data has ${t.data.length} elements but shape ${describeJson(shape)} needs ${numel}`);
     const dtype: WritableDType = t.dtype ?? (t.data instanceof Float32Array ? 'F32' : 'I32');
-    if (!['F32', 'F16', 'BF16', 'I32', 'I64'].includes(dtype)) throw new Error(`${where}: cannot write dtype ${describe(dtype)} (F32, F16, BF16, I32, I64)`);
+    if (!['F32', 'F16', 'BF16', 'I32', 'I64'].includes(dtype)) throw new Error(`${where}: cannot write dtype ${describeJson(dtype)} (F32, F16, BF16, I32, I64)`);
     return { name, data: t.data, shape, dtype, bytes: numel * DTYPE_SIZE[dtype] };
   });
   items.sort((a, b) => DTYPE_SIZE[b.dtype] - DTYPE_SIZE[a.dtype] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -433,7 +434,7 @@ export function writeSafetensors(
   const header: Record<string, unknown> = {};
   if (metadata) {
     for (const [k, v] of Object.entries(metadata)) {
-      if (typeof v !== 'string') throw new Error(`writeSafetensors: __metadata__ value for "${k}" must be a string (got ${describe(v)})`);
+      if (typeof v !== 'string') throw new Error(`writeSafetensors: __metadata__ value for "${k}" must be a string (got ${describeJson(v)})`);
     }
     header.__metadata__ = { ...metadata };
   }

@@ -12,6 +12,7 @@ import {
   type TokenSequence,
   type TokenizerEncoding,
 } from './encoding.js';
+import { describeJson, isJsonObject } from './json-fields.js';
 import { specialTokenSplitter, type TextPart } from './special-tokens.js';
 import { codePointLength } from './unicode.js';
 
@@ -75,10 +76,18 @@ export class ByteLevelBpeTokenizer {
     if (this.index.size === 0) throw new Error('vocabulary is empty');
     const tokens: string[] = [];
     for (const [t, id] of this.index) {
-      if (!Number.isInteger(id) || id < 0) throw new Error(`bad id ${id} for token ${JSON.stringify(t)}`);
+      // ids go into int32 tensors; one id per token, or decoding would be ambiguous
+      if (!Number.isInteger(id) || id < 0 || id > 0x7fffffff) throw new Error(`bad id ${describeJson(id)} for token ${describeJson(t)}`);
+      if (tokens[id] !== undefined) throw new Error(`tokens ${describeJson(tokens[id])} and ${describeJson(t)} both have id ${id}`);
       tokens[id] = t;
     }
     this.vocab = tokens;
+    // Hugging Face refuses merges whose halves or result are not tokens; so do we, rather than fail in encode
+    merges.forEach(([left, right], i) => {
+      for (const t of [left, right, left + right]) {
+        if (!this.index.has(t)) throw new Error(`merge ${i + 1} (${describeJson(left)} ${describeJson(right)}) needs ${describeJson(t)}, which is not in the vocabulary`);
+      }
+    });
     this.merges = merges;
     this.bpe = new BpeTokenizer(merges);
     this.addPrefixSpace = options.addPrefixSpace ?? false;
@@ -112,7 +121,7 @@ export class ByteLevelBpeTokenizer {
     } catch (err) {
       throw new Error(`vocab.json is not valid JSON: ${(err as Error).message}`);
     }
-    if (typeof vocab !== 'object' || vocab === null || Array.isArray(vocab)) throw new Error('vocab.json must be an object {token: id}');
+    if (!isJsonObject(vocab)) throw new Error(`vocab.json must be an object {token: id}, got ${describeJson(vocab)}`);
     return new ByteLevelBpeTokenizer(vocab as Record<string, number>, parseMergesText(mergesText), options);
   }
 
@@ -289,7 +298,7 @@ export function parseMergesText(text: string): [string, string][] {
     const line = raw.replace(/\r$/, '');
     if ((i === 0 && line.startsWith('#version')) || line === '') return;
     const parts = line.split(' ');
-    if (parts.length !== 2 || !parts[0] || !parts[1]) throw new Error(`merges.txt line ${i + 1}: expected "left right", got ${JSON.stringify(line)}`);
+    if (parts.length !== 2 || !parts[0] || !parts[1]) throw new Error(`merges.txt line ${i + 1}: expected "left right", got ${describeJson(line)}`);
     merges.push([parts[0], parts[1]]);
   });
   return merges;

@@ -14,22 +14,12 @@ export function readTokenizerFile(path: string, what: string): string {
 
 /** A WordPiece tokenizer from a vocab.txt file. */
 export function loadWordPieceVocabFile(path: string, options: WordPieceOptions = {}): WordPieceTokenizer {
-  const text = readTokenizerFile(path, 'vocab');
-  try {
-    return WordPieceTokenizer.fromVocabText(text, options);
-  } catch (err) {
-    throw new Error(`${path}: ${(err as Error).message}`);
-  }
+  return WordPieceTokenizer.fromVocabText(readTokenizerFile(path, 'vocab'), options, path);
 }
 
 /** A WordPiece tokenizer from a Hugging Face tokenizer.json file. */
 export function loadWordPieceTokenizerJsonFile(path: string): WordPieceTokenizer {
-  const text = readTokenizerFile(path, 'tokenizer.json');
-  try {
-    return WordPieceTokenizer.fromTokenizerJson(text);
-  } catch (err) {
-    throw new Error(`${path}: ${(err as Error).message}`);
-  }
+  return WordPieceTokenizer.fromTokenizerJson(readTokenizerFile(path, 'tokenizer.json'), path);
 }
 
 /** Writes a WordPiece tokenizer's vocab.txt. */

@@ -13,6 +13,8 @@ import {
 } from './encoding.js';
 import { specialTokenSplitter, type TextPart } from './special-tokens.js';
 import { codePointLength } from './unicode.js';
+import { describeJson } from './json-fields.js';
+import { readWordPieceTokenizerJson } from './tokenizer-json.js';
 import { formatVocabText, parseVocabText, vocabIndex } from './vocab.js';
 
 export interface WordPieceOptions extends BertNormalizerOptions {
@@ -66,6 +68,7 @@ export class WordPieceTokenizer {
 
   constructor(vocab: readonly string[], options: WordPieceOptions = {}) {
     if (vocab.length === 0) throw new Error('vocabulary is empty');
+    for (const t of vocab) if (typeof t !== 'string') throw new Error(`vocabulary tokens must be strings, got ${describeJson(t)}`);
     this.vocab = vocab;
     this.index = vocabIndex(vocab);
     this.unkToken = options.unkToken ?? '[UNK]';
@@ -75,6 +78,9 @@ export class WordPieceTokenizer {
     this.maskToken = options.maskToken ?? '[MASK]';
     this.continuingSubwordPrefix = options.continuingSubwordPrefix ?? '##';
     this.maxInputCharsPerWord = options.maxInputCharsPerWord ?? DEFAULT_MAX_INPUT_CHARS;
+    if (!Number.isSafeInteger(this.maxInputCharsPerWord) || this.maxInputCharsPerWord < 1) {
+      throw new Error(`maxInputCharsPerWord must be a positive integer, got ${this.maxInputCharsPerWord}`);
+    }
     const missing = [this.unkToken, this.clsToken, this.sepToken].filter((t) => !this.index.has(t));
     if (missing.length) throw new Error(`vocabulary has no ${missing.join(', ')} token`);
     this.unkId = this.index.get(this.unkToken)!;
@@ -100,57 +106,26 @@ export class WordPieceTokenizer {
     this.longestPiece = longest;
   }
 
-  /** From the text of a vocab.txt (one token per line). */
-  static fromVocabText(text: string, options: WordPieceOptions = {}): WordPieceTokenizer {
-    return new WordPieceTokenizer(parseVocabText(text), options);
+  /**
+   * From the text of a vocab.txt (one token per line). With `source` (the file's name), errors
+   * about the vocabulary name it.
+   */
+  static fromVocabText(text: string, options: WordPieceOptions = {}, source?: string): WordPieceTokenizer {
+    return naming(source, () => new WordPieceTokenizer(parseVocabText(text), options));
   }
 
-  /** From a Hugging Face tokenizer.json (text or parsed) whose model is WordPiece. */
-  static fromTokenizerJson(json: string | object): WordPieceTokenizer {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const spec: any = typeof json === 'string' ? JSON.parse(json) : json;
-    const model = spec?.model;
-    if (!model || model.type !== 'WordPiece' || typeof model.vocab !== 'object') {
-      throw new Error(`tokenizer.json: expected a WordPiece model, got ${model?.type ?? 'none'}`);
+  /**
+   * From a Hugging Face tokenizer.json (text or parsed) whose model is WordPiece. Every problem
+   * with the file is an Error naming `source` and the field.
+   */
+  static fromTokenizerJson(json: string | object, source = 'tokenizer.json'): WordPieceTokenizer {
+    const { vocab, options, postProcessorIds } = readWordPieceTokenizerJson(json, source);
+    const tokenizer = naming(source, () => new WordPieceTokenizer(vocab, options));
+    for (const [path, token, id] of postProcessorIds) {
+      const inVocab = tokenizer.tokenToId(token);
+      if (inVocab !== id) throw new Error(`${source}: ${path} gives ${token} id ${id}, but model.vocab gives it ${inVocab ?? 'no id'}`);
     }
-    const vocab: string[] = [];
-    for (const [token, id] of Object.entries(model.vocab as Record<string, number>)) {
-      if (!Number.isInteger(id) || id < 0) throw new Error(`tokenizer.json: bad id ${id} for ${token}`);
-      vocab[id] = token;
-    }
-    for (let i = 0; i < vocab.length; i++) if (vocab[i] === undefined) throw new Error(`tokenizer.json: no token has id ${i}`);
-
-    const options: WordPieceOptions = {
-      unkToken: model.unk_token ?? '[UNK]',
-      continuingSubwordPrefix: model.continuing_subword_prefix ?? '##',
-      maxInputCharsPerWord: model.max_input_chars_per_word ?? DEFAULT_MAX_INPUT_CHARS,
-    };
-    const norm = spec.normalizer;
-    if (norm == null) Object.assign(options, { cleanText: false, handleChineseChars: false, lowercase: false, stripAccents: false });
-    else if (norm.type === 'BertNormalizer') {
-      options.cleanText = norm.clean_text ?? true;
-      options.handleChineseChars = norm.handle_chinese_chars ?? true;
-      options.lowercase = norm.lowercase ?? true;
-      options.stripAccents = norm.strip_accents ?? options.lowercase;
-    } else throw new Error(`tokenizer.json: unsupported normalizer ${norm.type} (BertNormalizer expected)`);
-    const pre = spec.pre_tokenizer;
-    if (pre != null && pre.type !== 'BertPreTokenizer') {
-      throw new Error(`tokenizer.json: unsupported pre-tokenizer ${pre.type} (BertPreTokenizer expected)`);
-    }
-    const post = spec.post_processor;
-    if (post?.type === 'BertProcessing') {
-      options.sepToken = post.sep[0];
-      options.clsToken = post.cls[0];
-    } else if (post?.type === 'TemplateProcessing') {
-      const single: { SpecialToken?: { id: string } }[] = post.single ?? [];
-      const specials = single.filter((p) => p.SpecialToken).map((p) => p.SpecialToken!.id);
-      if (specials.length === 2) [options.clsToken, options.sepToken] = specials;
-    }
-    const added: { content: string; special?: boolean }[] = spec.added_tokens ?? [];
-    if (added.length) options.specialTokens = added.map((t) => t.content);
-    const pad = spec.padding?.pad_token;
-    if (typeof pad === 'string') options.padToken = pad;
-    return new WordPieceTokenizer(vocab, options);
+    return tokenizer;
   }
 
   /** vocab.txt text (one token per line, line number = id). */
@@ -352,6 +327,16 @@ export class WordPieceTokenizer {
       start = end;
     }
     return Int32Array.from(out);
+  }
+}
+
+/** Runs make(); its Error, if any, comes out prefixed with `source` when one is given. */
+function naming<T>(source: string | undefined, make: () => T): T {
+  if (source === undefined) return make();
+  try {
+    return make();
+  } catch (err) {
+    throw new Error(`${source}: ${(err as Error).message}`);
   }
 }
 
