@@ -14,6 +14,11 @@ struct Params { rows: u32, cols: u32, ignore_index: i32, pad: u32 }
 @group(0) @binding(7) var<storage, read> factor: array<f32>;
 @group(0) @binding(8) var<storage, read_write> dx: array<f32>;
 
+// NaN test on the bits: compilers may assume `v != v` is false (WGSL allows finite-math folding).
+fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
+// max that keeps a NaN (max(NaN, v) may be v), so a row with a NaN gives NaN as in torch
+fn max_nan(a: f32, b: f32) -> f32 { return select(select(max(a, b), b, is_nan(b)), a, is_nan(a)); }
+
 fn index_of(wid: vec3u, nwg: vec3u, lid: vec3u, size: u32) -> u32 { return (wid.y * nwg.x + wid.x) * size + lid.x; }
 
 @compute @workgroup_size(64)
@@ -22,10 +27,10 @@ fn cross_entropy_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
   if (r >= p.rows) { return; }
   let base = r * p.cols;
   var m = -3.402823e38;
-  for (var j = 0u; j < p.cols; j++) { m = max(m, logits[base + j]); }
+  for (var j = 0u; j < p.cols; j++) { m = max_nan(m, logits[base + j]); }
   var s = 0.0;
   for (var j = 0u; j < p.cols; j++) { s += exp(logits[base + j] - m); }
-  let l = m + log(s);
+  let l = select(m + log(s), m, is_nan(m)); // a NaN logit makes the row's loss NaN
   lse[r] = l;
   let t = targets[r];
   // Out-of-range targets are rejected on the CPU; a GPU-made one is not counted.

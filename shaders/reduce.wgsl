@@ -56,13 +56,18 @@ fn reduce_sum_partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups
   out[i] = s;
 }
 
+// NaN test on the bits: compilers may assume `v != v` is false (WGSL allows finite-math folding).
+fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
+
 fn argmax_at(base: u32) -> u32 {
   var best = x[base];
   var at = 0u;
+  if (is_nan(best)) { return 0u; }
   for (var j = 1u; j < p.n; j++) {
     let v = x[base + j * p.inner];
-    // NaN wins (propagates), as in torch.max
-    if (v > best || (v != v && best == best)) { best = v; at = j; }
+    // the first NaN wins (propagates), as in torch.max / torch.argmax
+    if (is_nan(v)) { return j; }
+    if (v > best) { best = v; at = j; }
   }
   return at;
 }

@@ -16,6 +16,11 @@ override LOG: bool = false;
 
 fn index_of(wid: vec3u, nwg: vec3u, lid: vec3u) -> u32 { return (wid.y * nwg.x + wid.x) * 64u + lid.x; }
 
+// NaN test on the bits: compilers may assume `v != v` is false (WGSL allows finite-math folding).
+fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
+// max that keeps a NaN (max(NaN, v) may be v), so a row with a NaN gives NaN as in torch
+fn max_nan(a: f32, b: f32) -> f32 { return select(select(max(a, b), b, is_nan(b)), a, is_nan(a)); }
+
 fn logit(r: u32, base: u32, j: u32) -> f32 {
   var v = x[base + j] * p.scale;
   if (p.has_mask == 1u) { v += mask[(r / p.mask_group) * p.cols + j]; }
@@ -28,14 +33,16 @@ fn softmax_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
   if (r >= p.rows) { return; }
   let base = r * p.cols;
   var m = -3.402823e38;
-  for (var j = 0u; j < p.cols; j++) { m = max(m, logit(r, base, j)); }
+  for (var j = 0u; j < p.cols; j++) { m = max_nan(m, logit(r, base, j)); }
   var s = 0.0;
   for (var j = 0u; j < p.cols; j++) { s += exp(logit(r, base, j) - m); }
   // A row masked entirely with -inf has no maximum: it gives zeros (softmax) / -inf (log-softmax).
   let lse = m + log(s);
   for (var j = 0u; j < p.cols; j++) {
     let v = logit(r, base, j);
-    if (LOG) { y[base + j] = v - lse; } else { y[base + j] = select(exp(v - m) / s, 0.0, s == 0.0 || m < -3.4e38); }
+    // a NaN in the row makes the whole row NaN (exp(NaN) is +inf on some adapters)
+    if (is_nan(m)) { y[base + j] = m; }
+    else if (LOG) { y[base + j] = v - lse; } else { y[base + j] = select(exp(v - m) / s, 0.0, s == 0.0 || m < -3.4e38); }
   }
 }
 

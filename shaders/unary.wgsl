@@ -25,8 +25,11 @@ fn erf_(v: f32) -> f32 {
   return select(r - 1.0, 1.0 - r, v >= 0.0);
 }
 
-// tanh that cannot overflow to NaN for large |v|.
-fn tanh_(v: f32) -> f32 { return tanh(clamp(v, -15.0, 15.0)); }
+// NaN test on the bits: compilers may assume `v != v` is false (WGSL allows finite-math folding).
+fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
+
+// tanh that cannot overflow to NaN for large |v|, and keeps a NaN (clamp would turn it into -1).
+fn tanh_(v: f32) -> f32 { return select(tanh(clamp(v, -15.0, 15.0)), v, is_nan(v)); } // clamp(NaN) is -15
 
 fn gelu_erf(v: f32) -> f32 { return 0.5 * v * (1.0 + erf_(v * SQRT1_2)); }
 fn gelu_tanh(v: f32) -> f32 { return 0.5 * v * (1.0 + tanh_(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v))); }
@@ -55,7 +58,7 @@ fn forward(v: f32) -> f32 {
     case 3u: { return sqrt(v); }
     case 4u: { return inverseSqrt(v); }
     case 5u: { return tanh_(v); }
-    case 6u: { return max(v, 0.0); }
+    case 6u: { return select(max(v, 0.0), v, is_nan(v)); } // max(NaN, 0) may be 0; torch keeps NaN
     case 7u: { return sigmoid_(v); }
     case 8u: { return gelu_erf(v); }
     case 9u: { return gelu_tanh(v); }
@@ -93,7 +96,10 @@ fn derivative(v: f32, out: f32) -> f32 {
 fn unary_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let i = index_of(wid, nwg, lid);
   if (i >= p.n) { return; }
-  y[i] = forward(x[i]);
+  let v = x[i];
+  // every function here maps NaN to NaN in torch (pow(NaN, 0) = 1 aside); builtins such as
+  // SwiftShader's exp(NaN) = inf do not, so the NaN is passed through explicitly
+  y[i] = select(forward(v), v, is_nan(v) && !(OP == 10u && p.alpha == 0.0));
 }
 
 @compute @workgroup_size(256)

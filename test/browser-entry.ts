@@ -3,3 +3,4 @@ import './engine-nn.test.js';
 import './engine-core.test.js';
 import './optim-adamw.test.js';
 import './models-portable.test.js';
+import './engine-nan.test.js';
