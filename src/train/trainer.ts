@@ -6,10 +6,10 @@ import { scope, noGrad, Tensor } from '../tensor.js';
 import { runtime } from '../runtime.js';
 import { AdamW, type AdamWStateDict } from '../optim/adamw.js';
 import { linearWarmupDecaySchedule } from '../optim/schedule.js';
-import { createObjective, rate, type Count, type StepTensors, type Objective, type ObjectiveName, type PretrainingBatch } from './objectives.js';
+import { createObjective, rate, OBJECTIVES, type Count, type StepTensors, type Objective, type ObjectiveName, type PretrainingBatch } from './objectives.js';
 import { fromPretrained, exportPretrained } from '../io/pretrained.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
-import { joinPath, readText, readBytes, writeAtomic, makeDir, replaceDir } from '../io/files.js';
+import { joinPath, readText, readBytes, writeAtomic, makeDir, replaceDir, recoverDir, removeLeftovers } from '../io/files.js';
 import { Generator } from '../ops/creation.js';
 import type { BertConfig } from '../models/config.js';
 import type { ElectraForMaskedLM, ElectraForPreTraining, PreTrainedModel } from '../models/tasks.js';
@@ -47,6 +47,8 @@ export interface LogRecord {
   grad_norm: number;
   tokens_per_s: number;
   elapsed_s: number;
+  /** Steps since the previous record whose update was skipped (gradient norm NaN or inf). */
+  skipped_steps: number;
 }
 
 export interface EvalRecord {
@@ -56,7 +58,8 @@ export interface EvalRecord {
   metrics: Record<string, number>;
 }
 
-interface SavedState {
+/** trainer_state.json: everything but the tensors. */
+export interface SavedState {
   version: 1;
   objective: ObjectiveName;
   step: number;
@@ -65,7 +68,23 @@ interface SavedState {
   generators: Record<string, { seed: number; offset: number }>;
   optimizer: Omit<AdamWStateDict, 'm' | 'v'>;
   data: unknown;
+  /** Whatever the caller asked to keep with the checkpoint (the CLI: its arguments). */
+  meta?: Record<string, unknown>;
 }
+
+export interface CheckpointWriteOptions {
+  meta?: Record<string, unknown>;
+  /** A test hook: runs between replaceDir's two renames (the kill test stops the process there). */
+  betweenRenames?: () => void | Promise<void>;
+}
+
+/**
+ * A run fails (trainStep throws) when more than this share of its steps were skipped as
+ * non-finite (checked at each log step once 10 steps have run, and at the last step) ...
+ */
+export const MAX_SKIPPED_SHARE = 0.5;
+/** ... or when this many steps or more in a row were skipped (whole log windows). */
+export const MAX_SKIPPED_STREAK = 20;
 
 const DEFAULTS: Required<TrainerOptions> = {
   steps: 100, lr: 1e-4, warmupSteps: 0, weightDecay: 0.01, maxGradNorm: 1.0, accumulationSteps: 1, logEvery: 10, evalEvery: 0, seed: 0, generatorSize: 0.25,
@@ -82,6 +101,12 @@ export class Trainer {
   onLog: ((r: LogRecord) => void) | null = null;
   onEval: ((r: EvalRecord) => void) | null = null;
   private tokensSinceLog = 0;
+  /** Non-finite step accounting of this trainer object (not of the checkpoint it came from). */
+  private checkedStep: number | null = null;
+  private skippedSeen = 0;
+  private stepsRun = 0;
+  private skippedRun = 0;
+  private skippedStreak = 0;
   private lastLogTime = 0;
   private readonly startTime: number;
 
@@ -120,6 +145,7 @@ export class Trainer {
       });
       if (kept) logged = kept;
     }
+    this.checkedStep ??= this.step;
     this.optimizer.step();
     this.optimizer.zeroGrad();
     this.step++;
@@ -136,6 +162,7 @@ export class Trainer {
       grad_norm: await this.optimizer.lastGradNorm(),
       tokens_per_s: 0,
       elapsed_s: 0,
+      skipped_steps: await this.countSkipped(),
     };
     for (const [k, t] of Object.entries(logged.parts)) record.parts[k] = await t.item();
     logged.loss.dispose();
@@ -146,7 +173,30 @@ export class Trainer {
     this.tokensSinceLog = 0;
     this.lastLogTime = t;
     this.onLog?.(record);
+    this.checkDiverged();
     return record;
+  }
+
+  /** Reads the optimizer's skipped-step counter: the steps skipped since the last call. */
+  private async countSkipped(): Promise<number> {
+    const total = await this.optimizer.syncSkipped();
+    const skipped = total - this.skippedSeen;
+    const window = this.step - (this.checkedStep ?? this.step);
+    this.skippedSeen = total;
+    this.checkedStep = this.step;
+    this.stepsRun += window;
+    this.skippedRun += skipped;
+    this.skippedStreak = skipped === window ? this.skippedStreak + window : 0;
+    return skipped;
+  }
+
+  private checkDiverged(): void {
+    const share = this.skippedRun > MAX_SKIPPED_SHARE * this.stepsRun && (this.stepsRun >= 10 || this.step === this.options.steps);
+    if (!share && this.skippedStreak < MAX_SKIPPED_STREAK) return;
+    throw new Error(
+      `training diverged at step ${this.step}: ${share ? `${this.skippedRun} of the ${this.stepsRun} steps of this run` : `the last ${this.skippedStreak} steps`} were skipped ` +
+      `because the gradient norm was not finite (NaN or inf); the parameters are those of the last finite step. Lower the learning rate (${this.options.lr}) or check the data`,
+    );
   }
 
   /** Mean loss, parts and metrics over the held-back batches, in eval mode (dropout off). */
@@ -202,7 +252,8 @@ export class Trainer {
    * optimizer moments, and trainer_state.json (step, options, RNG and data state). The
    * directory is built beside `dir` and renamed into place, so `dir` is never half-written.
    */
-  async saveCheckpoint(dir: string, tokenizer?: WordPieceTokenizer | null): Promise<void> {
+  async saveCheckpoint(dir: string, tokenizer?: WordPieceTokenizer | null, options: CheckpointWriteOptions = {}): Promise<void> {
+    await recoverCheckpoint(dir); // leftovers of an interrupted write go first
     const tmp = `${dir}.tmp-${Math.random().toString(36).slice(2)}`;
     await makeDir(tmp);
     const opt = await this.optimizer.stateDict();
@@ -225,17 +276,17 @@ export class Trainer {
       generators: Object.fromEntries(Object.entries(this.objective.generators).map(([k, g]) => [k, g.state()])),
       optimizer: optScalars,
       data: this.data.state(),
+      ...(options.meta ? { meta: options.meta } : {}),
     };
+    // written last: a directory with a valid trainer_state.json is complete (recoverCheckpoint)
     await writeAtomic(joinPath(tmp, 'trainer_state.json'), JSON.stringify(state, null, 1));
-    await replaceDir(tmp, dir);
+    await replaceDir(tmp, dir, options.betweenRenames);
   }
 
   /** Continues a run from a checkpoint directory (the data source must be built the same way). */
   static async resume(dir: string, data: BatchSource, evalBatches: PretrainingBatch[] = [], overrides: Partial<TrainerOptions> = {}): Promise<Trainer> {
-    const text = await readText(joinPath(dir, 'trainer_state.json'));
-    if (text === null) throw new Error(`${dir}: not a checkpoint (no trainer_state.json)`);
-    const state = JSON.parse(text) as SavedState;
-    if (state.version !== 1) throw new Error(`${dir}: unknown checkpoint version ${state.version}`);
+    await recoverCheckpoint(dir);
+    const state = await readCheckpointState(dir);
     const gens = Object.fromEntries(Object.entries(state.generators).map(([k, g]) => [k, new Generator(g.seed)]));
     let objective: Objective;
     if (state.objective === 'electra') {
@@ -272,7 +323,11 @@ export class Trainer {
     const model = this.objective.models.discriminator ?? this.objective.models.model;
     const files = await exportPretrained(model, tokenizer);
     await makeDir(dir);
-    for (const name of ['model.safetensors', 'vocab.txt', 'config.json']) if (files[name]) await writeAtomic(joinPath(dir, name), files[name]);
+    for (const name of ['model.safetensors', 'vocab.txt', 'config.json']) {
+      if (!files[name]) continue;
+      await removeLeftovers(joinPath(dir, name)); // of an earlier write that was cut short
+      await writeAtomic(joinPath(dir, name), files[name]);
+    }
   }
 
   dispose(): void {
@@ -287,6 +342,64 @@ export class Trainer {
       }
     }
   }
+}
+
+/**
+ * Reads and checks `dir`/trainer_state.json; every error names the file and the field. The
+ * models and optimizer moments beside it are checked when `Trainer.resume` loads them.
+ */
+export async function readCheckpointState(dir: string): Promise<SavedState> {
+  const file = joinPath(dir, 'trainer_state.json');
+  const text = await readText(file);
+  if (text === null) throw new Error(`${dir}: not a checkpoint (no trainer_state.json)`);
+  let s: any;
+  try {
+    s = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
+  }
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const check = (holder: any, path: string, ok: (v: any) => boolean, expected: string) => {
+    if (!isObject(holder)) return;
+    const name = path.split('.').pop()!;
+    if (!(name in holder)) throw new Error(`${file}: missing field '${path}' (expected ${expected})`);
+    if (!ok(holder[name])) throw new Error(`${file}: field '${path}' is ${String(JSON.stringify(holder[name])).slice(0, 60)}, expected ${expected}`);
+  };
+  const count = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+  if (!isObject(s)) throw new Error(`${file}: expected a JSON object, got ${String(JSON.stringify(s)).slice(0, 60)}`);
+  check(s, 'version', (v) => v === 1, 'version 1');
+  check(s, 'objective', (v) => OBJECTIVES.includes(v), OBJECTIVES.join(' | '));
+  check(s, 'step', count, 'a non-negative integer');
+  check(s, 'options', isObject, 'an object');
+  check(s.options, 'options.steps', (v) => count(v) && v > 0, 'a positive integer');
+  check(s, 'config', isObject, 'an object (the model config)');
+  check(s, 'generators', isObject, 'an object of {seed, offset}');
+  for (const k of Object.keys(s.generators)) {
+    check(s.generators, `generators.${k}`, isObject, 'an object {seed, offset}');
+    check(s.generators[k], `generators.${k}.seed`, Number.isFinite, 'a number');
+    check(s.generators[k], `generators.${k}.offset`, Number.isFinite, 'a number');
+  }
+  check(s, 'optimizer', isObject, 'an object (AdamW scalars)');
+  check(s.optimizer, 'optimizer.step', count, 'a non-negative integer');
+  check(s.optimizer, 'optimizer.paramSteps', isObject, 'an object');
+  check(s, 'data', (v) => v !== undefined, 'the data source state');
+  if ('meta' in s) check(s, 'meta', isObject, 'an object');
+  return s as SavedState;
+}
+
+/**
+ * Makes `dir` a complete checkpoint again after a write was interrupted (see recoverDir): the
+ * newest complete copy beside it (the highest step) takes its place; leftovers are removed.
+ * Returns the copy that was restored, or null.
+ */
+export async function recoverCheckpoint(dir: string): Promise<string | null> {
+  return recoverDir(dir, async (candidate) => {
+    try {
+      return (await readCheckpointState(candidate)).step;
+    } catch {
+      return null; // incomplete: trainer_state.json is written last
+    }
+  });
 }
 
 function now(): number {
