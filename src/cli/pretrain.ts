@@ -1,8 +1,8 @@
 // `bertgpu pretrain`: pre-train a BERT-family model from text files on WebGPU.
 import { parseArgs } from 'node:util';
-import { readFile, appendFile, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { readFile, stat, access } from 'node:fs/promises';
+import { appendFileSync, existsSync, constants } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { init, kernelTimeTable, type KernelTime } from '../runtime.js';
 import { presetConfig, PRESETS } from '../models/config.js';
@@ -11,7 +11,10 @@ import { trainWordPiece } from '../tokenizers/wordpiece-trainer.js';
 import { PretrainingDataset } from '../data/dataset.js';
 import { textToDocuments } from '../data/text.js';
 import { OBJECTIVES, type ObjectiveName, type PretrainingBatch } from '../train/objectives.js';
-import { Trainer, datasetSource, type LogRecord, type EvalRecord } from '../train/trainer.js';
+import { Trainer, datasetSource, readCheckpointState, recoverCheckpoint, type LogRecord, type EvalRecord } from '../train/trainer.js';
+import { writeAtomic } from '../io/files.js';
+import { decodeCorpusText } from '../data/corpus.js';
+import { PRETRAIN_FLAGS, UsageError, argsToKeep, parseFlag, resolveArgs, type PretrainValues } from './pretrain-args.js';
 import { unigramEntropy, nspMajorityAccuracy } from '../train/baselines.js';
 
 const USAGE = `usage: bertgpu pretrain --objective mlm|mlm-nsp|roberta|electra --corpus FILE... (--vocab FILE | --train-vocab SIZE)
@@ -19,9 +22,13 @@ const USAGE = `usage: bertgpu pretrain --objective mlm|mlm-nsp|roberta|electra -
          [--steps N] [--batch B] [--seq T] [--lr X] [--warmup N] [--seed S] [--accumulate N]
          [--dupe-factor N] [--masking static|dynamic] [--whole-word-mask] [--generator-size F] [--dropout P] [--weight-decay W]
          [--log-every N] [--eval-every N] [--eval-fraction F] [--eval-batches N] [--checkpoint-every N] [--profile N]
-         [--resume DIR] [--log FILE] [--quiet]
+         [--resume DIR] [--log FILE] [--overwrite] [--quiet]
 Each corpus file is one document (split into sentences); --out receives a Hugging Face directory
-(for electra: the discriminator) and checkpoint/ (the whole training state, for --resume).
+(for electra: the discriminator) and checkpoint/ (the whole training state and these arguments):
+--resume DIR alone continues the run; a flag given again overrides (steps, logging, output) or
+must equal the checkpoint's. An --out that holds a model needs --overwrite. Steps skipped for a
+non-finite gradient norm are reported at the next log step; a run with more than half of its
+steps (or 20 in a row) skipped fails and writes no model.
 --dupe-factor (mlm, mlm-nsp; default 10 as google-research/bert) builds the instances that many times
 over with different sentence pairings and masks; without it a long run memorises one fixed set.
 --generator-size (electra; default 0.25 as ELECTRA's generator_hidden_size) is the generator's hidden
@@ -33,81 +40,70 @@ queries and prints the GPU time per kernel at the end (needs the adapter's times
 
 const MODE: Record<ObjectiveName, 'bert' | 'roberta' | 'electra'> = { mlm: 'bert', 'mlm-nsp': 'bert', roberta: 'roberta', electra: 'electra' };
 
-function int(name: string, v: string | undefined, def: number): number {
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got '${v}'`);
-  return n;
-}
+/** Test hook (the kill test): SIGKILL this process between the renames of the Nth checkpoint write. */
+const KILL_BETWEEN_RENAMES = Number(process.env.BERTGPU_TEST_KILL_BETWEEN_RENAMES ?? 0);
 
 export async function main(argv: string[]): Promise<number> {
-  let values: Record<string, any>;
   try {
-    let positionals: string[];
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        objective: { type: 'string' }, corpus: { type: 'string', multiple: true }, vocab: { type: 'string' }, 'train-vocab': { type: 'string' },
-        config: { type: 'string', default: 'bert-tiny' }, steps: { type: 'string' }, batch: { type: 'string' }, seq: { type: 'string' },
-        lr: { type: 'string' }, warmup: { type: 'string' }, seed: { type: 'string' }, accumulate: { type: 'string' },
-        'log-every': { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-fraction': { type: 'string' }, 'checkpoint-every': { type: 'string' },
-        out: { type: 'string' }, resume: { type: 'string' }, log: { type: 'string' }, quiet: { type: 'boolean', default: false },
-        'dupe-factor': { type: 'string' }, masking: { type: 'string' }, 'whole-word-mask': { type: 'boolean', default: false },
-        'eval-batches': { type: 'string' }, 'generator-size': { type: 'string' }, profile: { type: 'string' },
-        dropout: { type: 'string' }, 'weight-decay': { type: 'string' },
-      },
-    }));
-    // `--corpus a.txt b.txt c.txt`: the files after --corpus arrive as positionals
-    if (positionals.length) {
-      if (!values.corpus) throw new Error(`unexpected argument '${positionals[0]}'`);
-      values.corpus = [...values.corpus, ...positionals];
-    }
+    return await pretrain(argv);
   } catch (err) {
+    if (!(err instanceof UsageError) && !(err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) throw err;
     console.error(`bertgpu pretrain: ${(err as Error).message}\n${USAGE}`);
     return 2;
   }
+}
+
+async function pretrain(argv: string[]): Promise<number> {
+  const given = parseCommandLine(argv);
+  // on resume, the checkpoint's arguments fill in what the command line leaves out
+  let checkpoint: string | null = null;
+  let saved: PretrainValues | null = null;
+  if (given.resume) {
+    checkpoint = await findCheckpoint(given.resume as string);
+    const state = await readCheckpointState(checkpoint);
+    const meta = state.meta as { command?: string; args?: PretrainValues } | undefined;
+    saved = meta?.command === 'pretrain' && meta.args ? meta.args : null;
+    if (!saved && given.objective !== undefined && given.objective !== state.objective) {
+      throw new UsageError(`--objective ${given.objective} conflicts with the checkpoint ${checkpoint}, which trains ${state.objective}`);
+    }
+    if (saved && given.out === undefined) saved = { ...saved, out: checkpoint.endsWith('/checkpoint') ? dirname(checkpoint) : saved.out };
+  }
+  const { values, overridden } = resolveArgs(given, saved, checkpoint);
+  if (!OBJECTIVES.includes(values.objective as ObjectiveName)) {
+    throw new UsageError(`--objective must be one of ${OBJECTIVES.join(', ')}${values.objective ? `, got '${values.objective}'` : ''}`);
+  }
+  if (!(values.corpus as string[] | undefined)?.length || !values.out) throw new UsageError('--corpus and --out are required');
+  if (!values.vocab === (values['train-vocab'] === undefined)) throw new UsageError('give exactly one of --vocab FILE and --train-vocab SIZE');
   const objective = values.objective as ObjectiveName;
-  if (!OBJECTIVES.includes(objective)) {
-    console.error(`bertgpu pretrain: --objective must be one of ${OBJECTIVES.join(', ')}${objective ? `, got '${objective}'` : ''}\n${USAGE}`);
-    return 2;
-  }
-  if (!values.corpus?.length || !values.out) {
-    console.error(`bertgpu pretrain: --corpus and --out are required\n${USAGE}`);
-    return 2;
-  }
-  if (!values.vocab === !values['train-vocab']) {
-    console.error(`bertgpu pretrain: give exactly one of --vocab FILE and --train-vocab SIZE\n${USAGE}`);
-    return 2;
-  }
-  const steps = int('steps', values.steps, 1000);
-  const batch = int('batch', values.batch, 16);
-  const seq = int('seq', values.seq, 128);
-  const seed = int('seed', values.seed, 0);
-  const lr = values.lr === undefined ? 1e-3 : Number(values.lr);
-  if (!(lr > 0)) throw new Error(`--lr must be a positive number, got '${values.lr}'`);
-  const evalFraction = values['eval-fraction'] === undefined ? 0.05 : Number(values['eval-fraction']);
-  if (!(evalFraction >= 0 && evalFraction < 1)) throw new Error(`--eval-fraction must be in [0, 1), got '${values['eval-fraction']}'`);
-  const dupeFactor = int('dupe-factor', values['dupe-factor'], 10);
-  if (dupeFactor < 1) throw new Error(`--dupe-factor must be at least 1, got '${values['dupe-factor']}'`);
+  if (values['generator-size'] !== undefined && objective !== 'electra') throw new UsageError(`--generator-size applies to --objective electra only, got --objective ${objective}`);
+  const out = values.out as string;
+  await checkOut(out, { overwrite: values.overwrite as boolean, resuming: checkpoint !== null && resolve(checkpoint) === resolve(out, 'checkpoint') });
+  const steps = values.steps as number;
+  const batch = values.batch as number;
+  const seq = values.seq as number;
+  const seed = values.seed as number;
+  const lr = values.lr as number;
+  const evalFraction = values['eval-fraction'] as number;
+  const dupeFactor = values['dupe-factor'] as number;
   const masking = values.masking as 'static' | 'dynamic' | undefined;
-  if (masking !== undefined && masking !== 'static' && masking !== 'dynamic') throw new Error(`--masking must be static or dynamic, got '${masking}'`);
-  const evalBatchLimit = int('eval-batches', values['eval-batches'], 8);
-  const generatorSize = values['generator-size'] === undefined ? 0.25 : Number(values['generator-size']);
-  if (!(generatorSize > 0 && generatorSize <= 1)) throw new Error(`--generator-size must be a fraction in (0, 1], got '${values['generator-size']}'`);
-  const dropout = values.dropout === undefined ? undefined : Number(values.dropout);
-  if (dropout !== undefined && !(dropout >= 0 && dropout < 1)) throw new Error(`--dropout must be a probability in [0, 1), got '${values.dropout}'`);
-  const weightDecay = values['weight-decay'] === undefined ? 0.01 : Number(values['weight-decay']);
-  if (!(weightDecay >= 0)) throw new Error(`--weight-decay must be a non-negative number, got '${values['weight-decay']}'`);
-  if (values['generator-size'] !== undefined && objective !== 'electra') throw new Error(`--generator-size applies to --objective electra only, got --objective ${objective}`);
+  const evalBatchLimit = values['eval-batches'] as number;
+  const generatorSize = (values['generator-size'] as number | undefined) ?? 0.25;
+  const dropout = values.dropout as number | undefined;
+  const weightDecay = values['weight-decay'] as number;
+  const logFile = values.log as string | undefined;
+
 
   const texts: string[] = [];
   for (const file of values.corpus as string[]) {
+    let bytes: Uint8Array;
     try {
-      texts.push(await readFile(file, 'utf8'));
+      bytes = await readFile(file);
     } catch (err) {
       throw new Error(`cannot read --corpus ${file}: ${(err as Error).message}`);
     }
+    const { text, invalid } = decodeCorpusText(bytes, `--corpus ${file}`);
+    if (invalid) console.error(`bertgpu pretrain: warning: --corpus ${file}: ${invalid} invalid UTF-8 byte sequence(s), read as U+FFFD`);
+    texts.push(text);
   }
   const documents = textToDocuments(texts, { documents: 'file' });
   if (documents.length < 2) throw new Error(`--corpus gave ${documents.length} document(s); NSP and evaluation need at least 2 (one file = one document)`);
@@ -118,10 +114,10 @@ export async function main(argv: string[]): Promise<number> {
 
   let tokenizer: WordPieceTokenizer;
   if (values.vocab) {
-    const text = await readFile(values.vocab, 'utf8').catch((e) => { throw new Error(`cannot read --vocab ${values.vocab}: ${e.message}`); });
+    const text = await readFile(values.vocab as string, 'utf8').catch((e) => { throw new Error(`cannot read --vocab ${values.vocab}: ${e.message}`); });
     tokenizer = WordPieceTokenizer.fromVocabText(text);
   } else {
-    tokenizer = trainWordPiece(trainDocs.flat(), { vocabSize: int('train-vocab', values['train-vocab'], 8000) });
+    tokenizer = trainWordPiece(trainDocs.flat(), { vocabSize: values['train-vocab'] as number });
   }
 
   const mode = MODE[objective];
@@ -142,26 +138,33 @@ export async function main(argv: string[]): Promise<number> {
   const shown = heldBackFiles.length > 6 ? [...heldBackFiles.slice(0, 3), '...', ...heldBackFiles.slice(-2)] : heldBackFiles;
   console.log(`training data: ${dataset.instances.length} ${mode} instances from ${trainDocs.length} documents (dupe factor ${mode === 'bert' ? dupeFactor : 1}, ${dataset.masking} masking); held back: ${evalDocs.length} documents, ${evalBatches.length} batches${shown.length ? ` (${shown.join(' ')})` : ''}`);
   const rt = await init();
-  const config = presetConfig(values.config, { vocab_size: tokenizer.vocab.length, max_position_embeddings: Math.max(512, seq + 2), pad_token_id: tokenizer.vocab.indexOf('[PAD]'),
+  const config = presetConfig(values.config as string, { vocab_size: tokenizer.vocab.length, max_position_embeddings: Math.max(512, seq + 2), pad_token_id: tokenizer.vocab.indexOf('[PAD]'),
     ...(dropout === undefined ? {} : { hidden_dropout_prob: dropout, attention_probs_dropout_prob: dropout }),
   });
+  const logEvery = values['log-every'] as number;
+  const evalEvery = values['eval-every'] as number;
   const options = {
-    steps, lr, seed, weightDecay, warmupSteps: int('warmup', values.warmup, Math.round(steps * 0.1)), accumulationSteps: Math.max(1, int('accumulate', values.accumulate, 1)),
-    logEvery: Math.max(1, int('log-every', values['log-every'], 10)), evalEvery: int('eval-every', values['eval-every'], 0), generatorSize,
+    steps, lr, seed, weightDecay, warmupSteps: (values.warmup as number | undefined) ?? Math.round(steps * 0.1), accumulationSteps: values.accumulate as number,
+    logEvery, evalEvery, generatorSize,
   };
-  const checkpointDir = join(values.out, 'checkpoint');
+  const checkpointDir = join(out, 'checkpoint');
   const source = datasetSource(dataset, batch);
-  let trainer: Trainer;
-  if (values.resume) {
-    const dir = existsSync(join(values.resume, 'checkpoint', 'trainer_state.json')) ? join(values.resume, 'checkpoint') : values.resume;
-    trainer = await Trainer.resume(dir, source, evalBatches, { steps });
-  } else trainer = Trainer.create(objective, config, source, options, evalBatches);
-
-  const checkpointEvery = int('checkpoint-every', values['checkpoint-every'], 0);
-  const profileSteps = int('profile', values.profile, 0);
+  const trainer = checkpoint
+    ? await Trainer.resume(checkpoint, source, evalBatches, { steps, logEvery, evalEvery })
+    : Trainer.create(objective, config, source, options, evalBatches);
+  if (checkpoint) console.log(`resuming ${checkpoint} at step ${trainer.step} of ${steps}${overridden.length ? `, with ${overridden.join(', ')}` : ''}`);
+  const checkpointEvery = values['checkpoint-every'] as number;
+  const profileSteps = values.profile as number;
   if (profileSteps && !rt.hasFeature('timestamp-query')) {
     throw new Error(`--profile needs the 'timestamp-query' feature, which this adapter (${rt.report.adapter.description || rt.report.adapter.device}) does not offer`);
   }
+  let checkpointWrites = 0;
+  const saveCheckpoint = () => trainer.saveCheckpoint(checkpointDir, tokenizer, {
+    meta: { command: 'pretrain', args: argsToKeep(values) },
+    betweenRenames: () => {
+      if (++checkpointWrites === KILL_BETWEEN_RENAMES) process.kill(process.pid, 'SIGKILL');
+    },
+  });
   // the profiled window: after two warm-up steps (pipelines compiled, pool filled)
   const profileStart = Math.min(steps, trainer.step + 2);
   const profileEnd = Math.min(steps, profileStart + profileSteps);
@@ -170,31 +173,42 @@ export async function main(argv: string[]): Promise<number> {
     format: 'step {value}/{total} |{bar}| loss {loss} {parts} | {tps} tok/s | ETA {eta_formatted}',
     hideCursor: true,
   }, cliProgress.Presets.shades_classic);
-  bar?.start(steps, trainer.step, { loss: '-', parts: '', tps: '-' });
-  if (values.log && !values.resume) await writeFile(values.log, '');
+  // the log holds each step once: a resumed run cuts it back to the checkpoint's step
+  if (logFile) await (checkpoint ? truncateLog(logFile, trainer.step) : writeAtomic(logFile, ''));
+  const log = (record: object) => {
+    if (logFile) appendFileSync(logFile, JSON.stringify(record) + '\n');
+  };
+  let lastLogged = trainer.step;
   trainer.onLog = (r: LogRecord) => {
     const parts = Object.entries(r.parts).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(' ');
     bar?.update(r.step, { loss: r.loss.toFixed(3), parts: parts ? `(${parts})` : '', tps: Math.round(r.tokens_per_s) });
-    if (values.log) void appendFile(values.log, JSON.stringify({ step: r.step, loss: r.loss, ...r.parts, ...r.metrics, lr: r.lr, grad_norm: r.grad_norm, tokens_per_s: r.tokens_per_s }) + '\n');
-  };
-  trainer.onEval = (r: EvalRecord) => {
-    if (values.log) void appendFile(values.log, JSON.stringify({ step: r.step, eval: true, loss: r.loss, ...r.parts, ...r.metrics }) + '\n');
-  };
-  let nextCheckpoint = checkpointEvery ? Math.min(steps, trainer.step + checkpointEvery) : steps;
-  while (trainer.step < steps) {
-    let until = nextCheckpoint;
-    if (profileSteps && !kernelTimes) {
-      if (trainer.step === profileStart && profileStart < profileEnd) rt.startProfile();
-      until = Math.min(until, trainer.step < profileStart ? profileStart : profileEnd);
+    if (r.skipped_steps) {
+      const window = r.step - lastLogged === 1 ? `step ${r.step}` : `steps ${lastLogged + 1}-${r.step}`;
+      console.error(`bertgpu pretrain: step ${r.step}: ${r.skipped_steps} of ${window} skipped: gradient norm not finite (NaN or inf); parameters and optimizer state left as they were`);
     }
-    await trainer.run(until);
-    if (profileSteps && !kernelTimes && trainer.step === profileEnd && profileStart < profileEnd) kernelTimes = await rt.stopProfile();
-    if (trainer.step === nextCheckpoint) {
-      if (checkpointEvery) await trainer.saveCheckpoint(checkpointDir, tokenizer);
-      nextCheckpoint = checkpointEvery ? Math.min(steps, trainer.step + checkpointEvery) : steps;
+    lastLogged = r.step;
+    log({ step: r.step, loss: r.loss, ...r.parts, ...r.metrics, lr: r.lr, grad_norm: r.grad_norm, tokens_per_s: r.tokens_per_s, ...(r.skipped_steps ? { skipped_steps: r.skipped_steps } : {}) });
+  };
+  trainer.onEval = (r: EvalRecord) => log({ step: r.step, eval: true, loss: r.loss, ...r.parts, ...r.metrics });
+  bar?.start(steps, trainer.step, { loss: '-', parts: '', tps: '-' });
+  try {
+    let nextCheckpoint = checkpointEvery ? Math.min(steps, trainer.step + checkpointEvery) : steps;
+    while (trainer.step < steps) {
+      let until = nextCheckpoint;
+      if (profileSteps && !kernelTimes) {
+        if (trainer.step === profileStart && profileStart < profileEnd) rt.startProfile();
+        until = Math.min(until, trainer.step < profileStart ? profileStart : profileEnd);
+      }
+      await trainer.run(until);
+      if (profileSteps && !kernelTimes && trainer.step === profileEnd && profileStart < profileEnd) kernelTimes = await rt.stopProfile();
+      if (trainer.step === nextCheckpoint) {
+        if (checkpointEvery) await saveCheckpoint();
+        nextCheckpoint = checkpointEvery ? Math.min(steps, trainer.step + checkpointEvery) : steps;
+      }
     }
+  } finally {
+    bar?.stop();
   }
-  bar?.stop();
   if (kernelTimes) printKernelTimes(kernelTimes, profileEnd - profileStart);
   else if (profileSteps) console.log(`--profile: no step was left to profile after the 2 warm-up steps (the run ended at step ${trainer.step})`);
   if (evalBatches.length) {
@@ -209,14 +223,85 @@ export async function main(argv: string[]): Promise<number> {
       const m = r.metrics;
       console.log(`discriminator accuracy ${m.disc_accuracy.toFixed(4)} against the all-original baseline ${m.disc_all_original_accuracy.toFixed(4)} of the same replacements (above it, the discriminator detects them)`);
     }
-    if (values.log) await appendFile(values.log, JSON.stringify({ step: trainer.step, eval: true, final: true, loss: r.loss, ...r.parts, ...r.metrics, unigram_entropy: baseline, ...(objective === 'mlm-nsp' ? { nsp_majority_accuracy: nspMajority } : {}) }) + '\n');
+    log({ step: trainer.step, eval: true, final: true, loss: r.loss, ...r.parts, ...r.metrics, unigram_entropy: baseline, ...(objective === 'mlm-nsp' ? { nsp_majority_accuracy: nspMajority } : {}) });
   }
-  await trainer.saveCheckpoint(checkpointDir, tokenizer);
-  await trainer.savePretrained(values.out, tokenizer);
-  console.log(`wrote ${values.out} (${objective === 'electra' ? 'ElectraForPreTraining discriminator' : trainer.objective.models.model.architecture}) and ${checkpointDir}`);
+  await saveCheckpoint();
+  await trainer.savePretrained(out, tokenizer);
+  console.log(`wrote ${out} (${objective === 'electra' ? 'ElectraForPreTraining discriminator' : trainer.objective.models.model.architecture}) and ${checkpointDir}`);
   trainer.dispose();
   rt.destroy();
   return 0;
+}
+
+/** The command line as flag values (no defaults applied; see pretrain-args.ts). */
+function parseCommandLine(argv: string[]): PretrainValues {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {};
+  for (const [name, flag] of Object.entries(PRETRAIN_FLAGS)) options[name] = { type: flag.kind === 'boolean' ? 'boolean' : 'string', ...(flag.kind === 'files' ? { multiple: true } : {}) };
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options });
+  // `--corpus a.txt b.txt c.txt`: the files after --corpus arrive as positionals
+  if (positionals.length) {
+    if (!values.corpus) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    values.corpus = [...(values.corpus as string[]), ...positionals];
+  }
+  const given: PretrainValues = {};
+  for (const [name, raw] of Object.entries(values)) if (raw !== undefined) given[name] = parseFlag(name, raw as string | boolean | string[]);
+  return given;
+}
+
+/** The checkpoint directory of --resume DIR: DIR/checkpoint or DIR itself, made whole first. */
+async function findCheckpoint(dir: string): Promise<string> {
+  const inner = join(dir, 'checkpoint');
+  await recoverCheckpoint(inner);
+  if (existsSync(join(inner, 'trainer_state.json'))) return inner;
+  await recoverCheckpoint(dir);
+  return dir;
+}
+
+/**
+ * Refuses an --out that cannot take the result, before any work: a file, under a file, not
+ * writable, or holding a model (unless --overwrite, or this run continues the checkpoint in it).
+ */
+async function checkOut(out: string, { overwrite, resuming }: { overwrite: boolean; resuming: boolean }): Promise<void> {
+  let info = await stat(out).catch(() => null);
+  if (info && !info.isDirectory()) throw new Error(`--out ${out} is a file; it must be a directory (new or holding a model of this run)`);
+  if (info) {
+    const held = ['config.json', 'model.safetensors', 'checkpoint'].filter((n) => existsSync(join(out, n)));
+    if (held.length && !overwrite && !resuming) {
+      throw new Error(`--out ${out} already holds a model (${held.join(', ')}); pass --overwrite to replace it, or --resume ${out} to continue its run`);
+    }
+  }
+  let dir = out;
+  while (!info) {
+    dir = dirname(dir);
+    info = await stat(dir).catch(() => null);
+  }
+  if (!info.isDirectory()) throw new Error(`--out ${out}: ${dir} is a file, not a directory`);
+  await access(dir, constants.W_OK).catch(() => {
+    throw new Error(`--out ${out}: ${dir} is not writable`);
+  });
+}
+
+/**
+ * Cuts a JSON-lines log back to the records of steps <= `step` (a resumed run repeats the steps
+ * after its checkpoint), atomically; a line cut short by a kill goes too.
+ */
+async function truncateLog(path: string, step: number): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return writeAtomic(path, '');
+    throw err;
+  }
+  const kept = text.split('\n').filter((line) => {
+    try {
+      const r = JSON.parse(line);
+      return typeof r?.step === 'number' && r.step <= step && !r.final;
+    } catch {
+      return false;
+    }
+  });
+  await writeAtomic(path, kept.map((l) => l + '\n').join(''));
 }
 
 /** The --profile report: GPU time per step, then the kernels, the largest first. */

