@@ -1,6 +1,7 @@
 // The WebGPU runtime: device acquisition, kernel registry (bindings derived from the WGSL source
 // with wgsl_reflect), buffer pool, one pending command encoder, explicit flush and readback.
 import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
+import checkSource from '../shaders/check.wgsl';
 
 export type DType = 'f32' | 'i32';
 export const BYTES_PER_ELEMENT: Record<DType, number> = { f32: 4, i32: 4 };
@@ -82,6 +83,16 @@ interface ArenaChunk {
 // bound with dynamic offsets: one writeBuffer per chunk per flush instead of a buffer and a write
 // per dispatch, and bind groups that depend only on the storage buffers (so a step finds them cached).
 const ARENA_CHUNK_BYTES = 1 << 18;
+
+// Dawn crashes the process (SIGSEGV, no message) when one command buffer holds ~50,000 dispatches
+// writing distinct buffers (a 3000-layer config's initialisation, 50,000 randn in a scope). A
+// pending encoder is submitted once it holds this many dispatches; a training step of bert-base
+// records ~2,000, so steps stay one submission.
+export const MAX_DISPATCHES_PER_SUBMIT = 8192;
+
+const CHECK = defineShader('check', checkSource);
+/** Range checks of GPU-made integer data per submission (two u32 flags each). */
+const MAX_CHECKS_PER_SUBMIT = 256;
 
 function uniformMember(m: any): UniformMember {
   const type: string = m.type.name + (m.type.format ? `<${m.type.format.name}>` : '');
@@ -246,6 +257,15 @@ export class Runtime {
   private nextBufferId = 1;
   private cachedGroups = 0;
   submitCount = 0;
+  /** Dispatches recorded into the pending encoder (submitted at MAX_DISPATCHES_PER_SUBMIT). */
+  private pendingDispatches = 0;
+  /** Set by destroy() (a new init() replaced this runtime): its tensors can no longer be used. */
+  destroyed = false;
+  /** Range checks recorded into the pending encoder (what each checks, for the error message). */
+  private checks: { what: string; n: number }[] = [];
+  private checkFlags: GPUBuffer | null = null;
+  /** Submitted checks whose flags are being read back: each resolves to its failure messages. */
+  private pendingChecks: Promise<string[]>[] = [];
 
   constructor(device: GPUDevice, report: DeviceReport, options: InitOptions) {
     this.device = device;
@@ -291,6 +311,11 @@ export class Runtime {
   }
 
   release(buffer: GPUBuffer): void {
+    if (this.destroyed) {
+      // a tensor made before a new init(): its buffer belongs to the old device, never to the new pool
+      buffer.destroy();
+      return;
+    }
     this.liveBytes -= buffer.size;
     this.liveStorages--;
     this.pushFree(this.encoder ? this.freeInEncoder : this.free, buffer);
@@ -351,7 +376,9 @@ export class Runtime {
     const resources: ResourceInfo[] = fn.resources.map((r: any) => {
       if (r.group !== 0) throw new Error(`kernel ${shader.name}.wgsl:${entry}: binding '${r.name}' uses group ${r.group}; only group 0 is supported`);
       const isUniform = r.resourceType === 0;
-      const elementType = isUniform ? r.type.name : (r.type.format?.name ?? r.type.name);
+      // array<atomic<u32>> binds as a u32 array
+      const format = r.type.format?.name === 'atomic' ? r.type.format.format : r.type.format;
+      const elementType = isUniform ? r.type.name : (format?.name ?? r.type.name);
       return {
         name: r.name,
         binding: r.binding,
@@ -500,6 +527,54 @@ export class Runtime {
     else pass.setBindGroup(0, group);
     pass.dispatchWorkgroups(wg[0], wg[1], wg[2]);
     this.dispatchCount++;
+    if (++this.pendingDispatches >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
+  }
+
+  /**
+   * Records a check that every value of `ids` (i32, made on the GPU) lies in [lo, hi) (or equals
+   * `ignore`). A failure does not stop the kernels (they clamp); it fails the next read() or
+   * sync() with an Error naming `what`, the count and the first bad position.
+   */
+  checkRange(ids: Bindable & { size: number }, lo: number, hi: number, what: string, ignore?: number): void {
+    if (this.checks.length >= MAX_CHECKS_PER_SUBMIT) this.flush();
+    if (!this.checkFlags) {
+      this.checkFlags = this.device.createBuffer({ size: 8 * MAX_CHECKS_PER_SUBMIT, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label: 'range-check flags' });
+    }
+    const slot = this.checks.length;
+    // queued before this submission (and after the previous one, which read its flags already)
+    this.device.queue.writeBuffer(this.checkFlags, 8 * slot, new Uint32Array([0, 0xffffffff]));
+    this.checks.push({ what, n: ids.size });
+    const flags: Bindable = { buffer: this.checkFlags, dtype: 'u32', label: 'u32:range-check flags' };
+    const p = { n: ids.size, lo, hi, ignore: ignore ?? 0, has_ignore: ignore === undefined ? 0 : 1, slot, pad0: 0, pad1: 0 };
+    this.dispatch(CHECK, 'check_range', { ids, flags, p }, { threads: ids.size });
+  }
+
+  /** Copies this submission's check flags out; after submit, maps them and turns failures into messages. */
+  private readChecks(): (() => void) | null {
+    if (!this.checks.length || !this.encoder) return null;
+    const checks = this.checks.splice(0);
+    const bytes = 8 * checks.length;
+    const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.encoder.copyBufferToBuffer(this.checkFlags!, 0, staging, 0, bytes);
+    return () => {
+      this.pendingChecks.push(staging.mapAsync(GPUMapMode.READ).then(() => {
+        const f = new Uint32Array(staging.getMappedRange().slice(0));
+        staging.unmap();
+        staging.destroy();
+        const failed: string[] = [];
+        checks.forEach((c, k) => {
+          if (f[2 * k]) failed.push(`${c.what}: ${f[2 * k]} of ${c.n} values made on the GPU are out of range (first at position ${f[2 * k + 1]}); the kernel clamped them`);
+        });
+        return failed;
+      }));
+    };
+  }
+
+  /** Throws for any failed range check of work submitted so far (waits for their readback). */
+  private async throwFailedChecks(): Promise<void> {
+    if (!this.pendingChecks.length) return;
+    const failed = (await Promise.all(this.pendingChecks.splice(0))).flat();
+    if (failed.length) throw new Error(failed.join('; '));
   }
 
   private placeholderBuffer: GPUBuffer | null = null;
@@ -643,12 +718,15 @@ export class Runtime {
     }
     this.arenaIndex = 0;
     const readProfile = this.resolveProfile();
+    const readChecks = this.readChecks();
     if (this.encoder) {
       this.device.queue.submit([this.encoder.finish()]);
       this.encoder = null;
       this.submitCount++;
     }
+    this.pendingDispatches = 0;
     readProfile?.();
+    readChecks?.();
     for (const list of this.freeInEncoder.values()) for (const b of list) this.pushFree(this.free, b);
     this.freeInEncoder.clear();
     for (const b of this.trash.splice(0)) b.destroy();
@@ -673,6 +751,7 @@ export class Runtime {
     staging.unmap();
     staging.destroy();
     this.throwErrors();
+    await this.throwFailedChecks();
     return out;
   }
 
@@ -681,14 +760,17 @@ export class Runtime {
     this.flush();
     await this.device.queue.onSubmittedWorkDone();
     this.throwErrors();
+    await this.throwFailedChecks();
   }
 
   destroy(): void {
+    this.destroyed = true;
     this.endPass();
     this.encoder = null;
     this.clearBindGroups();
     for (const m of [this.free, this.freeInEncoder]) for (const l of m.values()) for (const b of l) b.destroy();
     for (const c of this.arena.splice(0)) c.buffer.destroy();
+    this.checkFlags?.destroy();
     if (current === this) current = null;
   }
 

@@ -1,19 +1,21 @@
 // Tensors (contiguous GPU storage, shape, dtype), scopes that free intermediates, and the
 // autograd tape: each op output that needs a gradient carries a node with its inputs and a
 // backward closure; `backward()` walks them once in reverse topological order.
-import { runtime, type Bindable, type DType, BYTES_PER_ELEMENT } from './runtime.js';
+import { runtime, type Bindable, type DType, type Runtime, BYTES_PER_ELEMENT } from './runtime.js';
 
 export type Shape = readonly number[];
 
 /** Reference-counted GPU storage; views and saved-for-backward handles share it. */
 class Storage {
   refs = 1;
+  /** The runtime the buffer was made on: it goes back to that one's pool, even after a new init(). */
+  readonly rt: Runtime = runtime();
   constructor(readonly buffer: GPUBuffer, readonly bytes: number) {}
   retain(): void {
     this.refs++;
   }
   releaseRef(): void {
-    if (--this.refs === 0) runtime().release(this.buffer);
+    if (--this.refs === 0) this.rt.release(this.buffer);
   }
 }
 
@@ -56,6 +58,8 @@ export class Tensor implements Bindable {
   node: GradNode | null = null;
   /** CPU copy of integer data uploaded from the CPU (ids, labels): lets ops check ranges without a readback. */
   hostData: Int32Array | null = null;
+  /** For integer data made on the GPU by an op that bounds it (argmax: [0, n)): values lie in [lo, hi). */
+  intRange: readonly [number, number] | null = null;
   name = '';
   private storage: Storage | null;
 
@@ -64,7 +68,7 @@ export class Tensor implements Bindable {
     this.shape = [...shape];
     this.dtype = dtype;
     this.size = shapeSize(shape);
-    runtime().liveTensors++;
+    storage.rt.liveTensors++;
     scopes.at(-1)?.add(this);
   }
 
@@ -122,6 +126,7 @@ export class Tensor implements Bindable {
 
   private alive(what: string): Storage {
     if (!this.storage) throw new Error(`${what}: tensor#${this.id}${this.name ? ` '${this.name}'` : ''} ${shapeStr(this.shape)} was disposed`);
+    if (this.storage.rt.destroyed) throw new Error(`${what}: tensor#${this.id}${this.name ? ` '${this.name}'` : ''} ${shapeStr(this.shape)} was made on a device that a later init() replaced; make it again (or load it again) on the new one`);
     return this.storage;
   }
 
@@ -138,6 +143,7 @@ export class Tensor implements Bindable {
     st.retain();
     const t = new Tensor(st, resolved, this.dtype);
     t.hostData = this.hostData;
+    t.intRange = this.intRange;
     return t;
   }
 
@@ -149,6 +155,7 @@ export class Tensor implements Bindable {
     try {
       const t = new Tensor(st, this.shape, this.dtype);
       t.hostData = this.hostData;
+      t.intRange = this.intRange;
       return t;
     } finally {
       if (prev) scopes.push(prev);
@@ -159,7 +166,7 @@ export class Tensor implements Bindable {
   async toArray(): Promise<Float32Array | Int32Array> {
     const st = this.alive('toArray');
     const bytes = this.size * 4;
-    const data = await runtime().read(st.buffer, 0, bytes);
+    const data = await st.rt.read(st.buffer, 0, bytes);
     return this.dtype === 'f32' ? new Float32Array(data) : new Int32Array(data);
   }
 
@@ -171,9 +178,10 @@ export class Tensor implements Bindable {
 
   dispose(): void {
     if (!this.storage) return;
+    const rt = this.storage.rt;
     this.storage.releaseRef();
     this.storage = null;
-    runtime().liveTensors--;
+    rt.liveTensors--;
     for (const s of scopes) s.delete(this);
   }
 
@@ -248,6 +256,10 @@ export async function scopeAsync<T>(fn: () => Promise<T>): Promise<T> {
   let result: T;
   try {
     result = await fn();
+  } catch (e) {
+    // as scope(): a function that throws leaves nothing behind
+    for (const t of set) t.dispose();
+    throw e;
   } finally {
     const i = scopes.lastIndexOf(set);
     if (i >= 0) scopes.splice(i, 1);
@@ -307,11 +319,19 @@ export function record(
   return out;
 }
 
+/** Tensors whose tape node an earlier backward() ran and freed (a second backward through them fails, as in torch). */
+const freedGraphs = new WeakSet<Tensor>();
+
 /** Frees a node's saved tensors and drops it from the tape. */
 function releaseNode(t: Tensor): void {
   if (!t.node) return;
   for (const s of t.node.saved) s.dispose();
   t.node = null;
+  freedGraphs.add(t);
+}
+
+function freedGraphError(t: Tensor): Error {
+  return new Error(`backward: tensor ${t.label} was computed by a graph that an earlier backward() already ran and freed; run the forward again before a second backward() (torch: "Trying to backward through the graph a second time")`);
 }
 
 let addForGrad: ((a: Tensor, b: Tensor) => Tensor) | null = null;
@@ -353,7 +373,9 @@ export function backward(root: Tensor, grad?: Tensor): void {
   if (grad && shapeStr(grad.shape) !== shapeStr(root.shape)) {
     throw new Error(`backward: gradient shape ${shapeStr(grad.shape)} does not match tensor shape ${shapeStr(root.shape)}`);
   }
+  if (freedGraphs.has(root)) throw freedGraphError(root);
   const order = topoOrder(root);
+  for (const t of order) if (freedGraphs.has(t)) throw freedGraphError(t);
   const grads = new Map<Tensor, Tensor>();
   const prevGrad = gradEnabled;
   gradEnabled = false;

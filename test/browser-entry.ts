@@ -4,3 +4,4 @@ import './engine-core.test.js';
 import './optim-adamw.test.js';
 import './models-portable.test.js';
 import './engine-nan.test.js';
+import './engine-misuse.test.js';

@@ -11,7 +11,12 @@ const GATHER = defineShader('gather', gatherSource);
 function checkIds(op: string, ids: Tensor, rows: number): void {
   checkDtype(op, 'indices', ids, 'i32');
   const host = ids.hostData;
-  if (!host) return; // made on the GPU: the kernel clamps, it cannot read past the table
+  if (!host) {
+    // made on the GPU: the kernel clamps (it cannot read past the table); a bad id fails the next readback
+    const r = ids.intRange;
+    if (!(r && r[0] >= 0 && r[1] <= rows)) runtime().checkRange(ids, 0, rows, `${op}: indices ${shapeStr(ids.shape)} (range [0, ${rows}))`);
+    return;
+  }
   for (let i = 0; i < host.length; i++) {
     const v = host[i];
     if (v < 0 || v >= rows) {

@@ -29,6 +29,9 @@ export function crossEntropy(logits: Tensor, targets: Tensor, { ignoreIndex = -1
     targets.hostData.forEach((t, i) => {
       if (t !== ignoreIndex && (t < 0 || t >= cols)) throw new Error(`crossEntropy: target ${t} at position ${i} is out of range [0, ${cols}) (ignore_index = ${ignoreIndex})`);
     });
+  } else if (!(targets.intRange && targets.intRange[0] >= 0 && targets.intRange[1] <= cols)) {
+    // made on the GPU: the kernel would skip a bad target; the check fails the next readback instead
+    runtime().checkRange(targets, 0, cols, `crossEntropy: targets ${shapeStr(targets.shape)} (range [0, ${cols}), ignore_index ${ignoreIndex})`, ignoreIndex);
   }
   const rt = runtime();
   const p = { rows, cols, ignore_index: ignoreIndex, pad: 0 };

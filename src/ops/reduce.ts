@@ -98,6 +98,7 @@ export function argmax(x: Tensor, axis: number, keepdim = false): Tensor {
   if (n === 0) throw new Error(`argmax: axis ${axis} of ${shapeStr(x.shape)} is empty`);
   const out = Tensor.empty(reducedShape(x, ax, keepdim), 'i32', 'argmax');
   runtime().dispatch(REDUCE, 'reduce_argmax', { x, out_index: out, p: { outer, n, inner, scale: 1 } }, { threads: outer * inner });
+  out.intRange = [0, n];
   return out;
 }
 

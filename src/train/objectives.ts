@@ -183,6 +183,8 @@ class ElectraObjective implements Objective {
       const originalT = ops.tensor(original, [batch.batchSize, batch.seqLength], 'i32');
       const pos = ops.tensor(positions, [positions.length], 'i32');
       const replacedIds = Tensor.empty([batch.batchSize, batch.seqLength], 'i32', 'electra replaced ids');
+      // originals were range-checked on the CPU (inputs, labels), samples are argmax over the vocabulary
+      replacedIds.intRange = [0, gen.logits!.shape[1]];
       const labels = Tensor.empty([batch.batchSize, batch.seqLength], 'f32', 'electra labels');
       const p = { tokens: original.length, count: positions.length, pad0: 0, pad1: 0 };
       const rt = runtime();
