@@ -287,11 +287,14 @@ export interface ExampleOptions {
   labelled?: boolean;
 }
 
-/** `{"text", "label"}` / `{"text", "pair", "label"}`: `pair` required when `pair` is set. */
-export function textExamples(records: RawRecord[], { labelled = true, pair = false, regression = false }: ExampleOptions & { pair?: boolean; regression?: boolean } = {}): TextExample[] {
+/** `{"text", "label"}` / `{"text", "pair", "label"}`: `pair` required (true), read when present ('optional') or ignored (false). */
+export function textExamples(records: RawRecord[], { labelled = true, pair = false, regression = false }: ExampleOptions & { pair?: boolean | 'optional'; regression?: boolean } = {}): TextExample[] {
   return records.map((r) => {
     const ex: TextExample = { source: r.source, line: r.line, text: stringField(r, 'text')! };
-    if (pair) ex.pair = stringField(r, 'pair');
+    if (pair) {
+      const p = stringField(r, 'pair', pair === 'optional');
+      if (p !== undefined) ex.pair = p;
+    }
     const label = requireLabel(r, regression ? numberLabel(r) : classLabel(r), labelled);
     if (label !== undefined) ex.label = label;
     return ex;
