@@ -217,9 +217,12 @@ export function runFuzz(name: string, runs: number, seed: number, make: (r: Rng)
   const counts: FuzzCounts = { inputs: 0, cleanErrors: 0, accepted: 0 };
   const failures: string[] = [];
   const start = performance.now();
+  // the slowest input is printed (not asserted: no timed tests), to spot near-hangs
+  let slowest = { ms: -1, what: '' };
   for (let i = 0; i < runs; i++) {
     const c = make(rng(seed + i));
     counts.inputs++;
+    const t0 = performance.now();
     try {
       c.run();
       counts.accepted++;
@@ -230,9 +233,12 @@ export function runFuzz(name: string, runs: number, seed: number, make: (r: Rng)
         const where = (e.stack ?? '').split('\n').slice(1, 4).join('\n');
         failures.push(`input ${i} (seed ${seed + i}): ${c.what}\n  -> ${e.constructor.name}: ${e.message.slice(0, 300)}\n${where}`);
       } else failures.push('');
+    } finally {
+      const ms = performance.now() - t0;
+      if (ms > slowest.ms) slowest = { ms, what: `input ${i}: ${c.what.slice(0, 120)}` };
     }
   }
-  console.log(`fuzz ${name}: ${counts.inputs} inputs, ${counts.cleanErrors} clean errors, ${counts.accepted} accepted, ${failures.length} other (${((performance.now() - start) / 1000).toFixed(1)} s)`);
+  console.log(`fuzz ${name}: ${counts.inputs} inputs, ${counts.cleanErrors} clean errors, ${counts.accepted} accepted, ${failures.length} other (${((performance.now() - start) / 1000).toFixed(1)} s; slowest ${slowest.ms.toFixed(0)} ms, ${slowest.what})`);
   if (failures.length) assert.unreachable(`${name}: ${failures.length} of ${runs} inputs gave an unclean error:\n${failures.filter(Boolean).join('\n')}`);
   return counts;
 }

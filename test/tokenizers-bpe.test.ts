@@ -124,6 +124,8 @@ test('byte-level BPE: identical to the Rust tokenizer on the same vocab.json/mer
   const ref = hf.Tokenizer.fromFile(path);
   const texts = [...corpus.filter((l) => l.length > 0).slice(0, 60)];
   for (let i = 0; i < 60; i++) texts.push(randomUnicode());
+  // long words (the merge heap's worst cases): the corpus without spaces, and random letters
+  texts.push(corpus.slice(0, 300).join('').replace(/[^\p{L}]/gu, ''), Array.from({ length: 5000 }, (_, i) => 'etaoinshrdlu'[(i * i + 7 * i) % 12]).join(''));
   let n = 0;
   for (let i = 0; i < texts.length; i++) {
     const [a, b] = i % 4 === 3 ? [texts[i - 1], texts[i]] : [texts[i], null];

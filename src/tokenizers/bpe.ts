@@ -36,27 +36,28 @@ interface PairStat {
   words: Set<number>;
 }
 
-/** Max-heap of [count, key] entries; entries go stale and are checked when popped. */
-class CountHeap {
-  private items: [number, string][] = [];
+/** Binary heap; `before(a, b)` says a comes out first. Entries may go stale and are checked when popped. */
+class Heap<T> {
+  private items: T[] = [];
+  constructor(private readonly before: (a: T, b: T) => boolean) {}
   get size(): number {
     return this.items.length;
   }
-  peekCount(): number {
-    return this.items[0][0];
+  peek(): T {
+    return this.items[0];
   }
-  push(count: number, key: string): void {
+  push(item: T): void {
     const a = this.items;
-    a.push([count, key]);
+    a.push(item);
     let i = a.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (a[parent][0] >= a[i][0]) break;
+      if (!this.before(a[i], a[parent])) break;
       [a[parent], a[i]] = [a[i], a[parent]];
       i = parent;
     }
   }
-  pop(): [number, string] {
+  pop(): T {
     const a = this.items;
     const top = a[0];
     const last = a.pop()!;
@@ -67,8 +68,8 @@ class CountHeap {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
-        if (l < a.length && a[l][0] > a[m][0]) m = l;
-        if (r < a.length && a[r][0] > a[m][0]) m = r;
+        if (l < a.length && this.before(a[l], a[m])) m = l;
+        if (r < a.length && this.before(a[r], a[m])) m = r;
         if (m === i) break;
         [a[m], a[i]] = [a[i], a[m]];
         i = m;
@@ -112,7 +113,8 @@ export function trainBpe(words: WordFrequencies, options: BpeTrainOptions = {}):
   const maxMerges = Math.min(options.numMerges ?? Infinity, options.vocabSize === undefined ? Infinity : options.vocabSize - vocab.length);
 
   const pairs = new Map<string, PairStat>();
-  const heap = new CountHeap();
+  // [count, key] entries, most frequent first
+  const heap = new Heap<[number, string]>((a, b) => a[0] > b[0]);
   let touched = new Set<string>();
   const account = (w: number, sign: 1 | -1) => {
     const s = symbols[w];
@@ -131,7 +133,7 @@ export function trainBpe(words: WordFrequencies, options: BpeTrainOptions = {}):
   const publish = () => {
     for (const key of touched) {
       const stat = pairs.get(key)!;
-      if (stat.count > 0) heap.push(stat.count, key);
+      if (stat.count > 0) heap.push([stat.count, key]);
       else pairs.delete(key);
     }
     touched = new Set();
@@ -162,7 +164,7 @@ export function trainBpe(words: WordFrequencies, options: BpeTrainOptions = {}):
     if (count < minFrequency) break;
     // Gather every live pair with the same count, then pick the first occurring.
     const tieSet = new Set([stat]);
-    while (heap.size > 0 && heap.peekCount() === count) {
+    while (heap.size > 0 && heap.peek()[0] === count) {
       const [, k] = heap.pop();
       const s = pairs.get(k);
       if (s && s.count === count) tieSet.add(s);
@@ -175,7 +177,7 @@ export function trainBpe(words: WordFrequencies, options: BpeTrainOptions = {}):
         const at = firstOccurrence(s);
         if (at < bestAt) [best, bestAt] = [s, at];
       }
-      for (const s of ties) if (s !== best) heap.push(count, pairKey(s.left, s.right));
+      for (const s of ties) if (s !== best) heap.push([count, pairKey(s.left, s.right)]);
     }
 
     const { left, right } = best;
@@ -236,20 +238,42 @@ export class BpeTokenizer {
     return this.mergeSymbols([...word].map((c, i) => (i > 0 ? prefix + c : c)));
   }
 
-  /** Merges a list of symbols as far as the learned merges allow. */
+  /**
+   * Merges a list of symbols as far as the learned merges allow: the lowest-ranked adjacent pair
+   * first, the leftmost among equals, as Hugging Face's `Word::merge_all` does, with a heap of
+   * candidate pairs so a long word costs O(n log n) (a rescan per merge was quadratic: 50,000
+   * letters took 2.9 s with 739 merges).
+   */
   mergeSymbols(symbols: string[]): string[] {
-    let s = symbols;
-    for (;;) {
-      let bestRank = Infinity;
-      let bestAt = -1;
-      for (let i = 0; i + 1 < s.length; i++) {
-        const rank = this.ranks.get(pairKey(s[i], s[i + 1]));
-        if (rank !== undefined && rank < bestRank) [bestRank, bestAt] = [rank, i];
-      }
-      if (bestAt < 0) return s;
-      const [left, right] = this.merges[bestRank];
-      s = applyMerge(s, left, right, mergeSymbols(left, right, this.continuingSubwordPrefix));
+    const n = symbols.length;
+    if (n < 2) return symbols;
+    const sym = symbols.slice();
+    const next = Int32Array.from({ length: n }, (_, i) => (i + 1 < n ? i + 1 : -1));
+    const prev = Int32Array.from({ length: n }, (_, i) => i - 1);
+    const heap = new Heap<number>((a, b) => a < b);
+    // one number per candidate pair: rank first, then position (exact while ranks < 2^21)
+    const push = (at: number) => {
+      const rank = next[at] < 0 ? undefined : this.ranks.get(pairKey(sym[at], sym[next[at]]));
+      if (rank !== undefined) heap.push(rank * 2 ** 32 + at);
+    };
+    for (let i = 0; i + 1 < n; i++) push(i);
+    while (heap.size > 0) {
+      const key = heap.pop();
+      const rank = Math.floor(key / 2 ** 32);
+      const at = key - rank * 2 ** 32;
+      const right = next[at];
+      // stale: this symbol was merged into its left neighbour, or its pair has changed since
+      if (sym[at] === '' || right < 0 || this.ranks.get(pairKey(sym[at], sym[right])) !== rank) continue;
+      sym[at] = mergeSymbols(sym[at], sym[right], this.continuingSubwordPrefix);
+      sym[right] = '';
+      next[at] = next[right];
+      if (next[right] >= 0) prev[next[right]] = at;
+      if (prev[at] >= 0) push(prev[at]);
+      push(at);
     }
+    const out: string[] = [];
+    for (let i = 0; i >= 0; i = next[i]) out.push(sym[i]);
+    return out;
   }
 
   /** Tokens of a text split on whitespace. */
