@@ -2,11 +2,11 @@
 import fillSource from '../../shaders/fill.wgsl';
 import rngSource from '../../shaders/rng.wgsl';
 import philoxSource from '../../shaders/philox.wgsl';
-import { defineShader, runtime, type DType } from '../runtime.js';
+import { defineShader, runtime, type DType, type Shader } from '../runtime.js';
 import { Tensor, type Shape } from '../tensor.js';
 
 const FILL = defineShader('fill', fillSource);
-export const RNG = defineShader('rng', rngSource, [philoxSource]);
+export const RNG: Shader = defineShader('rng', rngSource, [philoxSource]);
 
 export function tensor(data: ArrayLike<number> | Float32Array | Int32Array, shape?: Shape, dtype?: DType): Tensor {
   return Tensor.fromData(data, shape, dtype);
