@@ -12,6 +12,7 @@ export * from './models/bert.js';
 export * from './models/tasks.js';
 export { runModel, type NamedArrays } from './models/run.js';
 export * from './io/pretrained.js';
+export * from './finetune/index.js';
 export * from './optim/index.js';
 export * from './data/index.js';
 export { unigramEntropy, nspMajorityAccuracy } from './train/baselines.js';
