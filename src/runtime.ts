@@ -272,8 +272,27 @@ export class Runtime {
     this.report = report;
     this.options = options;
     device.addEventListener?.('uncapturederror', (ev: any) => {
-      this.errors.push(String(ev.error?.message ?? ev.error ?? ev));
+      this.errors.push(`${String(ev.error?.message ?? ev.error ?? ev)} (${this.inFlight()})`);
     });
+    // A lost device (driver reset, GPU process crash, destroy()) fails every later call with one
+    // clear message instead of a hang or the driver's own error on each buffer.
+    device.lost?.then((info: GPUDeviceLostInfo) => {
+      if (this.destroyed) return; // replaced by init() on purpose
+      this.lost = `WebGPU device lost (${info.reason ?? 'unknown'}${info.message ? `: ${info.message}` : ''}) ${this.inFlight()}. Call init() for a new device; a Trainer continues from its last checkpoint with Trainer.resume()`;
+    });
+  }
+
+  /** Set when the device was lost: the message every later call fails with. */
+  lost: string | null = null;
+  /** The last kernels recorded (a ring): what was in flight when an error or a device loss came. */
+  private readonly recent: string[] = [];
+
+  private inFlight(): string {
+    return this.recent.length ? `while running ${this.recent.join(', ')} (the last kernels recorded)` : 'before any kernel ran';
+  }
+
+  private throwIfLost(): void {
+    if (this.lost) throw new Error(this.lost);
   }
 
   get maxBindingSize(): number {
@@ -288,6 +307,7 @@ export class Runtime {
 
   /** A storage buffer of at least `bytes`; `forOutput` buffers may come from ones the pending encoder reads. */
   acquire(bytes: number, what: string, forOutput = false): GPUBuffer {
+    this.throwIfLost();
     const limit = this.report.limits.maxStorageBufferBindingSize;
     if (bytes > limit) {
       throw new Error(`${what}: needs a ${bytes}-byte buffer, larger than this device's maxStorageBufferBindingSize (${limit} bytes)`);
@@ -475,6 +495,7 @@ export class Runtime {
     grid: { threads: number } | { workgroups: [number, number, number] },
     constants: Record<string, number> = {},
   ): void {
+    this.throwIfLost();
     const info = this.entryInfo(shader, entry);
     const where = info.where;
     let given = 0;
@@ -527,6 +548,7 @@ export class Runtime {
     else pass.setBindGroup(0, group);
     pass.dispatchWorkgroups(wg[0], wg[1], wg[2]);
     this.dispatchCount++;
+    if (this.recent.push(`${info.shader}.wgsl:${info.entry}`) > 3) this.recent.shift();
     if (++this.pendingDispatches >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
   }
 
@@ -734,6 +756,7 @@ export class Runtime {
   }
 
   private throwErrors(): void {
+    this.throwIfLost();
     if (this.errors.length) {
       const msg = this.errors.splice(0).join('; ');
       throw new Error(`WebGPU error: ${msg}`);
@@ -746,13 +769,24 @@ export class Runtime {
     const staging = this.device.createBuffer({ size: Math.max(4, size), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     if (size > 0) this.copy(buffer, offset, staging, 0, size);
     this.flush();
-    await staging.mapAsync(GPUMapMode.READ);
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+    } catch (err) {
+      await this.settleLoss();
+      this.throwIfLost();
+      throw new Error(`read: mapping the staging buffer failed (${(err as Error).message}) ${this.inFlight()}`);
+    }
     const out = staging.getMappedRange().slice(0, bytes);
     staging.unmap();
     staging.destroy();
     this.throwErrors();
     await this.throwFailedChecks();
     return out;
+  }
+
+  /** A rejected map may come before the device's `lost` promise has run its handler: give it a turn. */
+  private async settleLoss(): Promise<void> {
+    if (!this.lost) await Promise.race([this.device.lost, new Promise((r) => setTimeout(r, 50))]).then(() => new Promise((r) => setTimeout(r, 0)));
   }
 
   /** Waits until the GPU has finished everything submitted. */
