@@ -194,6 +194,9 @@ export function mutateBytes(r: Rng, bytes: Uint8Array, range: [number, number] =
 // ---------------------------------------------------------------------------------------------
 // driver
 
+/** Errors the engine raises by accident, never on purpose (our own are Error or a subclass such as DataError). */
+const JS_ERRORS = [TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError];
+
 export interface FuzzCase {
   /** What this input is, for the failure report (the mutations from a valid file, or the text). */
   what: string;
@@ -209,7 +212,7 @@ export interface FuzzCounts {
 
 /**
  * Runs `runs` inputs made by `make` (input i from seed + i, so any failure can be replayed).
- * An input may be accepted or refused with a plain Error for which `isClean` holds; anything
+ * An input may be accepted or refused with our own Error for which `isClean` holds; anything
  * else (a TypeError, a RangeError, an Error that does not name the file) fails the test, which
  * prints the first few such inputs.
  */
@@ -228,7 +231,7 @@ export function runFuzz(name: string, runs: number, seed: number, make: (r: Rng)
       counts.accepted++;
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
-      if (e.constructor === Error && isClean(e)) counts.cleanErrors++;
+      if (!JS_ERRORS.some((type) => e instanceof type) && isClean(e)) counts.cleanErrors++;
       else if (failures.length < 5) {
         const where = (e.stack ?? '').split('\n').slice(1, 4).join('\n');
         failures.push(`input ${i} (seed ${seed + i}): ${c.what}\n  -> ${e.constructor.name}: ${e.message.slice(0, 300)}\n${where}`);

@@ -2,6 +2,8 @@
 // text (no file system here, so it runs in browsers; src/finetune/node-data.ts reads files), into
 // the example shapes of the tasks. The first bad line stops reading with its file, line number,
 // and what was expected: nothing trains on a file that fails.
+// Untrusted values go into messages through describeJson (shallow): JSON.stringify overflows on deep nesting.
+import { describeJson } from '../tokenizers/json-fields.js';
 
 /** Where an example came from, for messages. */
 export interface Located {
@@ -383,7 +385,7 @@ export function tagExamples(records: RawRecord[], { labelled = true }: ExampleOp
     entities.forEach((e, k) => {
       const bad = (what: string) => new DataError(r.source, r.line, `entity ${k}: ${what}`);
       if (!e || typeof e !== 'object' || typeof e.label !== 'string' || !e.label || !Number.isInteger(e.start) || !Number.isInteger(e.end)) {
-        throw bad(`expected {start, end, label} with integer offsets and a label, got ${JSON.stringify(e)}`);
+        throw bad(`expected {start, end, label} with integer offsets and a label, got ${describeJson(e)}`);
       }
       if (!(0 <= e.start && e.start < e.end)) throw bad(`expected 0 <= start < end, got [${e.start}, ${e.end})`);
       // UTF-16 offsets, or code-point ones (Python's) where the text has characters beyond the BMP
@@ -431,12 +433,12 @@ export function qaExamples(records: RawRecord[], { labelled = true }: ExampleOpt
       return ex;
     }
     if (!answers || typeof answers !== 'object' || !Array.isArray(answers.text) || !Array.isArray(answers.answer_start) || answers.text.length !== answers.answer_start.length) {
-      throw new DataError(r.source, r.line, `expected "answers": {"text": [...], "answer_start": [...]} with lists of the same length, got ${JSON.stringify(answers).slice(0, 80)}`);
+      throw new DataError(r.source, r.line, `expected "answers": {"text": [...], "answer_start": [...]} with lists of the same length, got ${describeJson(answers)}`);
     }
     answers.text.forEach((t, k) => {
       const s = (answers.answer_start as unknown[])[k];
       if (typeof t !== 'string' || !t || !Number.isInteger(s) || (s as number) < 0) {
-        throw new DataError(r.source, r.line, `answer ${k}: expected a non-empty text and an integer answer_start >= 0, got ${JSON.stringify(t)} at ${JSON.stringify(s)}`);
+        throw new DataError(r.source, r.line, `answer ${k}: expected a non-empty text and an integer answer_start >= 0, got ${describeJson(t)} at ${describeJson(s)}`);
       }
       const at = utf16Start(context, s as number, t);
       if (at === null) throw new DataError(r.source, r.line, `answer ${k} ${JSON.stringify(t)} is not in the context at answer_start ${s} (found ${JSON.stringify(context.slice(s as number, (s as number) + t.length))})`);
