@@ -5,6 +5,11 @@ import {
   parseJsonLines, parseDelimited, parseSlashTagged, readRecords, textExamples, choiceExamples, tagExamples, qaExamples,
   labelSet, labelSetFromConfig, labelId, splitWords,
 } from '../src/finetune/data.js';
+import { readTaskFile } from '../src/finetune/node-data.js';
+import { TASKS } from '../src/finetune/tasks.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const values = (rs: { value: unknown }[]) => rs.map((r) => r.value);
 
@@ -129,6 +134,25 @@ test('QA: answers found at answer_start (UTF-16 or code points); unanswerable; e
   assert.throws(one({ id: 'x', question: 'q', context: ctx, answers: { text: ['a'], answer_start: [] } }), /lists of the same length/);
   assert.throws(one({ id: 'x', question: 'q', context: ctx }), /qa\.jsonl:1: expected "answers"/);
   assert.throws(() => qaExamples(parseJsonLines(`${line({ id: 'x', question: 'q', context: 'c', answers: { text: [], answer_start: [] } })}\n${line({ id: 'x', question: 'q', context: 'c', answers: { text: [], answer_start: [] } })}`, 'd')), /d:2: id "x" was already used on line 1/);
+});
+
+test('data files (Node): read by extension; missing / empty files and bad lines name the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bertgpu-ft-'));
+  const csv = join(dir, 'train.csv');
+  writeFileSync(csv, 'text,label\ngood,pos\n"bad\nmovie",neg\n');
+  assert.equal(readTaskFile(TASKS.cls, csv).map((e) => [e.text, e.label, e.line]), [['good', 'pos', 2], ['bad\nmovie', 'neg', 3]]);
+  assert.throws(() => readTaskFile(TASKS.cls, join(dir, 'nope.jsonl')), /data file not found: .*nope\.jsonl/);
+  writeFileSync(join(dir, 'empty.jsonl'), '');
+  assert.throws(() => readTaskFile(TASKS.cls, join(dir, 'empty.jsonl')), /data file is empty/);
+  writeFileSync(join(dir, 'bad.jsonl'), '{"text":"a","label":"x"}\n{"text":"b"}\n');
+  assert.throws(() => readTaskFile(TASKS.cls, join(dir, 'bad.jsonl')), /bad\.jsonl:2: expected a "label"/);
+  assert.throws(() => TASKS.cls.read('text,label\n', 'header-only.csv'), /header-only\.csv:1: no examples in the file/);
+  assert.equal(TASKS.cls.read('\n', 'in.jsonl', { labelled: false }), []);
+  // prediction input: labels not needed, plain text lines allowed
+  assert.equal(readTaskFile(TASKS.cls, join(dir, 'bad.jsonl'), { labelled: false }).length, 2);
+  // asking an unlabelled example for targets fails at its line, not as a silent unlabelled batch
+  const unlabelled = TASKS.choice.read('{"text":"q","choices":["a","b"]}', 'p.jsonl', { labelled: false });
+  assert.throws(() => TASKS.choice.encode(unlabelled, { tokenizer: { encode: () => ({ inputIds: [], tokenTypeIds: [], attentionMask: [], tokens: [], offsets: [], specialTokensMask: [] }), decode: () => '' } }), /p\.jsonl:1: expected a "label"/);
 });
 
 test.run();

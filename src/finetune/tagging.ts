@@ -69,7 +69,8 @@ export function tagFeatures(examples: readonly TagExample[], tokenizer: TaskToke
       wordIds, offsets: enc.offsets, tokens: enc.tokens, special: enc.specialTokensMask,
     };
     if (labelled) {
-      const ids = ex.tags!.map((tag, w) => {
+      if (!ex.tags) throw new DataError(ex.source, ex.line, 'expected "tags" (features with targets were asked for)');
+      const ids = ex.tags.map((tag, w) => {
         const id = labels!.label2id[tag];
         if (id === undefined) throw new DataError(ex.source, ex.line, `tag ${JSON.stringify(tag)} of word ${w} (${JSON.stringify(ex.words[w])}) is not one of the labels (${labels!.labels.join(', ')})`);
         return id;

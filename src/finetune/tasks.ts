@@ -3,7 +3,7 @@
 // to turn read-back logits into predictions and which metrics to report. The trainer, the CLI
 // and the pipelines look tasks up here; decoding takes plain number arrays, so it runs on the CPU.
 import {
-  readRecords, textExamples, choiceExamples, tagExamples, qaExamples, labelSet, labelId,
+  DataError, readRecords, textExamples, choiceExamples, tagExamples, qaExamples, labelSet, labelId,
   type ReadOptions, type LabelSet, type Located, type TextExample, type ChoiceExample, type TagExample, type QaExample,
 } from './data.js';
 import { encodePair, type TaskTokenizer } from './encoding.js';
@@ -112,6 +112,19 @@ function checkOutputs(features: readonly unknown[], outputs: readonly FeatureOut
   if (features.length !== outputs.length) throw new Error(`decode: ${outputs.length} outputs for ${features.length} features`);
 }
 
+/** A file's records; a training or evaluation file without any is an error (nothing would train). */
+function records(text: string, source: string, options: TaskReadOptions) {
+  const rs = readRecords(text, source, options);
+  if (!rs.length && options.labelled !== false) throw new DataError(source, 1, 'no examples in the file (expected one per line)');
+  return rs;
+}
+
+/** The target of a labelled example; an unlabelled one read for prediction cannot train. */
+function target<T>(ex: Located & { label?: T }): T {
+  if (ex.label === undefined) throw new DataError(ex.source, ex.line, 'expected a "label" (features with targets were asked for)');
+  return ex.label;
+}
+
 function labelFields(labels: LabelSet | undefined, problem?: BertConfig['problem_type']): Partial<BertConfig> {
   const l = needLabels(labels, 'config');
   return { num_labels: l.labels.length, id2label: l.id2label, label2id: l.label2id, ...(problem ? { problem_type: problem } : {}) };
@@ -121,7 +134,7 @@ function sequenceTask(name: 'cls' | 'pair'): Task<TextExample, Indexed<LabelledF
   const pair = name === 'pair';
   return {
     name,
-    read: (text, source, options = {}) => textExamples(readRecords(text, source, options), { labelled: options.labelled, pair }),
+    read: (text, source, options = {}) => textExamples(records(text, source, options), { labelled: options.labelled, pair }),
     labelSet: (examples) => labelSet(examples),
     configFields: (labels) => labelFields(labels, 'single_label_classification'),
     encode: (examples, { tokenizer, maxLength = 128, labels, labelled = true }) =>
@@ -156,10 +169,10 @@ function sequenceTask(name: 'cls' | 'pair'): Task<TextExample, Indexed<LabelledF
 const regression: Task<TextExample, Indexed<LabelledFeature>, RegressionPrediction> = {
   name: 'regression',
   // STS-B style: a pair when the lines have one
-  read: (text, source, options = {}) => textExamples(readRecords(text, source, options), { labelled: options.labelled, pair: 'optional', regression: true }),
+  read: (text, source, options = {}) => textExamples(records(text, source, options), { labelled: options.labelled, pair: 'optional', regression: true }),
   configFields: () => ({ num_labels: 1, id2label: { 0: 'LABEL_0' }, label2id: { LABEL_0: 0 }, problem_type: 'regression' }),
   encode: (examples, { tokenizer, maxLength = 128, labelled = true }) =>
-    examples.map((ex, example) => ({ example, ...encodePair(tokenizer, ex.text, ex.pair, maxLength), ...(labelled ? { labels: ex.label as number } : {}) })),
+    examples.map((ex, example) => ({ example, ...encodePair(tokenizer, ex.text, ex.pair, maxLength), ...(labelled ? { labels: target(ex) as number } : {}) })),
   length: (f) => f.input_ids.length,
   collate: (features, options) => collate(features, { ...options, labelDtype: 'f32' }),
   modelClass: (family) => `${FAMILY[family]}ForSequenceClassification`,
@@ -177,14 +190,14 @@ const regression: Task<TextExample, Indexed<LabelledFeature>, RegressionPredicti
 
 const choice: Task<ChoiceExample, Indexed<ChoiceFeature>, ChoicePrediction> = {
   name: 'choice',
-  read: (text, source, options = {}) => choiceExamples(readRecords(text, source, options), { labelled: options.labelled }),
+  read: (text, source, options = {}) => choiceExamples(records(text, source, options), { labelled: options.labelled }),
   configFields: () => ({}),
   // run_swag: the context paired with each ending, truncated longest-first
   encode: (examples, { tokenizer, maxLength = 128, labelled = true }) =>
     examples.map((ex, example) => ({
       example,
       choices: ex.choices.map((c) => encodePair(tokenizer, ex.text, c, maxLength)),
-      ...(labelled ? { labels: ex.label } : {}),
+      ...(labelled ? { labels: target(ex) } : {}),
     })),
   length: (f) => Math.max(...f.choices.map((c) => c.input_ids.length)),
   collate: (features, options) => collateChoices(features, options),
@@ -203,7 +216,7 @@ const isIob = (tags: readonly string[]) => tags.every((t) => t === 'O' || /^[BI]
 
 const tag: Task<TagExample, TagFeature, TagPrediction> = {
   name: 'tag',
-  read: (text, source, options = {}) => tagExamples(readRecords(text, source, options), { labelled: options.labelled }),
+  read: (text, source, options = {}) => tagExamples(records(text, source, options), { labelled: options.labelled }),
   labelSet: (examples) => labelSet(examples.flatMap((ex) => ex.tags!.map((label) => ({ source: ex.source, line: ex.line, label })))),
   configFields: (labels) => labelFields(labels),
   encode: (examples, { tokenizer, maxLength = 128, labels, labelled = true, labelAllTokens }) => tagFeatures(examples, tokenizer, { maxLength, labels, labelled, labelAllTokens }),
@@ -239,7 +252,7 @@ const tag: Task<TagExample, TagFeature, TagPrediction> = {
 
 const qa: Task<QaExample, QaFeature, QaPrediction> = {
   name: 'qa',
-  read: (text, source, options = {}) => qaExamples(readRecords(text, source, options), { labelled: options.labelled }),
+  read: (text, source, options = {}) => qaExamples(records(text, source, options), { labelled: options.labelled }),
   configFields: () => ({}),
   encode: (examples, { tokenizer, maxLength = 384, docStride = 128, labelled = true }) => qaFeatures(examples, tokenizer, { maxLength, docStride, labelled }),
   length: (f) => f.input_ids.length,
