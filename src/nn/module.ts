@@ -59,6 +59,18 @@ export class Module {
     return this.namedParameters().map(([, t]) => t);
   }
 
+  /** [path, module] for this module ('') and every descendant, as torch's named_modules(). */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [n, m] of this.children) out.push(...m.namedModules(prefix ? `${prefix}.${n}` : n));
+    return out;
+  }
+
+  /** This module's own parameters (not its children's), by name. */
+  ownParameters(): [string, Tensor][] {
+    return [...this.ownParams];
+  }
+
   train(mode = true): this {
     this.training = mode;
     for (const m of this.children.values()) m.train(mode);
@@ -119,9 +131,16 @@ export interface InitOptions {
   generator?: Generator;
 }
 
+/** Something added to a Linear's output (a LoRA adapter): y' = adapter.apply(linear, x, y). */
+export interface LinearAdapter {
+  apply(linear: Linear, x: Tensor, y: Tensor): Tensor;
+}
+
 export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
+  /** Set by src/nn/lora.ts on the layers an adapter targets. */
+  adapter: LinearAdapter | null = null;
   constructor(readonly inFeatures: number, readonly outFeatures: number, init: InitOptions, bias = true) {
     super();
     this.weight = this.param('weight', ops.randn([outFeatures, inFeatures], { std: init.std, generator: init.generator }));
@@ -131,7 +150,8 @@ export class Linear extends Module {
     if (x.shape[x.rank - 1] !== this.inFeatures) {
       throw new Error(`Linear(${this.inFeatures}, ${this.outFeatures}): input ${shapeStr(x.shape)} must end in ${this.inFeatures}`);
     }
-    return ops.matmul(x, this.weight, { transB: true, bias: this.bias });
+    const y = ops.matmul(x, this.weight, { transB: true, bias: this.bias });
+    return this.adapter ? this.adapter.apply(this, x, y) : y;
   }
 }
 
