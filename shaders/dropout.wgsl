@@ -1,6 +1,7 @@
-// Inverted dropout: y = x / (1 - p) where Philox's uniform for element i is >= p, else 0.
-// The mask is regenerated from the same seed in the backward, so it is never stored.
-struct Params { n: u32, seed_lo: u32, seed_hi: u32, offset: u32, p: f32, pad0: u32, pad1: u32, pad2: u32 }
+// Inverted dropout: y = x * scale, scale = f32(1 / (1 - p)) from the CPU, where Philox's uniform
+// for element i is >= p, else 0. The mask is regenerated from the same seed in the backward, so it
+// is never stored. A multiply, not a division (WGSL allows 2.5 ULP there): the same bits everywhere.
+struct Params { n: u32, seed_lo: u32, seed_hi: u32, offset: u32, p: f32, scale: f32, pad1: u32, pad2: u32 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
@@ -15,5 +16,5 @@ fn dropout(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
   if (i >= params.n) { return; }
   let w = philox4x32(vec4u(i, params.offset, 0u, 0u), vec2u(params.seed_lo, params.seed_hi));
   let keep = philox_uniform(w.x) >= params.p;
-  y[i] = select(0.0, x[i] / (1.0 - params.p), keep);
+  y[i] = select(0.0, x[i] * params.scale, keep);
 }

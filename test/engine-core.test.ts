@@ -4,24 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bg from '../src/index.js';
 import { device, read, assertClose } from './helpers.js';
-
-// Philox4x32-10 in JS (BigInt products), the reference for rng.wgsl.
-function philox(counter: number[], key: number[]): number[] {
-  let [c0, c1, c2, c3] = counter.map((v) => v >>> 0);
-  let [k0, k1] = key.map((v) => v >>> 0);
-  const mul = (a: number, b: number) => {
-    const p = BigInt(a) * BigInt(b);
-    return [Number(p >> 32n) >>> 0, Number(p & 0xffffffffn) >>> 0];
-  };
-  for (let r = 0; r < 10; r++) {
-    const [hi0, lo0] = mul(0xd2511f53, c0);
-    const [hi1, lo1] = mul(0xcd9e8d57, c2);
-    [c0, c1, c2, c3] = [(hi1 ^ c1 ^ k0) >>> 0, lo1, (hi0 ^ c3 ^ k1) >>> 0, lo0];
-    k0 = (k0 + 0x9e3779b9) >>> 0;
-    k1 = (k1 + 0xbb67ae85) >>> 0;
-  }
-  return [c0, c1, c2, c3];
-}
+import { philox, philoxWords, uniform24, normalFromWords, normalFromWordsExact } from './rng.ref.js';
 
 test('init reports adapter, limits and features; the device has the adapter limits', async () => {
   const rt = await device();
@@ -91,6 +74,45 @@ test('Philox: GPU rand equals the JS Philox4x32-10 bit for bit; same seed, same 
   bg.manualSeed(5);
   const b = await bg.randn([64]).toArray();
   assert.equal(Array.from(a), Array.from(b));
+});
+
+test('rand / randn / dropout give the bits of the CPU reference (the same on every adapter)', async () => {
+  await device();
+  const seed = 2 ** 40 + 7;
+  const n = 4096;
+  const bits = (a: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(a).buffer));
+  const f = Math.fround;
+  const gen = new bg.Generator(seed);
+  const z = await bg.randn([n], { generator: gen }).toArray(); // draw offset 0
+  const words = (offset: number) => Array.from({ length: n }, (_, i) => philoxWords(seed, offset, i));
+  const w0 = words(0);
+  const zRef = w0.map(([a, b]) => normalFromWords(a, b));
+  assert.equal(bits(z), bits(zRef), 'randn bits');
+  // the integer Box-Muller is within about half an f32 ulp of the float64 formula
+  for (let i = 0; i < n; i++) {
+    const exact = normalFromWordsExact(w0[i][0], w0[i][1]);
+    if (Math.abs(zRef[i] - exact) > 2 ** -24 * Math.abs(exact) * 1.1 + 1e-15) assert.unreachable(`normal ${i}: ${zRef[i]} vs ${exact}`);
+  }
+  // nonzero mean / low: the final f32 multiply-add, rounded twice (not fused) on these adapters
+  const mean = f(0.5), std = f(0.02), low = f(0.1), high = f(0.7);
+  const zs = await bg.randn([n], { mean, std, generator: gen }).toArray(); // offset 1
+  assert.equal(bits(zs), bits(words(1).map(([a, b]) => f(mean + f(std * normalFromWords(a, b))))), 'randn(mean, std) bits');
+  const u = await bg.rand([n], { low, high, generator: gen }).toArray(); // offset 2
+  assert.equal(bits(u), bits(words(2).map(([a]) => f(low + f(f(high - low) * uniform24(a))))), 'rand(low, high) bits');
+  // dropout: mask from the first word, kept values times f32(1 / (1 - p)), in forward and backward
+  const p = 0.1;
+  const xs = Array.from({ length: n }, (_, i) => f((i % 13) * 0.37 - 2));
+  const x = bg.tensor(xs).setRequiresGrad();
+  const y = bg.dropout(x, p, { generator: gen }); // offset 3
+  const keep = words(3).map(([a]) => uniform24(a) >= f(p));
+  const scale = f(1 / (1 - p));
+  assert.equal(bits(await y.toArray()), bits(xs.map((v, i) => (keep[i] ? f(v * scale) : 0))), 'dropout bits');
+  y.backward(bg.full([n], 3));
+  assert.equal(bits(await x.grad!.toArray()), bits(keep.map((k) => (k ? f(3 * scale) : 0))), 'dropout backward bits');
+  // the default stream's first normal (README): exact Box-Muller 0.73792566, rounded to f32
+  bg.manualSeed(0);
+  const first = (await bg.randn([1]).toArray())[0];
+  assert.is(first, f(0.7379256600714554));
 });
 
 test('rand / randn / bernoulli statistics', async () => {

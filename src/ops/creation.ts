@@ -44,7 +44,7 @@ export function arange(start: number, end?: number, step = 1, dtype: DType = 'i3
 
 /**
  * A counter-based generator: numbers depend only on (seed, offset, index), so the same seed
- * gives the same tensors on every runtime and device. Each draw advances the offset.
+ * gives the same bits on every runtime and device (rng.wgsl says how). Each draw advances the offset.
  */
 export class Generator {
   constructor(public seed: number = 0, public offset: number = 0) {

@@ -16,7 +16,7 @@ export function dropout(x: Tensor, p: number, { training = true, generator = def
   if (!(p >= 0 && p < 1)) throw new Error(`dropout: p must be in [0, 1), got ${p}`);
   if (!training || p === 0) return reshape(x, x.shape);
   const s = generator.next();
-  const params = { n: x.size, seed_lo: s.seedLo, seed_hi: s.seedHi, offset: s.offset, p, pad0: 0, pad1: 0, pad2: 0 };
+  const params = { n: x.size, seed_lo: s.seedLo, seed_hi: s.seedHi, offset: s.offset, p, scale: 1 / (1 - p), pad1: 0, pad2: 0 };
   const out = Tensor.empty(x.shape, 'f32', 'dropout');
   runtime().dispatch(DROPOUT, 'dropout', { x, y: out, params }, { threads: x.size });
   return record('dropout', out, [x], (g) => {
