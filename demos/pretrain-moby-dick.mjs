@@ -16,7 +16,7 @@ const objectiveDefaults = values.objective === 'electra' ? ['--train-vocab', '30
 const args = [
   'dist/cli.js', 'pretrain', '--objective', values.objective, '--corpus', ...chapters, ...objectiveDefaults, '--config', 'bert-tiny',
   '--steps', values.steps, '--batch', '16', '--seq', '64', '--warmup', String(Math.round(values.steps / 10)), '--log-every', '10',
-  '--eval-fraction', '0.05', '--out', out, '--log', `${out}.jsonl`, ...extra,
+  '--eval-fraction', '0.05', '--out', out, '--overwrite', '--log', `${out}.jsonl`, ...extra,
 ];
 console.log(`node ${args.join(' ').replace(/(node_modules\S+chapter_)\d+\.txt( \S+chapter_\d+\.txt)+/, '$1*.txt')}`);
 const r = spawnSync(process.execPath, args, { stdio: 'inherit' });

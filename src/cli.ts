@@ -1,33 +1,53 @@
-// `bertgpu <command> ...` — each command lives in src/cli/<command>.ts and returns an exit code.
-const COMMANDS: Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>> = {
-  tokenize: () => import('./cli/tokenize.js'),
-  info: () => import('./cli/info.js'),
-  run: () => import('./cli/run.js'),
-  pretrain: () => import('./cli/pretrain.js'),
-};
+// `bertgpu <command> ...`: each command is one file in src/cli/ (listed in src/cli/commands.ts),
+// parsed with commander. Bare `bertgpu` prints the usage and exits 0; `--version` prints the version.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { COMMANDS } from './cli/commands.js';
+import { processIo, reportFailure, runCommand } from './cli/program.js';
+import { runFiltered, wantsFilter, watchParent } from './cli/dawn-noise.js';
 
-const USAGE = `usage: bertgpu <command> [options]
-commands:
-  info       print the WebGPU adapter, its limits and features
-  tokenize   JSON lines in, token ids out (see README)
-  pretrain   pre-train on text files (mlm, mlm-nsp, roberta, electra)
-  run        one eval forward (+ gradients) of a Hugging Face directory on safetensors inputs`;
-
-async function main(): Promise<number> {
-  const [command, ...rest] = process.argv.slice(2);
-  if (!command || command === '--help' || command === '-h') {
-    console.log(USAGE);
-    return command ? 0 : 1;
+/** The version in the nearest package.json named bertgpu above this file (source, dist or a test bundle). */
+function version(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8'));
+      if (pkg.name === 'bertgpu') return pkg.version;
+    }
+    if (dirname(dir) === dir) return 'unknown';
   }
-  const load = COMMANDS[command];
-  if (!load) {
-    console.error(`bertgpu: unknown command '${command}'\n${USAGE}`);
-    return 2;
-  }
-  return (await load()).main(rest);
 }
 
-main().then(
+async function main(argv: string[]): Promise<number> {
+  const io = processIo();
+  const found = COMMANDS.find((c) => c.name === argv[0]);
+  if (found?.gpu && wantsFilter(argv)) return runFiltered();
+  watchParent();
+  if (found) {
+    try {
+      return await runCommand(found.build(io), argv.slice(1), io);
+    } catch (err) {
+      return reportFailure(found.name, err, io);
+    }
+  }
+  const program = new Command('bertgpu')
+    .description('Pre-train and run BERT-family models on WebGPU.')
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({ outputError: (s, write) => write(s.replace(/^error: /, 'bertgpu: ')) })
+    .version(version(), '-V, --version')
+    .addHelpText('after', '\n`bertgpu <command> --help` shows the options of a command.');
+  for (const c of COMMANDS) program.addCommand(c.build(io));
+  if (!argv.length) {
+    program.outputHelp();
+    return 0;
+  }
+  return runCommand(program, argv, io);
+}
+
+main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (err) => { console.error(`bertgpu: ${err instanceof Error ? err.message : String(err)}`); process.exitCode = 1; },
 );

@@ -60,7 +60,8 @@ test('SIGKILL at random moments and between the renames: every resume finds a co
     // alternate: the hook kills at the 1st or 2nd checkpoint write's rename window; else a random moment
     const hook = attempt % 2 === 0 && kills < 10;
     const env: Record<string, string> = hook ? { BERTGPU_TEST_KILL_BETWEEN_RENAMES: String(1 + Math.floor(next() * 2)) } : {};
-    const run = start(hasCheckpoint ? ['pretrain', '--resume', out] : args(out), env);
+    // --verbose: no stderr-filtering parent process (cli.ts), so the kill reaches the process that trains
+    const run = start([...(hasCheckpoint ? ['pretrain', '--resume', out] : args(out)), '--verbose'], env);
     if (!hook && kills < 10) setTimeout(() => run.child.kill('SIGKILL'), 500 + next() * 2000);
     const r = await run.done;
     if (hasCheckpoint) {

@@ -3,11 +3,10 @@
 // `--resume DIR` alone continues it; a flag given again either overrides (run control: steps,
 // logging, output) or must equal the checkpoint's (what shaped the model, data and optimizer).
 import { resolve } from 'node:path';
+import { Option } from 'commander';
 import { PRESETS } from '../models/config.js';
 import { OBJECTIVES } from '../train/objectives.js';
-
-/** A command-line mistake: reported with the usage text, exit code 2. */
-export class UsageError extends Error {}
+import { UsageError } from './program.js';
 
 export type FlagKind = 'int' | 'number' | 'string' | 'boolean' | 'files' | 'path';
 
@@ -23,6 +22,8 @@ export interface Flag {
    */
   onResume: 'fixed' | 'override' | 'none';
   help: string;
+  /** The value's name in --help (default: n for integers, x for numbers, value). */
+  arg?: string;
 }
 
 const oneOf = (values: readonly string[]) => (v: string) =>
@@ -31,12 +32,12 @@ const positive = (v: number) => (v > 0 ? null : 'must be a positive number');
 const atLeast1 = (v: number) => (v >= 1 ? null : 'must be at least 1');
 
 export const PRETRAIN_FLAGS: Record<string, Flag> = {
-  objective: { kind: 'string', onResume: 'fixed', check: oneOf(OBJECTIVES), help: `training objective: ${OBJECTIVES.join(', ')}` },
+  objective: { kind: 'string', onResume: 'fixed', check: oneOf(OBJECTIVES), arg: 'name', help: `training objective: ${OBJECTIVES.join(', ')}` },
   corpus: { kind: 'files', onResume: 'fixed', help: 'text files: each file is one document (split into sentences)' },
-  vocab: { kind: 'path', onResume: 'fixed', help: 'a WordPiece vocab.txt' },
+  vocab: { kind: 'path', onResume: 'fixed', arg: 'file', help: 'a WordPiece vocab.txt' },
   'train-vocab': { kind: 'int', onResume: 'fixed', check: atLeast1, help: 'train a WordPiece vocabulary of this size on the training documents' },
-  config: { kind: 'string', default: 'bert-tiny', onResume: 'fixed', check: oneOf(Object.keys(PRESETS)), help: 'model size preset' },
-  out: { kind: 'path', onResume: 'override', help: 'output: a Hugging Face directory and checkpoint/' },
+  config: { kind: 'string', default: 'bert-tiny', onResume: 'fixed', check: oneOf(Object.keys(PRESETS)), arg: 'preset', help: `model size: ${Object.keys(PRESETS).join(', ')}` },
+  out: { kind: 'path', onResume: 'override', arg: 'dir', help: 'output: a Hugging Face directory and checkpoint/ (on --resume: the resumed run\'s)' },
   steps: { kind: 'int', default: '1000', onResume: 'override', check: atLeast1, help: 'optimizer steps' },
   batch: { kind: 'int', default: '16', onResume: 'fixed', check: atLeast1, help: 'sequences per micro-batch' },
   seq: { kind: 'int', default: '128', onResume: 'fixed', check: (v) => (v >= 8 ? null : 'must be at least 8'), help: 'sequence length in tokens' },
@@ -45,7 +46,7 @@ export const PRETRAIN_FLAGS: Record<string, Flag> = {
   seed: { kind: 'int', default: '0', onResume: 'fixed', help: 'seed of every random choice' },
   accumulate: { kind: 'int', default: '1', onResume: 'fixed', check: atLeast1, help: 'micro-batches per optimizer step' },
   'dupe-factor': { kind: 'int', default: '10', onResume: 'fixed', check: atLeast1, help: 'mlm, mlm-nsp: passes of instance creation over the corpus (google-research/bert)' },
-  masking: { kind: 'string', onResume: 'fixed', check: oneOf(['static', 'dynamic']), help: 'static or dynamic (default: static for mlm/mlm-nsp, dynamic otherwise)' },
+  masking: { kind: 'string', onResume: 'fixed', arg: 'kind', check: oneOf(['static', 'dynamic']), help: 'static or dynamic (default: static for mlm/mlm-nsp, dynamic otherwise)' },
   'whole-word-mask': { kind: 'boolean', default: false, onResume: 'fixed', help: 'mask "##" pieces together with their word' },
   'generator-size': { kind: 'number', onResume: 'fixed', check: (v) => (v > 0 && v <= 1 ? null : 'must be a fraction in (0, 1]'), help: "electra: the generator's hidden size as a fraction of the discriminator's (default 0.25)" },
   dropout: { kind: 'number', onResume: 'fixed', check: (v) => (v >= 0 && v < 1 ? null : 'must be a probability in [0, 1)'), help: "hidden and attention dropout (default: the preset's 0.1)" },
@@ -55,12 +56,20 @@ export const PRETRAIN_FLAGS: Record<string, Flag> = {
   'eval-every': { kind: 'int', default: '0', onResume: 'override', help: 'evaluate every N steps (0: at the end only)' },
   'log-every': { kind: 'int', default: '10', onResume: 'override', check: atLeast1, help: 'read the loss back every N steps' },
   'checkpoint-every': { kind: 'int', default: '0', onResume: 'override', help: 'write checkpoint/ every N steps (0: at the end only)' },
-  log: { kind: 'path', onResume: 'override', help: 'JSON-lines log file (on resume: cut back to the checkpoint step)' },
+  log: { kind: 'path', onResume: 'override', arg: 'file', help: 'JSON-lines log file (on resume: cut back to the checkpoint step)' },
   profile: { kind: 'int', default: '0', onResume: 'none', help: 'time every kernel of N steps with GPU timestamp queries' },
-  resume: { kind: 'path', onResume: 'none', help: 'continue the run whose checkpoint is DIR or DIR/checkpoint' },
+  resume: { kind: 'path', onResume: 'none', arg: 'dir', help: 'continue the run whose checkpoint is DIR or DIR/checkpoint' },
   overwrite: { kind: 'boolean', default: false, onResume: 'none', help: 'replace a model already in --out' },
-  quiet: { kind: 'boolean', default: false, onResume: 'none', help: 'no progress bar' },
+  quiet: { kind: 'boolean', default: false, onResume: 'none', help: 'no progress output (a bar on a terminal, else a line per log step)' },
 };
+
+/** The commander option of a flag; --help shows its default. */
+export function flagOption(name: string, flag: Flag): Option {
+  const arg = flag.kind === 'boolean' ? '' : flag.kind === 'files' ? ' <files...>' : ` <${flag.arg ?? (flag.kind === 'int' ? 'n' : flag.kind === 'number' ? 'x' : 'value')}>`;
+  const option = new Option(`--${name}${arg}`, flag.help);
+  if (flag.default !== undefined && flag.kind !== 'boolean') option.default(flag.kind === 'int' || flag.kind === 'number' ? Number(flag.default) : flag.default);
+  return option;
+}
 
 export type ArgValue = string | number | boolean | string[];
 export type PretrainValues = Record<string, ArgValue | undefined>;

@@ -1,11 +1,11 @@
 // `bertgpu pretrain`: pre-train a BERT-family model from text files on WebGPU.
-import { parseArgs } from 'node:util';
+import type { Command } from 'commander';
 import { readFile, stat, access } from 'node:fs/promises';
 import { appendFileSync, existsSync, constants } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { init, kernelTimeTable, type KernelTime } from '../runtime.js';
-import { presetConfig, PRESETS } from '../models/config.js';
+import { presetConfig } from '../models/config.js';
 import { WordPieceTokenizer } from '../tokenizers/wordpiece.js';
 import { trainWordPiece } from '../tokenizers/wordpiece-trainer.js';
 import { PretrainingDataset } from '../data/dataset.js';
@@ -14,47 +14,42 @@ import { OBJECTIVES, type ObjectiveName, type PretrainingBatch } from '../train/
 import { Trainer, datasetSource, readCheckpointState, recoverCheckpoint, type LogRecord, type EvalRecord } from '../train/trainer.js';
 import { writeAtomic } from '../io/files.js';
 import { decodeCorpusText } from '../data/corpus.js';
-import { PRETRAIN_FLAGS, UsageError, argsToKeep, parseFlag, resolveArgs, type PretrainValues } from './pretrain-args.js';
+import { PRETRAIN_FLAGS, argsToKeep, flagOption, parseFlag, resolveArgs, type PretrainValues } from './pretrain-args.js';
+import { UsageError, addVerbose, givenOptions, newCommand, type CliCommand } from './program.js';
 import { unigramEntropy, nspMajorityAccuracy } from '../train/baselines.js';
 
-const USAGE = `usage: bertgpu pretrain --objective mlm|mlm-nsp|roberta|electra --corpus FILE... (--vocab FILE | --train-vocab SIZE)
-         --config ${Object.keys(PRESETS).join('|')} --out DIR
-         [--steps N] [--batch B] [--seq T] [--lr X] [--warmup N] [--seed S] [--accumulate N]
-         [--dupe-factor N] [--masking static|dynamic] [--whole-word-mask] [--generator-size F] [--dropout P] [--weight-decay W]
-         [--log-every N] [--eval-every N] [--eval-fraction F] [--eval-batches N] [--checkpoint-every N] [--profile N]
-         [--resume DIR] [--log FILE] [--overwrite] [--quiet]
-Each corpus file is one document (split into sentences); --out receives a Hugging Face directory
-(for electra: the discriminator) and checkpoint/ (the whole training state and these arguments):
---resume DIR alone continues the run; a flag given again overrides (steps, logging, output) or
-must equal the checkpoint's. An --out that holds a model needs --overwrite. Steps skipped for a
-non-finite gradient norm are reported at the next log step; a run with more than half of its
-steps (or 20 in a row) skipped fails and writes no model.
---dupe-factor (mlm, mlm-nsp; default 10 as google-research/bert) builds the instances that many times
-over with different sentence pairings and masks; without it a long run memorises one fixed set.
---generator-size (electra; default 0.25 as ELECTRA's generator_hidden_size) is the generator's hidden
-size as a fraction of the discriminator's.
---dropout (default 0.1, the preset's) sets hidden_dropout_prob and attention_probs_dropout_prob;
---weight-decay (default 0.01) is AdamW's, on all but biases and LayerNorm weights.
---profile N times every kernel of N training steps (after 2 warm-up steps) with GPU timestamp
-queries and prints the GPU time per kernel at the end (needs the adapter's timestamp-query).`;
+const HELP_AFTER = `
+Each corpus file is one document (split into sentences). --out receives a Hugging Face
+directory (for electra: the discriminator) and checkpoint/: the whole training state and these
+arguments, so --resume DIR alone continues the run. A flag given again with --resume either
+overrides (--steps, --out, --log, --log-every, --eval-every, --eval-batches,
+--checkpoint-every; reported) or must equal the checkpoint's (refused otherwise). An --out
+that already holds a model needs --overwrite.
+--dupe-factor builds the mlm / mlm-nsp instances that many times over with different sentence
+pairings and masks (google-research/bert); without it a long run memorises one fixed set.
+Steps skipped for a non-finite gradient norm are reported at the next log step; a run with more
+than half of its steps (after 10), or 20 in a row, skipped fails (exit 1) and writes no model.
+Ctrl-C (SIGINT) or SIGTERM stops at the end of the step, writes checkpoint/ and exits 130 / 143.
+--profile N times every kernel of N steps (after 2 warm-up steps) with GPU timestamp queries.`;
 
 const MODE: Record<ObjectiveName, 'bert' | 'roberta' | 'electra'> = { mlm: 'bert', 'mlm-nsp': 'bert', roberta: 'roberta', electra: 'electra' };
 
 /** Test hook (the kill test): SIGKILL this process between the renames of the Nth checkpoint write. */
 const KILL_BETWEEN_RENAMES = Number(process.env.BERTGPU_TEST_KILL_BETWEEN_RENAMES ?? 0);
 
-export async function main(argv: string[]): Promise<number> {
-  try {
-    return await pretrain(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError) && !(err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) throw err;
-    console.error(`bertgpu pretrain: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-}
+export const command: CliCommand = {
+  name: 'pretrain',
+  gpu: true,
+  build: (io) => {
+    const cmd = newCommand('pretrain', 'pre-train a BERT-family model on text files (mlm, mlm-nsp, roberta, electra)', io, pretrain);
+    for (const [name, flag] of Object.entries(PRETRAIN_FLAGS)) cmd.addOption(flagOption(name, flag));
+    return addVerbose(cmd).addHelpText('after', HELP_AFTER);
+  },
+};
 
-async function pretrain(argv: string[]): Promise<number> {
-  const given = parseCommandLine(argv);
+async function pretrain(cmd: Command): Promise<number> {
+  const given: PretrainValues = {};
+  for (const [name, raw] of Object.entries(givenOptions(cmd))) if (PRETRAIN_FLAGS[name]) given[name] = parseFlag(name, raw as string | boolean | string[]);
   // on resume, the checkpoint's arguments fill in what the command line leaves out
   let checkpoint: string | null = null;
   let saved: PretrainValues | null = null;
@@ -169,19 +164,27 @@ async function pretrain(argv: string[]): Promise<number> {
   const profileStart = Math.min(steps, trainer.step + 2);
   const profileEnd = Math.min(steps, profileStart + profileSteps);
   let kernelTimes: KernelTime[] | null = null;
-  const bar = values.quiet ? null : new cliProgress.SingleBar({
+  // progress: a bar on a terminal, else a plain line per log record (every --log-every steps)
+  const bar = values.quiet || !process.stdout.isTTY ? null : new cliProgress.SingleBar({
     format: 'step {value}/{total} |{bar}| loss {loss} {parts} | {tps} tok/s | ETA {eta_formatted}',
     hideCursor: true,
+    stream: process.stdout,
   }, cliProgress.Presets.shades_classic);
+  const progressLines = !values.quiet && !process.stdout.isTTY;
   // the log holds each step once: a resumed run cuts it back to the checkpoint's step
   if (logFile) await (checkpoint ? truncateLog(logFile, trainer.step) : writeAtomic(logFile, ''));
   const log = (record: object) => {
     if (logFile) appendFileSync(logFile, JSON.stringify(record) + '\n');
   };
+  const startStep = trainer.step;
   let lastLogged = trainer.step;
   trainer.onLog = (r: LogRecord) => {
     const parts = Object.entries(r.parts).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(' ');
     bar?.update(r.step, { loss: r.loss.toFixed(3), parts: parts ? `(${parts})` : '', tps: Math.round(r.tokens_per_s) });
+    if (progressLines) {
+      const left = (r.elapsed_s / Math.max(1, r.step - startStep)) * (steps - r.step);
+      console.log(`step ${r.step}/${steps} loss ${r.loss.toFixed(4)}${parts ? ` (${parts})` : ''} lr ${r.lr.toExponential(2)} ${Math.round(r.tokens_per_s)} tok/s, ${duration(r.elapsed_s)} elapsed, ${duration(left)} left`);
+    }
     if (r.skipped_steps) {
       const window = r.step - lastLogged === 1 ? `step ${r.step}` : `steps ${lastLogged + 1}-${r.step}`;
       console.error(`bertgpu pretrain: step ${r.step}: ${r.skipped_steps} of ${window} skipped: gradient norm not finite (NaN or inf); parameters and optimizer state left as they were`);
@@ -190,10 +193,24 @@ async function pretrain(argv: string[]): Promise<number> {
     log({ step: r.step, loss: r.loss, ...r.parts, ...r.metrics, lr: r.lr, grad_norm: r.grad_norm, tokens_per_s: r.tokens_per_s, ...(r.skipped_steps ? { skipped_steps: r.skipped_steps } : {}) });
   };
   trainer.onEval = (r: EvalRecord) => log({ step: r.step, eval: true, loss: r.loss, ...r.parts, ...r.metrics });
+  // SIGINT / SIGTERM: finish the step in flight, write the checkpoint, exit 128 + signal number
+  let stoppedBy: NodeJS.Signals | null = null;
+  let stopTime = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!stoppedBy) {
+      stoppedBy = signal;
+      stopTime = Date.now();
+      trainer.stopRequested = true;
+      bar?.stop();
+      console.error(`bertgpu pretrain: ${signal}: stopping after this step to write a checkpoint (again to stop at once)`);
+    } else if (Date.now() - stopTime > 1000) process.exit(128 + (signal === 'SIGINT' ? 2 : 15)); // not the same Ctrl-C seen twice (terminal + wrapper)
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   bar?.start(steps, trainer.step, { loss: '-', parts: '', tps: '-' });
   try {
     let nextCheckpoint = checkpointEvery ? Math.min(steps, trainer.step + checkpointEvery) : steps;
-    while (trainer.step < steps) {
+    while (trainer.step < steps && !stoppedBy) {
       let until = nextCheckpoint;
       if (profileSteps && !kernelTimes) {
         if (trainer.step === profileStart && profileStart < profileEnd) rt.startProfile();
@@ -206,8 +223,17 @@ async function pretrain(argv: string[]): Promise<number> {
         nextCheckpoint = checkpointEvery ? Math.min(steps, trainer.step + checkpointEvery) : steps;
       }
     }
+    if (stoppedBy) {
+      await saveCheckpoint();
+      console.log(`stopped by ${stoppedBy} at step ${trainer.step} of ${steps}: wrote ${checkpointDir}; continue with: bertgpu pretrain --resume ${out}`);
+      trainer.dispose();
+      rt.destroy();
+      return 128 + (stoppedBy === 'SIGINT' ? 2 : 15);
+    }
   } finally {
     bar?.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
   if (kernelTimes) printKernelTimes(kernelTimes, profileEnd - profileStart);
   else if (profileSteps) console.log(`--profile: no step was left to profile after the 2 warm-up steps (the run ended at step ${trainer.step})`);
@@ -231,21 +257,6 @@ async function pretrain(argv: string[]): Promise<number> {
   trainer.dispose();
   rt.destroy();
   return 0;
-}
-
-/** The command line as flag values (no defaults applied; see pretrain-args.ts). */
-function parseCommandLine(argv: string[]): PretrainValues {
-  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {};
-  for (const [name, flag] of Object.entries(PRETRAIN_FLAGS)) options[name] = { type: flag.kind === 'boolean' ? 'boolean' : 'string', ...(flag.kind === 'files' ? { multiple: true } : {}) };
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options });
-  // `--corpus a.txt b.txt c.txt`: the files after --corpus arrive as positionals
-  if (positionals.length) {
-    if (!values.corpus) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-    values.corpus = [...(values.corpus as string[]), ...positionals];
-  }
-  const given: PretrainValues = {};
-  for (const [name, raw] of Object.entries(values)) if (raw !== undefined) given[name] = parseFlag(name, raw as string | boolean | string[]);
-  return given;
 }
 
 /** The checkpoint directory of --resume DIR: DIR/checkpoint or DIR itself, made whole first. */
@@ -302,6 +313,14 @@ async function truncateLog(path: string, step: number): Promise<void> {
     }
   });
   await writeAtomic(path, kept.map((l) => l + '\n').join(''));
+}
+
+/** Seconds as 1h02m, 3m05s or 12s. */
+function duration(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s >= 3600) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  if (s >= 60) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${s}s`;
 }
 
 /** The --profile report: GPU time per step, then the kernels, the largest first. */

@@ -1,83 +1,75 @@
-// `bertgpu tokenize`: JSON lines in (a string, or {"text": ..., "pair": ...}), one JSON object
+// `bertgpu tokenize`: lines in (plain text, a JSON string, or {"text": ..., "pair": ...}), one JSON object
 // out per line: {"input_ids", "token_type_ids", "attention_mask", "tokens"}. A line is written
 // only once it is fully computed; on the first bad line the command stops with one error line
 // on stderr and exit code 1, so output lines always match the first input lines.
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import type { Readable, Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
+import type { Command } from 'commander';
 import type { TokenizerEncoding } from '../tokenizers/encoding.js';
 import { loadByteLevelBpeFiles, loadWordPieceVocabFile } from '../tokenizers/node-io.js';
+import { UsageError, newCommand, processIo, runCommand, type CliCommand, type Io } from './program.js';
 
-const USAGE = `usage: bertgpu tokenize --vocab FILE [--cased] [--max-length N]
-       bertgpu tokenize --bpe-vocab vocab.json --merges merges.txt [--max-length N]
-Reads JSON lines on stdin: "text" or {"text": "...", "pair": "..."}.
-Writes one JSON object per line: input_ids, token_type_ids, attention_mask, tokens.
-  --vocab FILE        WordPiece vocab.txt (BERT)
-  --cased             keep case and accents (default: lowercase, strip accents)
-  --max-length N      truncate to N tokens, special tokens included (pairs: longest_first)
-  --bpe-vocab FILE    byte-level BPE vocab.json (RoBERTa/GPT-2 style)
-  --merges FILE       byte-level BPE merges.txt`;
-
-interface Io {
-  stdin: Readable;
-  stdout: Writable;
-  stderr: Writable;
-}
+const HELP_AFTER = `
+Input, one per line (blank lines are skipped):
+  plain text                            a sequence
+  "a JSON string"                       a sequence
+  {"text": "...", "pair": "..."}        a pair ("pair" optional)
+With --input auto (the default) a line starting with " or { or [ is read as JSON, any other
+line as plain text. Output, one JSON object per line: input_ids, token_type_ids,
+attention_mask, tokens. A line is written once it is whole; on the first bad line the
+command stops (exit 1) with the line number, so output lines match the first input lines.`;
 
 interface Encoder {
   encode(text: string, pair?: string | null, options?: { maxLength?: number; truncation?: 'longest_first' }): TokenizerEncoding;
 }
 
-class UsageError extends Error {}
+type InputMode = 'auto' | 'json' | 'text';
 
-export async function main(argv: string[], io: Io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }): Promise<number> {
-  const fail = (message: string, code = 1) => {
+export const command: CliCommand = {
+  name: 'tokenize',
+  gpu: false,
+  build: (io) =>
+    newCommand('tokenize', 'text or JSON lines on stdin -> token ids as JSON lines on stdout', io, (cmd) => tokenize(cmd, io))
+      .option('--vocab <file>', 'WordPiece vocab.txt (BERT)')
+      .option('--cased', 'keep case and accents (WordPiece; default: lowercase, strip accents)')
+      .option('--max-length <n>', 'truncate to N tokens, special tokens included (pairs: longest_first)')
+      .option('--bpe-vocab <file>', 'byte-level BPE vocab.json (RoBERTa / GPT-2 style)')
+      .option('--merges <file>', 'byte-level BPE merges.txt')
+      .option('--input <mode>', 'auto, json (every line JSON) or text (every line plain text)', 'auto')
+      .addHelpText('after', HELP_AFTER),
+};
+
+/** `bertgpu tokenize ARGS`: the exit code (used by cli.ts and, with other streams, by the tests). */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  return runCommand(command.build(io), argv, io);
+}
+
+async function tokenize(cmd: Command, io: Io): Promise<number> {
+  const fail = (message: string) => {
     io.stderr.write(`bertgpu tokenize: ${message}\n`);
-    return code;
+    return 1;
   };
-
-  let tokenizer: Encoder;
+  const values = cmd.opts<{ vocab?: string; cased?: boolean; maxLength?: string; bpeVocab?: string; merges?: string; input: string }>();
+  const bpe = values.bpeVocab !== undefined || values.merges !== undefined;
+  if (values.vocab !== undefined && bpe) throw new UsageError('give either --vocab or --bpe-vocab/--merges, not both');
   let maxLength: number | undefined;
+  if (values.maxLength !== undefined) {
+    const text = values.maxLength;
+    maxLength = Number(text);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(maxLength)) throw new UsageError(`--max-length must be a whole number, got '${text}'`);
+    if (maxLength < 2) throw new UsageError(`--max-length ${maxLength} is smaller than the 2 special tokens every sequence needs`);
+  }
+  if (!['auto', 'json', 'text'].includes(values.input)) throw new UsageError(`--input must be auto, json or text, got '${values.input}'`);
+  const mode = values.input as InputMode;
+  if (bpe) {
+    if (values.bpeVocab === undefined || values.merges === undefined) throw new UsageError('byte-level BPE needs both --bpe-vocab and --merges');
+    if (values.cased) throw new UsageError('--cased applies to WordPiece vocabularies only (byte-level BPE is always cased)');
+  } else if (values.vocab === undefined) throw new UsageError('missing --vocab FILE (or --bpe-vocab FILE --merges FILE)');
+  let tokenizer: Encoder;
   try {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
-        vocab: { type: 'string' },
-        cased: { type: 'boolean', default: false },
-        'max-length': { type: 'string' },
-        'bpe-vocab': { type: 'string' },
-        merges: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      allowPositionals: false,
-      strict: true,
-    });
-    if (values.help) {
-      io.stdout.write(USAGE + '\n');
-      return 0;
-    }
-    const bpe = values['bpe-vocab'] !== undefined || values.merges !== undefined;
-    if (values.vocab !== undefined && bpe) throw new UsageError('give either --vocab or --bpe-vocab/--merges, not both');
-    if (values['max-length'] !== undefined) {
-      const text = values['max-length'];
-      maxLength = Number(text);
-      if (!/^\d+$/.test(text) || !Number.isSafeInteger(maxLength)) throw new UsageError(`--max-length must be a whole number, got '${text}'`);
-      if (maxLength < 2) throw new UsageError(`--max-length ${maxLength} is smaller than the 2 special tokens every sequence needs`);
-    }
-    if (bpe) {
-      if (values['bpe-vocab'] === undefined || values.merges === undefined) throw new UsageError('byte-level BPE needs both --bpe-vocab and --merges');
-      if (values.cased) throw new UsageError('--cased applies to WordPiece vocabularies only (byte-level BPE is always cased)');
-      tokenizer = loadByteLevelBpeFiles(values['bpe-vocab'], values.merges);
-    } else {
-      if (values.vocab === undefined) throw new UsageError('missing --vocab FILE (or --bpe-vocab FILE --merges FILE)');
-      tokenizer = loadWordPieceVocabFile(values.vocab, values.cased ? { lowercase: false } : {});
-    }
+    tokenizer = bpe ? loadByteLevelBpeFiles(values.bpeVocab!, values.merges!) : loadWordPieceVocabFile(values.vocab!, values.cased ? { lowercase: false } : {});
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    // parseArgs' own errors (unknown option, missing value) are usage errors too.
-    const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    return fail(usage ? `${message}\n${USAGE}` : message, usage ? 2 : 1);
+    return fail(err instanceof Error ? err.message : String(err));
   }
 
   const lines = createInterface({ input: io.stdin, crlfDelay: Infinity });
@@ -86,7 +78,7 @@ export async function main(argv: string[], io: Io = { stdin: process.stdin, stdo
     for await (const line of lines) {
       lineNumber++;
       if (line.trim() === '') continue;
-      const [text, pair] = parseInputLine(line);
+      const [text, pair] = parseInputLine(line, mode);
       const e = tokenizer.encode(text, pair, maxLength === undefined ? {} : { maxLength, truncation: 'longest_first' });
       const out = JSON.stringify({
         input_ids: e.inputIds,
@@ -103,8 +95,9 @@ export async function main(argv: string[], io: Io = { stdin: process.stdin, stdo
   return 0;
 }
 
-/** [text, pair] from one input line: a JSON string or {"text": string, "pair"?: string}. */
-function parseInputLine(line: string): [string, string | null] {
+/** [text, pair] from one input line: plain text, a JSON string or {"text": string, "pair"?: string}. */
+function parseInputLine(line: string, mode: InputMode): [string, string | null] {
+  if (mode === 'text' || (mode === 'auto' && !/^\s*["{[]/.test(line))) return [line, null];
   let value: unknown;
   try {
     value = JSON.parse(line);

@@ -100,6 +100,8 @@ export class Trainer {
   readonly optimizer: AdamW;
   onLog: ((r: LogRecord) => void) | null = null;
   onEval: ((r: EvalRecord) => void) | null = null;
+  /** Set (e.g. by a SIGINT handler) to make run() return after the step in flight. */
+  stopRequested = false;
   private tokensSinceLog = 0;
   /** Non-finite step accounting of this trainer object (not of the checkpoint it came from). */
   private checkedStep: number | null = null;
@@ -240,7 +242,7 @@ export class Trainer {
 
   /** Runs until `steps` (or `until`), evaluating every evalEvery steps. */
   async run(until = this.options.steps): Promise<void> {
-    while (this.step < Math.min(until, this.options.steps)) {
+    while (this.step < Math.min(until, this.options.steps) && !this.stopRequested) {
       await this.trainStep();
       if (this.options.evalEvery && this.step % this.options.evalEvery === 0 && this.evalBatches.length) await this.evaluate();
     }
