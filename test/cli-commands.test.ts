@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, mkdirSync, copyFileSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { buildCli, cli, start, CORPUS } from './cli-helpers.js';
 import { readSafetensors } from '../src/io/safetensors.js';
@@ -142,6 +143,27 @@ test('SIGINT during pretrain: plain progress lines (stdout not a TTY), a checkpo
   assert.is(resumed.status, 0, resumed.stderr);
   assert.match(resumed.stdout, `resuming ${join(out, 'checkpoint')} at step ${step} of ${step + 2}, with --steps ${step + 2} (the checkpoint's run: 1000)`);
   assert.not.match(resumed.stderr, DAWN);
+});
+
+test('SIGKILL of the stderr-filtering parent takes its training child with it', async () => {
+  await buildCli();
+  const out = join(mkdtempSync(join(tmpdir(), 'bertgpu-cmd-')), 'model');
+  const run = start(['pretrain', '--objective', 'mlm', '--corpus', join(CORPUS, 'chapter_1.txt'), join(CORPUS, 'chapter_2.txt'), '--train-vocab', '200', '--batch', '2', '--seq', '32', '--eval-fraction', '0', '--dupe-factor', '1', '--steps', '1000', '--log-every', '2', '--out', out]);
+  await new Promise<void>((resolve) => run.child.stdout!.on('data', (c: Buffer) => /step 2\/1000/.test(c.toString()) && resolve()));
+  const child = Number(execFileSync('pgrep', ['-P', String(run.child.pid)], { encoding: 'utf8' }).trim());
+  assert.ok(child > 0);
+  run.child.kill('SIGKILL');
+  await run.done;
+  const alive = () => {
+    try {
+      process.kill(child, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (let i = 0; i < 200 && alive(); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.not.ok(alive(), `the training child ${child} outlived its parent`);
 });
 
 test.run();

@@ -4,6 +4,7 @@
 // written atomically, from which a resumed run continues with exactly the same losses.
 import { scope, noGrad, Tensor } from '../tensor.js';
 import { runtime } from '../runtime.js';
+import { mulScalar } from '../ops/index.js';
 import { AdamW, type AdamWStateDict } from '../optim/adamw.js';
 import { linearWarmupDecaySchedule } from '../optim/schedule.js';
 import { createObjective, rate, OBJECTIVES, type Count, type StepTensors, type Objective, type ObjectiveName, type PretrainingBatch } from './objectives.js';
@@ -15,9 +16,12 @@ import type { BertConfig } from '../models/config.js';
 import type { ElectraForMaskedLM, ElectraForPreTraining, PreTrainedModel } from '../models/tasks.js';
 import type { WordPieceTokenizer } from '../tokenizers/wordpiece.js';
 
+/** Rebuilds the objective of a checkpoint that is not a pre-training one (models, generators made from `generators`). */
+export type ObjectiveBuilder<B> = (state: SavedState, dir: string, generators: Record<string, Generator>) => Promise<Objective<B>>;
+
 /** Where batches come from; its state goes into checkpoints. */
-export interface BatchSource {
-  nextBatch(): PretrainingBatch;
+export interface BatchSource<B = PretrainingBatch> {
+  nextBatch(): B;
   state(): unknown;
   restore(state: unknown): void;
 }
@@ -61,7 +65,8 @@ export interface EvalRecord {
 /** trainer_state.json: everything but the tensors. */
 export interface SavedState {
   version: 1;
-  objective: ObjectiveName;
+  /** An ObjectiveName, or `finetune:<task>` (resumed by src/finetune). */
+  objective: string;
   step: number;
   options: Required<TrainerOptions>;
   config: BertConfig;
@@ -94,7 +99,7 @@ function rates(counts: Record<string, Count>): Record<string, number> {
   return Object.fromEntries(Object.entries(counts).map(([k, c]) => [k, rate(c)]));
 }
 
-export class Trainer {
+export class Trainer<B = PretrainingBatch> {
   step = 0;
   readonly options: Required<TrainerOptions>;
   readonly optimizer: AdamW;
@@ -112,7 +117,7 @@ export class Trainer {
   private lastLogTime = 0;
   private readonly startTime: number;
 
-  constructor(readonly objective: Objective, readonly config: BertConfig, readonly data: BatchSource, options: TrainerOptions, readonly evalBatches: PretrainingBatch[] = []) {
+  constructor(readonly objective: Objective<B>, readonly config: BertConfig, readonly data: BatchSource<B>, options: TrainerOptions, readonly evalBatches: B[] = []) {
     this.options = { ...DEFAULTS, ...options };
     const o = this.options;
     if (!(Number.isInteger(o.steps) && o.steps > 0)) throw new Error(`trainer: steps must be a positive integer, got ${o.steps}`);
@@ -136,13 +141,21 @@ export class Trainer {
     this.objective.train(true);
     let logged: StepTensors | null = null;
     const lr = this.optimizer.currentLr();
-    for (let a = 0; a < this.options.accumulationSteps; a++) {
-      const batch = this.data.nextBatch();
-      this.tokensSinceLog += batch.attentionMask.reduce((s, v) => s + v, 0);
-      const last = a === this.options.accumulationSteps - 1;
+    const acc = this.options.accumulationSteps;
+    const batches = Array.from({ length: acc }, () => this.data.nextBatch());
+    // AdamW multiplies the summed gradients by 1/acc: weights acc * share give the mean over every
+    // labelled unit of the accumulated batch (micro-batches may hold different numbers of them)
+    const counts = this.objective.targetCount ? batches.map((b) => this.objective.targetCount!(b)) : null;
+    const total = counts ? counts.reduce((a, c) => a + c, 0) : 0;
+    for (let a = 0; a < acc; a++) {
+      const batch = batches[a];
+      this.tokensSinceLog += this.objective.tokenCount(batch);
+      const last = a === acc - 1;
+      const scale = counts && total > 0 ? (acc * counts[a]) / total : 1;
       const kept = scope(() => {
         const st = this.objective.step(batch, log && last);
-        st.loss.backward();
+        if (scale === 1) st.loss.backward();
+        else mulScalar(st.loss, scale).backward();
         return log && last ? { loss: st.loss, parts: st.parts, metrics: st.metrics } : null;
       });
       if (kept) logged = kept;
@@ -213,7 +226,7 @@ export class Trainer {
    * Loss and parts averaged over the given batches, metrics pooled over them (hits over all
    * batches / total over all batches), in eval mode (dropout off).
    */
-  async evaluateOn(...batches: PretrainingBatch[]): Promise<EvalRecord> {
+  async evaluateOn(...batches: B[]): Promise<EvalRecord> {
     this.objective.train(false);
     const sums: Record<string, number> = {};
     const add = (k: string, v: number) => (sums[k] = (sums[k] ?? 0) + v);
@@ -244,6 +257,7 @@ export class Trainer {
   async run(until = this.options.steps): Promise<void> {
     while (this.step < Math.min(until, this.options.steps) && !this.stopRequested) {
       await this.trainStep();
+      await nextTurn();
       if (this.options.evalEvery && this.step % this.options.evalEvery === 0 && this.evalBatches.length) await this.evaluate();
     }
     await runtime().sync();
@@ -286,19 +300,21 @@ export class Trainer {
   }
 
   /** Continues a run from a checkpoint directory (the data source must be built the same way). */
-  static async resume(dir: string, data: BatchSource, evalBatches: PretrainingBatch[] = [], overrides: Partial<TrainerOptions> = {}): Promise<Trainer> {
+  static async resume<B = PretrainingBatch>(dir: string, data: BatchSource<B>, evalBatches: B[] = [], overrides: Partial<TrainerOptions> = {}, build?: ObjectiveBuilder<B>): Promise<Trainer<B>> {
     await recoverCheckpoint(dir);
     const state = await readCheckpointState(dir);
     const gens = Object.fromEntries(Object.entries(state.generators).map(([k, g]) => [k, new Generator(g.seed)]));
-    let objective: Objective;
-    if (state.objective === 'electra') {
+    let objective: Objective<B>;
+    if (build) objective = await build(state, dir, gens);
+    else if (!(OBJECTIVES as string[]).includes(state.objective)) throw new Error(`${dir}/trainer_state.json: objective '${state.objective}' is not a pre-training objective (${OBJECTIVES.join(', ')}); resume it with the code that wrote it`);
+    else if (state.objective === 'electra') {
       const d = await fromPretrained(joinPath(dir, 'discriminator'), { generator: gens.dropout });
       const disc = d.model as ElectraForPreTraining;
       const g = await fromPretrained(joinPath(dir, 'generator'), { generator: gens.dropout, embeddings: disc.electra.embeddings });
-      objective = createObjective('electra', state.config, state.options.seed, { discriminator: disc, generator: g.model as ElectraForMaskedLM, generators: gens });
+      objective = createObjective('electra', state.config, state.options.seed, { discriminator: disc, generator: g.model as ElectraForMaskedLM, generators: gens }) as unknown as Objective<B>;
     } else {
       const m = await fromPretrained(joinPath(dir, 'model'), { generator: gens.model });
-      objective = createObjective(state.objective, state.config, state.options.seed, { model: m.model as PreTrainedModel, generators: gens });
+      objective = createObjective(state.objective as ObjectiveName, state.config, state.options.seed, { model: m.model as PreTrainedModel, generators: gens }) as unknown as Objective<B>;
     }
     // the objective's generators are the ones the models were built with: restore their streams
     for (const [k, g] of Object.entries(objective.generators)) {
@@ -307,7 +323,7 @@ export class Trainer {
       g.seed = saved.seed;
       g.offset = saved.offset;
     }
-    const trainer = new Trainer(objective, state.config, data, { ...state.options, ...overrides }, evalBatches);
+    const trainer = new Trainer<B>(objective, state.config, data, { ...state.options, ...overrides }, evalBatches);
     const bytes = await readBytes(joinPath(dir, 'optimizer.safetensors'));
     if (!bytes) throw new Error(`${dir}: no optimizer.safetensors`);
     const moments = readSafetensors(bytes, `${dir}/optimizer.safetensors`).tensors;
@@ -402,6 +418,14 @@ export async function recoverCheckpoint(dir: string): Promise<string | null> {
       return null; // incomplete: trainer_state.json is written last
     }
   });
+}
+
+/**
+ * Lets signal handlers, timers and I/O callbacks run between steps: a step without a readback
+ * awaits nothing, so without this a SIGINT would wait for the next log step.
+ */
+function nextTurn(): Promise<void> {
+  return typeof setImmediate === 'function' ? new Promise((resolve) => setImmediate(resolve)) : Promise.resolve();
 }
 
 function now(): number {
