@@ -1,5 +1,6 @@
 // Builds the library with esbuild: a browser ESM bundle, a Node/Deno entry and the CLI.
-// .wgsl files are bundled as text; type declarations come from tsc.
+// .wgsl files are bundled as text; type declarations come from tsc (the library's, from
+// tsconfig.build.json: src/index.ts and what it imports).
 // Usage: node scripts/build.mjs [--no-types] [--outdir DIR]   (DIR defaults to dist)
 import * as esbuild from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -31,12 +32,13 @@ await Promise.all([
   }),
   esbuild.build({
     ...common, platform: 'node', entryPoints: ['src/cli.ts'], outfile: `${out}/cli.js`, external: ['webgpu'],
-    banner: { js: '#!/usr/bin/env node' },
+    // commander is CommonJS: its require('node:events') needs a require() inside this ES module
+    banner: { js: "#!/usr/bin/env node\nimport { createRequire as __bertgpuRequire } from 'node:module';\nconst require = __bertgpuRequire(import.meta.url);" },
   }),
 ]);
 chmodSync(`${out}/cli.js`, 0o755);
 if (!values['no-types']) {
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--outDir', `${out}/types`], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', `${out}/types`], { stdio: 'inherit' });
   // The declarations name WebGPU's types (GPUDevice, ...): consumers get them from the
   // @webgpu/types dependency through this reference (tsc no longer emits one by itself).
   // Deno resolves a declaration's `./x.js` import to that file, not to `./x.d.ts`: it gets a copy

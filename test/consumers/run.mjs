@@ -64,6 +64,9 @@ function lockClosure(names) {
   return out;
 }
 
+let installed = false; // the other tests need the installed package
+const needsInstall = () => { if (!installed) assert.unreachable('the package did not build, pack or install (the first test says why)'); };
+
 test('npm pack: the tarball has the entries, types and LICENSE, and installs without warnings', async () => {
   ok(await run(process.execPath, [join(ROOT, 'scripts/build.mjs'), '--outdir', join(OUT, 'dist')], { cwd: ROOT }), 'build');
   // stage exactly what `files` ships, with this run's dist/, so the checkout's dist/ is untouched
@@ -100,6 +103,14 @@ test('npm pack: the tarball has the entries, types and LICENSE, and installs wit
   const warnings = (install.stdout + install.stderr).split('\n').filter((l) => /warn/i.test(l));
   assert.equal(warnings, [], 'npm warned while installing the tarball');
   assert.ok(readFileSync(join(PKG, 'dist/index.js'), 'utf8').length > 0);
+  installed = true;
+});
+
+test('Node: the installed bin runs (bertgpu --help)', async () => {
+  needsInstall();
+  const r = await run(join(APP, 'node_modules/.bin/bertgpu'), ['--help'], { cwd: APP });
+  ok(r, 'bertgpu --help');
+  assert.match(r.stdout, /usage: bertgpu/i);
 });
 
 // A strict consumer: every declaration of ours is checked (skipLibCheck off), WebGPU's types come
@@ -121,6 +132,7 @@ export async function demo(device?: GPUDevice): Promise<number[]> {
 
 for (const [resolution, module] of [['bundler', 'esnext'], ['nodenext', 'nodenext'], ['node16', 'node16']]) {
   test(`TypeScript (strict, moduleResolution ${resolution}) compiles against the package`, async () => {
+  needsInstall();
     const dir = join(APP, `ts-${resolution}`);
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'consumer.ts'), CONSUMER_TS);
@@ -144,6 +156,7 @@ export { t, device };
 `;
 
 test('Deno: imports the built entry by path from a folder outside the project, runs a matmul, type-checks', async () => {
+  needsInstall();
   const dir = join(TMP, 'deno');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'run.ts'), DENO_RUN);
@@ -155,6 +168,7 @@ test('Deno: imports the built entry by path from a folder outside the project, r
 });
 
 test('Deno: imports the built entry by URL', async () => {
+  needsInstall();
   const server = await serve(join(PKG, 'dist'));
   try {
     const url = `http://127.0.0.1:${server.address().port}/index.js`;
@@ -167,6 +181,7 @@ test('Deno: imports the built entry by URL', async () => {
 });
 
 test('Deno: the CLI runs by path (info) and the pre-train -> save -> load -> predict demo runs on tiny settings', async () => {
+  needsInstall();
   const info = await run(DENO, ['run', '-A', '--no-config', join(PKG, 'dist/cli.js'), 'info'], { cwd: join(TMP, 'deno') });
   ok(info, 'deno run cli.js info');
   assert.match(info.stdout, /"maxStorageBufferBindingSize"/);
@@ -176,6 +191,7 @@ test('Deno: the CLI runs by path (info) and the pre-train -> save -> load -> pre
   const demo = await run(DENO, ['run', '-A', '--no-config', '--import-map', join(TMP, 'import-map.json'), join(ROOT, 'demos/pretrain-deno.ts'), '--steps', '4', '--chapters', '3', '--out', out], { cwd: TMP });
   ok(demo, 'deno demo');
   assert.match(demo.stdout, /^DEMO OK$/m);
+  ok(await run(DENO, ['check', '--no-config', '--import-map', join(TMP, 'import-map.json'), join(ROOT, 'demos/pretrain-deno.ts')], { cwd: TMP }), 'deno check of the demo');
 });
 
 // One page body for both browser consumers: the result or the error goes into #out.
@@ -191,6 +207,7 @@ try {
 `;
 
 test('Chromium: an esbuild-bundled page and a no-bundler <script type=module> page show the result', async () => {
+  needsInstall();
   const web = join(APP, 'web');
   mkdirSync(web, { recursive: true });
   writeFileSync(join(web, 'bundled-main.js'), `import * as bg from 'bertgpu';\n${PAGE_JS}`);
