@@ -7,3 +7,4 @@ export * from './tagging.js';
 export * from './tasks.js';
 export * from './inputs.js';
 export * as metrics from './metrics.js';
+export * from './train.js';

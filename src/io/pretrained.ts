@@ -2,7 +2,7 @@
 // `architectures[0]` picks the class; tied weights are omitted on save, as HF does.
 import { readSafetensors, writeSafetensors } from './safetensors.js';
 import { joinPath, readBytes, readText, writeAtomic, makeDir } from './files.js';
-import { configToJson, parseConfigJson, type BertConfig } from '../models/config.js';
+import { bertConfig, configToJson, parseConfigJson, type BertConfig } from '../models/config.js';
 import { createModel, type PreTrainedModel } from '../models/tasks.js';
 import { WordPieceTokenizer } from '../tokenizers/wordpiece.js';
 import { formatVocabText } from '../tokenizers/vocab.js';
@@ -27,6 +27,8 @@ export interface LoadOptions extends ModelInit {
    * a new classifier on a pre-trained encoder). `true` allows any; default: none (strict).
    */
   allowMissing?: boolean | string[];
+  /** config.json fields to replace (a task head's num_labels, id2label, label2id, problem_type). */
+  config?: Partial<BertConfig>;
 }
 
 export interface Loaded {
@@ -52,7 +54,9 @@ export async function fromPretrained(source: string | PretrainedFiles, options: 
     const tokenizerJson = vocab === null ? await readText(joinPath(source, 'tokenizer.json')) : null;
     files = { config, weights, vocab: vocab ?? undefined, tokenizerJson: tokenizerJson ?? undefined };
   } else files = source;
-  const { config, architecture } = parseConfigJson(files.config, `${where}/config.json`);
+  const parsed = parseConfigJson(files.config, `${where}/config.json`);
+  const architecture = parsed.architecture;
+  const config = options.config ? bertConfig({ ...parsed.config, ...options.config }) : parsed.config;
   const arch = options.architecture ?? architecture;
   if (!arch) throw new Error(`${where}: config.json has no architectures[0] and no architecture was given`);
   // the tokenizer first: it is cheap to check, and a bad one should not cost a model

@@ -53,16 +53,36 @@ export function rate(c: Count): number {
   return c.total ? c.hits / c.total : NaN;
 }
 
-export interface Objective {
-  readonly name: ObjectiveName;
+/**
+ * What the Trainer trains: pre-training objectives here, fine-tuning tasks in src/finetune
+ * (batches of another shape: `B`).
+ */
+export interface Objective<B = PretrainingBatch> {
+  /** An ObjectiveName, or `finetune:<task>`. */
+  readonly name: string;
   /** The models that are saved (ELECTRA: generator and discriminator). */
   readonly models: Record<string, PreTrainedModel>;
   /** Every trained parameter once (shared embeddings once). */
   namedParameters(): [string, Tensor][];
   /** The generators whose state a checkpoint keeps (dropout, sampling). */
   readonly generators: Record<string, Generator>;
-  step(batch: PretrainingBatch, withMetrics: boolean): StepTensors;
+  step(batch: B, withMetrics: boolean): StepTensors;
   train(mode: boolean): void;
+  /** Tokens of a batch (for tokens/s). */
+  tokenCount(batch: B): number;
+  /**
+   * Labelled units of a batch (tokens with a tag, examples): given, accumulated micro-batches are
+   * weighted by their share of the whole accumulated batch, so the loss is the mean over all of
+   * its units, not a mean of per-micro-batch means. Absent: equal weights.
+   */
+  targetCount?(batch: B): number;
+}
+
+/** Real tokens (attention mask ones) of a pre-training batch. */
+function maskedTokens(b: PretrainingBatch): number {
+  let n = 0;
+  for (const v of b.attentionMask) n += v;
+  return n;
 }
 
 function inputsOf(b: PretrainingBatch, nsp: boolean) {
@@ -102,6 +122,9 @@ class MaskedLmObjective implements Objective {
   }
   train(mode: boolean) {
     this.model.train(mode);
+  }
+  tokenCount(batch: PretrainingBatch): number {
+    return maskedTokens(batch);
   }
   step(batch: PretrainingBatch, withMetrics: boolean): StepTensors {
     const nsp = this.name === 'mlm-nsp';
@@ -167,6 +190,9 @@ class ElectraObjective implements Objective {
   train(mode: boolean) {
     this.generator.train(mode);
     this.discriminator.train(mode);
+  }
+  tokenCount(batch: PretrainingBatch): number {
+    return maskedTokens(batch);
   }
   step(batch: PretrainingBatch, withMetrics: boolean): StepTensors {
     const inputs = inputsOf(batch, false);

@@ -316,24 +316,32 @@ export class Trainer<B = PretrainingBatch> {
       const m = await fromPretrained(joinPath(dir, 'model'), { generator: gens.model });
       objective = createObjective(state.objective as ObjectiveName, state.config, state.options.seed, { model: m.model as PreTrainedModel, generators: gens }) as unknown as Objective<B>;
     }
+    const trainer = new Trainer<B>(objective, state.config, data, { ...state.options, ...overrides }, evalBatches);
+    await trainer.restore(dir, state);
+    return trainer;
+  }
+
+  /**
+   * Puts a checkpoint's generator streams, optimizer moments, step and data position into this
+   * trainer, whose models were loaded from that checkpoint (with generators of the saved seeds).
+   */
+  async restore(dir: string, state: SavedState): Promise<void> {
     // the objective's generators are the ones the models were built with: restore their streams
-    for (const [k, g] of Object.entries(objective.generators)) {
+    for (const [k, g] of Object.entries(this.objective.generators)) {
       const saved = state.generators[k];
       if (!saved) throw new Error(`${dir}: no state for generator '${k}'`);
       g.seed = saved.seed;
       g.offset = saved.offset;
     }
-    const trainer = new Trainer<B>(objective, state.config, data, { ...state.options, ...overrides }, evalBatches);
     const bytes = await readBytes(joinPath(dir, 'optimizer.safetensors'));
     if (!bytes) throw new Error(`${dir}: no optimizer.safetensors`);
     const moments = readSafetensors(bytes, `${dir}/optimizer.safetensors`).tensors;
     const m: Record<string, Float32Array> = {};
     const v: Record<string, Float32Array> = {};
     for (const [k, t] of moments) (k.startsWith('m.') ? m : v)[k.slice(2)] = t.data as Float32Array;
-    trainer.optimizer.loadStateDict({ ...state.optimizer, m, v });
-    trainer.step = state.step;
-    data.restore(state.data);
-    return trainer;
+    this.optimizer.loadStateDict({ ...state.optimizer, m, v });
+    this.step = state.step;
+    this.data.restore(state.data);
   }
 
   /** Writes the models for use elsewhere: ELECTRA's discriminator alone (the model to fine-tune). */
@@ -386,7 +394,7 @@ export async function readCheckpointState(dir: string): Promise<SavedState> {
   const count = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
   if (!isObject(s)) throw new Error(`${file}: expected a JSON object, got ${String(JSON.stringify(s)).slice(0, 60)}`);
   check(s, 'version', (v) => v === 1, 'version 1');
-  check(s, 'objective', (v) => OBJECTIVES.includes(v), OBJECTIVES.join(' | '));
+  check(s, 'objective', (v) => OBJECTIVES.includes(v) || /^finetune:[a-z]+$/.test(v), `${OBJECTIVES.join(' | ')} | finetune:<task>`);
   check(s, 'step', count, 'a non-negative integer');
   check(s, 'options', isObject, 'an object');
   check(s.options, 'options.steps', (v) => count(v) && v > 0, 'a positive integer');

@@ -1,0 +1,370 @@
+// Fine-tuning on the pre-training Trainer (src/train/trainer.ts): a task (src/finetune/tasks.ts)
+// becomes an Objective over collated batches, epochs of seeded length-bucketed batches become the
+// BatchSource; evaluation decodes the model's outputs into predictions and the task's metrics.
+// AdamW (no decay on biases / LayerNorm), warmup + linear decay, gradient accumulation whose
+// loss is the mean over every labelled unit of the accumulated batch, evaluation every epoch or
+// N steps, the best model kept by a chosen metric, early stopping, checkpoints with exact resume.
+import { Tensor, noGrad, scopeAsync } from '../tensor.js';
+import { runtime } from '../runtime.js';
+import { Generator } from '../ops/creation.js';
+import { Trainer, readCheckpointState, recoverCheckpoint, type BatchSource, type LogRecord, type TrainerOptions } from '../train/trainer.js';
+import { Dropout } from '../nn/module.js';
+import { defaultGenerator } from '../ops/creation.js';
+import type { Objective, StepTensors } from '../train/objectives.js';
+import { exportPretrained, fromPretrained } from '../io/pretrained.js';
+import type { BaseName, PreTrainedModel } from '../models/tasks.js';
+import { parseConfigJson } from '../models/config.js';
+import { joinPath, readText } from '../io/files.js';
+import type { WordPieceTokenizer } from '../tokenizers/wordpiece.js';
+import { LoraModel, type LoraOptions, type PeftTaskType } from '../nn/lora.js';
+import { bucketedBatches, type Batch } from './collate.js';
+import { batchInputs } from './inputs.js';
+import { getTask, splitBatchOutputs, type AnyTask, type FeatureOutput, type TaskName, type DecodeContext } from './tasks.js';
+import type { LabelSet, Located } from './data.js';
+import type { TaskTokenizer } from './encoding.js';
+
+/** The metric a run keeps its best model by, when none is given (higher is better). */
+export const DEFAULT_METRIC: Record<TaskName, string> = { cls: 'accuracy', pair: 'accuracy', regression: 'pearson', choice: 'accuracy', tag: 'f1', qa: 'f1' };
+
+const PEFT_TASK: Record<TaskName, PeftTaskType> = { cls: 'SEQ_CLS', pair: 'SEQ_CLS', regression: 'SEQ_CLS', choice: 'SEQ_CLS', tag: 'TOKEN_CLS', qa: 'QUESTION_ANS' };
+
+/** The heads that a frozen encoder or an adapter leaves trainable, per task class. */
+const HEADS = ['classifier', 'qa_outputs', 'sequence_summary', 'score'];
+
+export interface FineTuneOptions {
+  task: TaskName;
+  model: PreTrainedModel;
+  tokenizer: TaskTokenizer;
+  /** Training examples (task.read of a file) and their label set (from the training data or config.json). */
+  train: Located[];
+  eval?: Located[];
+  labels?: LabelSet;
+  epochs?: number;
+  /** Optimizer steps; overrides epochs. */
+  steps?: number;
+  batchSize?: number;
+  lr?: number;
+  /** Warmup as a share of all steps (default 0.1, BERT's recipe). */
+  warmupRatio?: number;
+  weightDecay?: number;
+  accumulationSteps?: number;
+  maxGradNorm?: number;
+  maxLength?: number;
+  docStride?: number;
+  labelAllTokens?: boolean;
+  seed?: number;
+  logEvery?: number;
+  /** Evaluate every this many steps (default: once per epoch). */
+  evalEvery?: number;
+  /** The metric the best model is chosen by (default per task: accuracy, pearson, f1). */
+  metric?: string;
+  /** Stop after this many evaluations without a better metric (default: never). */
+  patience?: number;
+  /** Train the task head only: the encoder gets no gradient kernels at all. */
+  freezeEncoder?: boolean;
+  /** Train LoRA adapters (and the head) instead of the whole model. */
+  lora?: LoraOptions;
+}
+
+export interface EvalResult {
+  step: number;
+  epoch: number;
+  loss: number;
+  metrics: Record<string, number | null>;
+}
+
+/** Epochs of seeded, length-bucketed batches over encoded features (state: epoch and position). */
+class EpochBatches<F> implements BatchSource<Batch> {
+  epoch = 0;
+  index = 0;
+  private order: number[][];
+  constructor(readonly task: AnyTask, readonly features: F[], readonly batchSize: number, readonly seed: number, readonly padId: number) {
+    this.order = this.epochOrder();
+  }
+  get batchesPerEpoch(): number {
+    return Math.ceil(this.features.length / this.batchSize);
+  }
+  private epochOrder(): number[][] {
+    return bucketedBatches(this.features.map((f) => this.task.length(f)), this.batchSize, { seed: this.seed * 1000 + this.epoch });
+  }
+  nextBatch(): Batch {
+    if (this.index >= this.order.length) {
+      this.epoch++;
+      this.index = 0;
+      this.order = this.epochOrder();
+    }
+    const rows = this.order[this.index++];
+    return this.task.collate(rows.map((i) => this.features[i]), { padId: this.padId });
+  }
+  state() {
+    return { epoch: this.epoch, index: this.index };
+  }
+  restore(s: unknown) {
+    const st = s as { epoch: number; index: number };
+    if (!st || !Number.isInteger(st.epoch) || !Number.isInteger(st.index)) throw new Error('finetune: checkpoint data state must be {epoch, index}');
+    this.epoch = st.epoch;
+    this.index = st.index;
+    this.order = this.epochOrder();
+  }
+}
+
+/** A task as the Trainer's objective: the task class's own loss (Hugging Face's), nothing else. */
+class TaskObjective implements Objective<Batch> {
+  readonly name: string;
+  readonly models: Record<string, PreTrainedModel>;
+  readonly generators: Record<string, Generator>;
+  constructor(readonly task: AnyTask, readonly model: PreTrainedModel, private readonly params: [string, Tensor][], generator: Generator) {
+    this.name = `finetune:${task.name}`;
+    this.models = { model };
+    this.generators = { model: generator };
+  }
+  namedParameters() {
+    return this.params;
+  }
+  train(mode: boolean) {
+    this.model.train(mode);
+  }
+  tokenCount(b: Batch): number {
+    let n = 0;
+    for (const v of b.attention_mask.data) n += v;
+    return n;
+  }
+  /** Tagging: tokens with a label (HF's token loss is their mean); otherwise one unit per example. */
+  targetCount(b: Batch): number {
+    if (this.task.name !== 'tag') return b.input_ids.shape[0];
+    let n = 0;
+    for (const v of b.labels!.data) if (v !== -100) n++;
+    return n;
+  }
+  step(batch: Batch, _withMetrics: boolean): StepTensors {
+    const out = this.model.forward(batchInputs(batch));
+    if (!out.loss) throw new Error(`finetune ${this.task.name}: the batch has no labels`);
+    return { loss: out.loss, parts: {}, metrics: async () => ({}) };
+  }
+}
+
+function headParameters(model: PreTrainedModel): [string, Tensor][] {
+  return model.namedParameters().filter(([n]) => HEADS.some((h) => n.startsWith(`${h}.`)));
+}
+
+/** One fine-tuning run; `run()` trains it to the end, `trainer.trainStep()` steps it (a page's loop). */
+export class FineTuneRun {
+  readonly trainer: Trainer<Batch>;
+  readonly task: AnyTask;
+  readonly lora: LoraModel | null;
+  readonly metric: string;
+  readonly evals: EvalResult[] = [];
+  best: (EvalResult & { files: Record<string, Uint8Array> }) | null = null;
+  stopped: 'steps' | 'early' | 'cancelled' | null = null;
+  onLog: ((r: LogRecord & { epoch: number }) => void) | null = null;
+  onEval: ((r: EvalResult) => void) | null = null;
+  private readonly source: EpochBatches<unknown>;
+  private readonly evalFeatures: unknown[];
+  private sinceBest = 0;
+
+  constructor(readonly options: FineTuneOptions) {
+    const o = options;
+    this.task = getTask(o.task);
+    this.metric = o.metric ?? DEFAULT_METRIC[o.task];
+    if (o.freezeEncoder && o.lora) throw new Error('finetune: --freeze-encoder and LoRA are two ways to train fewer parameters; choose one');
+    const encode = { tokenizer: o.tokenizer, maxLength: o.maxLength, labels: o.labels, docStride: o.docStride, labelAllTokens: o.labelAllTokens };
+    if (!o.train.length) throw new Error('finetune: no training examples');
+    const features = this.task.encode(o.train, encode);
+    this.evalFeatures = o.eval?.length ? this.task.encode(o.eval, { ...encode, labelled: true }) : [];
+    const batchSize = o.batchSize ?? 16;
+    const seed = o.seed ?? 0;
+    this.source = new EpochBatches(this.task, features, batchSize, seed, o.model.config.pad_token_id);
+    const acc = o.accumulationSteps ?? 1;
+    const steps = o.steps ?? Math.max(1, Math.ceil(((o.epochs ?? 3) * this.source.batchesPerEpoch) / acc));
+    let params: [string, Tensor][];
+    if (o.lora) {
+      this.lora = new LoraModel(o.model, { taskType: PEFT_TASK[o.task], seed, ...o.lora });
+      params = this.lora.trainableParameters();
+    } else {
+      this.lora = null;
+      if (o.freezeEncoder) {
+        params = headParameters(o.model);
+        if (!params.length) throw new Error(`finetune: ${o.model.architecture} has no task head to train with a frozen encoder`);
+        const trained = new Set(params.map(([, t]) => t));
+        for (const [, p] of o.model.namedParameters()) p.requiresGrad = trained.has(p);
+      } else params = o.model.namedParameters();
+    }
+    const trainerOptions: TrainerOptions = {
+      steps, lr: o.lr ?? 5e-5, warmupSteps: Math.round((o.warmupRatio ?? 0.1) * steps), weightDecay: o.weightDecay ?? 0.01,
+      maxGradNorm: o.maxGradNorm ?? 1.0, accumulationSteps: acc, logEvery: o.logEvery ?? 10, seed,
+    };
+    // the generator the model's dropout draws from: its stream goes into checkpoints
+    const dropout = o.model.namedModules().find(([, m]) => m instanceof Dropout)?.[1] as Dropout | undefined;
+    const objective = new TaskObjective(this.task, o.model, params, dropout?.generator ?? defaultGenerator);
+    this.trainer = new Trainer<Batch>(objective, o.model.config, this.source, trainerOptions);
+    this.trainer.onLog = (r) => this.onLog?.({ ...r, epoch: this.epoch });
+  }
+
+  /** Epochs completed so far, fractional (batches seen / batches per epoch). */
+  get epoch(): number {
+    return this.source.epoch + this.source.index / this.source.batchesPerEpoch;
+  }
+
+  get evalEvery(): number {
+    return this.options.evalEvery ?? Math.max(1, Math.round(this.source.batchesPerEpoch / (this.options.accumulationSteps ?? 1)));
+  }
+
+  /** Trains to the end (or early stop / `signal`), evaluating every evalEvery steps and at the end. */
+  async run(signal?: { aborted: boolean }): Promise<void> {
+    const t = this.trainer;
+    while (t.step < t.options.steps) {
+      if (signal?.aborted) {
+        this.stopped = 'cancelled';
+        break;
+      }
+      await t.trainStep();
+      if (this.evalFeatures.length && (t.step % this.evalEvery === 0 || t.step === t.options.steps)) {
+        await this.evaluateAndKeep();
+        if (this.options.patience !== undefined && this.sinceBest >= this.options.patience) {
+          this.stopped = 'early';
+          break;
+        }
+      }
+    }
+    this.stopped ??= 'steps';
+    await runtime().sync();
+  }
+
+  private async evaluateAndKeep(): Promise<EvalResult> {
+    const r = await this.evaluate();
+    const v = r.metrics[this.metric];
+    if (v === undefined) throw new Error(`finetune: the ${this.task.name} task has no metric '${this.metric}' (it has ${Object.keys(r.metrics).join(', ')})`);
+    if (v !== null && (this.best === null || v > (this.best.metrics[this.metric] ?? -Infinity))) {
+      this.best = { ...r, files: await this.modelFiles() };
+      this.sinceBest = 0;
+    } else this.sinceBest++;
+    return r;
+  }
+
+  /** Loss and the task's metrics on the held-back examples (or `examples`), in eval mode. */
+  async evaluate(examples?: Located[]): Promise<EvalResult> {
+    const o = this.options;
+    const exs = examples ?? o.eval ?? [];
+    const features = examples ? this.task.encode(exs, { tokenizer: o.tokenizer, maxLength: o.maxLength, labels: o.labels, docStride: o.docStride, labelled: true }) : this.evalFeatures;
+    const { outputs, loss } = await this.outputs(features, true);
+    const preds = this.task.decode(exs, features, outputs, this.decodeContext());
+    const r: EvalResult = { step: this.trainer.step, epoch: this.epoch, loss, metrics: this.task.metrics(preds, exs) };
+    this.evals.push(r);
+    this.onEval?.(r);
+    return r;
+  }
+
+  /** Predictions for examples (labels not needed), in order. */
+  async predict(examples: Located[]): Promise<unknown[]> {
+    const o = this.options;
+    const features = this.task.encode(examples, { tokenizer: o.tokenizer, maxLength: o.maxLength, labels: o.labels, docStride: o.docStride, labelled: false });
+    const { outputs } = await this.outputs(features, false);
+    return this.task.decode(examples, features, outputs, this.decodeContext());
+  }
+
+  private decodeContext(): DecodeContext {
+    return { labels: this.options.labels, tokenizer: this.options.tokenizer };
+  }
+
+  /** Per-feature outputs read back, in feature order; the mean loss when the features are labelled. */
+  private async outputs(features: unknown[], labelled: boolean): Promise<{ outputs: FeatureOutput[]; loss: number }> {
+    const model = this.options.model;
+    const bs = this.options.batchSize ?? 16;
+    const padId = model.config.pad_token_id;
+    model.train(false);
+    const outputs: FeatureOutput[] = [];
+    let lossSum = 0;
+    let lossRows = 0;
+    try {
+      for (let i = 0; i < features.length; i += bs) {
+        const rows = features.slice(i, i + bs);
+        const batch = this.task.collate(rows, { padId });
+        const flat = await scopeAsync(async () => {
+          const out = noGrad(() => model.forward(batchInputs(labelled ? batch : { ...batch, labels: undefined, start_positions: undefined, end_positions: undefined })));
+          const read = async (t?: Tensor) => (t ? Array.from(await t.toArray()) : undefined);
+          return { logits: await read(out.logits), start_logits: await read(out.start_logits), end_logits: await read(out.end_logits), loss: out.loss ? await out.loss.item() : NaN };
+        });
+        outputs.push(...splitBatchOutputs(flat, rows.length));
+        if (labelled) {
+          lossSum += flat.loss * rows.length;
+          lossRows += rows.length;
+        }
+      }
+    } finally {
+      model.train(true);
+    }
+    return { outputs, loss: lossRows ? lossSum / lossRows : NaN };
+  }
+
+  /** The Hugging Face directory of the task model as it is now (LoRA: merged into a copy of the files). */
+  async modelFiles(): Promise<Record<string, Uint8Array>> {
+    const model = this.options.model;
+    const tok = 'vocab' in this.options.tokenizer ? (this.options.tokenizer as WordPieceTokenizer) : null;
+    if (!this.lora) return exportPretrained(model, tok);
+    this.lora.merge();
+    try {
+      return await exportPretrained(model, tok);
+    } finally {
+      this.lora.unmerge();
+    }
+  }
+
+  /** PEFT's adapter files of the run (LoRA only). */
+  async adapterFiles(): Promise<Record<string, Uint8Array>> {
+    if (!this.lora) throw new Error('finetune: this run trains no adapter');
+    return this.lora.saveAdapter();
+  }
+
+  /** The whole training state (model, optimizer, step, data position, dropout stream), written atomically. */
+  async saveCheckpoint(dir: string): Promise<void> {
+    const tok = 'vocab' in this.options.tokenizer ? (this.options.tokenizer as WordPieceTokenizer) : null;
+    await this.trainer.saveCheckpoint(dir, tok);
+  }
+
+  /**
+   * Continues a run from `saveCheckpoint(dir)` with the same options (data, task, sizes) but the
+   * model: the losses that follow are those of the uninterrupted run. The best model so far and
+   * the early-stopping count start afresh. LoRA runs are not resumable yet (their checkpoint
+   * would need the adapter files).
+   */
+  static async resume(dir: string, options: Omit<FineTuneOptions, 'model'>): Promise<FineTuneRun> {
+    if (options.lora) throw new Error('finetune: resuming a LoRA run is not supported yet; restart it, or fine-tune the saved model');
+    await recoverCheckpoint(dir);
+    const state = await readCheckpointState(dir);
+    const saved = state.generators.model;
+    if (!saved) throw new Error(`${dir}/trainer_state.json: no generator 'model'`);
+    const { model } = await fromPretrained(joinPath(dir, 'model'), { generator: new Generator(saved.seed) });
+    const run = new FineTuneRun({ ...options, model });
+    if (state.objective !== run.trainer.objective.name) throw new Error(`${dir}: a checkpoint of '${state.objective}', not of '${run.trainer.objective.name}'`);
+    await run.trainer.restore(dir, state);
+    return run;
+  }
+
+  dispose(): void {
+    this.lora?.dispose();
+    this.trainer.optimizer.dispose();
+  }
+}
+
+/** Starts a fine-tuning run (the library's `finetune({...})`); call `run()` or step `trainer.trainStep()`. */
+export function finetune(options: FineTuneOptions): FineTuneRun {
+  return new FineTuneRun(options);
+}
+
+/**
+ * A task model from a Hugging Face directory: a checkpoint of the task class loads as is; any
+ * other (a `...ForPreTraining` / `...ForMaskedLM`) gets the task's class with a fresh head, and
+ * `freshHead` lists the parameters that were initialised rather than loaded.
+ */
+export async function taskModelFrom(dir: string, task: TaskName, labels?: LabelSet, options: { seed?: number } = {}): Promise<{ model: PreTrainedModel; tokenizer: WordPieceTokenizer | null; freshHead: string[] }> {
+  const t = getTask(task);
+  const text = await readText(joinPath(dir, 'config.json'));
+  if (text === null) throw new Error(`${dir}: no config.json`);
+  const { config, architecture } = parseConfigJson(text, `${dir}/config.json`);
+  const arch = t.modelClass(config.model_type as BaseName);
+  const fields = t.configFields(labels);
+  // the task's own checkpoint keeps its head (and its labels, unless the data brings others)
+  const same = architecture === arch && (!labels || config.num_labels === fields.num_labels);
+  const loaded = await fromPretrained(dir, same ? {} : { architecture: arch, allowMissing: true, config: fields, generator: new Generator(options.seed ?? 0) });
+  return { model: loaded.model, tokenizer: loaded.tokenizer, freshHead: same ? [] : loaded.missing };
+}
