@@ -1,7 +1,7 @@
 // Runs the uvu suites under Node (every test/**/*.test.ts), headless Chromium (test/browser-entry.ts)
-// and Deno (test/deno-entry.ts), and the packed package in consumer projects (test/consumers/run.mjs),
-// then prints one final line: `N passed, N failed`.
-// Usage: node scripts/test.mjs [node|browser|deno|consumers]... [--filter SUBSTRING]
+// and Deno (test/deno-entry.ts), the packed package in consumer projects (test/consumers/run.mjs) and
+// the demo pages in Chromium (test/pages/run.mjs), then prints one final line: `N passed, N failed`.
+// Usage: node scripts/test.mjs [node|browser|deno|consumers|pages]... [--filter SUBSTRING]
 import * as esbuild from 'esbuild';
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { filter: { type: 'string' } },
 });
-const runtimes = positionals.length ? positionals : ['node', 'browser', 'deno', 'consumers'];
+const runtimes = positionals.length ? positionals : ['node', 'browser', 'deno', 'consumers', 'pages'];
 // TEST_BUILD_DIR lets several test runs share a checkout without clobbering each other's bundles.
 const OUT = process.env.TEST_BUILD_DIR ?? '.test-build';
 const env = { ...gpuEnv(), NO_COLOR: '1', FORCE_COLOR: '0' };
@@ -100,6 +100,12 @@ if (runtimes.includes('consumers')) {
   console.log('\n# consumers test/consumers/run.mjs');
   const { code, text } = await run(process.execPath, ['test/consumers/run.mjs'], { env: { ...env, TEST_BUILD_DIR: OUT } });
   record('consumers', code, text);
+}
+
+if (runtimes.includes('pages')) {
+  console.log('\n# pages test/pages/run.mjs');
+  const { code, text } = await run(process.execPath, ['test/pages/run.mjs'], { env: { ...env, TEST_BUILD_DIR: OUT } });
+  record('pages', code, text);
 }
 
 console.log('\n# summary');

@@ -1,0 +1,147 @@
+// The demo pages as a person sees them, in headless Chromium: `npm run demo` at its smallest
+// setting (tokenizer -> a few pre-training steps with a pause, a reload and a resume -> fill-mask),
+// then what is on screen: the token table and highlighted spans, the BPE merges, a chart with
+// points and a loss number, k guesses per mask, screenshots that are not blank, the downloaded
+// Hugging Face directory, no console errors; and a browser without WebGPU told what to do.
+// Run by `node scripts/test.mjs pages`; prints uvu's summary.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { runDemo } from '../../demos/browser.mjs';
+import { buildPages } from '../../demos/build.mjs';
+
+const OUT = resolve(process.env.TEST_BUILD_DIR ?? '.test-build', 'pages');
+let demo;
+
+test('npm run demo --smoke: every page driven end to end, no page or console error', async () => {
+  demo = await runDemo({ out: join(OUT, 'out'), buildDir: join(OUT, 'site'), smoke: true, pauseAndReload: true, inspect: look, log: () => {} });
+  assert.equal(demo.failures, []);
+  assert.ok(demo.ok);
+});
+
+test('tokenizer page: "I love NLP!" tokens, ids and the deck\'s BPE merges', () => {
+  assert.is(demo.tokens, '[CLS] i love nl ##p ! [SEP]');
+  assert.is(demo.ids, '101 1045 2293 17953 2361 999 102');
+  assert.equal(demo.merges, ['e + s → es', 'es + t → est', 'l + o → lo', 'lo + w → low', 'n + e → ne', 'ne + w → new', 'new + est → newest', 'w + i → wi', 'wi + d → wid', 'wid + est → widest']);
+});
+
+test('pre-train page: paused, reloaded and resumed from the browser\'s storage; a verdict shown', () => {
+  assert.ok(demo.resumedAt, 'the run was not paused and reloaded');
+  assert.match(demo.resumedAt.paused, /^Paused: step \d+ \/ 8/);
+  assert.match(demo.resumedAt.restored, /^Restored from this browser's storage at step \d+/);
+  assert.match(demo.verdict.text, /held-back MLM loss \d+\.\d+ [<≥] unigram entropy \d+\.\d+ nats after 8 steps/);
+});
+
+test('the Hugging Face directory downloaded from the page: config, weights, a vocabulary of vocab_size lines', () => {
+  for (const f of ['config.json', 'model.safetensors', 'vocab.txt']) assert.ok(existsSync(join(demo.modelDir, f)), f);
+  const config = JSON.parse(readFileSync(join(demo.modelDir, 'config.json'), 'utf8'));
+  assert.equal(config.architectures, ['BertForPreTraining']);
+  assert.is(readFileSync(join(demo.modelDir, 'vocab.txt'), 'utf8').split('\n').filter(Boolean).length, config.vocab_size);
+});
+
+test('fill-mask page: k guesses for each sentence', () => {
+  assert.is(demo.fills.length, 4);
+  for (const f of demo.fills) assert.is(f.rows, 5, f.sentence);
+});
+
+/** Pixel spread of a PNG, measured in the browser (canvas): a blank page has none. */
+async function pixelSpread(page, path) {
+  const b64 = readFileSync(path).toString('base64');
+  return page.evaluate(async (data) => {
+    const img = new Image();
+    img.src = `data:image/png;base64,${data}`;
+    await img.decode();
+    const c = new OffscreenCanvas(img.width, img.height);
+    const g = c.getContext('2d');
+    g.drawImage(img, 0, 0);
+    const px = g.getImageData(0, 0, img.width, img.height).data;
+    let sum = 0, sq = 0, n = 0;
+    for (let i = 0; i < px.length; i += 4 * 7) {
+      const v = (px[i] + px[i + 1] + px[i + 2]) / 3;
+      sum += v;
+      sq += v * v;
+      n++;
+    }
+    return Math.sqrt(sq / n - (sum / n) ** 2);
+  }, b64);
+}
+
+/** What the pages show, read in the demo's own browser (its storage holds the trained run). */
+async function look(browser, base, result) {
+  const seen = {};
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1280, height: 800 });
+  seen.spreads = [];
+  for (const shot of result.screenshots) seen.spreads.push(await pixelSpread(page, shot));
+
+  await page.goto(`${base}/tokenizer.html`);
+  await page.waitForSelector('body[data-ready]');
+  seen.idCells = await page.$$eval('#encoding tr:nth-child(3) td', (td) => td.map((x) => x.textContent));
+  seen.spans = await page.$$eval('#spans .hl', (s) => s.map((x) => x.textContent));
+  await page.type('#pair', 'Me too.');
+  seen.pairTypeIds = await page.$$eval('#encoding tr:nth-child(4) td', (td) => td.map((x) => x.textContent));
+  await page.click('#bpe-next');
+  await page.click('#bpe-next');
+  seen.bpeStep = await page.$eval('#bpe-step', (e) => e.textContent);
+  seen.bpeVocab = await page.$$eval('#bpe-vocab-list .chip', (c) => c.map((x) => x.textContent));
+
+  // the stored, finished run comes back with its charts and numbers
+  await page.goto(`${base}/pretrain.html`);
+  await page.waitForFunction(() => document.body.dataset.state === 'done', { timeout: 120_000 });
+  seen.loss = await page.$eval('#loss', (e) => e.textContent);
+  seen.canvas = await page.$eval('#chart-loss canvas', (c) => [c.width, c.height]);
+  seen.heldBack = await page.$eval('#heldback-table', (t) => t.textContent);
+
+  await page.goto(`${base}/fill-mask.html?k=3&sentences=${encodeURIComponent('the [MASK] of the [MASK].|[MASK] sea')}&autofill=1`);
+  await page.waitForSelector('body[data-filled]', { timeout: 120_000 });
+  seen.guessRows = await page.$$eval('.result table.guesses', (t) => t.map((x) => x.querySelectorAll('tr.guess').length));
+  seen.probabilities = await page.$$eval('.result table.guesses td.num', (td) => td.map((x) => parseFloat(x.textContent)));
+
+  // a browser without WebGPU gets told what to do, not a blank page
+  const bare = await browser.newPage();
+  await bare.evaluateOnNewDocument(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }));
+  await bare.goto(`${base}/pretrain.html`);
+  await bare.waitForSelector('#no-webgpu');
+  seen.noWebGPU = await bare.$eval('#no-webgpu', (e) => e.textContent);
+  seen.startDisabled = await bare.$eval('#start', (b) => b.disabled);
+  return seen;
+}
+
+test('tokenizer page on screen: the id row, spans at the offsets, a pair\'s type ids, BPE step 2', () => {
+  const s = demo.inspected;
+  assert.equal(s.idCells, ['101', '1045', '2293', '17953', '2361', '999', '102']);
+  assert.equal(s.spans, ['I', 'love', 'NL', 'P', '!']);
+  assert.equal(s.pairTypeIds, ['0', '0', '0', '0', '0', '0', '0', '1', '1', '1', '1']);
+  assert.match(s.bpeStep, /^step 2 of 10: merged es \+ t → est \(seen 9 times\)/);
+  assert.equal(s.bpeVocab, ['d', 'e', 'i', 'l', 'n', 'o', 'r', 's', 't', 'w', 'es', 'est']);
+});
+
+test('pre-train page after a reload: loss number, a drawn chart, the held-back table', () => {
+  const s = demo.inspected;
+  assert.match(s.loss, /^\d+\.\d{3}$/);
+  assert.ok(s.canvas[0] > 200 && s.canvas[1] > 100, String(s.canvas));
+  assert.match(s.heldBack, /MLM loss \(nats\)\d+\.\d{4}\d+\.\d{4}/);
+});
+
+test('fill-mask page: k = 3 guesses per mask, probabilities in [0, 100]%', () => {
+  const s = demo.inspected;
+  assert.equal(s.guessRows, [3, 3, 3]);
+  assert.ok(s.probabilities.every((p) => p >= 0 && p <= 100), String(s.probabilities));
+});
+
+test('screenshots are not blank; a browser without WebGPU is told what to do', () => {
+  const s = demo.inspected;
+  assert.is(demo.screenshots.length, 3);
+  for (const [i, v] of s.spreads.entries()) assert.ok(v > 20, `${demo.screenshots[i]} looks blank (spread ${v})`);
+  assert.match(s.noWebGPU, /No WebGPU here: this browser has no navigator\.gpu.*--enable-unsafe-webgpu/);
+  assert.ok(s.startDisabled);
+});
+
+test('buildPages makes its folder when missing', async () => {
+  const dir = join(OUT, 'fresh', 'nested');
+  await buildPages(dir);
+  for (const f of ['index.html', 'tokenizer.js', 'pretrain.js', 'fill-mask.js', 'data/bert-base-uncased-vocab.txt', 'corpus/files.json']) assert.ok(existsSync(join(dir, f)), f);
+});
+
+test.run();
