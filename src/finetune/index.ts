@@ -8,3 +8,4 @@ export * from './tasks.js';
 export * from './inputs.js';
 export * as metrics from './metrics.js';
 export * from './train.js';
+export * from './features.js';

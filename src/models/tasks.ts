@@ -260,7 +260,7 @@ export class BertForNextSentencePrediction extends PreTrainedModel {
 }
 
 /** HF's sequence-classification loss: MSE when num_labels == 1 (regression), CE otherwise, BCE for multi-label. */
-function sequenceClassificationLoss(config: BertConfig, logits: Tensor, labels: Tensor): Tensor {
+export function sequenceClassificationLoss(config: BertConfig, logits: Tensor, labels: Tensor): Tensor {
   const n = numLabels(config);
   const problem = config.problem_type ?? (n === 1 ? 'regression' : labels.dtype === 'i32' ? 'single_label_classification' : 'multi_label_classification');
   if (problem === 'regression') {
