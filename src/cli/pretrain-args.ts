@@ -33,7 +33,9 @@ const atLeast1 = (v: number) => (v >= 1 ? null : 'must be at least 1');
 
 export const PRETRAIN_FLAGS: Record<string, Flag> = {
   objective: { kind: 'string', onResume: 'fixed', check: oneOf(OBJECTIVES), arg: 'name', help: `training objective: ${OBJECTIVES.join(', ')}` },
-  corpus: { kind: 'files', onResume: 'fixed', help: 'text files: each file is one document (split into sentences)' },
+  corpus: { kind: 'files', onResume: 'fixed', help: 'text files (.txt, .jsonl) and directories of them' },
+  documents: { kind: 'string', default: 'auto', onResume: 'fixed', arg: 'split', check: oneOf(['auto', 'file', 'blank-line']), help: 'documents: file (one per file), blank-line (blocks between blank lines), or auto' },
+  sentences: { kind: 'string', default: 'split', onResume: 'fixed', arg: 'split', check: oneOf(['split', 'line']), help: 'sentences: split (found in prose) or line (one per line)' },
   vocab: { kind: 'path', onResume: 'fixed', arg: 'file', help: 'a WordPiece vocab.txt' },
   'train-vocab': { kind: 'int', onResume: 'fixed', check: atLeast1, help: 'train a WordPiece vocabulary of this size on the training documents' },
   config: { kind: 'string', default: 'bert-tiny', onResume: 'fixed', check: oneOf(Object.keys(PRESETS)), arg: 'preset', help: `model size: ${Object.keys(PRESETS).join(', ')}` },
@@ -52,6 +54,7 @@ export const PRETRAIN_FLAGS: Record<string, Flag> = {
   dropout: { kind: 'number', onResume: 'fixed', check: (v) => (v >= 0 && v < 1 ? null : 'must be a probability in [0, 1)'), help: "hidden and attention dropout (default: the preset's 0.1)" },
   'weight-decay': { kind: 'number', default: '0.01', onResume: 'fixed', check: (v) => (v >= 0 ? null : 'must be a non-negative number'), help: 'AdamW weight decay (not on biases and LayerNorm weights)' },
   'eval-fraction': { kind: 'number', default: '0.05', onResume: 'fixed', check: (v) => (v >= 0 && v < 1 ? null : 'must be in [0, 1)'), help: 'share of the documents held back for evaluation (the last ones)' },
+  'allow-large-held-back': { kind: 'boolean', default: false, onResume: 'fixed', help: 'allow --eval-fraction to hold back more than half of the sentences' },
   'eval-batches': { kind: 'int', default: '8', onResume: 'override', help: 'held-back batches per evaluation' },
   'eval-every': { kind: 'int', default: '0', onResume: 'override', help: 'evaluate every N steps (0: at the end only)' },
   'log-every': { kind: 'int', default: '10', onResume: 'override', check: atLeast1, help: 'read the loss back every N steps' },

@@ -2,24 +2,29 @@
 import type { Command } from 'commander';
 import { readFile, stat, access } from 'node:fs/promises';
 import { appendFileSync, existsSync, constants } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { init, kernelTimeTable, type KernelTime } from '../runtime.js';
 import { presetConfig } from '../models/config.js';
 import { WordPieceTokenizer } from '../tokenizers/wordpiece.js';
 import { trainWordPiece } from '../tokenizers/wordpiece-trainer.js';
 import { PretrainingDataset } from '../data/dataset.js';
-import { textToDocuments } from '../data/text.js';
 import { OBJECTIVES, type ObjectiveName, type PretrainingBatch } from '../train/objectives.js';
 import { Trainer, datasetSource, readCheckpointState, recoverCheckpoint, type LogRecord, type EvalRecord } from '../train/trainer.js';
 import { writeAtomic } from '../io/files.js';
-import { decodeCorpusText } from '../data/corpus.js';
+import type { DocumentSplit, SentenceSplit } from '../data/corpus.js';
+import { holdBack, loadCorpus } from './corpus.js';
 import { PRETRAIN_FLAGS, argsToKeep, flagOption, parseFlag, resolveArgs, type PretrainValues } from './pretrain-args.js';
 import { UsageError, addVerbose, givenOptions, newCommand, type CliCommand } from './program.js';
 import { unigramEntropy, nspMajorityAccuracy } from '../train/baselines.js';
 
 const HELP_AFTER = `
-Each corpus file is one document (split into sentences). --out receives a Hugging Face
+--corpus takes files and directories (their .txt and .jsonl files). A .jsonl line is one
+document ({"text": "..."}). Text files: --documents auto reads one file as documents separated
+by blank lines (google-research/bert's format) and several files as one document each;
+--sentences line takes one sentence per line (that format's), split finds sentences in prose.
+The last documents are held back (--eval-fraction); more than half of the sentences is refused
+unless --allow-large-held-back. --out receives a Hugging Face
 directory (for electra: the discriminator) and checkpoint/: the whole training state and these
 arguments, so --resume DIR alone continues the run. A flag given again with --resume either
 overrides (--steps, --out, --log, --log-every, --eval-every, --eval-batches,
@@ -88,24 +93,11 @@ async function pretrain(cmd: Command): Promise<number> {
   const logFile = values.log as string | undefined;
 
 
-  const texts: string[] = [];
-  for (const file of values.corpus as string[]) {
-    let bytes: Uint8Array;
-    try {
-      bytes = await readFile(file);
-    } catch (err) {
-      throw new Error(`cannot read --corpus ${file}: ${(err as Error).message}`);
-    }
-    const { text, invalid } = decodeCorpusText(bytes, `--corpus ${file}`);
-    if (invalid) console.error(`bertgpu pretrain: warning: --corpus ${file}: ${invalid} invalid UTF-8 byte sequence(s), read as U+FFFD`);
-    texts.push(text);
-  }
-  const documents = textToDocuments(texts, { documents: 'file' });
-  if (documents.length < 2) throw new Error(`--corpus gave ${documents.length} document(s); NSP and evaluation need at least 2 (one file = one document)`);
-  // the last documents are held back for evaluation
-  const heldBack = evalFraction > 0 ? Math.max(1, Math.round(documents.length * evalFraction)) : 0;
-  const trainDocs = documents.slice(0, documents.length - heldBack);
-  const evalDocs = documents.slice(documents.length - heldBack);
+  const loaded = await loadCorpus(values.corpus as string[], values.documents as DocumentSplit | 'auto', values.sentences as SentenceSplit, (line) => console.error(`bertgpu pretrain: ${line}`));
+  const split = holdBack(loaded, evalFraction, { explicit: given['eval-fraction'] !== undefined, allowLarge: values['allow-large-held-back'] as boolean, needsPairs: objective === 'mlm-nsp' });
+  console.log(split.report);
+  const trainDocs = split.train;
+  const evalDocs = split.eval;
 
   let tokenizer: WordPieceTokenizer;
   if (values.vocab) {
@@ -127,10 +119,8 @@ async function pretrain(cmd: Command): Promise<number> {
     }
   }
 
-  // which files were held back depends on the order of --corpus (a shell glob sorts by locale)
-  const files = values.corpus as string[];
-  const heldBackFiles = documents.length === files.length ? files.slice(files.length - heldBack).map((f) => basename(f)) : [];
-  const shown = heldBackFiles.length > 6 ? [...heldBackFiles.slice(0, 3), '...', ...heldBackFiles.slice(-2)] : heldBackFiles;
+  // which documents are held back depends on the order of --corpus (a shell glob sorts by locale)
+  const shown = split.names.length > 6 ? [...split.names.slice(0, 3), '...', ...split.names.slice(-2)] : split.names;
   console.log(`training data: ${dataset.instances.length} ${mode} instances from ${trainDocs.length} documents (dupe factor ${mode === 'bert' ? dupeFactor : 1}, ${dataset.masking} masking); held back: ${evalDocs.length} documents, ${evalBatches.length} batches${shown.length ? ` (${shown.join(' ')})` : ''}`);
   const rt = await init();
   const config = presetConfig(values.config as string, { vocab_size: tokenizer.vocab.length, max_position_embeddings: Math.max(512, seq + 2), pad_token_id: tokenizer.vocab.indexOf('[PAD]'),

@@ -1,5 +1,6 @@
-// Corpus files as text: bytes are checked before they become training data, so a binary file
-// given by mistake is refused instead of silently trained on.
+// Corpus files -> documents of sentences. Bytes are checked before they become training data, so
+// a binary file given by mistake is refused instead of silently trained on. Pure TypeScript.
+import { textToDocuments } from './text.js';
 
 /** Invalid UTF-8 above this share of the characters refuses a file; below it, a warning. */
 export const MAX_INVALID_UTF8_SHARE = 0.01;
@@ -45,4 +46,72 @@ function countReplacementBytes(bytes: Uint8Array): number {
     if (bytes[i + 1] === 0xbf && bytes[i + 2] === 0xbd) n++;
   }
   return n;
+}
+
+/** How a corpus file becomes documents: one per file, or blocks between blank lines. */
+export type DocumentSplit = 'file' | 'blank-line';
+/** How a document becomes sentences: `splitSentences` on prose, or one sentence per line. */
+export type SentenceSplit = 'split' | 'line';
+
+export interface CorpusText {
+  /** The name errors and reports use. */
+  name: string;
+  text: string;
+}
+
+export interface Corpus {
+  /** Documents, each a list of sentences, in file order. */
+  documents: string[][];
+  /** Per file: its name and its documents' range [first, first + count). */
+  files: { name: string; first: number; count: number }[];
+  sentences: number;
+}
+
+/**
+ * Corpus texts -> documents of sentences. `.jsonl` files hold one document per line, as
+ * {"text": "..."} (or a JSON string); other files are plain text, split into documents by
+ * `documents` and into sentences by `sentences` (google-research/bert's own format is
+ * `blank-line` + `line`: one sentence per line, a blank line between documents).
+ */
+export function readCorpus(texts: readonly CorpusText[], documents: DocumentSplit, sentences: SentenceSplit): Corpus {
+  const docs: string[][] = [];
+  const files: Corpus['files'] = [];
+  const options = { documents, sentences } as const;
+  for (const { name, text } of texts) {
+    const first = docs.length;
+    if (name.endsWith('.jsonl')) {
+      text.split('\n').forEach((line, i) => {
+        if (!line.trim()) return;
+        const doc = textToDocuments(jsonlText(line, `${name}:${i + 1}`), { ...options, documents: 'file' });
+        if (doc.length) docs.push(doc[0]);
+      });
+    } else docs.push(...textToDocuments(text, options));
+    files.push({ name, first, count: docs.length - first });
+  }
+  return { documents: docs, files, sentences: docs.reduce((n, d) => n + d.length, 0) };
+}
+
+function jsonlText(line: string, where: string): string {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (err) {
+    throw new Error(`${where}: not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof value === 'string') return value;
+  const text = (value as { text?: unknown } | null)?.text;
+  if (typeof text !== 'string') throw new Error(`${where}: expected {"text": "..."} or a JSON string`);
+  return text;
+}
+
+/** Which files (or parts of them) the documents from `from` on come from, for reports. */
+export function describeDocuments(corpus: Corpus, from: number, basename: (name: string) => string = (n) => n): string[] {
+  const parts: string[] = [];
+  for (const f of corpus.files) {
+    const end = f.first + f.count;
+    if (end <= from || !f.count) continue;
+    if (f.first >= from) parts.push(f.count === 1 && corpus.files.length > 1 ? basename(f.name) : `${basename(f.name)} (${f.count} documents)`);
+    else parts.push(`the last ${end - from} of ${basename(f.name)}'s ${f.count} documents`);
+  }
+  return parts;
 }

@@ -9,3 +9,4 @@ export {
   type Instance, type CreationStats, type BertInstanceOptions,
 } from './instances.js';
 export { PretrainingDataset, type PretrainingDatasetOptions, type PretrainingBatch, type PretrainingDatasetState, type PretrainingMode } from './dataset.js';
+export { decodeCorpusText, readCorpus, describeDocuments, MAX_INVALID_UTF8_SHARE, type Corpus, type CorpusText, type DecodedText, type DocumentSplit, type SentenceSplit } from './corpus.js';
