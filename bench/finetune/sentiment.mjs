@@ -1,0 +1,86 @@
+// Sentiment (issue 14, must-show 1): what pre-training on Moby-Dick buys a bert-tiny on UCI
+// sentiment sentences. Pre-trains bert-tiny (mlm-nsp) and ELECTRA-tiny on the bundled book
+// through `bertgpu pretrain` (one learned 1000-piece vocabulary), fine-tunes on imdb + amazon
+// (2000 sentences) and tests on yelp (1000), against the majority class and a bag-of-words
+// logistic regression trained here on the same split. Every row trains a fixed number of epochs;
+// the figure is its last epoch's (nothing is chosen on the test set).
+//
+// Data: npm sentiment@5.0.2's test/fixtures/{imdb,amazon,yelp}.json, e.g.
+//   npm install --prefix /tmp/exp --no-save sentiment@5.0.2
+// Usage: node scripts/build.mjs --no-types --outdir .test-build-exp/dist
+//   node bench/finetune/sentiment.mjs --lib .test-build-exp/dist --data /tmp/exp/node_modules/sentiment/test/fixtures
+//     [--work DIR] [--pretrain-steps 100] [--epochs 2] [--rows a,b,...] [--json FILE]
+// Rows run in this process are written to WORK/sentiment/<row>.json; the table shows every row
+// there, so rows can run in separate processes (--rows) and be tabled together.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { accuracy, fineTuneRow, loadLib, machine, majority, pretrain, pretrainSummary, table, taskModel, trainBowLogReg, writeJson } from './common.mjs';
+
+const ROWS = ['majority', 'bow-logreg', 'random-full', 'random-scalar-mix', 'bert-scalar-mix', 'bert-full', 'electra-full'];
+const { values: o } = parseArgs({
+  options: {
+    lib: { type: 'string', default: 'dist' }, data: { type: 'string', default: 'node_modules/sentiment/test/fixtures' },
+    work: { type: 'string', default: '.test-build-exp/runs' }, 'pretrain-steps': { type: 'string', default: '100' },
+    epochs: { type: 'string', default: '2' }, batch: { type: 'string', default: '16' }, lr: { type: 'string', default: '5e-4' },
+    'head-lr': { type: 'string', default: '5e-3' }, 'max-length': { type: 'string', default: '64' }, seed: { type: 'string', default: '0' },
+    rows: { type: 'string', default: ROWS.join(',') }, json: { type: 'string' },
+  },
+});
+const rows = o.rows.split(',');
+for (const r of rows) if (!ROWS.includes(r)) throw new Error(`--rows: unknown row '${r}' (rows: ${ROWS.join(', ')})`);
+const [epochs, batchSize, lr, headLr, maxLength, seed] = [+o.epochs, +o.batch, +o['lr'], +o['head-lr'], +o['max-length'], +o.seed];
+
+const bg = await loadLib(o.lib);
+const read = (name) => {
+  const file = `${o.data}/${name}.json`;
+  // the fixtures end with an empty {"text": "", "class": null} entry
+  const rows = JSON.parse(readFileSync(file, 'utf8')).filter((r) => r.class !== null);
+  return rows.map((r) => JSON.stringify({ text: r.text.trim(), label: r.class === 1 ? 'pos' : 'neg' })).join('\n');
+};
+const task = bg.getTask('cls');
+const train = task.read(`${read('imdb')}\n${read('amazon')}`, 'imdb+amazon.jsonl');
+const test = task.read(read('yelp'), 'yelp.jsonl');
+const labels = task.labelSet(train);
+const out = `${o.work}/sentiment`;
+const settings = { epochs, batchSize, lr, headLr, maxLength, seed, pretrainSteps: +o['pretrain-steps'], train: train.length, test: test.length };
+
+const needs = (m) => rows.some((r) => r.startsWith(m)) || (m === 'bert' && rows.some((r) => r.startsWith('random')));
+const pretrained = {};
+for (const [name, objective] of [['bert', 'mlm-nsp'], ['electra', 'electra']]) {
+  if (!needs(name)) continue;
+  const dir = `${o.work}/${name}`;
+  pretrained[name] = { dir, ...pretrain({ lib: o.lib, objective, out: dir, steps: +o['pretrain-steps'] }), summary: pretrainSummary(dir) };
+}
+
+await bg.init();
+for (const row of rows) {
+  const t0 = Date.now();
+  let result;
+  if (row === 'majority') {
+    const m = majority(train.map((e) => e.label), test.map((e) => e.label));
+    result = { name: row, metrics: { accuracy: m.accuracy }, label: m.label };
+  } else if (row === 'bow-logreg') {
+    const model = trainBowLogReg(train.map((e) => e.text), train.map((e) => e.label), { epochs: 5, lr: 0.1, l2: 1e-4, seed });
+    result = { name: row, metrics: { accuracy: accuracy(test.map((e) => model.predict(e.text)), test.map((e) => e.label)) }, vocabulary: model.vocabSize, settings: 'word presence, L2 1e-4, SGD lr 0.1, 5 epochs' };
+  } else {
+    const [source, mode] = [row.split('-')[0], row.slice(row.indexOf('-') + 1)];
+    const { model, tokenizer } = await taskModel(bg, { dir: pretrained[source === 'random' ? 'bert' : source].dir, task: 'cls', labels, seed, random: source === 'random' });
+    const features = mode === 'scalar-mix' ? 'scalar-mix' : undefined;
+    result = await fineTuneRow(bg, { name: row, task: 'cls', model, tokenizer, train, test, labels, epochs, batchSize, lr: features ? headLr : lr, maxLength, seed, features });
+    model.dispose();
+  }
+  result.seconds ??= (Date.now() - t0) / 1000;
+  result.settings = typeof result.settings === 'string' ? result.settings : settings;
+  result.machine = machine();
+  writeJson(`${out}/${row}.json`, result);
+  console.error(`${row}: ${JSON.stringify(result.metrics)} (${result.seconds.toFixed(0)} s)`);
+}
+
+const all = ROWS.filter((r) => existsSync(`${out}/${r}.json`)).map((r) => JSON.parse(readFileSync(`${out}/${r}.json`, 'utf8')));
+const DESCRIPTIONS = {
+  majority: 'majority class (of the training labels)', 'bow-logreg': 'bag-of-words logistic regression', 'random-full': 'random init, full fine-tuning',
+  'random-scalar-mix': 'random init, frozen, scalar mix', 'bert-scalar-mix': 'pre-trained BERT, frozen, scalar mix',
+  'bert-full': 'pre-trained BERT (mlm-nsp), full fine-tuning', 'electra-full': 'pre-trained ELECTRA, full fine-tuning',
+};
+console.log(table(all.map((r) => ({ row: DESCRIPTIONS[r.name], 'yelp accuracy': r.metrics.accuracy, 'yelp F1': r.metrics.f1 ?? null, 'per epoch': r.perEpoch?.map((e) => e.accuracy.toFixed(3)).join(' '), 'wall s': Math.round(r.seconds) })), ['row', 'yelp accuracy', 'yelp F1', 'per epoch', 'wall s']));
+if (o.json) writeJson(o.json, { experiment: 'sentiment', settings, pretrained, rows: all, machine: machine() });

@@ -1,0 +1,98 @@
+// Tagging (issue 14, must-show 2): Penn POS tags, trained on the WSJ sample and tested on OANC
+// sentences (another corpus: news -> mixed American English), token accuracy against the
+// most-frequent-tag-per-word baseline (unknown words get the most frequent tag overall).
+// Lines longer than --chunk words are cut into pieces of at most that many, so that no word is
+// lost to the model's max length (the baseline sees the same pieces).
+//
+// Data: Debian python3-pattern's test corpora (personal-use licence: extract, never commit):
+//   cd /tmp/pattern && apt-get download python3-pattern && dpkg -x python3-pattern_*.deb .
+// Usage: node bench/finetune/tagging.mjs --lib .test-build-exp/dist
+//   --corpora /tmp/pattern/usr/share/doc/python3-pattern/test/corpora [--test-lines 1000]
+//   [--work DIR] [--epochs 2] [--rows baseline,random-full,bert-full] [--json FILE]
+// The pre-trained BERT is sentiment.mjs's (WORK/bert; pre-trained here if missing).
+import { existsSync, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { fineTuneRow, loadLib, machine, pretrain, table, taskModel, writeJson } from './common.mjs';
+
+const ROWS = ['baseline', 'random-full', 'bert-full', 'electra-full'];
+const { values: o } = parseArgs({
+  options: {
+    lib: { type: 'string', default: 'dist' }, corpora: { type: 'string', default: '/tmp/pattern/usr/share/doc/python3-pattern/test/corpora' },
+    work: { type: 'string', default: '.test-build-exp/runs' }, 'pretrain-steps': { type: 'string', default: '100' }, 'test-lines': { type: 'string', default: '1000' },
+    chunk: { type: 'string', default: '40' }, epochs: { type: 'string', default: '2' }, batch: { type: 'string', default: '16' }, lr: { type: 'string', default: '1e-3' },
+    'max-length': { type: 'string', default: '128' }, seed: { type: 'string', default: '0' }, rows: { type: 'string', default: 'baseline,random-full,bert-full' }, json: { type: 'string' },
+  },
+});
+const rows = o.rows.split(',');
+for (const r of rows) if (!ROWS.includes(r)) throw new Error(`--rows: unknown row '${r}' (rows: ${ROWS.join(', ')})`);
+const [epochs, batchSize, lr, maxLength, seed, chunk] = [+o.epochs, +o.batch, +o.lr, +o['max-length'], +o.seed, +o.chunk];
+
+const bg = await loadLib(o.lib);
+/** word/TAG lines -> {tokens, tags} JSON lines of at most `chunk` words. */
+function sentences(file, maxLines) {
+  const text = readFileSync(`${o.corpora}/${file}`, 'utf8').split('\n').slice(0, maxLines).join('\n');
+  return bg.parseSlashTagged(text, file).flatMap(({ value: { tokens, tags } }) => {
+    const pieces = [];
+    for (let i = 0; i < tokens.length; i += chunk) pieces.push(JSON.stringify({ tokens: tokens.slice(i, i + chunk), tags: tags.slice(i, i + chunk) }));
+    return pieces;
+  }).join('\n');
+}
+const task = bg.getTask('tag');
+const train = task.read(sentences('tagged-en-wsj.txt', Infinity), 'wsj.jsonl');
+const test = task.read(sentences('tagged-en-oanc.txt', +o['test-lines']), 'oanc.jsonl');
+// the tag inventory of both files (Penn's): a test tag never seen in training simply cannot be predicted
+const labels = task.labelSet([...train, ...test]);
+const words = (exs) => exs.reduce((n, e) => n + e.words.length, 0);
+const settings = { epochs, batchSize, lr, maxLength, chunk, seed, train: { pieces: train.length, words: words(train) }, test: { lines: +o['test-lines'], pieces: test.length, words: words(test) }, tags: labels.labels.length };
+const out = `${o.work}/tagging`;
+
+const pretrained = {};
+for (const [name, objective] of [['bert', 'mlm-nsp'], ['electra', 'electra']]) {
+  if (!rows.some((r) => r.startsWith(name) || (name === 'bert' && r.startsWith('random')))) continue;
+  const dir = `${o.work}/${name}`;
+  pretrained[name] = { dir, ...pretrain({ lib: o.lib, objective, out: dir, steps: +o['pretrain-steps'] }) };
+}
+
+await bg.init();
+for (const row of rows) {
+  const t0 = Date.now();
+  let result;
+  if (row === 'baseline') {
+    const counts = new Map();
+    const overall = new Map();
+    for (const e of train) e.words.forEach((w, i) => {
+      const c = counts.get(w) ?? new Map();
+      counts.set(w, c.set(e.tags[i], (c.get(e.tags[i]) ?? 0) + 1));
+      overall.set(e.tags[i], (overall.get(e.tags[i]) ?? 0) + 1);
+    });
+    const top = (m) => [...m].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0][0];
+    const fallback = top(overall);
+    let right = 0, n = 0, unknown = 0, unknownRight = 0;
+    for (const e of test) e.words.forEach((w, i) => {
+      const known = counts.has(w);
+      const tag = known ? top(counts.get(w)) : fallback;
+      n++;
+      if (tag === e.tags[i]) right++;
+      if (!known) {
+        unknown++;
+        if (tag === e.tags[i]) unknownRight++;
+      }
+    });
+    result = { name: row, metrics: { accuracy: right / n }, unknownWords: unknown / n, unknownAccuracy: unknownRight / unknown, fallback };
+  } else {
+    const [source] = row.split('-');
+    const { model, tokenizer } = await taskModel(bg, { dir: pretrained[source === 'random' ? 'bert' : source].dir, task: 'tag', labels, seed, random: source === 'random' });
+    result = await fineTuneRow(bg, { name: row, task: 'tag', model, tokenizer, train, test, labels, epochs, batchSize, lr, maxLength, seed, metric: 'accuracy' });
+    model.dispose();
+  }
+  result.seconds ??= (Date.now() - t0) / 1000;
+  Object.assign(result, { settings, machine: machine() });
+  writeJson(`${out}/${row}.json`, result);
+  console.error(`${row}: ${JSON.stringify(result.metrics)} (${result.seconds.toFixed(0)} s)`);
+}
+
+const all = ROWS.filter((r) => existsSync(`${out}/${r}.json`)).map((r) => JSON.parse(readFileSync(`${out}/${r}.json`, 'utf8')));
+const DESCRIPTIONS = { baseline: 'most frequent tag per word (unknown: overall)', 'random-full': 'random init, full fine-tuning', 'bert-full': 'pre-trained BERT (mlm-nsp), full fine-tuning', 'electra-full': 'pre-trained ELECTRA, full fine-tuning' };
+console.log(`train: WSJ ${settings.train.words} words (${train.length} pieces); test: OANC's first ${o['test-lines']} lines, ${settings.test.words} words`);
+console.log(table(all.map((r) => ({ row: DESCRIPTIONS[r.name], 'OANC token accuracy': r.metrics.accuracy, 'per epoch': r.perEpoch?.map((e) => e.accuracy.toFixed(3)).join(' '), 'wall s': Math.round(r.seconds) })), ['row', 'OANC token accuracy', 'per epoch', 'wall s']));
+if (o.json) writeJson(o.json, { experiment: 'tagging', settings, pretrained, rows: all, machine: machine() });
