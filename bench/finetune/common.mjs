@@ -75,7 +75,7 @@ export function majority(trainLabels, testLabels) {
   const counts = new Map();
   for (const l of trainLabels) counts.set(l, (counts.get(l) ?? 0) + 1);
   const label = [...counts].sort((a, b) => b[1] - a[1] || String(a[0]).localeCompare(String(b[0])))[0][0];
-  return { label, accuracy: testLabels.filter((l) => l === label).length / testLabels.length };
+  return { label, accuracy: testLabels.length ? testLabels.filter((l) => l === label).length / testLabels.length : null };
 }
 
 export const words = (text) => text.toLowerCase().match(/[a-z0-9']+|[^\sa-z0-9']/g) ?? [];
@@ -83,19 +83,24 @@ export const words = (text) => text.toLowerCase().match(/[a-z0-9']+|[^\sa-z0-9']
 /**
  * Bag-of-words multinomial logistic regression: binary word-presence features (the training
  * texts' words), L2-regularised, trained by SGD over shuffled examples for a few epochs.
- * `features(text)` may be replaced (pair tasks pass their own feature words).
+ * `features(text)` may be replaced: it returns feature names (value 1) or [name, value] pairs.
  */
 export function trainBowLogReg(texts, labels, { epochs = 5, lr = 0.1, l2 = 1e-4, seed = 0, features = words } = {}) {
   const classes = [...new Set(labels)].sort();
   const vocab = new Map();
-  const encoded = texts.map((t) => [...new Set(features(t))].map((w) => (vocab.has(w) ? vocab.get(w) : vocab.set(w, vocab.size).get(w))));
+  const pairs = (t) => {
+    const m = new Map();
+    for (const f of features(t)) (Array.isArray(f) ? m.set(f[0], f[1]) : m.set(f, 1));
+    return [...m];
+  };
+  const encoded = texts.map((t) => pairs(t).map(([w, v]) => [vocab.has(w) ? vocab.get(w) : vocab.set(w, vocab.size).get(w), v]));
   const K = classes.length;
   const W = new Float64Array(vocab.size * K);
   const b = new Float64Array(K);
   const y = labels.map((l) => classes.indexOf(l));
-  const scores = (ids) => {
+  const scores = (xs) => {
     const s = Array.from(b);
-    for (const id of ids) for (let k = 0; k < K; k++) s[k] += W[id * K + k];
+    for (const [id, v] of xs) for (let k = 0; k < K; k++) s[k] += W[id * K + k] * v;
     const m = Math.max(...s);
     const e = s.map((v) => Math.exp(v - m));
     const z = e.reduce((x, v) => x + v, 0);
@@ -108,15 +113,14 @@ export function trainBowLogReg(texts, labels, { epochs = 5, lr = 0.1, l2 = 1e-4,
         const g = p[k] - (k === y[i] ? 1 : 0);
         b[k] -= lr * g;
         // L2 on the weights this example touches (lazy, as sparse SGD does)
-        for (const id of encoded[i]) W[id * K + k] -= lr * (g + l2 * W[id * K + k]);
+        for (const [id, v] of encoded[i]) W[id * K + k] -= lr * (g * v + l2 * W[id * K + k]);
       }
     }
   }
   return {
     vocabSize: vocab.size,
     predict: (text) => {
-      const ids = features(text).filter((w) => vocab.has(w)).map((w) => vocab.get(w));
-      const p = scores([...new Set(ids)]);
+      const p = scores(pairs(text).filter(([w]) => vocab.has(w)).map(([w, v]) => [vocab.get(w), v]));
       return classes[p.indexOf(Math.max(...p))];
     },
   };
