@@ -21,6 +21,12 @@ test('a scope that records more than MAX_DISPATCHES_PER_SUBMIT dispatches is sub
   last.dispose();
 });
 
+test('a config with thousands of layers is refused by name (3000 crashed Dawn on lavapipe while binding them)', () => {
+  assert.throws(() => bg.bertConfig({ num_hidden_layers: 3000 }), /num_hidden_layers must be at most 1000, got 3000/);
+  const json = JSON.stringify({ architectures: ['BertModel'], model_type: 'bert', vocab_size: 30, hidden_size: 8, num_hidden_layers: 1e4, num_attention_heads: 2, intermediate_size: 16, max_position_embeddings: 16 });
+  assert.throws(() => bg.parseConfigJson(json, 'deep/config.json'), /deep\/config.json: num_hidden_layers must be at most 1000, got 10000/);
+});
+
 test('a new init(): tensors of the old runtime go back to the old device, and using one says so', async () => {
   const old = bg.runtime();
   const a = bg.tensor([1, 2, 3, 4]);

@@ -97,6 +97,9 @@ export function validateConfig(c: BertConfig, source = 'config'): void {
   const positive = ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'max_position_embeddings', 'type_vocab_size', 'num_labels'] as const;
   for (const k of positive) if (!isPositiveInteger(c[k])) fail(k, 'a positive integer');
   if (c.embedding_size !== undefined && !isPositiveInteger(c.embedding_size)) fail('embedding_size', 'a positive integer');
+  // Dawn on lavapipe runs out of descriptor-pool memory (SIGSEGV, no message) around 3000 layers:
+  // the largest BERT has 24, so a config far beyond that is refused here with its name
+  if (c.num_hidden_layers > MAX_HIDDEN_LAYERS) fail('num_hidden_layers', `at most ${MAX_HIDDEN_LAYERS}`);
   if (c.hidden_size % c.num_attention_heads !== 0) {
     throw new Error(`${source}: hidden_size ${c.hidden_size} is not a multiple of num_attention_heads ${c.num_attention_heads}`);
   }
@@ -120,6 +123,9 @@ export function validateConfig(c: BertConfig, source = 'config'): void {
   // relative position embeddings are not implemented: refuse rather than run as absolute
   if (c.position_embedding_type != null && c.position_embedding_type !== 'absolute') fail('position_embedding_type', '"absolute" (the only kind supported)');
 }
+
+/** Layers a config may have (1500 ran on lavapipe; 3000 crashed Dawn). */
+export const MAX_HIDDEN_LAYERS = 1000;
 
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isPositiveInteger = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) > 0;
