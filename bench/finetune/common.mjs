@@ -175,3 +175,17 @@ export async function taskModel(bg, { dir, task, labels, seed, random = false })
   loaded.model.dispose();
   return { ...loaded, model };
 }
+
+/** Writes one row's result (with its settings and the machine) to DIR/<row>.json and logs it. */
+export function saveRow(dir, result, settings, t0) {
+  result.seconds ??= (Date.now() - t0) / 1000;
+  if (typeof result.settings !== 'string') result.settings = settings;
+  result.machine = machine();
+  writeJson(`${dir}/${result.name}.json`, result);
+  console.error(`${result.name}: ${JSON.stringify(result.metrics)} (${result.seconds.toFixed(0)} s)`);
+}
+
+/** Every row of `names` that DIR holds (this run's and earlier runs'), in table order. */
+export function loadRows(dir, names) {
+  return names.filter((r) => existsSync(`${dir}/${r}.json`)).map((r) => JSON.parse(readFileSync(`${dir}/${r}.json`, 'utf8')));
+}

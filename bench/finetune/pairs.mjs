@@ -9,9 +9,9 @@
 //
 // Data: python3-pattern's corpora (see tagging.mjs). Usage: node bench/finetune/pairs.mjs
 //   --lib .test-build-exp/dist [--corpora DIR] [--work DIR] [--epochs 3] [--rows ...] [--json FILE]
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { accuracy, fineTuneRow, loadLib, machine, majority, pretrain, table, taskModel, trainBowLogReg, words, writeJson } from './common.mjs';
+import { accuracy, fineTuneRow, loadLib, loadRows, machine, majority, pretrain, saveRow, table, taskModel, trainBowLogReg, words, writeJson } from './common.mjs';
 
 const ROWS = ['majority', 'containment-logreg', 'random-full', 'bert-full'];
 const LABELS = { 0: 'not plagiarised', 1: 'heavy revision', 2: 'light revision', 3: 'cut & paste' };
@@ -74,12 +74,11 @@ for (const row of rows) {
     }
     right += p ? accuracy(p, test.map((e) => e.label)) * test.length : folds.at(-1).metrics.accuracy * test.length;
   }
-  const result = { name: row, metrics: { accuracy: right / examples.length }, folds: folds.length ? folds.map((f) => ({ topic: f.topic, metrics: f.metrics, perEpoch: f.perEpoch, seconds: f.seconds })) : undefined, seconds: (Date.now() - t0) / 1000, settings, machine: machine() };
-  writeJson(`${out}/${row}.json`, result);
-  console.error(`${row}: ${JSON.stringify(result.metrics)} (${result.seconds.toFixed(0)} s)`);
+  const result = { name: row, metrics: { accuracy: right / examples.length }, folds: folds.length ? folds.map((f) => ({ topic: f.topic, metrics: f.metrics, perEpoch: f.perEpoch, seconds: f.seconds })) : undefined };
+  saveRow(out, result, settings, t0);
 }
 
-const all = ROWS.filter((r) => existsSync(`${out}/${r}.json`)).map((r) => JSON.parse(readFileSync(`${out}/${r}.json`, 'utf8')));
+const all = loadRows(out, ROWS);
 const DESCRIPTIONS = { majority: 'majority class (training folds)', 'containment-logreg': 'logistic regression on 1..4-gram containment', 'random-full': 'random init, full fine-tuning', 'bert-full': 'pre-trained BERT (mlm-nsp), full fine-tuning' };
 console.log(`Clough & Stevenson: ${examples.length} pairs, leave one of ${topics.length} source texts out`);
 console.log(table(all.map((r) => ({ row: DESCRIPTIONS[r.name], 'held-out accuracy (95)': r.metrics.accuracy, 'wall s': Math.round(r.seconds) })), ['row', 'held-out accuracy (95)', 'wall s']));

@@ -11,9 +11,9 @@
 //
 // Usage: node bench/finetune/qa.mjs --lib .test-build-exp/dist [--corpora DIR] [--work DIR]
 //   [--train-lines 1600] [--test-lines 600] [--epochs 2] [--rows ...] [--json FILE]
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { fineTuneRow, loadLib, machine, pretrain, rng, table, taskModel, writeJson } from './common.mjs';
+import { fineTuneRow, loadLib, loadRows, machine, pretrain, rng, saveRow, table, taskModel, writeJson } from './common.mjs';
 
 const ROWS = ['first-sentence', 'random-word', 'lexical-match', 'random-full', 'bert-full'];
 const { values: o } = parseArgs({
@@ -93,13 +93,10 @@ for (const row of rows) {
     result = await fineTuneRow(bg, { name: row, task: 'qa', model, tokenizer, train, test, epochs, batchSize, lr, maxLength, seed, metric: 'f1' });
     model.dispose();
   }
-  result.seconds ??= (Date.now() - t0) / 1000;
-  Object.assign(result, { settings, machine: machine() });
-  writeJson(`${out}/${row}.json`, result);
-  console.error(`${row}: ${JSON.stringify(result.metrics)} (${result.seconds.toFixed(0)} s)`);
+  saveRow(out, result, settings, t0);
 }
 
-const all = ROWS.filter((r) => existsSync(`${out}/${r}.json`)).map((r) => JSON.parse(readFileSync(`${out}/${r}.json`, 'utf8')));
+const all = loadRows(out, ROWS);
 const DESCRIPTIONS = { 'first-sentence': 'first sentence of the context', 'random-word': 'a random word of the context', 'lexical-match': 'lexical match (the aligned word)', 'random-full': 'random init, full fine-tuning', 'bert-full': 'pre-trained BERT (mlm-nsp), full fine-tuning' };
 console.log(`OANC cloze QA: ${train.length} training, ${test.length} test questions`);
 console.log(table(all.map((r) => ({ row: DESCRIPTIONS[r.name], EM: r.metrics.exact_match, F1: r.metrics.f1, 'wall s': Math.round(r.seconds) })), ['row', 'EM', 'F1', 'wall s']));

@@ -12,9 +12,9 @@
 //     [--work DIR] [--pretrain-steps 100] [--epochs 2] [--rows a,b,...] [--json FILE]
 // Rows run in this process are written to WORK/sentiment/<row>.json; the table shows every row
 // there, so rows can run in separate processes (--rows) and be tabled together.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { accuracy, fineTuneRow, loadLib, machine, majority, pretrain, pretrainSummary, table, taskModel, trainBowLogReg, writeJson } from './common.mjs';
+import { accuracy, fineTuneRow, loadLib, loadRows, machine, majority, pretrain, pretrainSummary, saveRow, table, taskModel, trainBowLogReg, writeJson } from './common.mjs';
 
 const ROWS = ['majority', 'bow-logreg', 'random-full', 'random-scalar-mix', 'bert-scalar-mix', 'bert-full', 'electra-full'];
 const { values: o } = parseArgs({
@@ -69,14 +69,10 @@ for (const row of rows) {
     result = await fineTuneRow(bg, { name: row, task: 'cls', model, tokenizer, train, test, labels, epochs, batchSize, lr: features ? headLr : lr, maxLength, seed, features });
     model.dispose();
   }
-  result.seconds ??= (Date.now() - t0) / 1000;
-  result.settings = typeof result.settings === 'string' ? result.settings : settings;
-  result.machine = machine();
-  writeJson(`${out}/${row}.json`, result);
-  console.error(`${row}: ${JSON.stringify(result.metrics)} (${result.seconds.toFixed(0)} s)`);
+  saveRow(out, result, settings, t0);
 }
 
-const all = ROWS.filter((r) => existsSync(`${out}/${r}.json`)).map((r) => JSON.parse(readFileSync(`${out}/${r}.json`, 'utf8')));
+const all = loadRows(out, ROWS);
 const DESCRIPTIONS = {
   majority: 'majority class (of the training labels)', 'bow-logreg': 'bag-of-words logistic regression', 'random-full': 'random init, full fine-tuning',
   'random-scalar-mix': 'random init, frozen, scalar mix', 'bert-scalar-mix': 'pre-trained BERT, frozen, scalar mix',

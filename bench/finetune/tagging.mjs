@@ -10,9 +10,9 @@
 //   --corpora /tmp/pattern/usr/share/doc/python3-pattern/test/corpora [--test-lines 1000]
 //   [--work DIR] [--epochs 2] [--rows baseline,random-full,bert-full] [--json FILE]
 // The pre-trained BERT is sentiment.mjs's (WORK/bert; pre-trained here if missing).
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { fineTuneRow, loadLib, machine, pretrain, table, taskModel, writeJson } from './common.mjs';
+import { fineTuneRow, loadLib, loadRows, machine, pretrain, saveRow, table, taskModel, writeJson } from './common.mjs';
 
 const ROWS = ['baseline', 'random-full', 'bert-full', 'electra-full'];
 const { values: o } = parseArgs({
@@ -85,13 +85,10 @@ for (const row of rows) {
     result = await fineTuneRow(bg, { name: row, task: 'tag', model, tokenizer, train, test, labels, epochs, batchSize, lr, maxLength, seed, metric: 'accuracy' });
     model.dispose();
   }
-  result.seconds ??= (Date.now() - t0) / 1000;
-  Object.assign(result, { settings, machine: machine() });
-  writeJson(`${out}/${row}.json`, result);
-  console.error(`${row}: ${JSON.stringify(result.metrics)} (${result.seconds.toFixed(0)} s)`);
+  saveRow(out, result, settings, t0);
 }
 
-const all = ROWS.filter((r) => existsSync(`${out}/${r}.json`)).map((r) => JSON.parse(readFileSync(`${out}/${r}.json`, 'utf8')));
+const all = loadRows(out, ROWS);
 const DESCRIPTIONS = { baseline: 'most frequent tag per word (unknown: overall)', 'random-full': 'random init, full fine-tuning', 'bert-full': 'pre-trained BERT (mlm-nsp), full fine-tuning', 'electra-full': 'pre-trained ELECTRA, full fine-tuning' };
 console.log(`train: WSJ ${settings.train.words} words (${train.length} pieces); test: OANC's first ${o['test-lines']} lines, ${settings.test.words} words`);
 console.log(table(all.map((r) => ({ row: DESCRIPTIONS[r.name], 'OANC token accuracy': r.metrics.accuracy, 'per epoch': r.perEpoch?.map((e) => e.accuracy.toFixed(3)).join(' '), 'wall s': Math.round(r.seconds) })), ['row', 'OANC token accuracy', 'per epoch', 'wall s']));
