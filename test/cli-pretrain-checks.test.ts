@@ -58,6 +58,14 @@ test('--resume: a conflicting flag is refused, an override is reported, the log 
   const steps = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((l) => !l.eval);
   assert.equal(steps.map((l) => l.step), [1, 2, 3]);
   assert.ok(steps[2].loss < 9, 'step 3 is the resumed run\'s');
+  // a checkpoint from before runs kept their arguments (no "meta"): its config still refuses another preset
+  const statePath = join(out, 'checkpoint', 'trainer_state.json');
+  const state = JSON.parse(readFileSync(statePath, 'utf8'));
+  delete state.meta;
+  writeFileSync(statePath, JSON.stringify(state));
+  const old = pretrain([...tiny, '--steps', '4', '--out', out, '--resume', out, '--config', 'bert-mini']);
+  assert.is(old.status, 2, old.stderr);
+  assert.match(old.stderr, `--config bert-mini conflicts with the checkpoint ${join(out, 'checkpoint')}: 2 layers of hidden size 128`);
 });
 
 test('--lr 1e30: skipped steps are reported as they are found, the run fails and writes no model', async () => {

@@ -5,7 +5,7 @@ import { appendFileSync, existsSync, constants } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { init, kernelTimeTable, type KernelTime } from '../runtime.js';
-import { presetConfig } from '../models/config.js';
+import { presetConfig, PRESETS } from '../models/config.js';
 import { WordPieceTokenizer } from '../tokenizers/wordpiece.js';
 import { trainWordPiece } from '../tokenizers/wordpiece-trainer.js';
 import { PretrainingDataset } from '../data/dataset.js';
@@ -65,6 +65,11 @@ async function pretrain(cmd: Command): Promise<number> {
     saved = meta?.command === 'pretrain' && meta.args ? meta.args : null;
     if (!saved && given.objective !== undefined && given.objective !== state.objective) {
       throw new UsageError(`--objective ${given.objective} conflicts with the checkpoint ${checkpoint}, which trains ${state.objective}`);
+    }
+    // a checkpoint from before runs kept their arguments: its config still tells the preset apart
+    const preset = !saved && given.config !== undefined ? PRESETS[given.config as string] : null;
+    if (preset && (preset[0] !== state.config.num_hidden_layers || preset[1] !== state.config.hidden_size)) {
+      throw new UsageError(`--config ${given.config} conflicts with the checkpoint ${checkpoint}: ${state.config.num_hidden_layers} layers of hidden size ${state.config.hidden_size}`);
     }
     if (saved && given.out === undefined) saved = { ...saved, out: checkpoint.endsWith('/checkpoint') ? dirname(checkpoint) : saved.out };
   }
