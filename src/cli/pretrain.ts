@@ -97,7 +97,6 @@ async function pretrain(cmd: Command): Promise<number> {
   const weightDecay = values['weight-decay'] as number;
   const logFile = values.log as string | undefined;
 
-
   const loaded = await loadCorpus(values.corpus as string[], values.documents as DocumentSplit | 'auto', values.sentences as SentenceSplit, (line) => console.error(`bertgpu pretrain: ${line}`));
   const split = holdBack(loaded, evalFraction, { explicit: given['eval-fraction'] !== undefined, allowLarge: values['allow-large-held-back'] as boolean, needsPairs: objective === 'mlm-nsp' });
   console.log(split.report);
