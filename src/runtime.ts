@@ -16,6 +16,8 @@ export interface InitOptions {
   powerPreference?: GPUPowerPreference;
   /** Force a matmul kernel variant for every shape (tests run each variant this way). */
   matmulVariant?: MatmulVariant;
+  /** Force the attention path for every head size (tests run each this way). */
+  attentionVariant?: AttentionVariant;
 }
 
 /** GPU time of one kernel entry point over a profiled stretch (timestamp queries). */
@@ -44,6 +46,14 @@ const PROFILE_QUERIES = 4096;
  * barrier-free 8x8 register blocks; 'register16' = barrier-free 16x16 blocks (lavapipe).
  */
 export type MatmulVariant = 'tiled' | 'register' | 'register16';
+
+/**
+ * Fused attention kernels (shaders/attention.wgsl): 'rows' = barrier-free, keys read from storage
+ * (CPU adapters); 'tiled' = key / query blocks shared in workgroup memory (GPUs).
+ */
+export type AttentionKernel = 'rows' | 'tiled';
+/** An attention kernel, or 'unfused' (matmul, softmax, dropout, matmul: the models' other path). */
+export type AttentionVariant = AttentionKernel | 'unfused';
 
 export interface DeviceReport {
   adapter: { vendor: string; architecture: string; device: string; description: string; isFallbackAdapter: boolean };
@@ -827,5 +837,17 @@ export class Runtime {
 
   setMatmulVariant(v: MatmulVariant | undefined): void {
     this.options.matmulVariant = v;
+  }
+
+  attentionVariant(headDim: number): AttentionVariant {
+    if (this.options.attentionVariant) return this.options.attentionVariant;
+    if (headDim > 128) return 'unfused'; // the fused kernels' per-row arrays hold 128
+    const a = this.report.adapter;
+    const cpu = a.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(`${a.description} ${a.device} ${a.architecture} ${a.vendor}`);
+    return cpu ? 'rows' : 'tiled';
+  }
+
+  setAttentionVariant(v: AttentionVariant | undefined): void {
+    this.options.attentionVariant = v;
   }
 }

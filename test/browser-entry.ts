@@ -5,3 +5,4 @@ import './optim-adamw.test.js';
 import './models-portable.test.js';
 import './engine-nan.test.js';
 import './engine-misuse.test.js';
+import './engine-attention.test.js';

@@ -3,6 +3,7 @@
 // its position ids (counted from padding_idx + 1).
 import { Tensor, shapeStr } from '../tensor.js';
 import * as ops from '../ops/index.js';
+import { runtime } from '../runtime.js';
 import { Module, ModuleList, Linear, Embedding, LayerNorm, Dropout, activation } from '../nn/module.js';
 import type { Generator } from '../ops/creation.js';
 import type { BertConfig } from './config.js';
@@ -110,6 +111,18 @@ export class BertSelfAttention extends Module {
 
   /** x [B, T, H], mask: additive [B, 1, 1, T] or null -> [B, T, H]. */
   forward(x: Tensor, mask: Tensor | null): Tensor {
+    const variant = runtime().attentionVariant(this.headDim);
+    if (variant !== 'unfused') {
+      // one kernel per direction on the projections as they are: no head split / merge copies,
+      // no [B, heads, T, T] scores or probabilities kept for backward
+      const q = this.query.forward(x);
+      const k = this.key.forward(x);
+      const v = this.value.forward(x);
+      const d = this.dropout;
+      const out = ops.attention(q, k, v, { heads: this.heads, mask, dropout: d.p, training: d.training, generator: d.generator, variant });
+      free(q, k, v);
+      return out;
+    }
     const [B, T, H] = x.shape;
     const q = this.split(this.query.forward(x));
     const k = this.split(this.key.forward(x));

@@ -15,6 +15,7 @@ export * from './reduce.js';
 export * from './shape.js';
 export * from './matmul.js';
 export * from './softmax.js';
+export * from './attention.js';
 export * from './layernorm.js';
 export * from './gather.js';
 export * from './dropout.js';
