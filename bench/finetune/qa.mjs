@@ -1,8 +1,8 @@
 // Extractive QA (issue 14, must-show 3) on a generated cloze set: no SQuAD-style set is reachable
 // here, so questions are made from OANC's POS-tagged sentences (python3-pattern's corpora).
-// How: the context is two consecutive OANC lines (at most 60 words, joined with spaces); one of
+// How: the context is two consecutive OANC lines (at most 50 words, joined with spaces); one of
 // its nouns (NN / NNS / NNP / NNPS, letters only, 3+ characters, occurring once in the context)
-// is the answer; the question is the line holding it with that word replaced by "what".
+// is the answer; the question is the line holding it (at most 25 words) with that word replaced by "what".
 // Each line pair gives at most one question (seeded choice). Train and test come from disjoint
 // line ranges (--train-lines from line 2001 on, then --test-lines after them). The question
 // repeats its line of the context, so a lexical matcher solves it: the rule "the context word
@@ -39,9 +39,9 @@ function cloze(from, to, pick) {
   for (let i = from; i + 1 < to; i += 2) {
     const pair = [lines[i], lines[i + 1]];
     const words = pair.flatMap((l) => l.tokens);
-    if (words.length > 60) continue;
+    if (words.length > 50) continue;
     const count = (w) => words.filter((x) => x === w).length;
-    const candidates = pair.flatMap((l, s) => l.tokens.map((w, k) => ({ s, k, w, tag: l.tags[k] }))).filter((c) => /^NN/.test(c.tag) && /^[A-Za-z]{3,}$/.test(c.w) && count(c.w) === 1);
+    const candidates = pair.flatMap((l, s) => l.tokens.map((w, k) => ({ s, k, w, tag: l.tags[k] }))).filter((c) => pair[c.s].tokens.length <= 25 && /^NN/.test(c.tag) && /^[A-Za-z]{3,}$/.test(c.w) && count(c.w) === 1);
     if (!candidates.length) continue;
     const c = candidates[Math.floor(pick() * candidates.length)];
     const context = pair.map((l) => l.tokens.join(' ')).join(' ');

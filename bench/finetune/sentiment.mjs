@@ -9,7 +9,7 @@
 //   npm install --prefix /tmp/exp --no-save sentiment@5.0.2
 // Usage: node scripts/build.mjs --no-types --outdir .test-build-exp/dist
 //   node bench/finetune/sentiment.mjs --lib .test-build-exp/dist --data /tmp/exp/node_modules/sentiment/test/fixtures
-//     [--work DIR] [--pretrain-steps 100] [--epochs 2] [--rows a,b,...] [--json FILE]
+//     [--work DIR] [--pretrain-steps 100] [--epochs 2] [--rows a,b,...] [--json FILE] [--limit N (a quick check: N per file)]
 // Rows run in this process are written to WORK/sentiment/<row>.json; the table shows every row
 // there, so rows can run in separate processes (--rows) and be tabled together.
 import { readFileSync } from 'node:fs';
@@ -23,7 +23,7 @@ const { values: o } = parseArgs({
     work: { type: 'string', default: '.test-build-exp/runs' }, 'pretrain-steps': { type: 'string', default: '100' },
     epochs: { type: 'string', default: '2' }, batch: { type: 'string', default: '16' }, lr: { type: 'string', default: '5e-4' },
     'head-lr': { type: 'string', default: '5e-3' }, 'max-length': { type: 'string', default: '64' }, seed: { type: 'string', default: '0' },
-    rows: { type: 'string', default: ROWS.join(',') }, json: { type: 'string' },
+    limit: { type: 'string' }, rows: { type: 'string', default: ROWS.join(',') }, json: { type: 'string' },
   },
 });
 const rows = o.rows.split(',');
@@ -38,8 +38,9 @@ const read = (name) => {
   return rows.map((r) => JSON.stringify({ text: r.text.trim(), label: r.class === 1 ? 'pos' : 'neg' })).join('\n');
 };
 const task = bg.getTask('cls');
-const train = task.read(`${read('imdb')}\n${read('amazon')}`, 'imdb+amazon.jsonl');
-const test = task.read(read('yelp'), 'yelp.jsonl');
+const limit = o.limit ? +o.limit : Infinity;
+const train = task.read(`${read('imdb')}\n${read('amazon')}`, 'imdb+amazon.jsonl').filter((_, i) => i % 1000 < limit);
+const test = task.read(read('yelp'), 'yelp.jsonl').slice(0, limit);
 const labels = task.labelSet(train);
 const out = `${o.work}/sentiment`;
 const settings = { epochs, batchSize, lr, headLr, maxLength, seed, pretrainSteps: +o['pretrain-steps'], train: train.length, test: test.length };

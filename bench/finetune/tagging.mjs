@@ -8,7 +8,7 @@
 //   cd /tmp/pattern && apt-get download python3-pattern && dpkg -x python3-pattern_*.deb .
 // Usage: node bench/finetune/tagging.mjs --lib .test-build-exp/dist
 //   --corpora /tmp/pattern/usr/share/doc/python3-pattern/test/corpora [--test-lines 1000]
-//   [--work DIR] [--epochs 2] [--rows baseline,random-full,bert-full] [--json FILE]
+//   [--work DIR] [--epochs 2] [--rows baseline,random-full,bert-full] [--json FILE] [--limit N (WSJ lines; a quick check)]
 // The pre-trained BERT is sentiment.mjs's (WORK/bert; pre-trained here if missing).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -20,7 +20,7 @@ const { values: o } = parseArgs({
     lib: { type: 'string', default: 'dist' }, corpora: { type: 'string', default: '/tmp/pattern/usr/share/doc/python3-pattern/test/corpora' },
     work: { type: 'string', default: '.test-build-exp/runs' }, 'pretrain-steps': { type: 'string', default: '100' }, 'test-lines': { type: 'string', default: '1000' },
     chunk: { type: 'string', default: '40' }, epochs: { type: 'string', default: '2' }, batch: { type: 'string', default: '16' }, lr: { type: 'string', default: '1e-3' },
-    'max-length': { type: 'string', default: '128' }, seed: { type: 'string', default: '0' }, rows: { type: 'string', default: 'baseline,random-full,bert-full' }, json: { type: 'string' },
+    'max-length': { type: 'string', default: '128' }, seed: { type: 'string', default: '0' }, limit: { type: 'string' }, rows: { type: 'string', default: 'baseline,random-full,bert-full' }, json: { type: 'string' },
   },
 });
 const rows = o.rows.split(',');
@@ -38,7 +38,7 @@ function sentences(file, maxLines) {
   }).join('\n');
 }
 const task = bg.getTask('tag');
-const train = task.read(sentences('tagged-en-wsj.txt', Infinity), 'wsj.jsonl');
+const train = task.read(sentences('tagged-en-wsj.txt', o.limit ? +o.limit : Infinity), 'wsj.jsonl');
 const test = task.read(sentences('tagged-en-oanc.txt', +o['test-lines']), 'oanc.jsonl');
 // the tag inventory of both files (Penn's): a test tag never seen in training simply cannot be predicted
 const labels = task.labelSet([...train, ...test]);
