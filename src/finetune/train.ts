@@ -19,14 +19,18 @@ import type { WordPieceTokenizer } from '../tokenizers/wordpiece.js';
 import { LoraModel, type LoraOptions, type PeftTaskType } from '../nn/lora.js';
 import { bucketedBatches, type Batch } from './collate.js';
 import { batchInputs } from './inputs.js';
-import { getTask, splitBatchOutputs, type AnyTask, type FeatureOutput, type TaskName, type DecodeContext } from './tasks.js';
+import { getTask, splitBatchOutputs, type AnyTask, type FeatureOutput, type TaskName, type DecodeContext, type EncodeContext } from './tasks.js';
 import type { LabelSet, Located } from './data.js';
 import type { TaskTokenizer } from './encoding.js';
 
 /** The metric a run keeps its best model by, when none is given (higher is better). */
 export const DEFAULT_METRIC: Record<TaskName, string> = { cls: 'accuracy', pair: 'accuracy', regression: 'pearson', choice: 'accuracy', tag: 'f1', qa: 'f1' };
 
-const PEFT_TASK: Record<TaskName, PeftTaskType> = { cls: 'SEQ_CLS', pair: 'SEQ_CLS', regression: 'SEQ_CLS', choice: 'SEQ_CLS', tag: 'TOKEN_CLS', qa: 'QUESTION_ANS' };
+/** Keys of adapter_model.safetensors' metadata that say which task (and labels) an adapter's head is for. */
+export const ADAPTER_TASK_KEY = 'bertgpu.task';
+export const ADAPTER_LABELS_KEY = 'bertgpu.id2label';
+
+export const PEFT_TASK: Record<TaskName, PeftTaskType> = { cls: 'SEQ_CLS', pair: 'SEQ_CLS', regression: 'SEQ_CLS', choice: 'SEQ_CLS', tag: 'TOKEN_CLS', qa: 'QUESTION_ANS' };
 
 /** The heads that a frozen encoder or an adapter leaves trainable, per task class. */
 const HEADS = ['classifier', 'qa_outputs', 'sequence_summary', 'score'];
@@ -154,7 +158,8 @@ export class FineTuneRun {
   readonly lora: LoraModel | null;
   readonly metric: string;
   readonly evals: EvalResult[] = [];
-  best: (EvalResult & { files: Record<string, Uint8Array> }) | null = null;
+  /** The best evaluation so far with its model files (LoRA runs: merged) and, for LoRA, its adapter files. */
+  best: (EvalResult & { files: Record<string, Uint8Array>; adapter?: Record<string, Uint8Array> }) | null = null;
   stopped: 'steps' | 'early' | 'cancelled' | null = null;
   onLog: ((r: LogRecord & { epoch: number }) => void) | null = null;
   onEval: ((r: EvalResult) => void) | null = null;
@@ -235,7 +240,7 @@ export class FineTuneRun {
     const v = r.metrics[this.metric];
     if (v === undefined) throw new Error(`finetune: the ${this.task.name} task has no metric '${this.metric}' (it has ${Object.keys(r.metrics).join(', ')})`);
     if (v !== null && (this.best === null || v > (this.best.metrics[this.metric] ?? -Infinity))) {
-      this.best = { ...r, files: await this.modelFiles() };
+      this.best = { ...r, files: await this.modelFiles(), ...(this.lora ? { adapter: await this.adapterFiles() } : {}) };
       this.sinceBest = 0;
     } else this.sinceBest++;
     return r;
@@ -257,43 +262,15 @@ export class FineTuneRun {
   /** Predictions for examples (labels not needed), in order. */
   async predict(examples: Located[]): Promise<unknown[]> {
     const o = this.options;
-    const features = this.task.encode(examples, { tokenizer: o.tokenizer, maxLength: o.maxLength, labels: o.labels, docStride: o.docStride, labelled: false });
-    const { outputs } = await this.outputs(features, false);
-    return this.task.decode(examples, features, outputs, this.decodeContext());
+    return predictExamples(this.task, o.model, examples, { labels: o.labels, tokenizer: o.tokenizer, maxLength: o.maxLength, docStride: o.docStride, batchSize: o.batchSize });
   }
 
   private decodeContext(): DecodeContext {
     return { labels: this.options.labels, tokenizer: this.options.tokenizer };
   }
 
-  /** Per-feature outputs read back, in feature order; the mean loss when the features are labelled. */
-  private async outputs(features: unknown[], labelled: boolean): Promise<{ outputs: FeatureOutput[]; loss: number }> {
-    const model = this.options.model;
-    const bs = this.options.batchSize ?? 16;
-    const padId = model.config.pad_token_id;
-    model.train(false);
-    const outputs: FeatureOutput[] = [];
-    let lossSum = 0;
-    let lossRows = 0;
-    try {
-      for (let i = 0; i < features.length; i += bs) {
-        const rows = features.slice(i, i + bs);
-        const batch = this.task.collate(rows, { padId });
-        const flat = await scopeAsync(async () => {
-          const out = noGrad(() => model.forward(batchInputs(labelled ? batch : { ...batch, labels: undefined, start_positions: undefined, end_positions: undefined })));
-          const read = async (t?: Tensor) => (t ? Array.from(await t.toArray()) : undefined);
-          return { logits: await read(out.logits), start_logits: await read(out.start_logits), end_logits: await read(out.end_logits), loss: out.loss ? await out.loss.item() : NaN };
-        });
-        outputs.push(...splitBatchOutputs(flat, rows.length));
-        if (labelled) {
-          lossSum += flat.loss * rows.length;
-          lossRows += rows.length;
-        }
-      }
-    } finally {
-      model.train(true);
-    }
-    return { outputs, loss: lossRows ? lossSum / lossRows : NaN };
+  private outputs(features: unknown[], labelled: boolean): Promise<{ outputs: FeatureOutput[]; loss: number }> {
+    return taskOutputs(this.task, this.options.model, features, { batchSize: this.options.batchSize, labelled });
   }
 
   /** The Hugging Face directory of the task model as it is now (LoRA: merged into a copy of the files). */
@@ -309,10 +286,15 @@ export class FineTuneRun {
     }
   }
 
-  /** PEFT's adapter files of the run (LoRA only). */
+  /**
+   * PEFT's adapter files of the run (LoRA only). The safetensors metadata also names the task
+   * and its labels (ADAPTER_TASK_KEY, ADAPTER_LABELS_KEY), which PEFT's files have no place for,
+   * so that the adapter alone rebuilds its head on a base without one.
+   */
   async adapterFiles(): Promise<Record<string, Uint8Array>> {
     if (!this.lora) throw new Error('finetune: this run trains no adapter');
-    return this.lora.saveAdapter();
+    const labels = this.options.labels;
+    return this.lora.saveAdapter(undefined, { [ADAPTER_TASK_KEY]: this.task.name, ...(labels ? { [ADAPTER_LABELS_KEY]: JSON.stringify(labels.id2label) } : {}) });
   }
 
   /** The whole training state (model, optimizer, step, data position, dropout stream), written atomically. */
@@ -344,6 +326,54 @@ export class FineTuneRun {
     this.lora?.dispose();
     this.trainer.optimizer.dispose();
   }
+}
+
+/**
+ * A task model's outputs for encoded features, read back per feature in order (eval mode, no
+ * gradients, batches of `batchSize`); the mean loss when the features are labelled.
+ */
+export async function taskOutputs(task: AnyTask, model: PreTrainedModel, features: readonly unknown[], { batchSize = 16, labelled = false }: { batchSize?: number; labelled?: boolean } = {}): Promise<{ outputs: FeatureOutput[]; loss: number }> {
+  const padId = model.config.pad_token_id;
+  const wasTraining = model.training;
+  model.train(false);
+  const outputs: FeatureOutput[] = [];
+  let lossSum = 0;
+  let lossRows = 0;
+  try {
+    for (let i = 0; i < features.length; i += batchSize) {
+      const rows = features.slice(i, i + batchSize);
+      const batch = task.collate(rows, { padId });
+      const flat = await scopeAsync(async () => {
+        const out = noGrad(() => model.forward(batchInputs(labelled ? batch : { ...batch, labels: undefined, start_positions: undefined, end_positions: undefined })));
+        const read = async (t?: Tensor) => (t ? Array.from(await t.toArray()) : undefined);
+        return { logits: await read(out.logits), start_logits: await read(out.start_logits), end_logits: await read(out.end_logits), loss: out.loss ? await out.loss.item() : NaN };
+      });
+      outputs.push(...splitBatchOutputs(flat, rows.length));
+      if (labelled) {
+        lossSum += flat.loss * rows.length;
+        lossRows += rows.length;
+      }
+    }
+  } finally {
+    model.train(wasTraining);
+  }
+  return { outputs, loss: lossRows ? lossSum / lossRows : NaN };
+}
+
+export type PredictContext = EncodeContext & DecodeContext & { batchSize?: number };
+
+/** A task model's predictions for examples (labels not needed), in order. */
+export async function predictExamples(task: AnyTask, model: PreTrainedModel, examples: readonly Located[], context: PredictContext): Promise<unknown[]> {
+  const features = task.encode(examples, { ...context, labelled: false });
+  const { outputs } = await taskOutputs(task, model, features, { batchSize: context.batchSize });
+  return task.decode(examples, features, outputs, context);
+}
+
+/** A task model's mean loss and the task's metrics on labelled examples. */
+export async function evaluateExamples(task: AnyTask, model: PreTrainedModel, examples: readonly Located[], context: PredictContext): Promise<{ loss: number; metrics: Record<string, number | null> }> {
+  const features = task.encode(examples, { ...context, labelled: true });
+  const { outputs, loss } = await taskOutputs(task, model, features, { batchSize: context.batchSize, labelled: true });
+  return { loss, metrics: task.metrics(task.decode(examples, features, outputs, context), examples) };
 }
 
 /** Starts a fine-tuning run (the library's `finetune({...})`); call `run()` or step `trainer.trainStep()`. */

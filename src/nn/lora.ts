@@ -64,7 +64,7 @@ export interface AdapterConfig {
 }
 
 /** The heads PEFT's task classes add to modules_to_save (PeftModelForSequenceClassification etc.). */
-const TASK_HEADS: Record<PeftTaskType, string[]> = {
+export const TASK_HEADS: Record<PeftTaskType, string[]> = {
   SEQ_CLS: ['classifier', 'score'],
   TOKEN_CLS: ['classifier', 'score'],
   QUESTION_ANS: ['qa_outputs'],
@@ -321,8 +321,11 @@ export class LoraModel {
     return this.model;
   }
 
-  /** PEFT's two files for adapter `name` (default: the active one). */
-  async saveAdapter(name = this.active ?? ''): Promise<Record<string, Uint8Array>> {
+  /**
+   * PEFT's two files for adapter `name` (default: the active one); `metadata` goes into the
+   * safetensors header next to PEFT's {"format": "pt"} (PEFT ignores other keys).
+   */
+  async saveAdapter(name = this.active ?? '', metadata: Record<string, string> = {}): Promise<Record<string, Uint8Array>> {
     const a = this.adapters.get(name);
     check(!!a, `no adapter named '${name}'`);
     if (name === this.active) this.storeHeads();
@@ -335,7 +338,7 @@ export class LoraModel {
     const config = { ...a!.config, inference_mode: true };
     return {
       'adapter_config.json': new TextEncoder().encode(JSON.stringify(config, null, 2) + '\n'),
-      'adapter_model.safetensors': writeSafetensors(tensors, { format: 'pt' }),
+      'adapter_model.safetensors': writeSafetensors(tensors, { ...metadata, format: 'pt' }),
     };
   }
 
@@ -368,7 +371,10 @@ export class LoraModel {
     if (missing.length) throw new Error(`${where}: missing tensor(s) ${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ` and ${missing.length - 4} more` : ''}`);
     runtime().flush(); // the adapter's random init must run before these writes
     for (const [key, t] of file.tensors) runtime().upload(expected.get(key)!.buffer, t.data as Float32Array);
-    this.setAdapter(name);
+    // addAdapter made a first adapter active with the heads the model had: the file's go live now
+    // (setAdapter would first store those live heads over the ones just loaded)
+    if (this.active === name) this.loadHeads(a.saved, true);
+    else this.setAdapter(name);
   }
 
   private disposeAdapters(): void {
