@@ -5,5 +5,10 @@ import { command as info } from './info.js';
 import { command as tokenize } from './tokenize.js';
 import { command as run } from './run.js';
 import { command as pretrain } from './pretrain.js';
+import { command as finetune } from './finetune.js';
+import { command as predict } from './predict.js';
+import { command as evaluate } from './evaluate.js';
+import { command as fillMask } from './fill-mask.js';
+import { command as mergeAdapter } from './merge-adapter.js';
 
-export const COMMANDS: CliCommand[] = [info, tokenize, run, pretrain];
+export const COMMANDS: CliCommand[] = [info, tokenize, run, pretrain, finetune, predict, evaluate, fillMask, mergeAdapter];
