@@ -157,4 +157,33 @@ test('a frozen encoder trains the head only (no gradient kernels for the encoder
   assert.ok(lora.trained.every((n) => n.includes('.lora_') || n.startsWith('base_model.model.classifier.')), lora.trained.join(', '));
 });
 
+test('frozen features: a scalar mix / the last four layers feed a new head; the encoder gets no gradient and does not change', async () => {
+  const rt = await device();
+  const task = bg.getTask('cls');
+  const train = task.read(sentiment(48, 1), 'train.jsonl');
+  const evalSet = task.read(sentiment(24, 2), 'eval.jsonl');
+  const labels = task.labelSet!(train);
+  const majority = Math.max(...['pos', 'neg'].map((l) => evalSet.filter((e: any) => e.label === l).length)) / evalSet.length;
+  for (const features of ['scalar-mix', 'concat-last-4'] as const) {
+    const encoder = tiny('bert', task, labels);
+    const before = [...(await encoder.namedParameters()[0][1].toArray())];
+    const run = bg.finetune({ task: 'cls', model: encoder, tokenizer: tok, train, eval: evalSet, labels, epochs: 8, batchSize: 8, lr: 3e-2, seed: 1, features });
+    await run.trainer.trainStep();
+    await rt.sync();
+    const d0 = rt.dispatchCount;
+    await run.trainer.trainStep();
+    const per = rt.dispatchCount - d0;
+    await run.run();
+    const acc = run.evals.at(-1)!.metrics.accuracy!;
+    const names = run.trainer.optimizer.parameters.map((p) => p.name);
+    console.log(`\n  ${features}: ${per} dispatches per step, trains ${names.join(', ')}; held-back accuracy ${acc.toFixed(3)} vs majority ${majority.toFixed(3)}${features === 'scalar-mix' ? `; layer weights ${(await (run.model as bg.FeatureClassifier).layerWeights()).map((w) => w.toFixed(2)).join(' ')}` : ''}`);
+    assert.equal(names, features === 'scalar-mix' ? ['scalar_mix.weights', 'scalar_mix.gamma', 'classifier.weight', 'classifier.bias'] : ['classifier.weight', 'classifier.bias']);
+    assert.ok(acc > majority, `accuracy ${acc} vs majority ${majority}`);
+    assert.ok(encoder.namedParameters().every(([, p]) => p.grad === null), 'no encoder gradient');
+    assert.equal([...(await encoder.namedParameters()[0][1].toArray())], before, 'the encoder is unchanged');
+    run.dispose();
+    encoder.dispose();
+  }
+});
+
 test.run();
