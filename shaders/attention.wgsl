@@ -233,9 +233,11 @@ fn backward_dq(tiled: bool, wid: vec3u, lid: u32) {
     for (var jj = 0u; jj < n; jj++) {
       var dot_qk = array<f32, MAX_ROWS>();
       var dot_gv = array<f32, MAX_ROWS>();
+      var krow: array<vec4f, MAX_D4>; // read once, used twice
       for (var c = 0u; c < d4(); c++) {
         let kc = key4(tiled, b, h, t0, jj, c);
         let vc = val4(tiled, b, h, t0, jj, c);
+        krow[c] = kc;
         for (var r = 0u; r < ROWS; r++) {
           dot_qk[r] += dot(qr[r * d4() + c], kc);
           dot_gv[r] += dot(gr[r * d4() + c], vc);
@@ -248,8 +250,7 @@ fn backward_dq(tiled: bool, wid: vec3u, lid: u32) {
         ds[r] = pij * (dot_gv[r] * drop_mult(rs.bh, row(rs, r), t0 + jj) - di[r]);
       }
       for (var c = 0u; c < d4(); c++) {
-        let kc = key4(tiled, b, h, t0, jj, c);
-        for (var r = 0u; r < ROWS; r++) { acc[r * d4() + c] += ds[r] * kc; }
+        for (var r = 0u; r < ROWS; r++) { acc[r * d4() + c] += ds[r] * krow[c]; }
       }
     }
   }
@@ -283,9 +284,13 @@ fn backward_dkv(tiled: bool, wid: vec3u, lid: u32) {
       let i = t0 + ii;
       var dot_qk = array<f32, MAX_ROWS>();
       var dot_gv = array<f32, MAX_ROWS>();
+      var qrow: array<vec4f, MAX_D4>; // read once, used twice
+      var grow: array<vec4f, MAX_D4>;
       for (var c = 0u; c < d4(); c++) {
         let qc = qry4(tiled, b, h, t0, ii, c);
         let gc = grd4(tiled, b, h, t0, ii, c);
+        qrow[c] = qc;
+        grow[c] = gc;
         for (var r = 0u; r < ROWS; r++) {
           dot_qk[r] += dot(qc, kr[r * d4() + c]);
           dot_gv[r] += dot(gc, vr[r * d4() + c]);
@@ -303,11 +308,9 @@ fn backward_dkv(tiled: bool, wid: vec3u, lid: u32) {
         pd[r] = pij * keep;
       }
       for (var c = 0u; c < d4(); c++) {
-        let qc = qry4(tiled, b, h, t0, ii, c);
-        let gc = grd4(tiled, b, h, t0, ii, c);
         for (var r = 0u; r < ROWS; r++) {
-          acc_v[r * d4() + c] += pd[r] * gc;
-          acc_k[r * d4() + c] += ds[r] * qc;
+          acc_v[r * d4() + c] += pd[r] * grow[c];
+          acc_k[r * d4() + c] += ds[r] * qrow[c];
         }
       }
     }
