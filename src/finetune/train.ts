@@ -17,6 +17,8 @@ import { parseConfigJson } from '../models/config.js';
 import { joinPath, readText } from '../io/files.js';
 import type { WordPieceTokenizer } from '../tokenizers/wordpiece.js';
 import { LoraModel, type LoraOptions, type PeftTaskType } from '../nn/lora.js';
+import { FeatureClassifier, type FeatureMode } from './features.js';
+import { writeSafetensors } from '../io/safetensors.js';
 import { bucketedBatches, type Batch } from './collate.js';
 import { batchInputs } from './inputs.js';
 import { getTask, splitBatchOutputs, type AnyTask, type FeatureOutput, type TaskName, type DecodeContext, type EncodeContext } from './tasks.js';
@@ -68,7 +70,15 @@ export interface FineTuneOptions {
   freezeEncoder?: boolean;
   /** Train LoRA adapters (and the head) instead of the whole model. */
   lora?: LoraOptions;
+  /**
+   * Frozen features (cls, pair, regression): `model`'s encoder frozen, a new head on ELMo's
+   * scalar mix of every layer's mean-pooled vector or on the last four concatenated.
+   */
+  features?: FeatureMode;
 }
+
+/** What a run trains: a Hugging Face task class, or a feature head on a frozen encoder. */
+export type TaskModel = PreTrainedModel | FeatureClassifier;
 
 export interface EvalResult {
   step: number;
@@ -117,9 +127,10 @@ class TaskObjective implements Objective<Batch> {
   readonly name: string;
   readonly models: Record<string, PreTrainedModel>;
   readonly generators: Record<string, Generator>;
-  constructor(readonly task: AnyTask, readonly model: PreTrainedModel, private readonly params: [string, Tensor][], generator: Generator) {
+  constructor(readonly task: AnyTask, readonly model: TaskModel, private readonly params: [string, Tensor][], generator: Generator) {
     this.name = `finetune:${task.name}`;
-    this.models = { model };
+    // checkpoints hold Hugging Face directories; a feature head is not one (FineTuneRun refuses to checkpoint it)
+    this.models = model instanceof FeatureClassifier ? {} : { model };
     this.generators = { model: generator };
   }
   namedParameters() {
@@ -156,6 +167,8 @@ export class FineTuneRun {
   readonly trainer: Trainer<Batch>;
   readonly task: AnyTask;
   readonly lora: LoraModel | null;
+  /** The model trained: options.model, or the feature head around its encoder. */
+  readonly model: TaskModel;
   readonly metric: string;
   readonly evals: EvalResult[] = [];
   /** The best evaluation so far with its model files (LoRA runs: merged) and, for LoRA, its adapter files. */
@@ -181,8 +194,17 @@ export class FineTuneRun {
     this.source = new EpochBatches(this.task, features, batchSize, seed, o.model.config.pad_token_id);
     const acc = o.accumulationSteps ?? 1;
     const steps = o.steps ?? Math.max(1, Math.ceil(((o.epochs ?? 3) * this.source.batchesPerEpoch) / acc));
-    let params: [string, Tensor][];
-    if (o.lora) {
+    let params: [string, Tensor][] | undefined;
+    this.model = o.model;
+    if (o.features) {
+      if (!['cls', 'pair', 'regression'].includes(o.task)) throw new Error(`finetune: frozen features serve sequence tasks (cls, pair, regression), not '${o.task}'`);
+      if (o.lora || o.freezeEncoder) throw new Error('finetune: frozen features already freeze the encoder; drop --lora / --freeze-encoder');
+      const numLabels = this.task.configFields(o.labels).num_labels ?? 2;
+      this.model = new FeatureClassifier(o.model, o.features, numLabels, new Generator(seed));
+      params = this.model.namedParameters();
+    }
+    if (o.features) this.lora = null;
+    else if (o.lora) {
       this.lora = new LoraModel(o.model, { taskType: PEFT_TASK[o.task], seed, ...o.lora });
       params = this.lora.trainableParameters();
     } else {
@@ -199,9 +221,9 @@ export class FineTuneRun {
       maxGradNorm: o.maxGradNorm ?? 1.0, accumulationSteps: acc, logEvery: o.logEvery ?? 10, seed,
     };
     // the generator the model's dropout draws from: its stream goes into checkpoints
-    const dropout = o.model.namedModules().find(([, m]) => m instanceof Dropout)?.[1] as Dropout | undefined;
-    const objective = new TaskObjective(this.task, o.model, params, dropout?.generator ?? defaultGenerator);
-    this.trainer = new Trainer<Batch>(objective, o.model.config, this.source, trainerOptions);
+    const dropout = this.model.namedModules().find(([, m]) => m instanceof Dropout)?.[1] as Dropout | undefined;
+    const objective = new TaskObjective(this.task, this.model, params!, dropout?.generator ?? defaultGenerator);
+    this.trainer = new Trainer<Batch>(objective, this.model.config, this.source, trainerOptions);
     this.trainer.onLog = (r) => this.onLog?.({ ...r, epoch: this.epoch });
   }
 
@@ -262,7 +284,7 @@ export class FineTuneRun {
   /** Predictions for examples (labels not needed), in order. */
   async predict(examples: Located[]): Promise<unknown[]> {
     const o = this.options;
-    return predictExamples(this.task, o.model, examples, { labels: o.labels, tokenizer: o.tokenizer, maxLength: o.maxLength, docStride: o.docStride, batchSize: o.batchSize });
+    return predictExamples(this.task, this.model, examples, { labels: o.labels, tokenizer: o.tokenizer, maxLength: o.maxLength, docStride: o.docStride, batchSize: o.batchSize });
   }
 
   private decodeContext(): DecodeContext {
@@ -270,13 +292,19 @@ export class FineTuneRun {
   }
 
   private outputs(features: unknown[], labelled: boolean): Promise<{ outputs: FeatureOutput[]; loss: number }> {
-    return taskOutputs(this.task, this.options.model, features, { batchSize: this.options.batchSize, labelled });
+    return taskOutputs(this.task, this.model, features, { batchSize: this.options.batchSize, labelled });
   }
 
   /** The Hugging Face directory of the task model as it is now (LoRA: merged into a copy of the files). */
   async modelFiles(): Promise<Record<string, Uint8Array>> {
-    const model = this.options.model;
+    const model = this.model;
     const tok = 'vocab' in this.options.tokenizer ? (this.options.tokenizer as WordPieceTokenizer) : null;
+    if (model instanceof FeatureClassifier) {
+      // the head alone (the encoder is options.model, unchanged)
+      const tensors: Record<string, { data: Float32Array; shape: number[] }> = {};
+      for (const [n, t] of model.namedParameters()) tensors[n] = { data: (await t.toArray()) as Float32Array, shape: t.shape };
+      return { 'feature_head.safetensors': writeSafetensors(tensors, { mode: model.mode, layers: String(model.layers) }) };
+    }
     if (!this.lora) return exportPretrained(model, tok);
     this.lora.merge();
     try {
@@ -299,6 +327,7 @@ export class FineTuneRun {
 
   /** The whole training state (model, optimizer, step, data position, dropout stream), written atomically. */
   async saveCheckpoint(dir: string): Promise<void> {
+    if (this.model instanceof FeatureClassifier) throw new Error('finetune: runs on frozen features are not checkpointed (they are short; rerun them)');
     const tok = 'vocab' in this.options.tokenizer ? (this.options.tokenizer as WordPieceTokenizer) : null;
     await this.trainer.saveCheckpoint(dir, tok);
   }
@@ -332,7 +361,7 @@ export class FineTuneRun {
  * A task model's outputs for encoded features, read back per feature in order (eval mode, no
  * gradients, batches of `batchSize`); the mean loss when the features are labelled.
  */
-export async function taskOutputs(task: AnyTask, model: PreTrainedModel, features: readonly unknown[], { batchSize = 16, labelled = false }: { batchSize?: number; labelled?: boolean } = {}): Promise<{ outputs: FeatureOutput[]; loss: number }> {
+export async function taskOutputs(task: AnyTask, model: TaskModel, features: readonly unknown[], { batchSize = 16, labelled = false }: { batchSize?: number; labelled?: boolean } = {}): Promise<{ outputs: FeatureOutput[]; loss: number }> {
   const padId = model.config.pad_token_id;
   const wasTraining = model.training;
   model.train(false);
@@ -363,7 +392,7 @@ export async function taskOutputs(task: AnyTask, model: PreTrainedModel, feature
 export type PredictContext = EncodeContext & DecodeContext & { batchSize?: number };
 
 /** A task model's predictions for examples (labels not needed), in order. */
-export async function predictExamples(task: AnyTask, model: PreTrainedModel, examples: readonly Located[], context: PredictContext): Promise<unknown[]> {
+export async function predictExamples(task: AnyTask, model: TaskModel, examples: readonly Located[], context: PredictContext): Promise<unknown[]> {
   const features = task.encode(examples, { ...context, labelled: false });
   const { outputs } = await taskOutputs(task, model, features, { batchSize: context.batchSize });
   return task.decode(examples, features, outputs, context);
