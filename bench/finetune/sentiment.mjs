@@ -9,12 +9,12 @@
 //   npm install --prefix /tmp/exp --no-save sentiment@5.0.2
 // Usage: node scripts/build.mjs --no-types --outdir .test-build-exp/dist
 //   node bench/finetune/sentiment.mjs --lib .test-build-exp/dist --data /tmp/exp/node_modules/sentiment/test/fixtures
-//     [--work DIR] [--pretrain-steps 100] [--epochs 2] [--rows a,b,...] [--json FILE] [--limit N (a quick check: N per file)]
+//     [--work DIR] [--pretrain-steps 100] [--epochs 2] [--rows a,b,...] [--json FILE] [--limit N (a seeded sample of N per file)]
 // Rows run in this process are written to WORK/sentiment/<row>.json; the table shows every row
 // there, so rows can run in separate processes (--rows) and be tabled together.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { accuracy, fineTuneRow, loadLib, loadRows, machine, majority, pretrain, pretrainSummary, saveRow, table, taskModel, trainBowLogReg, writeJson } from './common.mjs';
+import { accuracy, fineTuneRow, loadLib, loadRows, machine, majority, pretrain, pretrainSummary, saveRow, shuffled, table, taskModel, trainBowLogReg, writeJson } from './common.mjs';
 
 const ROWS = ['majority', 'bow-logreg', 'random-full', 'random-scalar-mix', 'bert-scalar-mix', 'bert-full', 'electra-full'];
 const { values: o } = parseArgs({
@@ -38,12 +38,17 @@ const read = (name) => {
   return rows.map((r) => JSON.stringify({ text: r.text.trim(), label: r.class === 1 ? 'pos' : 'neg' })).join('\n');
 };
 const task = bg.getTask('cls');
-const limit = o.limit ? +o.limit : Infinity;
-const train = task.read(`${read('imdb')}\n${read('amazon')}`, 'imdb+amazon.jsonl').filter((_, i) => i % 1000 < limit);
-const test = task.read(read('yelp'), 'yelp.jsonl').slice(0, limit);
+// --limit N: a seeded sample of N sentences of each file (a shorter run on a slow machine)
+const sample = (name, k) => {
+  const exs = task.read(read(name), `${name}.jsonl`);
+  return o.limit && +o.limit < exs.length ? shuffled(exs, seed * 10 + k).slice(0, +o.limit) : exs;
+};
+const train = [...sample('imdb', 1), ...sample('amazon', 2)];
+const test = sample('yelp', 3);
 const labels = task.labelSet(train);
-const out = `${o.work}/sentiment`;
-const settings = { epochs, batchSize, lr, headLr, maxLength, seed, pretrainSteps: +o['pretrain-steps'], train: train.length, test: test.length };
+const out = `${o.work}/sentiment${o.limit ? `-limit${o.limit}` : ''}`;
+const count = (exs, l) => exs.filter((e) => e.label === l).length;
+const settings = { epochs, batchSize, lr, headLr, maxLength, seed, pretrainSteps: +o['pretrain-steps'], train: train.length, test: test.length, testPositive: count(test, 'pos'), trainPositive: count(train, 'pos') };
 
 const needs = (m) => rows.some((r) => r.startsWith(m)) || (m === 'bert' && rows.some((r) => r.startsWith('random')));
 const pretrained = {};
