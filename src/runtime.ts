@@ -843,8 +843,12 @@ export class Runtime {
     if (this.options.attentionVariant) return this.options.attentionVariant;
     if (headDim > 128) return 'unfused'; // the fused kernels' per-row arrays hold 128
     const a = this.report.adapter;
+    // CPU adapters: the fused kernels recompute q k^T in both backward kernels and lose there
+    // (bench/attention.mjs, lavapipe, bert-tiny B8 x T128: 11.4 vs 8.6 s per training step), so
+    // they keep the matmuls; 'rows' still saves the [B, heads, T, T] activations when forced.
+    // GPUs take the tiled kernels, whose memory traffic grows with T, not T^2 (not yet timed on one).
     const cpu = a.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(`${a.description} ${a.device} ${a.architecture} ${a.vendor}`);
-    return cpu ? 'rows' : 'tiled';
+    return cpu ? 'unfused' : 'tiled';
   }
 
   setAttentionVariant(v: AttentionVariant | undefined): void {

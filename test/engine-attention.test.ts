@@ -167,6 +167,20 @@ test('attention refuses bad arguments with the op and the expected shape', async
   for (const [f, message] of cases) assert.throws(f, message);
 });
 
+test('the runtime picks the attention path per adapter and head size; a forced variant wins', async () => {
+  const rt = await device();
+  const a = rt.report.adapter;
+  const cpu = a.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(`${a.description} ${a.device} ${a.architecture} ${a.vendor}`);
+  assert.is(rt.attentionVariant(64), cpu ? 'unfused' : 'tiled');
+  assert.is(rt.attentionVariant(129), 'unfused', 'head sizes past the kernels\' 128 stay unfused');
+  rt.setAttentionVariant('rows');
+  try {
+    assert.is(rt.attentionVariant(64), 'rows');
+  } finally {
+    rt.setAttentionVariant(undefined);
+  }
+});
+
 // The PyTorch fixtures of every task class (test/models-golden.test.ts runs them under the
 // adapter's default choice); files in Node / Deno, URLs in the browser.
 const inBrowser = typeof (globalThis as any).window !== 'undefined';
