@@ -44,7 +44,7 @@ const test = task.read(sentences('tagged-en-oanc.txt', +o['test-lines']), 'oanc.
 const labels = task.labelSet([...train, ...test]);
 const words = (exs) => exs.reduce((n, e) => n + e.words.length, 0);
 const settings = { epochs, batchSize, lr, maxLength, chunk, seed, train: { pieces: train.length, words: words(train) }, test: { lines: +o['test-lines'], pieces: test.length, words: words(test) }, tags: labels.labels.length };
-const out = `${o.work}/tagging`;
+const out = `${o.work}/tagging-test${o['test-lines']}`;
 
 const pretrained = {};
 for (const [name, objective] of [['bert', 'mlm-nsp'], ['electra', 'electra']]) {
