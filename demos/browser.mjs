@@ -6,7 +6,7 @@
 // text (MLM loss below the unigram entropy) with no page error.
 // Usage: node demos/browser.mjs [--out demo-output] [--smoke] [--objective mlm-nsp|roberta|electra|mlm]
 //   [--steps N] [--size demo|bert-tiny|...] [--vocab N] [--seq N] [--batch N] [--lr X] [--eval-every N]
-//   [--chapters N] [--held-back N] [--timeout-min M]
+//   [--chapters N] [--held-back N] [--eval-batches N] [--warmup N] [--dropout P] [--seed N] [--timeout-min M]
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,7 +16,7 @@ import { buildPages } from './build.mjs';
 import { chromiumPath, launchChromium, serve } from '../scripts/chromium.mjs';
 
 /** Page settings (query parameters of pretrain.html) the command line may set. */
-const SETTINGS = ['objective', 'steps', 'size', 'vocab', 'seq', 'batch', 'lr', 'eval-every', 'chapters', 'held-back', 'eval-batches', 'warmup', 'seed'];
+const SETTINGS = ['objective', 'steps', 'size', 'vocab', 'seq', 'batch', 'lr', 'eval-every', 'chapters', 'held-back', 'eval-batches', 'warmup', 'dropout', 'seed'];
 /** The smallest setting (CI): a few steps on a few chapters; its verdict is printed, not required. */
 const SMOKE = { steps: '8', 'eval-every': '4', chapters: '4', 'held-back': '1', 'eval-batches': '2', batch: '8', seq: '32', vocab: '150', warmup: '2' };
 
@@ -98,10 +98,19 @@ export async function runDemo({ out = 'demo-output', smoke = false, pauseAndRelo
         failures.push(`pre-train page: ${errorBox}`);
         break;
       }
-      if (pauseAndReload && !result.resumedAt && state === 'running' && (await page.$$eval('#heldback-table', (t) => t.length))) {
-        // a person pausing, closing the tab and coming back: the run must come back from IndexedDB
-        await page.click('#pause');
-        await page.waitForFunction(() => document.body.dataset.state === 'paused', { timeout: 120_000 });
+      if (pauseAndReload && !result.resumedAt && state === 'running') {
+        // a person pausing, closing the tab and coming back: the run must come back from IndexedDB.
+        // Paused in the page as soon as the first loss shows, so a short run cannot end first.
+        await page.waitForFunction(() => {
+          if (document.querySelector('#loss')?.textContent === '–') return false;
+          document.querySelector('#pause').click();
+          return true;
+        }, { polling: 'mutation', timeout: 300_000 });
+        await page.waitForFunction(() => document.body.dataset.state !== 'pausing' && document.body.dataset.state !== 'running', { timeout: 300_000 });
+        if ((await page.$eval('body', (b) => b.dataset.state)) !== 'paused') {
+          failures.push('the run did not pause');
+          break;
+        }
         const pausedAt = await text('#status');
         await page.goto(`${base}/pretrain.html`);
         await page.waitForFunction(() => document.body.dataset.state === 'paused' || document.querySelector('#error')?.textContent, { timeout: 120_000 });
@@ -112,7 +121,7 @@ export async function runDemo({ out = 'demo-output', smoke = false, pauseAndRelo
       await new Promise((r) => setTimeout(r, 1000));
     }
     const verdictState = await page.$eval('#verdict', (e) => e.dataset.verdict ?? '');
-    result.verdict = { pass: verdictState === 'pass', text: await text('#verdict') };
+    result.verdict = { pass: verdictState === 'pass', text: verdictState ? await text('#verdict-text') : '' };
     await shot('pretrain');
     if (verdictState) {
       await page.click('#download');
@@ -168,4 +177,4 @@ async function main() {
   process.exitCode = r.ok ? 0 : 1;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -95,7 +95,11 @@ async function fill(): Promise<void> {
     }
     const best = r.masks.map((m) => m.guesses[0].token);
     let i = 0;
-    const filled = s.replace(/\[MASK\]/g, () => best[i++] ?? '[MASK]');
+    // a continuation piece (##ing) joins the word before it, as the tokenizer's decoder would
+    const filled = s.replace(/ ?\[MASK\]/g, (m) => {
+      const t = best[i++] ?? '[MASK]';
+      return t.startsWith('##') ? t.slice(2) : `${m.startsWith(' ') ? ' ' : ''}${t}`;
+    });
     const block = el('div', { class: 'result', style: 'margin:10px 0;max-width:100%' }, el('div', {}, el('b', {}, s)), el('div', { class: 'muted' }, `→ ${filled}`));
     r.masks.forEach((m, j) => {
       block.append(el('table', { class: 'guesses', style: 'display:inline-table;margin:4px 16px 4px 0;vertical-align:top' },

@@ -23,6 +23,7 @@ interface Settings {
   steps: number;
   lr: number;
   warmup: number;
+  dropout: number;
   evalEvery: number;
   evalBatches: number;
   chapters: number;
@@ -30,7 +31,7 @@ interface Settings {
   seed: number;
 }
 
-const DEFAULTS: Settings = { objective: 'mlm-nsp', size: 'demo', vocab: 200, seq: 64, batch: 16, steps: 300, lr: 5e-3, warmup: 30, evalEvery: 50, evalBatches: 8, chapters: 135, heldBack: 6, seed: 1 };
+const DEFAULTS: Settings = { objective: 'mlm-nsp', size: 'demo', vocab: 200, seq: 32, batch: 16, steps: 600, lr: 1e-3, warmup: 30, dropout: 0, evalEvery: 100, evalBatches: 16, chapters: 135, heldBack: 6, seed: 1 };
 
 const FIELDS: { key: keyof Settings; label: string; options?: string[]; step?: string; title: string }[] = [
   { key: 'objective', label: 'objective', options: ['mlm-nsp', 'roberta', 'electra', 'mlm'], title: 'mlm-nsp: BERT (masked LM + next sentence); roberta: masked LM on packed full sentences, dynamic masks; electra: replaced-token detection with a small generator' },
@@ -41,6 +42,7 @@ const FIELDS: { key: keyof Settings; label: string; options?: string[]; step?: s
   { key: 'steps', label: 'steps', title: 'optimizer steps' },
   { key: 'lr', label: 'learning rate', step: 'any', title: 'peak learning rate (linear warm-up, then linear decay)' },
   { key: 'warmup', label: 'warm-up', title: 'warm-up steps' },
+  { key: 'dropout', label: 'dropout', step: 'any', title: 'hidden and attention dropout (BERT: 0.1; a short run learns faster without)' },
   { key: 'evalEvery', label: 'evaluate every', title: 'steps between held-back evaluations (and stored checkpoints)' },
   { key: 'evalBatches', label: 'held-back batches', title: 'batches of held-back text per evaluation' },
   { key: 'chapters', label: 'chapters', title: 'Moby-Dick chapters to use (1-135); ignored for dropped files' },
@@ -120,7 +122,7 @@ function readSettings(): Settings {
       s[f.key] = raw;
     } else {
       const n = Number(raw);
-      if (!Number.isFinite(n) || n < 0 || (f.key !== 'lr' && !Number.isInteger(n))) throw new Error(`${f.label}: expected a ${f.key === 'lr' ? 'positive number' : 'whole number'}, got '${raw}'`);
+      if (!Number.isFinite(n) || n < 0 || (f.step !== 'any' && !Number.isInteger(n))) throw new Error(`${f.label}: expected a ${f.step === 'any' ? 'non-negative number' : 'whole number'}, got '${raw}'`);
       s[f.key] = n;
     }
   }
@@ -128,6 +130,7 @@ function readSettings(): Settings {
   for (const k of ['vocab', 'seq', 'batch', 'steps', 'evalEvery', 'evalBatches', 'chapters', 'heldBack'] as const) if (set[k] < 1) throw new Error(`${k}: must be at least 1, got ${set[k]}`);
   if (set.seq < 8) throw new Error(`sequence: at least 8 tokens, got ${set.seq}`);
   if (!(set.lr > 0)) throw new Error(`learning rate: must be > 0, got ${set.lr}`);
+  if (!(set.dropout < 1)) throw new Error(`dropout: must be below 1, got ${set.dropout}`);
   return set;
 }
 
@@ -211,6 +214,7 @@ function modelConfig(settings: Settings, tokenizer: bg.WordPieceTokenizer): bg.B
   return bg.bertConfig({
     num_hidden_layers: layers, hidden_size: hidden, num_attention_heads: heads, intermediate_size: 4 * hidden,
     vocab_size: tokenizer.vocabSize, pad_token_id: tokenizer.tokenToId('[PAD]') ?? 0, max_position_embeddings: Math.max(512, settings.seq + 2),
+    hidden_dropout_prob: settings.dropout, attention_probs_dropout_prob: settings.dropout,
   });
 }
 
@@ -341,12 +345,13 @@ const COLOURS = ['#2457c5', '#e8590c', '#2b8a3e', '#862e9c', '#868e96'];
 let charts: (uPlot | null)[] = [];
 
 function chart(id: string, title: string, series: uPlot.Series[], yLabel: string): uPlot {
+  // accuracies stay on [0, 1]; the other scales follow their data
   const box = $(id);
   box.replaceChildren();
   const width = Math.max(280, box.clientWidth || 380);
   return new uPlot({
     title, width, height: 210, series: [{ label: 'step' }, ...series],
-    scales: { x: { time: false } },
+    scales: { x: { time: false }, ...(yLabel === 'accuracy' ? { y: { range: [0, 1] as uPlot.Range.MinMax } } : {}) },
     axes: [{ label: 'step' }, { label: yLabel, size: 52 }],
     legend: { live: false },
   }, [[], ...series.map(() => [])] as uPlot.AlignedData, box);
@@ -464,7 +469,7 @@ function showVerdict(): void {
   const v = verdict();
   const p = $('verdict');
   p.dataset.verdict = v.pass ? 'pass' : 'fail';
-  p.replaceChildren(el('b', { class: v.pass ? 'good' : 'bad' }, v.pass ? 'Beats its baseline on held-back text: ' : 'Does not beat its baseline on held-back text: '), v.text,
+  p.replaceChildren(el('span', { id: 'verdict-text' }, el('b', { class: v.pass ? 'good' : 'bad' }, v.pass ? 'Beats its baseline on held-back text: ' : 'Does not beat its baseline on held-back text: '), v.text),
     el('br'), el('a', { href: 'fill-mask.html' }, 'Fill masks with this model →'));
 }
 
