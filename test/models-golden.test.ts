@@ -3,7 +3,7 @@
 // library API and through `bertgpu run`.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdirSync, readFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync, mkdtempSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -88,11 +88,14 @@ test('bertgpu run: bad input -> exit != 0, one clear line, no output file', asyn
   const tmp = mkdtempSync(join(tmpdir(), 'bertgpu-bad-'));
   const out = join(tmp, 'out.safetensors');
   const dir = join(ROOT, 'BertForMaskedLM');
+  // a .safetensors file that is not one: its header is JSON text, not a length
+  const bad = join(tmp, 'bad.safetensors');
+  copyFileSync(join(dir, 'config.json'), bad);
   const cases: [string[], RegExp][] = [
-    [['run', '--model', dir], /--model, --inputs and --out are required/],
+    [['run', '--model', dir], /required option '--inputs <file>' not specified/],
     [['run', '--model', join(tmp, 'nope'), '--inputs', join(dir, 'inputs.safetensors'), '--out', out], /no config.json/],
-    [['run', '--model', dir, '--inputs', join(tmp, 'missing.safetensors'), '--out', out], /cannot read --inputs/],
-    [['run', '--model', dir, '--inputs', join(dir, 'config.json'), '--out', out], /header/i],
+    [['run', '--model', dir, '--inputs', join(tmp, 'missing.safetensors'), '--out', out], /--inputs .*missing.safetensors: no such file/],
+    [['run', '--model', dir, '--inputs', bad, '--out', out], /header/i],
   ];
   for (const [args, message] of cases) {
     const r = runCli(args);
