@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildCli, cli, start, CORPUS } from './cli-helpers.js';
 
-const STEPS = 12;
+const STEPS = 40;
 const args = (out: string) => [
   'pretrain', '--objective', 'mlm', '--corpus', join(CORPUS, 'chapter_1.txt'), join(CORPUS, 'chapter_2.txt'), '--train-vocab', '200',
   '--batch', '2', '--seq', '32', '--eval-fraction', '0', '--dupe-factor', '1', '--steps', String(STEPS), '--checkpoint-every', '1', '--log-every', '1',
@@ -19,6 +19,30 @@ const args = (out: string) => [
 
 function losses(log: string): [number, number][] {
   return readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => !r.eval).map((r) => [r.step, r.loss]);
+}
+
+/** The last step the log holds, 0 when it is missing or empty. */
+function lastLoggedStep(log: string): number {
+  try {
+    const rows = readFileSync(log, 'utf8').trim().split('\n').filter(Boolean);
+    return rows.length ? JSON.parse(rows[rows.length - 1]).step : 0;
+  } catch {
+    return 0; // missing, or a line half written at this instant
+  }
+}
+
+/** The step --resume will continue from: the newest complete copy, checkpoint/ or a leftover of an interrupted rename. */
+function checkpointStep(dir: string): number {
+  let step = 0;
+  for (const n of existsSync(dir) ? readdirSync(dir) : []) {
+    if (n !== 'checkpoint' && !n.startsWith('checkpoint.')) continue;
+    try {
+      step = Math.max(step, JSON.parse(readFileSync(join(dir, n, 'trainer_state.json'), 'utf8')).step);
+    } catch {
+      // incomplete: recovery skips it too
+    }
+  }
+  return step;
 }
 
 function complete(dir: string): boolean {
@@ -62,12 +86,26 @@ test('SIGKILL at random moments and between the renames: every resume finds a co
     const env: Record<string, string> = hook ? { BERTGPU_TEST_KILL_BETWEEN_RENAMES: String(1 + Math.floor(next() * 2)) } : {};
     // --verbose: no stderr-filtering parent process (cli.ts), so the kill reaches the process that trains
     const run = start([...(hasCheckpoint ? ['pretrain', '--resume', out] : args(out)), '--verbose'], env);
-    if (!hook && kills < 10) setTimeout(() => run.child.kill('SIGKILL'), 500 + next() * 2000);
+    // A random moment is drawn within the training, not on the wall clock (a fast machine ends 40
+    // steps before a fixed delay): once this attempt has logged a step of its own, wait 0-30 ms (about a step on a fast machine).
+    let exited = false;
+    if (!hook && kills < 10) {
+      const from = hasCheckpoint ? checkpointStep(out) : 0;
+      const delay = next() * 30;
+      const poll = setInterval(() => {
+        if (exited) return clearInterval(poll);
+        if (lastLoggedStep(`${out}.jsonl`) > from) {
+          clearInterval(poll);
+          setTimeout(() => run.child.kill('SIGKILL'), delay);
+        }
+      }, 5);
+    }
     const r = await run.done;
+    exited = true;
     if (hasCheckpoint) {
       // a resume that got going printed where it resumed; none may fail to find a checkpoint
       assert.ok(r.signal === 'SIGKILL' || r.code === 0, `resume attempt ${attempt} failed (exit ${r.code}): ${r.stderr}`);
-      if (/resuming .* at step \d+ of 12/.test(r.stdout)) resumes++;
+      if (new RegExp(`resuming .* at step \\d+ of ${STEPS}`).test(r.stdout)) resumes++;
     } else assert.ok(r.signal === 'SIGKILL' || r.code === 0, `attempt ${attempt} failed (exit ${r.code}): ${r.stderr}`);
     if (r.signal !== 'SIGKILL') break;
     kills++;
