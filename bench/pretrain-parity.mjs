@@ -35,24 +35,45 @@ import { gpuEnv } from '../scripts/gpu-env.mjs';
 
 const { values } = parseArgs({
   options: {
-    objective: { type: 'string', default: 'mlm-nsp' }, steps: { type: 'string', default: '600' }, 'eval-every': { type: 'string', default: '100' },
-    dropout: { type: 'string', default: '0.1' }, batch: { type: 'string', default: '16' }, seq: { type: 'string', default: '64' },
-    out: { type: 'string' }, 'torch-only': { type: 'boolean', default: false }, 'skip-ours': { type: 'boolean', default: false },
-    'torch-threads': { type: 'string', default: '1' }, 'torch-dtype': { type: 'string', default: 'float32' },
-    first: { type: 'string', default: '5' }, window: { type: 'string', default: '100' }, 'generator-size': { type: 'string', default: '0.25' },
-    'vocab-size': { type: 'string', default: '4000' }, lr: { type: 'string', default: '1e-3' }, 'extra-corpus': { type: 'string' },
+    objective: { type: 'string', default: 'mlm-nsp' },
+    steps: { type: 'string', default: '600' },
+    'eval-every': { type: 'string', default: '100' },
+    dropout: { type: 'string', default: '0.1' },
+    batch: { type: 'string', default: '16' },
+    seq: { type: 'string', default: '64' },
+    out: { type: 'string' },
+    'torch-only': { type: 'boolean', default: false },
+    'skip-ours': { type: 'boolean', default: false },
+    'torch-threads': { type: 'string', default: '1' },
+    'torch-dtype': { type: 'string', default: 'float32' },
+    first: { type: 'string', default: '5' },
+    window: { type: 'string', default: '100' },
+    'generator-size': { type: 'string', default: '0.25' },
+    'vocab-size': { type: 'string', default: '4000' },
+    lr: { type: 'string', default: '1e-3' },
+    'extra-corpus': { type: 'string' },
     flags: { type: 'boolean', default: false },
   },
 });
 const v = values;
-const out = v.out ?? `tmp/pretrain-parity/${v.objective}-s${v.steps}-d${v.dropout}-b${v.batch}t${v.seq}${v['vocab-size'] === '4000' ? '' : `-v${v['vocab-size']}`}${v.lr === '1e-3' ? '' : `-lr${v.lr}`}${v['generator-size'] === '0.25' ? '' : `-g${v['generator-size']}`}${v['extra-corpus'] ? '-extra' : ''}${v['torch-only'] ? '-torchonly' : ''}`;
+const out =
+  v.out ??
+  `tmp/pretrain-parity/${v.objective}-s${v.steps}-d${v.dropout}-b${v.batch}t${v.seq}${v['vocab-size'] === '4000' ? '' : `-v${v['vocab-size']}`}${v.lr === '1e-3' ? '' : `-lr${v.lr}`}${v['generator-size'] === '0.25' ? '' : `-g${v['generator-size']}`}${v['extra-corpus'] ? '-extra' : ''}${v['torch-only'] ? '-torchonly' : ''}`;
 mkdirSync(out, { recursive: true });
 
 function run(cmd, args, env) {
   return new Promise((resolve, reject) => {
     console.log(`$ ${cmd} ${args.join(' ')}`);
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const show = (chunk) => process.stdout.write(chunk.toString().split('\n').filter((l) => l && !/artificially reduced/.test(l)).map((l) => `  ${l}\n`).join(''));
+    const show = (chunk) =>
+      process.stdout.write(
+        chunk
+          .toString()
+          .split('\n')
+          .filter((l) => l && !/artificially reduced/.test(l))
+          .map((l) => `  ${l}\n`)
+          .join(''),
+      );
     child.stdout.on('data', show);
     child.stderr.on('data', show);
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} exited with ${code}`))));
@@ -62,31 +83,92 @@ function run(cmd, args, env) {
 const bundle = 'tmp/pretrain-parity/run.mjs';
 if (!v['skip-ours']) {
   await esbuild.build({
-    entryPoints: ['bench/pretrain-parity/run.ts'], outfile: bundle, bundle: true, platform: 'node', format: 'esm', target: 'es2022',
-    loader: { '.wgsl': 'text' }, packages: 'external', logLevel: 'warning',
+    entryPoints: ['bench/pretrain-parity/run.ts'],
+    outfile: bundle,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'es2022',
+    loader: { '.wgsl': 'text' },
+    packages: 'external',
+    logLevel: 'warning',
   });
-  const args = [bundle, '--objective', v.objective, '--steps', v.steps, '--eval-every', v['eval-every'], '--dropout', v.dropout, '--batch', v.batch, '--seq', v.seq, '--out', out, '--generator-size', v['generator-size'], '--vocab-size', v['vocab-size'], '--lr', v.lr];
+  const args = [
+    bundle,
+    '--objective',
+    v.objective,
+    '--steps',
+    v.steps,
+    '--eval-every',
+    v['eval-every'],
+    '--dropout',
+    v.dropout,
+    '--batch',
+    v.batch,
+    '--seq',
+    v.seq,
+    '--out',
+    out,
+    '--generator-size',
+    v['generator-size'],
+    '--vocab-size',
+    v['vocab-size'],
+    '--lr',
+    v.lr,
+  ];
   if (v['extra-corpus']) args.push('--extra-corpus', v['extra-corpus']);
   if (v['torch-only']) args.push('--dump-only');
   await run(process.execPath, args, gpuEnv());
 }
 const openblas = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
-const torchEnv = { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE', ...(existsSync(openblas) ? { LD_LIBRARY_PATH: [openblas, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') } : {}) };
-await run('/usr/bin/python3', ['bench/pretrain-parity/torch_ref.py', out, '--threads', v['torch-threads'], '--dtype', v['torch-dtype'], '--eval-every', v['eval-every'], ...(v.flags ? ['--flags'] : [])], torchEnv);
+const torchEnv = {
+  ...process.env,
+  OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE',
+  ...(existsSync(openblas) ? { LD_LIBRARY_PATH: [openblas, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') } : {}),
+};
+await run(
+  '/usr/bin/python3',
+  [
+    'bench/pretrain-parity/torch_ref.py',
+    out,
+    '--threads',
+    v['torch-threads'],
+    '--dtype',
+    v['torch-dtype'],
+    '--eval-every',
+    v['eval-every'],
+    ...(v.flags ? ['--flags'] : []),
+  ],
+  torchEnv,
+);
 
 // ---- tables ----
-const jsonl = (f) => (existsSync(join(out, f)) ? readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
+const jsonl = (f) =>
+  existsSync(join(out, f))
+    ? readFileSync(join(out, f), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+    : [];
 const meta = JSON.parse(readFileSync(join(out, 'meta.json'), 'utf8'));
 const ours = { train: jsonl('ours_train.jsonl'), eval: jsonl('ours_eval.jsonl') };
 const torch = { train: jsonl('torch_train.jsonl'), eval: jsonl('torch_eval.jsonl') };
 const fmt = (x, d = 4) => (x === undefined ? '-' : x === null || Number.isNaN(x) ? 'nan' : x.toFixed(d));
 const pad = (s, n) => String(s).padStart(n);
 
-const keys = v.objective === 'electra'
-  ? ['loss', 'generator', 'discriminator', 'mlm_accuracy', 'disc_accuracy', 'disc_all_original_accuracy', 'disc_precision', 'disc_recall']
-  : ['loss', 'mlm', 'nsp', 'mlm_accuracy', 'nsp_accuracy'];
-console.log(`\n${out}: ${v.objective}, bert-tiny, B${meta.batch} T${meta.seq}, ${meta.steps} steps, lr ${meta.trainer_options.lr} warmup ${meta.trainer_options.warmupSteps}, dropout ${meta.dropout}, ${meta.eval_batches} eval batches`);
-console.log(`baselines: unigram entropy of held-back tokens ${fmt(meta.unigram_entropy)} nats` + (meta.nsp_majority_rate !== null ? `; NSP majority rate of eval batches ${fmt(meta.nsp_majority_rate)} (${meta.nsp_eval_ones}/${meta.nsp_eval_rows} random-next)` : ''));
+const keys =
+  v.objective === 'electra'
+    ? ['loss', 'generator', 'discriminator', 'mlm_accuracy', 'disc_accuracy', 'disc_all_original_accuracy', 'disc_precision', 'disc_recall']
+    : ['loss', 'mlm', 'nsp', 'mlm_accuracy', 'nsp_accuracy'];
+console.log(
+  `\n${out}: ${v.objective}, bert-tiny, B${meta.batch} T${meta.seq}, ${meta.steps} steps, lr ${meta.trainer_options.lr} warmup ${meta.trainer_options.warmupSteps}, dropout ${meta.dropout}, ${meta.eval_batches} eval batches`,
+);
+console.log(
+  `baselines: unigram entropy of held-back tokens ${fmt(meta.unigram_entropy)} nats` +
+    (meta.nsp_majority_rate !== null
+      ? `; NSP majority rate of eval batches ${fmt(meta.nsp_majority_rate)} (${meta.nsp_eval_ones}/${meta.nsp_eval_rows} random-next)`
+      : ''),
+);
 console.log('\nheld-back evaluation (ours | torch | ours - torch):');
 const evalSteps = [...new Set([...ours.eval, ...torch.eval].map((r) => r.step))].sort((a, b) => a - b);
 const w = 26;
@@ -95,7 +177,17 @@ console.log(pad('step', 6) + keys.map((k) => pad(k, kw(k))).join(''));
 for (const s of evalSteps) {
   const o = ours.eval.find((r) => r.step === s) ?? {};
   const t = torch.eval.find((r) => r.step === s) ?? {};
-  console.log(pad(s, 6) + keys.map((k) => pad(`${fmt(o[k])} ${fmt(t[k])} ${typeof o[k] === 'number' && typeof t[k] === 'number' ? (o[k] - t[k] >= 0 ? '+' : '') + fmt(o[k] - t[k]) : '-'}`, kw(k))).join(''));
+  console.log(
+    pad(s, 6) +
+      keys
+        .map((k) =>
+          pad(
+            `${fmt(o[k])} ${fmt(t[k])} ${typeof o[k] === 'number' && typeof t[k] === 'number' ? (o[k] - t[k] >= 0 ? '+' : '') + fmt(o[k] - t[k]) : '-'}`,
+            kw(k),
+          ),
+        )
+        .join(''),
+  );
 }
 
 const trainKeys = v.objective === 'electra' ? ['loss', 'generator', 'discriminator', 'grad_norm'] : ['loss', 'mlm', 'nsp', 'grad_norm'];
@@ -107,13 +199,24 @@ if (ours.train.length && torch.train.length) {
     const o = ours.train.find((r) => r.step === s);
     const t = torch.train.find((r) => r.step === s);
     if (!o || !t) continue;
-    console.log(pad(s, 6) + trainKeys.map((k) => pad(`${o[k].toFixed(6)} ${t[k].toFixed(6)} ${((o[k] - t[k]) / Math.abs(t[k])).toExponential(1)}`, 36)).join(''));
+    console.log(
+      pad(s, 6) +
+        trainKeys
+          .map((k) => pad(`${o[k].toFixed(6)} ${t[k].toFixed(6)} ${((o[k] - t[k]) / Math.abs(t[k])).toExponential(1)}`, 36))
+          .join(''),
+    );
   }
 }
 const win = Number(v.window);
 if (ours.train.length || torch.train.length) {
   console.log(`\ntraining-loss means over windows of ${win} steps (ours | torch):`);
-  console.log(pad('steps', 12) + trainKeys.slice(0, 3).map((k) => pad(k, 22)).join(''));
+  console.log(
+    pad('steps', 12) +
+      trainKeys
+        .slice(0, 3)
+        .map((k) => pad(k, 22))
+        .join(''),
+  );
   const n = Math.max(...[...ours.train, ...torch.train].map((r) => r.step));
   const mean = (rows, k, a, b) => {
     const sel = rows.filter((r) => r.step > a && r.step <= b);
@@ -121,6 +224,12 @@ if (ours.train.length || torch.train.length) {
   };
   for (let a = 0; a < n; a += win) {
     const b = Math.min(n, a + win);
-    console.log(pad(`${a + 1}-${b}`, 12) + trainKeys.slice(0, 3).map((k) => pad(`${fmt(mean(ours.train, k, a, b))} ${fmt(mean(torch.train, k, a, b))}`, 22)).join(''));
+    console.log(
+      pad(`${a + 1}-${b}`, 12) +
+        trainKeys
+          .slice(0, 3)
+          .map((k) => pad(`${fmt(mean(ours.train, k, a, b))} ${fmt(mean(torch.train, k, a, b))}`, 22))
+          .join(''),
+    );
   }
 }

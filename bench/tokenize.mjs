@@ -15,7 +15,14 @@ const repeat = Number(values.repeat);
 // Bundle our tokenizers on the fly, so the bench needs no build.
 const dir = mkdtempSync(join(tmpdir(), 'bertgpu-bench-tok-'));
 const bundle = join(dir, 'tokenizers.mjs');
-await esbuild.build({ entryPoints: ['src/tokenizers/index.ts'], bundle: true, format: 'esm', platform: 'neutral', outfile: bundle, logLevel: 'error' });
+await esbuild.build({
+  entryPoints: ['src/tokenizers/index.ts'],
+  bundle: true,
+  format: 'esm',
+  platform: 'neutral',
+  outfile: bundle,
+  logLevel: 'error',
+});
 const { WordPieceTokenizer } = await import(pathToFileURL(bundle).href);
 
 const require = createRequire(import.meta.url);
@@ -90,5 +97,7 @@ console.log(`Moby-Dick: ${lines.length} lines, ${chars} chars, bert-base-uncased
 console.log('| tokenizer | tokens | ms | tokens/s | ours / it |');
 console.log('|---|---:|---:|---:|---:|');
 for (const r of results) {
-  console.log(`| ${r.label} | ${r.tokens} | ${r.ms.toFixed(0)} | ${Math.round(r.tps).toLocaleString('en-US')} | ${(base / r.tps).toFixed(2)}x |`);
+  console.log(
+    `| ${r.label} | ${r.tokens} | ${r.ms.toFixed(0)} | ${Math.round(r.tps).toLocaleString('en-US')} | ${(base / r.tps).toFixed(2)}x |`,
+  );
 }

@@ -16,9 +16,34 @@ import { buildPages } from './build.mjs';
 import { chromiumPath, launchChromium, serve } from '../scripts/chromium.mjs';
 
 /** Page settings (query parameters of pretrain.html) the command line may set. */
-const SETTINGS = ['objective', 'steps', 'size', 'vocab', 'seq', 'batch', 'lr', 'eval-every', 'chapters', 'held-back', 'eval-batches', 'warmup', 'dropout', 'seed'];
+const SETTINGS = [
+  'objective',
+  'steps',
+  'size',
+  'vocab',
+  'seq',
+  'batch',
+  'lr',
+  'eval-every',
+  'chapters',
+  'held-back',
+  'eval-batches',
+  'warmup',
+  'dropout',
+  'seed',
+];
 /** The smallest setting (CI): a few steps on a few chapters; its verdict is printed, not required. */
-const SMOKE = { steps: '8', 'eval-every': '4', chapters: '4', 'held-back': '1', 'eval-batches': '2', batch: '8', seq: '32', vocab: '150', warmup: '2' };
+const SMOKE = {
+  steps: '8',
+  'eval-every': '4',
+  chapters: '4',
+  'held-back': '1',
+  'eval-batches': '2',
+  batch: '8',
+  seq: '32',
+  vocab: '150',
+  warmup: '2',
+};
 
 const camel = (s) => s.replace(/-(\w)/g, (_, c) => c.toUpperCase());
 
@@ -28,18 +53,42 @@ const camel = (s) => s.replace(/-(\w)/g, (_, c) => c.toUpperCase());
  * resumes the stored run. `inspect(browser, base, result)`, when given, runs at the end in the same browser
  * (same storage) and its result is returned as `inspected`. `log` receives each line for the terminal.
  */
-export async function runDemo({ out = 'demo-output', smoke = false, pauseAndReload = false, inspect = null, settings = {}, timeoutMinutes = 15, buildDir = '.demo-build/pages', log = console.log } = {}) {
+export async function runDemo({
+  out = 'demo-output',
+  smoke = false,
+  pauseAndReload = false,
+  inspect = null,
+  settings = {},
+  timeoutMinutes = 15,
+  buildDir = '.demo-build/pages',
+  log = console.log,
+} = {}) {
   const t0 = Date.now();
   const since = () => `${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s`;
   const say = (line) => log(`${since()} ${line}`);
-  if (!existsSync(chromiumPath())) throw new Error(`no Chromium at ${chromiumPath()}: install it (Debian: apt-get install chromium, or bash .ci/setup-system.sh) or set CHROMIUM_PATH`);
+  if (!existsSync(chromiumPath()))
+    throw new Error(
+      `no Chromium at ${chromiumPath()}: install it (Debian: apt-get install chromium, or bash .ci/setup-system.sh) or set CHROMIUM_PATH`,
+    );
   mkdirSync(out, { recursive: true });
   await buildPages(buildDir);
   const server = await serve(buildDir);
   const base = `http://127.0.0.1:${server.address().port}`;
   const browser = await launchChromium();
   const failures = [];
-  const result = { ok: false, verdict: null, failures, out, screenshots: [], modelDir: null, tokens: '', ids: '', merges: [], fills: [], resumedAt: null };
+  const result = {
+    ok: false,
+    verdict: null,
+    failures,
+    out,
+    screenshots: [],
+    modelDir: null,
+    tokens: '',
+    ids: '',
+    merges: [],
+    fills: [],
+    resumedAt: null,
+  };
   try {
     const page = await browser.newPage();
     await page.setViewport({ width: 1280, height: 800 });
@@ -83,7 +132,11 @@ export async function runDemo({ out = 'demo-output', smoke = false, pauseAndRelo
     mkdirSync(downloads, { recursive: true });
     const cdp = await browser.target().createCDPSession();
     await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads, eventsEnabled: true });
-    const downloaded = new Promise((done) => cdp.on('Browser.downloadProgress', (e) => { if (e.state === 'completed' || e.state === 'canceled') done(e.state); }));
+    const downloaded = new Promise((done) =>
+      cdp.on('Browser.downloadProgress', (e) => {
+        if (e.state === 'completed' || e.state === 'canceled') done(e.state);
+      }),
+    );
     await page.goto(`${base}/pretrain.html?${query}`);
     const deadline = Date.now() + timeoutMinutes * 60_000;
     for (;;) {
@@ -101,19 +154,26 @@ export async function runDemo({ out = 'demo-output', smoke = false, pauseAndRelo
       if (pauseAndReload && !result.resumedAt && state === 'running') {
         // a person pausing, closing the tab and coming back: the run must come back from IndexedDB.
         // Paused in the page as soon as the first loss shows, so a short run cannot end first.
-        await page.waitForFunction(() => {
-          if (document.querySelector('#loss')?.textContent === '–') return false;
-          document.querySelector('#pause').click();
-          return true;
-        }, { polling: 'mutation', timeout: 300_000 });
-        await page.waitForFunction(() => document.body.dataset.state !== 'pausing' && document.body.dataset.state !== 'running', { timeout: 300_000 });
+        await page.waitForFunction(
+          () => {
+            if (document.querySelector('#loss')?.textContent === '–') return false;
+            document.querySelector('#pause').click();
+            return true;
+          },
+          { polling: 'mutation', timeout: 300_000 },
+        );
+        await page.waitForFunction(() => document.body.dataset.state !== 'pausing' && document.body.dataset.state !== 'running', {
+          timeout: 300_000,
+        });
         if ((await page.$eval('body', (b) => b.dataset.state)) !== 'paused') {
           failures.push('the run did not pause');
           break;
         }
         const pausedAt = await text('#status');
         await page.goto(`${base}/pretrain.html`);
-        await page.waitForFunction(() => document.body.dataset.state === 'paused' || document.querySelector('#error')?.textContent, { timeout: 120_000 });
+        await page.waitForFunction(() => document.body.dataset.state === 'paused' || document.querySelector('#error')?.textContent, {
+          timeout: 120_000,
+        });
         result.resumedAt = { paused: pausedAt, restored: await text('#stored') };
         say(`paused (${pausedAt}), reloaded: ${result.resumedAt.restored}`);
         await page.click('#resume');
@@ -139,7 +199,12 @@ export async function runDemo({ out = 'demo-output', smoke = false, pauseAndRelo
           writeFileSync(join(modelDir, rel), bytes);
         }
         result.modelDir = modelDir;
-        say(`Hugging Face directory (from the page's download, ${zip}): ${modelDir}/ ${Object.keys(files).map((n) => n.split('/').slice(1).join('/')).filter(Boolean).join(', ')}`);
+        say(
+          `Hugging Face directory (from the page's download, ${zip}): ${modelDir}/ ${Object.keys(files)
+            .map((n) => n.split('/').slice(1).join('/'))
+            .filter(Boolean)
+            .join(', ')}`,
+        );
       }
     }
     rmSync(downloads, { recursive: true, force: true });
@@ -151,7 +216,13 @@ export async function runDemo({ out = 'demo-output', smoke = false, pauseAndRelo
       await page.waitForFunction(() => document.body.dataset.filled || document.querySelector('#error')?.textContent, { timeout: 120_000 });
       const err = await text('#error');
       if (err) failures.push(`fill-mask page: ${err}`);
-      result.fills = await page.$$eval('.result', (rs) => rs.map((r) => ({ sentence: r.querySelector('b')?.textContent ?? '', rows: r.querySelectorAll('tr.guess').length, best: r.querySelector('tr.guess td')?.textContent ?? '' })));
+      result.fills = await page.$$eval('.result', (rs) =>
+        rs.map((r) => ({
+          sentence: r.querySelector('b')?.textContent ?? '',
+          rows: r.querySelectorAll('tr.guess').length,
+          best: r.querySelector('tr.guess td')?.textContent ?? '',
+        })),
+      );
       await shot('fill-mask');
     }
     if (inspect) result.inspected = await inspect(browser, base, result);
@@ -166,13 +237,23 @@ export async function runDemo({ out = 'demo-output', smoke = false, pauseAndRelo
 
 async function main() {
   const options = Object.fromEntries(SETTINGS.map((k) => [k, { type: 'string' }]));
-  const { values } = parseArgs({ options: { ...options, out: { type: 'string', default: 'demo-output' }, smoke: { type: 'boolean', default: false }, 'timeout-min': { type: 'string', default: '15' } } });
+  const { values } = parseArgs({
+    options: {
+      ...options,
+      out: { type: 'string', default: 'demo-output' },
+      smoke: { type: 'boolean', default: false },
+      'timeout-min': { type: 'string', default: '15' },
+    },
+  });
   const settings = Object.fromEntries(SETTINGS.filter((k) => values[k] !== undefined).map((k) => [k, values[k]]));
   const r = await runDemo({ out: values.out, smoke: values.smoke, settings, timeoutMinutes: Number(values['timeout-min']) });
   const m = Math.floor(r.wallSeconds / 60);
-  console.log(`\nwall time ${m}m${String(Math.round(r.wallSeconds % 60)).padStart(2, '0')}s; screenshots: ${r.screenshots.join(', ')}; model: ${r.modelDir ?? 'none'}`);
+  console.log(
+    `\nwall time ${m}m${String(Math.round(r.wallSeconds % 60)).padStart(2, '0')}s; screenshots: ${r.screenshots.join(', ')}; model: ${r.modelDir ?? 'none'}`,
+  );
   for (const f of r.failures) console.log(`FAILED: ${f}`);
-  if (r.verdict) console.log(`${r.verdict.pass ? 'DEMO OK' : values.smoke ? 'DEMO SMOKE RUN (verdict not judged)' : 'DEMO FAILED'}: ${r.verdict.text}`);
+  if (r.verdict)
+    console.log(`${r.verdict.pass ? 'DEMO OK' : values.smoke ? 'DEMO SMOKE RUN (verdict not judged)' : 'DEMO FAILED'}: ${r.verdict.text}`);
   else console.log('DEMO FAILED: no verdict');
   process.exitCode = r.ok ? 0 : 1;
 }

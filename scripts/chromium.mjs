@@ -6,13 +6,24 @@ import { tmpdir } from 'node:os';
 import { join, extname, normalize } from 'node:path';
 import puppeteer from 'puppeteer-core';
 
-const TYPES = { '.js': 'text/javascript', '.html': 'text/html', '.map': 'application/json', '.json': 'application/json', '.txt': 'text/plain', '.wasm': 'application/wasm' };
+const TYPES = {
+  '.js': 'text/javascript',
+  '.html': 'text/html',
+  '.map': 'application/json',
+  '.json': 'application/json',
+  '.txt': 'text/plain',
+  '.wasm': 'application/wasm',
+};
 
 export function serve(dir) {
   const server = createServer((req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
     const file = join(dir, path === '/' ? 'index.html' : path);
-    if (!existsSync(file)) { res.writeHead(404); res.end('not found'); return; }
+    if (!existsSync(file)) {
+      res.writeHead(404);
+      res.end('not found');
+      return;
+    }
     res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
     res.end(readFileSync(file));
   });
@@ -28,8 +39,13 @@ export async function launchChromium(extraArgs = []) {
     executablePath: chromiumPath(),
     headless: true,
     args: [
-      '--enable-unsafe-webgpu', '--no-sandbox', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--enable-unsafe-webgpu',
+      '--no-sandbox',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
       `--user-data-dir=${mkdtempSync(join(tmpdir(), 'bertgpu-chromium-'))}`,
       ...extraArgs,
     ],
@@ -38,7 +54,10 @@ export async function launchChromium(extraArgs = []) {
 
 /** Runs `script` (a module inside `dir`) in a page; returns { ok, text } when `until` shows up. */
 export async function runInChromium(dir, script, { until, timeoutMs = 600_000, extraArgs = [], echo = true, query = '' } = {}) {
-  writeFileSync(join(dir, 'index.html'), `<!doctype html><meta charset="utf-8"><title>bertgpu</title><script type="module" src="./${script}"></script>\n`);
+  writeFileSync(
+    join(dir, 'index.html'),
+    `<!doctype html><meta charset="utf-8"><title>bertgpu</title><script type="module" src="./${script}"></script>\n`,
+  );
   const server = await serve(dir);
   const browser = await launchChromium(extraArgs);
   let text = '';
@@ -49,17 +68,30 @@ export async function runInChromium(dir, script, { until, timeoutMs = 600_000, e
       page.on('console', (msg) => {
         const line = msg.text();
         text += line + '\n';
-        if (echo && !/Failed to load resource/.test(line)) process.stdout.write(line.endsWith('\n') || !/^[•✘]|^\x1b/.test(line) ? line + (line.endsWith('\n') ? '' : '\n') : line + ' ');
+        if (echo && !/Failed to load resource/.test(line))
+          process.stdout.write(
+            line.endsWith('\n') || !(/^[•✘]/.test(line) || line.startsWith('\x1b')) ? line + (line.endsWith('\n') ? '' : '\n') : line + ' ',
+          );
         if (until.test(line)) resolve(true);
       });
-      page.on('pageerror', (err) => { text += `pageerror: ${err.message}\n`; console.log(`\npageerror: ${err.message}`); ok = false; resolve(false); });
+      page.on('pageerror', (err) => {
+        text += `pageerror: ${err.message}\n`;
+        console.log(`\npageerror: ${err.message}`);
+        ok = false;
+        resolve(false);
+      });
     });
     let timeoutId;
-    const timer = new Promise((resolve) => { timeoutId = setTimeout(() => resolve('timeout'), timeoutMs); });
+    const timer = new Promise((resolve) => {
+      timeoutId = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
     await page.goto(`http://127.0.0.1:${server.address().port}/${query}`);
     const r = await Promise.race([done, timer]);
     clearTimeout(timeoutId);
-    if (r === 'timeout') { ok = false; text += `timeout after ${timeoutMs} ms\n`; }
+    if (r === 'timeout') {
+      ok = false;
+      text += `timeout after ${timeoutMs} ms\n`;
+    }
     // uvu sets failures through its own summary; give the page a moment to print everything.
     await new Promise((r) => setTimeout(r, 200));
   } finally {

@@ -8,7 +8,10 @@ export function gpuEnv(base = process.env) {
   const env = { ...base };
   if (!env.VK_ICD_FILENAMES && !env.BERTGPU_NATIVE_VULKAN) {
     for (const icd of ['/usr/share/vulkan/icd.d/lvp_icd.json', '/usr/lib/chromium/vk_swiftshader_icd.json']) {
-      if (existsSync(icd)) { env.VK_ICD_FILENAMES = icd; break; }
+      if (existsSync(icd)) {
+        env.VK_ICD_FILENAMES = icd;
+        break;
+      }
     }
   }
   if (!env.XDG_RUNTIME_DIR) env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'bertgpu-xdg-'));

@@ -1,7 +1,7 @@
-// Runs the uvu suites under Node (every test/**/*.test.ts), headless Chromium (test/browser-entry.ts)
+// Checks formatting, lint and types (prettier, eslint, tsc), runs the uvu suites under Node (every test/**/*.test.ts), headless Chromium (test/browser-entry.ts)
 // and Deno (test/deno-entry.ts), the packed package in consumer projects (test/consumers/run.mjs) and
 // the demo pages in Chromium (test/pages/run.mjs), then prints one final line: `N passed, N failed`.
-// Usage: node scripts/test.mjs [node|browser|deno|consumers|pages]... [--filter SUBSTRING]
+// Usage: node scripts/test.mjs [lint|node|browser|deno|consumers|pages]... [--filter SUBSTRING]
 import * as esbuild from 'esbuild';
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { filter: { type: 'string' } },
 });
-const runtimes = positionals.length ? positionals : ['node', 'browser', 'deno', 'consumers', 'pages'];
+const runtimes = positionals.length ? positionals : ['lint', 'node', 'browser', 'deno', 'consumers', 'pages'];
 // TEST_BUILD_DIR lets several test runs share a checkout without clobbering each other's bundles.
 const OUT = process.env.TEST_BUILD_DIR ?? '.test-build';
 const env = { ...gpuEnv(), NO_COLOR: '1', FORCE_COLOR: '0' };
@@ -46,7 +46,12 @@ function run(cmd, args, opts = {}) {
       const s = chunk.toString();
       text += s;
       // Dawn's harmless limit warnings are noise; everything else is shown.
-      process.stdout.write(s.split('\n').filter((l) => !/artificially reduced/.test(l)).join('\n'));
+      process.stdout.write(
+        s
+          .split('\n')
+          .filter((l) => !/artificially reduced/.test(l))
+          .join('\n'),
+      );
     };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
@@ -80,7 +85,13 @@ if (runtimes.includes('node')) {
 
 if (runtimes.includes('browser')) {
   console.log('\n# chromium test/browser-entry.ts');
-  await esbuild.build({ ...common, platform: 'browser', entryPoints: ['test/browser-entry.ts'], outfile: `${OUT}/browser/tests.js`, external: ['webgpu', 'node:*'] });
+  await esbuild.build({
+    ...common,
+    platform: 'browser',
+    entryPoints: ['test/browser-entry.ts'],
+    outfile: `${OUT}/browser/tests.js`,
+    external: ['webgpu', 'node:*'],
+  });
   // the model fixtures are fetched over HTTP by the page
   cpSync('test/fixtures/models', `${OUT}/browser/fixtures/models`, { recursive: true });
   const { ok, text } = await runInChromium(`${OUT}/browser`, 'tests.js', { until: /Duration:/, timeoutMs: 15 * 60_000 });
@@ -90,9 +101,18 @@ if (runtimes.includes('browser')) {
 if (runtimes.includes('deno')) {
   console.log('\n# deno test/deno-entry.ts');
   mkdirSync(`${OUT}/deno`, { recursive: true });
-  await esbuild.build({ ...common, platform: 'neutral', mainFields: ['module', 'main'], entryPoints: ['test/deno-entry.ts'], outfile: `${OUT}/deno/tests.js`, external: ['webgpu', 'node:*'] });
+  await esbuild.build({
+    ...common,
+    platform: 'neutral',
+    mainFields: ['module', 'main'],
+    entryPoints: ['test/deno-entry.ts'],
+    outfile: `${OUT}/deno/tests.js`,
+    external: ['webgpu', 'node:*'],
+  });
   writeFileSync(`${OUT}/deno/deno.json`, '{}\n');
-  const { code, text } = await run('node_modules/.bin/deno', ['run', '-A', '--no-config', `${OUT}/deno/tests.js`], { env: { ...env, DENO_NO_UPDATE_CHECK: '1' } });
+  const { code, text } = await run('node_modules/.bin/deno', ['run', '-A', '--no-config', `${OUT}/deno/tests.js`], {
+    env: { ...env, DENO_NO_UPDATE_CHECK: '1' },
+  });
   record('deno', code, text);
 }
 
@@ -106,6 +126,21 @@ if (runtimes.includes('pages')) {
   console.log('\n# pages test/pages/run.mjs');
   const { code, text } = await run(process.execPath, ['test/pages/run.mjs'], { env: { ...env, TEST_BUILD_DIR: OUT } });
   record('pages', code, text);
+}
+
+if (runtimes.includes('lint')) {
+  // Each check is one test: the formatter, the linter (type-aware rules), and tsc over src, tests,
+  // benchmarks and pages (the build type-checks src alone).
+  const bin = (name) => join('node_modules', '.bin', name);
+  for (const [label, cmd, args] of [
+    ['lint prettier --check', bin('prettier'), ['--check', '.']],
+    ['lint eslint', bin('eslint'), ['.']],
+    ['lint tsc -p tsconfig.lint.json', bin('tsc'), ['-p', 'tsconfig.lint.json']],
+  ]) {
+    console.log(`\n# ${label}`);
+    const { code } = await run(cmd, args);
+    results.push({ label, passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, note: code === 0 ? undefined : `exit ${code}` });
+  }
 }
 
 console.log('\n# summary');

@@ -48,6 +48,11 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (err) => { console.error(`bertgpu: ${err instanceof Error ? err.message : String(err)}`); process.exitCode = 1; },
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    console.error(`bertgpu: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  },
 );

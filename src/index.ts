@@ -18,9 +18,39 @@ export * from './optim/index.js';
 export * from './data/index.js';
 export { unigramEntropy, nspMajorityAccuracy } from './train/baselines.js';
 export { Trainer, datasetSource, type BatchSource, type TrainerOptions, type LogRecord, type EvalRecord } from './train/trainer.js';
-export { createObjective, electraGeneratorConfig, OBJECTIVES, rate, type Count, type Objective, type ObjectiveName, type PretrainingBatch as ObjectiveBatch } from './train/objectives.js';
 export {
-  pipeline, loadTaskModel, loadTokenizer, fitTokenizer, readAdapterFiles, taskOfModel, maxTokens, maskTokenOf, fillMask, TaskPredictor,
-  type PipelineTask, type PipelineOptions, type PipelineBase, type ModelAndTokenizer, type TaskModelOptions, type TextInput, type LabelScore, type FillMaskResult, type Features,
-  type TextClassificationPipeline, type TokenClassificationPipeline, type QuestionAnsweringPipeline, type FillMaskPipeline, type FeatureExtractionPipeline,
+  createObjective,
+  electraGeneratorConfig,
+  OBJECTIVES,
+  rate,
+  type Count,
+  type Objective,
+  type ObjectiveName,
+  type PretrainingBatch as ObjectiveBatch,
+} from './train/objectives.js';
+export {
+  pipeline,
+  loadTaskModel,
+  loadTokenizer,
+  fitTokenizer,
+  readAdapterFiles,
+  taskOfModel,
+  maxTokens,
+  maskTokenOf,
+  fillMask,
+  TaskPredictor,
+  type PipelineTask,
+  type PipelineOptions,
+  type PipelineBase,
+  type ModelAndTokenizer,
+  type TaskModelOptions,
+  type TextInput,
+  type LabelScore,
+  type FillMaskResult,
+  type Features,
+  type TextClassificationPipeline,
+  type TokenClassificationPipeline,
+  type QuestionAnsweringPipeline,
+  type FillMaskPipeline,
+  type FeatureExtractionPipeline,
 } from './pipelines.js';

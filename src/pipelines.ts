@@ -15,7 +15,15 @@ import { ByteLevelBpeTokenizer } from './tokenizers/byte-level-bpe.js';
 import { WordPieceTokenizer } from './tokenizers/wordpiece.js';
 import { LoraModel, parseAdapterConfig, type PeftTaskType } from './nn/lora.js';
 import { getTask, type AnyTask, type TaskName, type DecodeContext, type ClassPrediction } from './finetune/tasks.js';
-import { labelSetFromConfig, type LabelSet, type Located, type TextExample, type TagExample, type QaExample, splitWords } from './finetune/data.js';
+import {
+  labelSetFromConfig,
+  type LabelSet,
+  type Located,
+  type TextExample,
+  type TagExample,
+  type QaExample,
+  splitWords,
+} from './finetune/data.js';
 import { encodePair, type TaskTokenizer } from './finetune/encoding.js';
 import { collate } from './finetune/collate.js';
 import { batchInputs } from './finetune/inputs.js';
@@ -66,7 +74,8 @@ export function fitTokenizer(tokenizer: TaskTokenizer, config: BertConfig): Task
 /** The fine-tuning task a model's class trains, or null (a pre-training / masked-LM class). */
 export function taskOfModel(architecture: string | undefined, config: BertConfig): TaskName | null {
   if (!architecture) return null;
-  if (architecture.endsWith('ForSequenceClassification')) return config.problem_type === 'regression' || config.num_labels === 1 ? 'regression' : 'cls';
+  if (architecture.endsWith('ForSequenceClassification'))
+    return config.problem_type === 'regression' || config.num_labels === 1 ? 'regression' : 'cls';
   if (architecture.endsWith('ForTokenClassification')) return 'tag';
   if (architecture.endsWith('ForQuestionAnswering')) return 'qa';
   if (architecture.endsWith('ForMultipleChoice')) return 'choice';
@@ -104,12 +113,20 @@ export class TaskPredictor {
   ) {
     const limit = maxTokens(model.config);
     const wanted = options.maxLength ?? (task.name === 'qa' ? 384 : 128);
-    if (options.maxLength !== undefined && wanted > limit) throw new Error(`max length ${wanted} is more than the model's ${limit} positions`);
+    if (options.maxLength !== undefined && wanted > limit)
+      throw new Error(`max length ${wanted} is more than the model's ${limit} positions`);
     this.maxLength = Math.min(wanted, limit);
   }
 
   private context(decode: DecodeContext = {}) {
-    return { tokenizer: this.tokenizer, labels: this.labels, maxLength: this.maxLength, docStride: this.options.docStride ?? Math.min(128, Math.floor(this.maxLength / 2)), batchSize: this.options.batchSize, ...decode };
+    return {
+      tokenizer: this.tokenizer,
+      labels: this.labels,
+      maxLength: this.maxLength,
+      docStride: this.options.docStride ?? Math.min(128, Math.floor(this.maxLength / 2)),
+      batchSize: this.options.batchSize,
+      ...decode,
+    };
   }
 
   /** Predictions for examples (the task's read() shapes, labels not needed), in order; `task` overrides (e.g. pair for a cls model). */
@@ -118,7 +135,10 @@ export class TaskPredictor {
   }
 
   /** The task's metrics (and mean loss) on labelled examples. */
-  evaluate(examples: readonly Located[], decode: DecodeContext & { task?: AnyTask } = {}): Promise<{ loss: number; metrics: Record<string, number | null> }> {
+  evaluate(
+    examples: readonly Located[],
+    decode: DecodeContext & { task?: AnyTask } = {},
+  ): Promise<{ loss: number; metrics: Record<string, number | null> }> {
     return evaluateExamples(decode.task ?? this.task, this.model, examples, this.context(decode));
   }
 
@@ -144,7 +164,7 @@ function adapterHead(files: Record<string, Uint8Array>, source: string): { task:
   const config = parseAdapterConfig(files['adapter_config.json'], `${source}/adapter_config.json`);
   const st = readSafetensors(files['adapter_model.safetensors'], `${source}/adapter_model.safetensors`);
   const named = st.metadata[ADAPTER_TASK_KEY];
-  const task = named ? (getTask(named).name as TaskName) : config.task_type ? PEFT_TO_TASK[config.task_type] ?? null : null;
+  const task = named ? getTask(named).name : config.task_type ? (PEFT_TO_TASK[config.task_type] ?? null) : null;
   const id2label = st.metadata[ADAPTER_LABELS_KEY];
   if (id2label) {
     try {
@@ -155,7 +175,13 @@ function adapterHead(files: Record<string, Uint8Array>, source: string): { task:
   }
   // a PEFT adapter from elsewhere: as many labels as its saved classifier has rows
   const head = [...st.tensors].find(([k]) => /\.(classifier|score)(\.out_proj)?\.weight$/.test(k));
-  if (head) return { task, labels: labelSetFromConfig({ id2label: Object.fromEntries(Array.from({ length: head[1].shape[0] }, (_, i) => [String(i), `LABEL_${i}`])) }) };
+  if (head)
+    return {
+      task,
+      labels: labelSetFromConfig({
+        id2label: Object.fromEntries(Array.from({ length: head[1].shape[0] }, (_, i) => [String(i), `LABEL_${i}`])),
+      }),
+    };
   return { task };
 }
 
@@ -176,21 +202,27 @@ export async function loadTaskModel(dir: string, options: TaskModelOptions = {})
   const own = taskOfModel(architecture, config);
   const taskName = options.task ?? head?.task ?? own;
   if (!taskName) {
-    throw new Error(`${dir} is a ${architecture ?? 'model without architectures'}, not a fine-tuned task model: give --task and an adapter, or a model fine-tuned with \`bertgpu finetune\` (fill-mask takes a masked-LM model)`);
+    throw new Error(
+      `${dir} is a ${architecture ?? 'model without architectures'}, not a fine-tuned task model: give --task and an adapter, or a model fine-tuned with \`bertgpu finetune\` (fill-mask takes a masked-LM model)`,
+    );
   }
   const task = getTask(taskName);
   let labels = head?.labels;
   if (!labels && LABELLED.includes(taskName) && own !== null && config.id2label) labels = labelSetFromConfig(config);
-  if (!labels && LABELLED.includes(taskName)) throw new Error(`${dir}: the ${taskName} task needs labels: config.json has no id2label for them`);
-  const loaded = await taskModelFrom(dir, task.name as TaskName, LABELLED.includes(taskName) ? labels : undefined);
+  if (!labels && LABELLED.includes(taskName))
+    throw new Error(`${dir}: the ${taskName} task needs labels: config.json has no id2label for them`);
+  const loaded = await taskModelFrom(dir, task.name, LABELLED.includes(taskName) ? labels : undefined);
   const { model } = loaded;
   try {
     if (loaded.freshHead.length && !adapter) {
-      throw new Error(`${dir} is a ${architecture}: it has no trained ${task.modelClass(config.model_type)} head (${loaded.freshHead.join(', ')} would be random); fine-tune it first, or give its adapter`);
+      throw new Error(
+        `${dir} is a ${architecture}: it has no trained ${task.modelClass(config.model_type)} head (${loaded.freshHead.join(', ')} would be random); fine-tune it first, or give its adapter`,
+      );
     }
     let tokenizer: TaskTokenizer | null = loaded.tokenizer ?? (await loadTokenizer(dir));
     // an adapter directory may carry the tokenizer (the base then needs none)
-    if (!tokenizer && typeof options.adapter === 'string') tokenizer = (await loadWordPiece(options.adapter)) ?? (await loadTokenizer(options.adapter));
+    if (!tokenizer && typeof options.adapter === 'string')
+      tokenizer = (await loadWordPiece(options.adapter)) ?? (await loadTokenizer(options.adapter));
     if (!tokenizer) throw new Error(`${dir}: no tokenizer (vocab.txt, tokenizer.json, or vocab.json + merges.txt)`);
     tokenizer = fitTokenizer(tokenizer, config);
     let lora: LoraModel | null = null;
@@ -245,12 +277,21 @@ export function maskTokenOf(tokenizer: TaskTokenizer): { token: string; id: numb
  * Hugging Face's fill-mask pipeline for one text: per mask the top_k tokens with their
  * probabilities and the text with the mask filled in (one mask: a flat list).
  */
-export async function fillMask(model: PreTrainedModel, tokenizer: TaskTokenizer, text: string, { top_k = 5 }: { top_k?: number } = {}): Promise<FillMaskResult[] | FillMaskResult[][]> {
-  if (!/ForMaskedLM$|^BertForPreTraining$/.test(model.architecture)) throw new Error(`fill-mask needs a masked-LM head; ${model.architecture} has none`);
+export async function fillMask(
+  model: PreTrainedModel,
+  tokenizer: TaskTokenizer,
+  text: string,
+  { top_k = 5 }: { top_k?: number } = {},
+): Promise<FillMaskResult[] | FillMaskResult[][]> {
+  if (!/ForMaskedLM$|^BertForPreTraining$/.test(model.architecture))
+    throw new Error(`fill-mask needs a masked-LM head; ${model.architecture} has none`);
   const mask = maskTokenOf(tokenizer);
   const enc = tokenizer.encode(text, null, { maxLength: maxTokens(model.config), truncation: 'longest_first' });
   const positions = enc.inputIds.flatMap((id, t) => (id === mask.id ? [t] : []));
-  if (!positions.length) throw new Error(`fill-mask: no ${mask.token} in the input${enc.inputIds.length === maxTokens(model.config) ? ' (or it was cut off at the model\'s length)' : ''}`);
+  if (!positions.length)
+    throw new Error(
+      `fill-mask: no ${mask.token} in the input${enc.inputIds.length === maxTokens(model.config) ? " (or it was cut off at the model's length)" : ''}`,
+    );
   const T = enc.inputIds.length;
   const V = model.config.vocab_size;
   const labels = new Int32Array(T).fill(-100);
@@ -262,7 +303,17 @@ export async function fillMask(model: PreTrainedModel, tokenizer: TaskTokenizer,
     logits = await scopeAsync(async () => {
       const input = (a: number[] | Int32Array) => ops.tensor(Int32Array.from(a), [1, T], 'i32');
       // labels only mark the masks: the head runs on those rows alone
-      const out = noGrad(() => model.forward({ input_ids: input(enc.inputIds), attention_mask: input(enc.attentionMask), token_type_ids: input(enc.tokenTypeIds), labels: input(labels) }, { labelledOnly: true }));
+      const out = noGrad(() =>
+        model.forward(
+          {
+            input_ids: input(enc.inputIds),
+            attention_mask: input(enc.attentionMask),
+            token_type_ids: input(enc.tokenTypeIds),
+            labels: input(labels),
+          },
+          { labelledOnly: true },
+        ),
+      );
       return (await (out.logits ?? out.prediction_logits)!.toArray()) as Float32Array;
     });
   } finally {
@@ -275,11 +326,18 @@ export async function fillMask(model: PreTrainedModel, tokenizer: TaskTokenizer,
     for (const v of row) max = Math.max(max, v);
     let total = 0;
     for (const v of row) total += Math.exp(v - max);
-    const top = Array.from({ length: V }, (_, i) => i).sort((a, b) => row[b] - row[a] || a - b).slice(0, top_k);
+    const top = Array.from({ length: V }, (_, i) => i)
+      .sort((a, b) => row[b] - row[a] || a - b)
+      .slice(0, top_k);
     return top.map((id) => {
       const ids = [...enc.inputIds];
       ids[t] = id;
-      return { score: Math.exp(row[id] - max) / total, token: id, token_str: tokenizer.decode([id], { skipSpecialTokens: false }), sequence: tokenizer.decode(ids, { skipSpecialTokens: single }) };
+      return {
+        score: Math.exp(row[id] - max) / total,
+        token: id,
+        token_str: tokenizer.decode([id], { skipSpecialTokens: false }),
+        sequence: tokenizer.decode(ids, { skipSpecialTokens: single }),
+      };
     });
   });
   return single ? results[0] : results;
@@ -323,7 +381,11 @@ export interface TokenClassificationPipeline extends PipelineBase {
 }
 
 export interface QuestionAnsweringPipeline extends PipelineBase {
-  (question: string, context: string, options?: { handle_impossible_answer?: boolean; max_answer_len?: number }): Promise<{ answer: string; score: number; start: number; end: number }>;
+  (
+    question: string,
+    context: string,
+    options?: { handle_impossible_answer?: boolean; max_answer_len?: number },
+  ): Promise<{ answer: string; score: number; start: number; end: number }>;
 }
 
 export interface FillMaskPipeline extends PipelineBase {
@@ -342,16 +404,36 @@ export interface FeatureExtractionPipeline extends PipelineBase {
   (input: string | string[], options?: { pooling?: 'none' | 'mean' | 'cls'; normalize?: boolean }): Promise<Features>;
 }
 
-export function pipeline(task: 'text-classification', model: string | ModelAndTokenizer, options?: PipelineOptions): Promise<TextClassificationPipeline>;
-export function pipeline(task: 'token-classification', model: string | ModelAndTokenizer, options?: PipelineOptions): Promise<TokenClassificationPipeline>;
-export function pipeline(task: 'question-answering', model: string | ModelAndTokenizer, options?: PipelineOptions): Promise<QuestionAnsweringPipeline>;
+export function pipeline(
+  task: 'text-classification',
+  model: string | ModelAndTokenizer,
+  options?: PipelineOptions,
+): Promise<TextClassificationPipeline>;
+export function pipeline(
+  task: 'token-classification',
+  model: string | ModelAndTokenizer,
+  options?: PipelineOptions,
+): Promise<TokenClassificationPipeline>;
+export function pipeline(
+  task: 'question-answering',
+  model: string | ModelAndTokenizer,
+  options?: PipelineOptions,
+): Promise<QuestionAnsweringPipeline>;
 export function pipeline(task: 'fill-mask', model: string | ModelAndTokenizer, options?: PipelineOptions): Promise<FillMaskPipeline>;
-export function pipeline(task: 'feature-extraction', model: string | ModelAndTokenizer, options?: PipelineOptions): Promise<FeatureExtractionPipeline>;
+export function pipeline(
+  task: 'feature-extraction',
+  model: string | ModelAndTokenizer,
+  options?: PipelineOptions,
+): Promise<FeatureExtractionPipeline>;
 /**
  * A pipeline as transformers.js makes them: `await pipeline(task, model)` then
  * `await pipe(input, options)`. `model` is a directory path / URL or { model, tokenizer }.
  */
-export async function pipeline(task: PipelineTask, model: string | ModelAndTokenizer, options: PipelineOptions = {}): Promise<PipelineBase> {
+export async function pipeline(
+  task: PipelineTask,
+  model: string | ModelAndTokenizer,
+  options: PipelineOptions = {},
+): Promise<PipelineBase> {
   if (task === 'fill-mask' || task === 'feature-extraction') {
     const m = await modelAndTokenizer(model);
     const tokenizer = needTokenizer(m.tokenizer);
@@ -361,20 +443,39 @@ export async function pipeline(task: PipelineTask, model: string | ModelAndToken
         Array.isArray(input) ? Promise.all(input.map((t) => fillMask(m.model, tokenizer, t, o))) : fillMask(m.model, tokenizer, input, o);
       return Object.assign(run, base);
     }
-    return Object.assign((input: string | string[], o: { pooling?: 'none' | 'mean' | 'cls'; normalize?: boolean } = {}) => features(m.model, tokenizer, input, o, options.maxLength), base);
+    return Object.assign(
+      (input: string | string[], o: { pooling?: 'none' | 'mean' | 'cls'; normalize?: boolean } = {}) =>
+        features(m.model, tokenizer, input, o, options.maxLength),
+      base,
+    );
   }
-  const wanted: Record<string, TaskName[]> = { 'text-classification': ['cls', 'pair', 'regression'], 'token-classification': ['tag'], 'question-answering': ['qa'] };
+  const wanted: Record<string, TaskName[]> = {
+    'text-classification': ['cls', 'pair', 'regression'],
+    'token-classification': ['tag'],
+    'question-answering': ['qa'],
+  };
   let tm: TaskPredictor;
   let owned = true;
-  if (typeof model === 'string') tm = await loadTaskModel(model, { adapter: options.adapter, maxLength: options.maxLength, batchSize: options.batchSize });
+  if (typeof model === 'string')
+    tm = await loadTaskModel(model, { adapter: options.adapter, maxLength: options.maxLength, batchSize: options.batchSize });
   else {
     const name = taskOfModel(model.model.architecture, model.model.config);
     if (!name) throw new Error(`pipeline: ${model.model.architecture} is not a fine-tuned task model`);
-    tm = new TaskPredictor(getTask(name), model.model, fitTokenizer(needTokenizer(model.tokenizer), model.model.config), LABELLED.includes(name) ? labelSetFromConfig(model.model.config) : undefined, null, options);
+    tm = new TaskPredictor(
+      getTask(name),
+      model.model,
+      fitTokenizer(needTokenizer(model.tokenizer), model.model.config),
+      LABELLED.includes(name) ? labelSetFromConfig(model.model.config) : undefined,
+      null,
+      options,
+    );
     owned = false;
   }
-  if (!wanted[task]) throw new Error(`pipeline: unknown task '${task}' (tasks: text-classification, token-classification, question-answering, fill-mask, feature-extraction)`);
-  if (!wanted[task].includes(tm.task.name as TaskName)) {
+  if (!wanted[task])
+    throw new Error(
+      `pipeline: unknown task '${task}' (tasks: text-classification, token-classification, question-answering, fill-mask, feature-extraction)`,
+    );
+  if (!wanted[task].includes(tm.task.name)) {
     if (owned) tm.dispose();
     throw new Error(`pipeline '${task}': the model is a ${tm.model.architecture} (task ${tm.task.name})`);
   }
@@ -383,11 +484,17 @@ export async function pipeline(task: PipelineTask, model: string | ModelAndToken
   if (task === 'text-classification') {
     const run = async (input: TextInput | TextInput[], { top_k = 1 }: { top_k?: number } = {}) => {
       const list = Array.isArray(input) ? input : [input];
-      const examples: TextExample[] = list.map((x, i) => (typeof x === 'string' ? { ...at(i + 1), text: x } : { ...at(i + 1), text: x.text, ...(x.text_pair !== undefined ? { pair: x.text_pair } : {}) }));
+      const examples: TextExample[] = list.map((x, i) =>
+        typeof x === 'string'
+          ? { ...at(i + 1), text: x }
+          : { ...at(i + 1), text: x.text, ...(x.text_pair !== undefined ? { pair: x.text_pair } : {}) },
+      );
       const pair = examples.some((e) => e.pair !== undefined);
       const preds = await tm.predict(examples, pair && tm.task.name === 'cls' ? { task: getTask('pair') } : {});
       const ranked = preds.map((p): LabelScore[] =>
-        'ranked' in (p as object) ? (p as ClassPrediction).ranked.slice(0, top_k).map((r) => ({ label: String(r.label), score: r.score })) : [{ label: tm.labels?.id2label['0'] ?? 'LABEL_0', score: (p as { score: number }).score }],
+        'ranked' in (p as object)
+          ? (p as ClassPrediction).ranked.slice(0, top_k).map((r) => ({ label: String(r.label), score: r.score }))
+          : [{ label: tm.labels?.id2label['0'] ?? 'LABEL_0', score: (p as { score: number }).score }],
       );
       if (!Array.isArray(input)) return ranked[0];
       return top_k === 1 ? ranked.map((r) => r[0]) : ranked;
@@ -395,7 +502,10 @@ export async function pipeline(task: PipelineTask, model: string | ModelAndToken
     return Object.assign(run, base);
   }
   if (task === 'token-classification') {
-    const run = async (input: string | string[], { aggregation_strategy = 'none' }: { aggregation_strategy?: AggregationStrategy } = {}) => {
+    const run = async (
+      input: string | string[],
+      { aggregation_strategy = 'none' }: { aggregation_strategy?: AggregationStrategy } = {},
+    ) => {
       const list = Array.isArray(input) ? input : [input];
       const examples: TagExample[] = list.map((text, i) => {
         const { words, offsets } = splitWords(text);
@@ -409,15 +519,25 @@ export async function pipeline(task: PipelineTask, model: string | ModelAndToken
   }
   const run = async (question: string, context: string, o: { handle_impossible_answer?: boolean; max_answer_len?: number } = {}) => {
     const example: QaExample = { ...at(1), id: '0', question, context, answers: { text: [], answer_start: [] } };
-    const [p] = (await tm.predict([example], { allowImpossible: o.handle_impossible_answer, maxAnswerLength: o.max_answer_len })) as QaPrediction[];
+    const [p] = (await tm.predict([example], {
+      allowImpossible: o.handle_impossible_answer,
+      maxAnswerLength: o.max_answer_len,
+    })) as QaPrediction[];
     return { answer: p.answer, score: p.score, start: p.start, end: p.end };
   };
   return Object.assign(run, base);
 }
 
 /** The base model's last hidden states of texts, pooled. */
-async function features(model: PreTrainedModel, tokenizer: TaskTokenizer, input: string | string[], { pooling = 'none', normalize = false }: { pooling?: 'none' | 'mean' | 'cls'; normalize?: boolean }, maxLength?: number): Promise<Features> {
-  if (!['none', 'mean', 'cls'].includes(pooling)) throw new Error(`feature-extraction: pooling must be 'none', 'mean' or 'cls', got ${JSON.stringify(pooling)}`);
+async function features(
+  model: PreTrainedModel,
+  tokenizer: TaskTokenizer,
+  input: string | string[],
+  { pooling = 'none', normalize = false }: { pooling?: 'none' | 'mean' | 'cls'; normalize?: boolean },
+  maxLength?: number,
+): Promise<Features> {
+  if (!['none', 'mean', 'cls'].includes(pooling))
+    throw new Error(`feature-extraction: pooling must be 'none', 'mean' or 'cls', got ${JSON.stringify(pooling)}`);
   const texts = Array.isArray(input) ? input : [input];
   const encoded = texts.map((t) => encodePair(tokenizer, t, undefined, Math.min(maxLength ?? Infinity, maxTokens(model.config))));
   const batch = collate(encoded, { padId: model.config.pad_token_id });
@@ -463,7 +583,8 @@ async function features(model: PreTrainedModel, tokenizer: TaskTokenizer, input:
     }
   }
   const tolist = () => {
-    const rows = (offset: number, n: number, w: number) => Array.from({ length: n }, (_, i) => Array.from(data.subarray(offset + i * w, offset + (i + 1) * w)));
+    const rows = (offset: number, n: number, w: number) =>
+      Array.from({ length: n }, (_, i) => Array.from(data.subarray(offset + i * w, offset + (i + 1) * w)));
     return dims.length === 2 ? rows(0, B, H) : Array.from({ length: B }, (_, b) => rows(b * T * H, T, H));
   };
   return { dims, data, tolist };

@@ -30,10 +30,14 @@ export interface KernelTime {
 /** A `stopProfile()` result as table lines: kernel, calls per step, GPU ms per step, share, µs per call. */
 export function kernelTimeTable(times: KernelTime[], steps: number, top = 20): string[] {
   const total = times.reduce((a, t) => a + t.ms, 0);
-  const lines = [`${'kernel'.padEnd(42)}${'calls/step'.padStart(11)}${'ms/step'.padStart(10)}${'share'.padStart(8)}${'µs/call'.padStart(9)}`];
+  const lines = [
+    `${'kernel'.padEnd(42)}${'calls/step'.padStart(11)}${'ms/step'.padStart(10)}${'share'.padStart(8)}${'µs/call'.padStart(9)}`,
+  ];
   for (const t of times.slice(0, top)) {
     const share = `${((100 * t.ms) / Math.max(total, 1e-12)).toFixed(1)}%`;
-    lines.push(`${t.kernel.padEnd(42)}${(t.dispatches / steps).toFixed(1).padStart(11)}${(t.ms / steps).toFixed(3).padStart(10)}${share.padStart(8)}${((1000 * t.ms) / t.dispatches).toFixed(0).padStart(9)}`);
+    lines.push(
+      `${t.kernel.padEnd(42)}${(t.dispatches / steps).toFixed(1).padStart(11)}${(t.ms / steps).toFixed(3).padStart(10)}${share.padStart(8)}${((1000 * t.ms) / t.dispatches).toFixed(0).padStart(9)}`,
+    );
   }
   return lines;
 }
@@ -165,7 +169,9 @@ async function findGPU(): Promise<GPU> {
     try {
       mod = await import(/* @vite-ignore */ name);
     } catch (err) {
-      throw new Error(`bertgpu init: no navigator.gpu and the npm package 'webgpu' could not be loaded (${(err as Error).message}); run 'npm install webgpu'`);
+      throw new Error(
+        `bertgpu init: no navigator.gpu and the npm package 'webgpu' could not be loaded (${(err as Error).message}); run 'npm install webgpu'`,
+      );
     }
     Object.assign(globalThis, mod.globals);
     // Keep the Dawn instance reachable: if it is garbage-collected, its device dies with it.
@@ -177,9 +183,18 @@ async function findGPU(): Promise<GPU> {
 
 const OPTIONAL_FEATURES: GPUFeatureName[] = ['shader-f16', 'subgroups' as GPUFeatureName, 'timestamp-query'];
 const LIMIT_NAMES = [
-  'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup',
-  'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY', 'maxComputeWorkgroupSizeZ', 'maxComputeWorkgroupsPerDimension',
-  'maxStorageBuffersPerShaderStage', 'maxUniformBufferBindingSize', 'maxBindGroups', 'minStorageBufferOffsetAlignment',
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+  'maxUniformBufferBindingSize',
+  'maxBindGroups',
+  'minStorageBufferOffsetAlignment',
   'minUniformBufferOffsetAlignment',
 ] as const;
 
@@ -193,7 +208,10 @@ export async function init(options: InitOptions = {}): Promise<Runtime> {
     if (!adapter) {
       const gpu = options.gpu ?? (await findGPU());
       adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference });
-      if (!adapter) throw new Error('bertgpu init: requestAdapter() returned null (no usable WebGPU adapter; see README for the Vulkan driver this machine needs)');
+      if (!adapter)
+        throw new Error(
+          'bertgpu init: requestAdapter() returned null (no usable WebGPU adapter; see README for the Vulkan driver this machine needs)',
+        );
     }
     const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter!.features.has(f));
     const requiredLimits: Record<string, number> = {};
@@ -208,8 +226,11 @@ export async function init(options: InitOptions = {}): Promise<Runtime> {
   for (const name of LIMIT_NAMES) limits[name] = (device.limits as any)[name];
   const report: DeviceReport = {
     adapter: {
-      vendor: info.vendor ?? '', architecture: info.architecture ?? '', device: info.device ?? '',
-      description: info.description ?? '', isFallbackAdapter: !!(info.isFallbackAdapter ?? (adapter as any)?.isFallbackAdapter),
+      vendor: info.vendor ?? '',
+      architecture: info.architecture ?? '',
+      device: info.device ?? '',
+      description: info.description ?? '',
+      isFallbackAdapter: !!(info.isFallbackAdapter ?? (adapter as any)?.isFallbackAdapter),
     },
     features: [...device.features].map(String).sort(),
     limits,
@@ -286,7 +307,7 @@ export class Runtime {
     });
     // A lost device (driver reset, GPU process crash, destroy()) fails every later call with one
     // clear message instead of a hang or the driver's own error on each buffer.
-    device.lost?.then((info: GPUDeviceLostInfo) => {
+    void device.lost?.then((info: GPUDeviceLostInfo) => {
       if (this.destroyed) return; // replaced by init() on purpose
       this.lost = `WebGPU device lost (${info.reason ?? 'unknown'}${info.message ? `: ${info.message}` : ''}) ${this.inFlight()}. Call init() for a new device; a Trainer continues from its last checkpoint with Trainer.resume()`;
     });
@@ -323,13 +344,17 @@ export class Runtime {
       throw new Error(`${what}: needs a ${bytes}-byte buffer, larger than this device's maxStorageBufferBindingSize (${limit} bytes)`);
     }
     const maxBuffer = this.report.limits.maxBufferSize;
-    if (bytes > maxBuffer) throw new Error(`${what}: needs a ${bytes}-byte buffer, larger than this device's maxBufferSize (${maxBuffer} bytes)`);
+    if (bytes > maxBuffer)
+      throw new Error(`${what}: needs a ${bytes}-byte buffer, larger than this device's maxBufferSize (${maxBuffer} bytes)`);
     const size = sizeClass(bytes);
     const pools = forOutput ? [this.freeInEncoder, this.free] : [this.free];
     let buffer: GPUBuffer | undefined;
     for (const pool of pools) {
       buffer = pool.get(size)?.pop();
-      if (buffer) { this.pooledBytes -= size; break; }
+      if (buffer) {
+        this.pooledBytes -= size;
+        break;
+      }
     }
     buffer ??= this.device.createBuffer({
       size: Math.min(size, limit), // bytes <= limit was checked above
@@ -363,7 +388,8 @@ export class Runtime {
     if (!list) pool.set(buffer.size, (list = []));
     const id = this.bufferId(buffer);
     // descending ids: pop() takes the lowest
-    let lo = 0, hi = list.length;
+    let lo = 0,
+      hi = list.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       if (this.bufferId(list[mid]) > id) lo = mid + 1;
@@ -404,7 +430,8 @@ export class Runtime {
     const fn = reflection.entry.compute.find((f) => f.name === entry);
     if (!fn) throw new Error(`kernel ${shader.name}.wgsl has no compute entry point '${entry}'`);
     const resources: ResourceInfo[] = fn.resources.map((r: any) => {
-      if (r.group !== 0) throw new Error(`kernel ${shader.name}.wgsl:${entry}: binding '${r.name}' uses group ${r.group}; only group 0 is supported`);
+      if (r.group !== 0)
+        throw new Error(`kernel ${shader.name}.wgsl:${entry}: binding '${r.name}' uses group ${r.group}; only group 0 is supported`);
       const isUniform = r.resourceType === 0;
       // array<atomic<u32>> binds as a u32 array
       const format = r.type.format?.name === 'atomic' ? r.type.format.format : r.type.format;
@@ -422,10 +449,23 @@ export class Runtime {
     resources.sort((a, b) => a.binding - b.binding);
     const layout = this.device.createBindGroupLayout({
       label: key,
-      entries: resources.map((r) => ({ binding: r.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: r.kind, hasDynamicOffset: r.kind === 'uniform' } })),
+      entries: resources.map((r) => ({
+        binding: r.binding,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: r.kind, hasDynamicOffset: r.kind === 'uniform' },
+      })),
     });
     const ws = fn.workgroupSize ?? [1, 1, 1];
-    info = { shader: shader.name, entry, where: `kernel ${shader.name}.wgsl:${entry}`, workgroupSize: [ws[0] ?? 1, ws[1] ?? 1, ws[2] ?? 1], resources, layout, pipelines: new Map(), groups: new Map() };
+    info = {
+      shader: shader.name,
+      entry,
+      where: `kernel ${shader.name}.wgsl:${entry}`,
+      workgroupSize: [ws[0] ?? 1, ws[1] ?? 1, ws[2] ?? 1],
+      resources,
+      layout,
+      pipelines: new Map(),
+      groups: new Map(),
+    };
     this.entries.set(key, info);
     return info;
   }
@@ -459,7 +499,15 @@ export class Runtime {
     let chunk = this.arena[this.arenaIndex];
     if (chunk && chunk.used + res.slotBytes > ARENA_CHUNK_BYTES) chunk = this.arena[++this.arenaIndex];
     if (!chunk) {
-      chunk = { buffer: this.device.createBuffer({ size: ARENA_CHUNK_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'uniform arena' }), view: new DataView(new ArrayBuffer(ARENA_CHUNK_BYTES)), used: 0 };
+      chunk = {
+        buffer: this.device.createBuffer({
+          size: ARENA_CHUNK_BYTES,
+          usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+          label: 'uniform arena',
+        }),
+        view: new DataView(new ArrayBuffer(ARENA_CHUNK_BYTES)),
+        used: 0,
+      };
       this.arena[this.arenaIndex] = chunk;
     }
     const base = chunk.used;
@@ -474,12 +522,13 @@ export class Runtime {
         throw new Error(`${where}: uniform member '${m.name}' is ${m.type}, got ${isArray ? v.length : 1} values`);
       }
       for (let i = 0; i < m.lanes; i++) {
-        const x = isArray ? (v as number[])[i] : (v as number);
+        const x = isArray ? v[i] : v;
         const off = base + m.offset + 4 * i;
         if (m.scalar === 'f32') view.setFloat32(off, x, true);
         else if (m.scalar === 'i32') view.setInt32(off, x, true);
         else {
-          if (!(x >= 0 && x <= 0xffffffff && Number.isInteger(x))) throw new Error(`${where}: uniform member '${m.name}' must be a u32, got ${x}`);
+          if (!(x >= 0 && x <= 0xffffffff && Number.isInteger(x)))
+            throw new Error(`${where}: uniform member '${m.name}' must be a u32, got ${x}`);
           view.setUint32(off, x, true);
         }
       }
@@ -517,7 +566,8 @@ export class Runtime {
       if (b === undefined) throw new Error(`${where}: binding '${res.name}' (@binding(${res.binding})) was not given`);
       given--;
       if (res.kind === 'uniform') {
-        if ((b as Bindable).buffer) throw new Error(`${where}: binding '${res.name}' is a uniform struct; pass its member values, not a tensor`);
+        if ((b as Bindable).buffer)
+          throw new Error(`${where}: binding '${res.name}' is a uniform struct; pass its member values, not a tensor`);
         const slot = this.uniformSlot(res, b as UniformValues, where);
         buffers.push(slot.chunk.buffer);
         offsets.push(slot.offset);
@@ -539,7 +589,9 @@ export class Runtime {
     }
     if (given !== 0) {
       const unknown = Object.keys(bindings).filter((k) => !info.resources.some((r) => r.name === k));
-      throw new Error(`${where}: unknown binding(s) ${unknown.join(', ')}; the shader declares ${info.resources.map((r) => r.name).join(', ')}`);
+      throw new Error(
+        `${where}: unknown binding(s) ${unknown.join(', ')}; the shader declares ${info.resources.map((r) => r.name).join(', ')}`,
+      );
     }
     let wg: [number, number, number];
     if ('threads' in grid) {
@@ -548,7 +600,8 @@ export class Runtime {
       wg = groups <= maxX ? [groups, 1, 1] : [maxX, Math.ceil(groups / maxX), 1];
     } else wg = grid.workgroups;
     const maxDim = this.report.limits.maxComputeWorkgroupsPerDimension;
-    if (wg.some((n) => n > maxDim)) throw new Error(`${where}: ${wg.join('x')} workgroups exceed maxComputeWorkgroupsPerDimension (${maxDim})`);
+    if (wg.some((n) => n > maxDim))
+      throw new Error(`${where}: ${wg.join('x')} workgroups exceed maxComputeWorkgroupsPerDimension (${maxDim})`);
     if (wg.some((n) => n === 0)) return;
     const pipeline = this.pipeline(shader, info, constants);
     const group = this.bindGroup(info, buffers);
@@ -570,7 +623,11 @@ export class Runtime {
   checkRange(ids: Bindable & { size: number }, lo: number, hi: number, what: string, ignore?: number): void {
     if (this.checks.length >= MAX_CHECKS_PER_SUBMIT) this.flush();
     if (!this.checkFlags) {
-      this.checkFlags = this.device.createBuffer({ size: 8 * MAX_CHECKS_PER_SUBMIT, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label: 'range-check flags' });
+      this.checkFlags = this.device.createBuffer({
+        size: 8 * MAX_CHECKS_PER_SUBMIT,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+        label: 'range-check flags',
+      });
     }
     const slot = this.checks.length;
     // queued before this submission (and after the previous one, which read its flags already)
@@ -589,16 +646,21 @@ export class Runtime {
     const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     this.encoder.copyBufferToBuffer(this.checkFlags!, 0, staging, 0, bytes);
     return () => {
-      this.pendingChecks.push(staging.mapAsync(GPUMapMode.READ).then(() => {
-        const f = new Uint32Array(staging.getMappedRange().slice(0));
-        staging.unmap();
-        staging.destroy();
-        const failed: string[] = [];
-        checks.forEach((c, k) => {
-          if (f[2 * k]) failed.push(`${c.what}: ${f[2 * k]} of ${c.n} values made on the GPU are out of range (first at position ${f[2 * k + 1]}); the kernel clamped them`);
-        });
-        return failed;
-      }));
+      this.pendingChecks.push(
+        staging.mapAsync(GPUMapMode.READ).then(() => {
+          const f = new Uint32Array(staging.getMappedRange().slice(0));
+          staging.unmap();
+          staging.destroy();
+          const failed: string[] = [];
+          checks.forEach((c, k) => {
+            if (f[2 * k])
+              failed.push(
+                `${c.what}: ${f[2 * k]} of ${c.n} values made on the GPU are out of range (first at position ${f[2 * k + 1]}); the kernel clamped them`,
+              );
+          });
+          return failed;
+        }),
+      );
     };
   }
 
@@ -662,10 +724,18 @@ export class Runtime {
    * which adds some overhead of its own); `stopProfile()` returns the time per kernel.
    */
   startProfile(): void {
-    if (!this.hasFeature('timestamp-query')) throw new Error(`startProfile: this device has no 'timestamp-query' feature (adapter: ${this.report.adapter.description || this.report.adapter.device})`);
+    if (!this.hasFeature('timestamp-query'))
+      throw new Error(
+        `startProfile: this device has no 'timestamp-query' feature (adapter: ${this.report.adapter.description || this.report.adapter.device})`,
+      );
     if (this.profiler) throw new Error('startProfile: a profile is already running');
     this.flush();
-    this.profiler = { querySet: this.device.createQuerySet({ type: 'timestamp', count: PROFILE_QUERIES }), kernels: [], pending: [], totals: new Map() };
+    this.profiler = {
+      querySet: this.device.createQuerySet({ type: 'timestamp', count: PROFILE_QUERIES }),
+      kernels: [],
+      pending: [],
+      totals: new Map(),
+    };
   }
 
   /** Ends the profile: GPU time per kernel entry point, the largest first. */
@@ -686,7 +756,9 @@ export class Runtime {
     if (2 * (prof.kernels.length + 1) > PROFILE_QUERIES) this.flush();
     const i = prof.kernels.length;
     prof.kernels.push(kernel);
-    this.pass = this.commandEncoder().beginComputePass({ timestampWrites: { querySet: prof.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+    this.pass = this.commandEncoder().beginComputePass({
+      timestampWrites: { querySet: prof.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+    });
     return this.pass;
   }
 
@@ -701,18 +773,20 @@ export class Runtime {
     this.encoder.resolveQuerySet(prof.querySet, 0, 2 * kernels.length, resolved, 0);
     this.encoder.copyBufferToBuffer(resolved, 0, staging, 0, bytes);
     return () => {
-      prof.pending.push(staging.mapAsync(GPUMapMode.READ).then(() => {
-        const t = new BigUint64Array(staging.getMappedRange());
-        kernels.forEach((k, j) => {
-          const e = prof.totals.get(k) ?? { kernel: k, dispatches: 0, ms: 0 };
-          e.dispatches++;
-          e.ms += Number(t[2 * j + 1] - t[2 * j]) / 1e6; // nanoseconds
-          prof.totals.set(k, e);
-        });
-        staging.unmap();
-        staging.destroy();
-        resolved.destroy();
-      }));
+      prof.pending.push(
+        staging.mapAsync(GPUMapMode.READ).then(() => {
+          const t = new BigUint64Array(staging.getMappedRange());
+          kernels.forEach((k, j) => {
+            const e = prof.totals.get(k) ?? { kernel: k, dispatches: 0, ms: 0 };
+            e.dispatches++;
+            e.ms += Number(t[2 * j + 1] - t[2 * j]) / 1e6; // nanoseconds
+            prof.totals.set(k, e);
+          });
+          staging.unmap();
+          staging.destroy();
+          resolved.destroy();
+        }),
+      );
     };
   }
 
@@ -796,7 +870,8 @@ export class Runtime {
 
   /** A rejected map may come before the device's `lost` promise has run its handler: give it a turn. */
   private async settleLoss(): Promise<void> {
-    if (!this.lost) await Promise.race([this.device.lost, new Promise((r) => setTimeout(r, 50))]).then(() => new Promise((r) => setTimeout(r, 0)));
+    if (!this.lost)
+      await Promise.race([this.device.lost, new Promise((r) => setTimeout(r, 50))]).then(() => new Promise((r) => setTimeout(r, 0)));
   }
 
   /** Waits until the GPU has finished everything submitted. */

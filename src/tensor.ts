@@ -10,7 +10,10 @@ class Storage {
   refs = 1;
   /** The runtime the buffer was made on: it goes back to that one's pool, even after a new init(). */
   readonly rt: Runtime = runtime();
-  constructor(readonly buffer: GPUBuffer, readonly bytes: number) {}
+  constructor(
+    readonly buffer: GPUBuffer,
+    readonly bytes: number,
+  ) {}
   retain(): void {
     this.refs++;
   }
@@ -44,7 +47,8 @@ export function shapeStr(shape: Shape): string {
 
 function checkShape(shape: Shape, what: string): void {
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new Error(`${what}: invalid shape ${shapeStr(shape)} (dimensions must be non-negative integers)`);
+    if (!Number.isInteger(d) || d < 0)
+      throw new Error(`${what}: invalid shape ${shapeStr(shape)} (dimensions must be non-negative integers)`);
   }
 }
 
@@ -92,7 +96,8 @@ export class Tensor implements Bindable {
     if (dtype === 'i32') {
       for (let i = 0; i < data.length; i++) {
         const v = (data as ArrayLike<number>)[i];
-        if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) throw new Error(`tensor: i32 data[${i}] = ${v} is not a 32-bit integer`);
+        if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647)
+          throw new Error(`tensor: i32 data[${i}] = ${v} is not a 32-bit integer`);
       }
     }
     const bytes = typed.byteLength;
@@ -125,8 +130,12 @@ export class Tensor implements Bindable {
   }
 
   private alive(what: string): Storage {
-    if (!this.storage) throw new Error(`${what}: tensor#${this.id}${this.name ? ` '${this.name}'` : ''} ${shapeStr(this.shape)} was disposed`);
-    if (this.storage.rt.destroyed) throw new Error(`${what}: tensor#${this.id}${this.name ? ` '${this.name}'` : ''} ${shapeStr(this.shape)} was made on a device that a later init() replaced; make it again (or load it again) on the new one`);
+    if (!this.storage)
+      throw new Error(`${what}: tensor#${this.id}${this.name ? ` '${this.name}'` : ''} ${shapeStr(this.shape)} was disposed`);
+    if (this.storage.rt.destroyed)
+      throw new Error(
+        `${what}: tensor#${this.id}${this.name ? ` '${this.name}'` : ''} ${shapeStr(this.shape)} was made on a device that a later init() replaced; make it again (or load it again) on the new one`,
+      );
     return this.storage;
   }
 
@@ -217,7 +226,8 @@ function resolveShape(shape: Shape, size: number, op: string, from: Shape): numb
   const unknown = out.indexOf(-1);
   if (unknown >= 0) {
     const known = shapeSize(out.filter((_, i) => i !== unknown));
-    if (known === 0 || size % known !== 0) throw new Error(`${op}: cannot reshape ${shapeStr(from)} (${size} elements) to ${shapeStr(shape)}`);
+    if (known === 0 || size % known !== 0)
+      throw new Error(`${op}: cannot reshape ${shapeStr(from)} (${size} elements) to ${shapeStr(shape)}`);
     out[unknown] = size / known;
   }
   checkShape(out, op);
@@ -331,7 +341,9 @@ function releaseNode(t: Tensor): void {
 }
 
 function freedGraphError(t: Tensor): Error {
-  return new Error(`backward: tensor ${t.label} was computed by a graph that an earlier backward() already ran and freed; run the forward again before a second backward() (torch: "Trying to backward through the graph a second time")`);
+  return new Error(
+    `backward: tensor ${t.label} was computed by a graph that an earlier backward() already ran and freed; run the forward again before a second backward() (torch: "Trying to backward through the graph a second time")`,
+  );
 }
 
 let addForGrad: ((a: Tensor, b: Tensor) => Tensor) | null = null;
@@ -369,7 +381,8 @@ function topoOrder(root: Tensor): Tensor[] {
 
 export function backward(root: Tensor, grad?: Tensor): void {
   if (!root.requiresGrad) throw new Error(`backward: tensor ${root.label} does not require grad (no input of its graph has requiresGrad)`);
-  if (!grad && root.size !== 1) throw new Error(`backward: tensor ${shapeStr(root.shape)} is not a scalar; pass the gradient of its output`);
+  if (!grad && root.size !== 1)
+    throw new Error(`backward: tensor ${shapeStr(root.shape)} is not a scalar; pass the gradient of its output`);
   if (grad && shapeStr(grad.shape) !== shapeStr(root.shape)) {
     throw new Error(`backward: gradient shape ${shapeStr(grad.shape)} does not match tensor shape ${shapeStr(root.shape)}`);
   }
@@ -410,7 +423,9 @@ export function backward(root: Tensor, grad?: Tensor): void {
           return;
         }
         if (shapeStr(gi.shape) !== shapeStr(input.shape)) {
-          throw new Error(`backward of ${node.op}: gradient for input ${k} has shape ${shapeStr(gi.shape)}, expected ${shapeStr(input.shape)}`);
+          throw new Error(
+            `backward of ${node.op}: gradient for input ${k} has shape ${shapeStr(gi.shape)}, expected ${shapeStr(input.shape)}`,
+          );
         }
         const prev = grads.get(input);
         if (prev) {

@@ -5,11 +5,19 @@ import { rng } from './helpers.js';
 
 /** Random batches: ids 5..V-1 with [CLS]=1 / [SEP]=2 / [MASK]=3, padding 0, ~15% masked. */
 export class RandomBatches implements BatchSource {
-  constructor(public seed: number, readonly B = 4, readonly T = 12, public count = 0, readonly V = 40) {}
+  constructor(
+    public seed: number,
+    readonly B = 4,
+    readonly T = 12,
+    public count = 0,
+    readonly V = 40,
+  ) {}
   nextBatch(): PretrainingBatch {
     const r = rng(this.seed * 1000 + this.count++);
     const { B, T, V } = this;
-    const inputIds = new Int32Array(B * T), tokenTypeIds = new Int32Array(B * T), attentionMask = new Int32Array(B * T);
+    const inputIds = new Int32Array(B * T),
+      tokenTypeIds = new Int32Array(B * T),
+      attentionMask = new Int32Array(B * T);
     const mlmLabels = new Int32Array(B * T).fill(-100);
     const nextSentenceLabel = new Int32Array(B);
     for (let b = 0; b < B; b++) {

@@ -30,7 +30,12 @@ test('bare bertgpu prints the usage and exits 0; --version; every command has --
     assert.not.match(h.stderr, DAWN);
   }
   const p = cli(['pretrain', '--help']).stdout;
-  for (const d of [/--steps <n> +optimizer steps \(default: 1000\)/, /--batch <n> +sequences per micro-batch \(default: 16\)/, /--seq <n> +sequence length in tokens \(default: 128\)/]) assert.match(p, d);
+  for (const d of [
+    /--steps <n> +optimizer steps \(default: 1000\)/,
+    /--batch <n> +sequences per micro-batch \(default: 16\)/,
+    /--seq <n> +sequence length in tokens \(default: 128\)/,
+  ])
+    assert.match(p, d);
   assert.ok(cli(['tokenize', '--help']).stdout.includes('(default: "auto")'));
 });
 
@@ -41,14 +46,29 @@ test('unknown commands and options are named with a suggestion (exit 2); bad val
   assert.match(cmd.stderr, /bertgpu: unknown command 'pretrian'\n\(Did you mean pretrain\?\)/);
   const opt = cli(['pretrain', '--stpes', '3']);
   assert.is(opt.status, 2);
-  assert.match(opt.stderr, /^bertgpu pretrain: unknown option '--stpes'\n\(Did you mean --steps\?\)\n\(bertgpu pretrain --help lists the options\)/);
+  assert.match(
+    opt.stderr,
+    /^bertgpu pretrain: unknown option '--stpes'\n\(Did you mean --steps\?\)\n\(bertgpu pretrain --help lists the options\)/,
+  );
   const run = cli(['run', '--model', 'm', '--inputs', 'i', '--grad']);
   assert.is(run.status, 2);
   assert.match(run.stderr, /Did you mean --grads\?/);
   const missing = cli(['run', '--inputs', 'x.jsonl']);
   assert.is(missing.status, 2);
   assert.match(missing.stderr, /required option '--model <dir>' not specified/);
-  const steps = cli(['pretrain', '--objective', 'mlm', '--corpus', join(CORPUS, 'chapter_1.txt'), '--train-vocab', '100', '--out', '/tmp/x', '--steps', 'many']);
+  const steps = cli([
+    'pretrain',
+    '--objective',
+    'mlm',
+    '--corpus',
+    join(CORPUS, 'chapter_1.txt'),
+    '--train-vocab',
+    '100',
+    '--out',
+    '/tmp/x',
+    '--steps',
+    'many',
+  ]);
   assert.is(steps.status, 2);
   assert.match(steps.stderr, /--steps must be a non-negative integer, got 'many'/);
 });
@@ -60,7 +80,9 @@ test("Dawn's two start-up warnings are filtered from stderr unless --verbose", a
   const verbose = cli(['info', '--verbose']);
   assert.is(verbose.status, 0, verbose.stderr);
   const shown = verbose.stderr.split('\n').filter((l) => DAWN.test(l)).length;
-  console.log(`Dawn warnings on stderr: ${quiet.stderr.split('\n').filter((l) => DAWN.test(l)).length} without --verbose, ${shown} with it`);
+  console.log(
+    `Dawn warnings on stderr: ${quiet.stderr.split('\n').filter((l) => DAWN.test(l)).length} without --verbose, ${shown} with it`,
+  );
   assert.not.match(quiet.stderr, DAWN);
   assert.equal(JSON.parse(quiet.stdout).adapter, JSON.parse(verbose.stdout).adapter);
   // lavapipe (the test machines' Vulkan) is where Dawn prints them; other adapters may print none
@@ -73,7 +95,16 @@ function modelWithVocab(): string {
   mkdirSync(dir);
   for (const f of ['config.json', 'model.safetensors']) copyFileSync(join('test/fixtures/models/BertForMaskedLM', f), join(dir, f));
   const words = ['the', 'whale', 'sea', 'ship', 'call', 'me', 'ishmael', 'some', 'years', 'ago'];
-  const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...words, ...'abcdefghijklmnopqrstuvwxyz'.split(''), ...'abcdefghijklmnopqrstuvwxyz'.split('').map((c) => `##${c}`)];
+  const vocab = [
+    '[PAD]',
+    '[UNK]',
+    '[CLS]',
+    '[SEP]',
+    '[MASK]',
+    ...words,
+    ...'abcdefghijklmnopqrstuvwxyz'.split(''),
+    ...'abcdefghijklmnopqrstuvwxyz'.split('').map((c) => `##${c}`),
+  ];
   while (vocab.length < 99) vocab.push(`[unused${vocab.length}]`);
   writeFileSync(join(dir, 'vocab.txt'), vocab.join('\n') + '\n');
   return dir;
@@ -82,19 +113,44 @@ function modelWithVocab(): string {
 test('tokenize takes plain text lines; run takes JSON lines (ids or text) and agrees with its safetensors path', async () => {
   await buildCli();
   const model = modelWithVocab();
-  const tok = cli(['tokenize', '--vocab', join(model, 'vocab.txt')], { input: 'Call me Ishmael\n"the whale"\n{"text": "some years", "pair": "ago"}\n' });
+  const tok = cli(['tokenize', '--vocab', join(model, 'vocab.txt')], {
+    input: 'Call me Ishmael\n"the whale"\n{"text": "some years", "pair": "ago"}\n',
+  });
   assert.is(tok.status, 0, tok.stderr);
-  const lines = tok.stdout.trim().split('\n').map((l) => JSON.parse(l));
-  assert.equal(lines.map((l) => l.tokens), [['[CLS]', 'call', 'me', 'ishmael', '[SEP]'], ['[CLS]', 'the', 'whale', '[SEP]'], ['[CLS]', 'some', 'years', '[SEP]', 'ago', '[SEP]']]);
+  const lines = tok.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.equal(
+    lines.map((l) => l.tokens),
+    [
+      ['[CLS]', 'call', 'me', 'ishmael', '[SEP]'],
+      ['[CLS]', 'the', 'whale', '[SEP]'],
+      ['[CLS]', 'some', 'years', '[SEP]', 'ago', '[SEP]'],
+    ],
+  );
 
   // tokenize's lines, piped into run as [1, T] arrays, give what {"text"} gives
-  const asBatch = lines.map((l) => JSON.stringify({ input_ids: [l.input_ids], token_type_ids: [l.token_type_ids], attention_mask: [l.attention_mask], tokens: l.tokens }));
+  const asBatch = lines.map((l) =>
+    JSON.stringify({ input_ids: [l.input_ids], token_type_ids: [l.token_type_ids], attention_mask: [l.attention_mask], tokens: l.tokens }),
+  );
   const fromIds = cli(['run', '--model', model, '--inputs', '-'], { input: asBatch.join('\n') + '\n' });
   assert.is(fromIds.status, 0, fromIds.stderr);
-  const fromText = cli(['run', '--model', model, '--inputs', '-'], { input: '{"text": "Call me Ishmael"}\n{"text": "the whale"}\n{"text": "some years", "pair": "ago"}\n' });
+  const fromText = cli(['run', '--model', model, '--inputs', '-'], {
+    input: '{"text": "Call me Ishmael"}\n{"text": "the whale"}\n{"text": "some years", "pair": "ago"}\n',
+  });
   assert.is(fromText.status, 0, fromText.stderr);
-  const a = fromIds.stdout.trim().split('\n').map((l) => JSON.parse(l));
-  assert.equal(fromText.stdout.trim().split('\n').map((l) => JSON.parse(l)), a);
+  const a = fromIds.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.equal(
+    fromText.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l)),
+    a,
+  );
   assert.is(a[0].logits.length, 1);
   assert.is(a[0].logits[0].length, 5);
   assert.is(a[0].logits[0][0].length, 99);
@@ -128,7 +184,30 @@ test('tokenize takes plain text lines; run takes JSON lines (ids or text) and ag
 test('SIGINT during pretrain: plain progress lines (stdout not a TTY), a checkpoint, exit 130; --resume DIR alone continues', async () => {
   await buildCli();
   const out = join(mkdtempSync(join(tmpdir(), 'bertgpu-cmd-')), 'model');
-  const run = start(['pretrain', '--objective', 'mlm', '--corpus', join(CORPUS, 'chapter_1.txt'), join(CORPUS, 'chapter_2.txt'), '--train-vocab', '200', '--batch', '2', '--seq', '32', '--eval-fraction', '0', '--dupe-factor', '1', '--steps', '1000', '--log-every', '2', '--out', out]);
+  const run = start([
+    'pretrain',
+    '--objective',
+    'mlm',
+    '--corpus',
+    join(CORPUS, 'chapter_1.txt'),
+    join(CORPUS, 'chapter_2.txt'),
+    '--train-vocab',
+    '200',
+    '--batch',
+    '2',
+    '--seq',
+    '32',
+    '--eval-fraction',
+    '0',
+    '--dupe-factor',
+    '1',
+    '--steps',
+    '1000',
+    '--log-every',
+    '2',
+    '--out',
+    out,
+  ]);
   // interrupt once the first progress line is out
   await new Promise<void>((resolve) => run.child.stdout!.on('data', (c: Buffer) => /step 2\/1000 loss \d/.test(c.toString()) && resolve()));
   run.child.kill('SIGINT');
@@ -137,18 +216,44 @@ test('SIGINT during pretrain: plain progress lines (stdout not a TTY), a checkpo
   const m = /stopped by SIGINT at step (\d+) of 1000: wrote .*checkpoint; continue with: bertgpu pretrain --resume /.exec(r.stdout);
   assert.ok(m, r.stdout);
   assert.match(r.stdout, /\nstep 2\/1000 loss \d+\.\d{4} \(mlm \d+\.\d{3}\) lr \d\.\d\de-\d+ \d+ tok\/s, \d+s elapsed, \S+ left\n/);
-  const step = Number(m![1]);
+  const step = Number(m[1]);
   assert.is(JSON.parse(readFileSync(join(out, 'checkpoint', 'trainer_state.json'), 'utf8')).step, step);
   const resumed = cli(['pretrain', '--resume', out, '--steps', String(step + 2), '--quiet']);
   assert.is(resumed.status, 0, resumed.stderr);
-  assert.match(resumed.stdout, `resuming ${join(out, 'checkpoint')} at step ${step} of ${step + 2}, with --steps ${step + 2} (the checkpoint's run: 1000)`);
+  assert.match(
+    resumed.stdout,
+    `resuming ${join(out, 'checkpoint')} at step ${step} of ${step + 2}, with --steps ${step + 2} (the checkpoint's run: 1000)`,
+  );
   assert.not.match(resumed.stderr, DAWN);
 });
 
 test('SIGKILL of the stderr-filtering parent takes its training child with it', async () => {
   await buildCli();
   const out = join(mkdtempSync(join(tmpdir(), 'bertgpu-cmd-')), 'model');
-  const run = start(['pretrain', '--objective', 'mlm', '--corpus', join(CORPUS, 'chapter_1.txt'), join(CORPUS, 'chapter_2.txt'), '--train-vocab', '200', '--batch', '2', '--seq', '32', '--eval-fraction', '0', '--dupe-factor', '1', '--steps', '1000', '--log-every', '2', '--out', out]);
+  const run = start([
+    'pretrain',
+    '--objective',
+    'mlm',
+    '--corpus',
+    join(CORPUS, 'chapter_1.txt'),
+    join(CORPUS, 'chapter_2.txt'),
+    '--train-vocab',
+    '200',
+    '--batch',
+    '2',
+    '--seq',
+    '32',
+    '--eval-fraction',
+    '0',
+    '--dupe-factor',
+    '1',
+    '--steps',
+    '1000',
+    '--log-every',
+    '2',
+    '--out',
+    out,
+  ]);
   await new Promise<void>((resolve) => run.child.stdout!.on('data', (c: Buffer) => /step 2\/1000/.test(c.toString()) && resolve()));
   const child = Number(execFileSync('pgrep', ['-P', String(run.child.pid)], { encoding: 'utf8' }).trim());
   assert.ok(child > 0);

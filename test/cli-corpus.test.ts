@@ -17,17 +17,46 @@ test('one file, documents separated by blank lines, one sentence per line: train
   await buildCli();
   const d = dir();
   // google-research/bert's sample_text.txt layout, made from Moby-Dick's first chapters: a paragraph per document, a sentence per line
-  const paragraphs = ['chapter_1.txt', 'chapter_2.txt'].flatMap((f) => readFileSync(join(CORPUS, f), 'utf8').split(/\n\s*\n/)).filter((p) => p.trim());
-  const text = paragraphs.map((p) => p.replace(/\s+/g, ' ').trim().replace(/([.!?]) (?=[A-Z])/g, '$1\n')).join('\n\n') + '\n';
+  const paragraphs = ['chapter_1.txt', 'chapter_2.txt']
+    .flatMap((f) => readFileSync(join(CORPUS, f), 'utf8').split(/\n\s*\n/))
+    .filter((p) => p.trim());
+  const text =
+    paragraphs
+      .map((p) =>
+        p
+          .replace(/\s+/g, ' ')
+          .trim()
+          .replace(/([.!?]) (?=[A-Z])/g, '$1\n'),
+      )
+      .join('\n\n') + '\n';
   writeFileSync(join(d, 'sample_text.txt'), text);
   const sentences = text.split('\n').filter((l) => l.trim()).length;
-  const r = pretrain(['--objective', 'mlm-nsp', '--corpus', join(d, 'sample_text.txt'), '--sentences', 'line', '--train-vocab', '300', '--steps', '2', '--eval-fraction', '0.1', '--out', join(d, 'model'), ...small]);
+  const r = pretrain([
+    '--objective',
+    'mlm-nsp',
+    '--corpus',
+    join(d, 'sample_text.txt'),
+    '--sentences',
+    'line',
+    '--train-vocab',
+    '300',
+    '--steps',
+    '2',
+    '--eval-fraction',
+    '0.1',
+    '--out',
+    join(d, 'model'),
+    ...small,
+  ]);
   assert.is(r.status, 0, r.stderr);
-  const m = /corpus: 1 file\(s\), (\d+) documents, (\d+) sentences \(documents: separated by blank lines\); held back for evaluation: (\d+) documents, \d+ sentences \(\d+%\): the last \3 of sample_text.txt's \1 documents\n/.exec(r.stdout);
+  const m =
+    /corpus: 1 file\(s\), (\d+) documents, (\d+) sentences \(documents: separated by blank lines\); held back for evaluation: (\d+) documents, \d+ sentences \(\d+%\): the last \3 of sample_text.txt's \1 documents\n/.exec(
+      r.stdout,
+    );
   assert.ok(m, r.stdout);
-  assert.is(Number(m![1]), paragraphs.length);
-  assert.is(Number(m![2]), sentences);
-  assert.is(Number(m![3]), Math.round(paragraphs.length * 0.1));
+  assert.is(Number(m[1]), paragraphs.length);
+  assert.is(Number(m[2]), sentences);
+  assert.is(Number(m[3]), Math.round(paragraphs.length * 0.1));
   assert.match(r.stdout, /wrote .* \(BertForPreTraining\)/);
 });
 
@@ -38,8 +67,23 @@ test('a one-document file is accepted for MLM (nothing held back unless asked); 
   writeFileSync(one, readFileSync(join(CORPUS, 'chapter_1.txt'), 'utf8').replace(/\n\s*\n/g, '\n'));
   const r = pretrain(['--objective', 'mlm', '--corpus', one, '--train-vocab', '300', '--steps', '1', '--out', join(d, 'model'), ...small]);
   assert.is(r.status, 0, r.stderr);
-  assert.match(r.stdout, /corpus: 1 file\(s\), 1 documents, \d+ sentences \(documents: separated by blank lines\); held back for evaluation: nothing \(one document\)/);
-  const asked = pretrain(['--objective', 'mlm', '--corpus', one, '--train-vocab', '300', '--eval-fraction', '0.1', '--out', join(d, 'b'), ...small]);
+  assert.match(
+    r.stdout,
+    /corpus: 1 file\(s\), 1 documents, \d+ sentences \(documents: separated by blank lines\); held back for evaluation: nothing \(one document\)/,
+  );
+  const asked = pretrain([
+    '--objective',
+    'mlm',
+    '--corpus',
+    one,
+    '--train-vocab',
+    '300',
+    '--eval-fraction',
+    '0.1',
+    '--out',
+    join(d, 'b'),
+    ...small,
+  ]);
   assert.is(asked.status, 1);
   assert.match(asked.stderr, /--eval-fraction 0.1: the corpus is one document, so none can be held back/);
   const nsp = pretrain(['--objective', 'mlm-nsp', '--corpus', one, '--train-vocab', '300', '--out', join(d, 'c'), ...small]);
@@ -57,20 +101,86 @@ test('a directory (recursively, .txt and .jsonl, in path order) and several file
   writeFileSync(join(data, 'more', 'c.jsonl'), '{"text": "Doc one of c."}\n{"text": "Doc two here. Really."}\n');
   writeFileSync(join(data, 'notes.md'), 'ignored');
   // --vocab that does not exist: the command stops right after the corpus report
-  const r = pretrain(['--objective', 'mlm', '--corpus', data, '--vocab', join(d, 'none.txt'), '--eval-fraction', '0.25', '--out', join(d, 'm'), ...small]);
+  const r = pretrain([
+    '--objective',
+    'mlm',
+    '--corpus',
+    data,
+    '--vocab',
+    join(d, 'none.txt'),
+    '--eval-fraction',
+    '0.25',
+    '--out',
+    join(d, 'm'),
+    ...small,
+  ]);
   assert.is(r.status, 1);
   assert.match(r.stderr, /cannot read --vocab/);
-  assert.match(r.stdout, /^corpus: 3 file\(s\), 4 documents, 8 sentences \(documents: one per file\); held back for evaluation: 1 documents, 2 sentences \(25%\): the last 1 of c.jsonl's 2 documents$/m);
-  const files = pretrain(['--objective', 'mlm', '--corpus', join(data, 'b.txt'), join(data, 'a.txt'), '--vocab', join(d, 'none.txt'), '--documents', 'blank-line', '--eval-fraction', '0.3', '--out', join(d, 'm'), ...small]);
-  assert.match(files.stdout, /^corpus: 2 file\(s\), 3 documents, 5 sentences \(documents: separated by blank lines\); held back for evaluation: 1 documents, 2 sentences \(40%\): a.txt$/m);
-  const half = pretrain(['--objective', 'mlm', '--corpus', join(data, 'a.txt'), join(data, 'b.txt'), '--vocab', join(d, 'none.txt'), '--eval-fraction', '0.5', '--out', join(d, 'm'), ...small]);
+  assert.match(
+    r.stdout,
+    /^corpus: 3 file\(s\), 4 documents, 8 sentences \(documents: one per file\); held back for evaluation: 1 documents, 2 sentences \(25%\): the last 1 of c.jsonl's 2 documents$/m,
+  );
+  const files = pretrain([
+    '--objective',
+    'mlm',
+    '--corpus',
+    join(data, 'b.txt'),
+    join(data, 'a.txt'),
+    '--vocab',
+    join(d, 'none.txt'),
+    '--documents',
+    'blank-line',
+    '--eval-fraction',
+    '0.3',
+    '--out',
+    join(d, 'm'),
+    ...small,
+  ]);
+  assert.match(
+    files.stdout,
+    /^corpus: 2 file\(s\), 3 documents, 5 sentences \(documents: separated by blank lines\); held back for evaluation: 1 documents, 2 sentences \(40%\): a.txt$/m,
+  );
+  const half = pretrain([
+    '--objective',
+    'mlm',
+    '--corpus',
+    join(data, 'a.txt'),
+    join(data, 'b.txt'),
+    '--vocab',
+    join(d, 'none.txt'),
+    '--eval-fraction',
+    '0.5',
+    '--out',
+    join(d, 'm'),
+    ...small,
+  ]);
   assert.is(half.status, 1);
-  assert.match(half.stderr, /--eval-fraction 0.5 holds back 1 of 2 documents, 3 of 5 sentences \(60%\): more than half of the data\. Give more documents, lower --eval-fraction \(0 holds nothing back\), or pass --allow-large-held-back/);
-  const allowed = pretrain(['--objective', 'mlm', '--corpus', join(data, 'a.txt'), join(data, 'b.txt'), '--vocab', join(d, 'none.txt'), '--eval-fraction', '0.5', '--allow-large-held-back', '--out', join(d, 'm'), ...small]);
+  assert.match(
+    half.stderr,
+    /--eval-fraction 0.5 holds back 1 of 2 documents, 3 of 5 sentences \(60%\): more than half of the data\. Give more documents, lower --eval-fraction \(0 holds nothing back\), or pass --allow-large-held-back/,
+  );
+  const allowed = pretrain([
+    '--objective',
+    'mlm',
+    '--corpus',
+    join(data, 'a.txt'),
+    join(data, 'b.txt'),
+    '--vocab',
+    join(d, 'none.txt'),
+    '--eval-fraction',
+    '0.5',
+    '--allow-large-held-back',
+    '--out',
+    join(d, 'm'),
+    ...small,
+  ]);
   assert.match(allowed.stderr, /cannot read --vocab/);
   const empty = join(d, 'empty');
   mkdirSync(empty);
-  assert.match(pretrain(['--objective', 'mlm', '--corpus', empty, '--train-vocab', '100', '--out', join(d, 'm'), ...small]).stderr, /a directory without .txt or .jsonl files/);
+  assert.match(
+    pretrain(['--objective', 'mlm', '--corpus', empty, '--train-vocab', '100', '--out', join(d, 'm'), ...small]).stderr,
+    /a directory without .txt or .jsonl files/,
+  );
 });
 
 test.run();

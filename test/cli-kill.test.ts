@@ -12,13 +12,42 @@ import { buildCli, cli, start, CORPUS } from './cli-helpers.js';
 
 const STEPS = 40;
 const args = (out: string) => [
-  'pretrain', '--objective', 'mlm', '--corpus', join(CORPUS, 'chapter_1.txt'), join(CORPUS, 'chapter_2.txt'), '--train-vocab', '200',
-  '--batch', '2', '--seq', '32', '--eval-fraction', '0', '--dupe-factor', '1', '--steps', String(STEPS), '--checkpoint-every', '1', '--log-every', '1',
-  '--out', out, '--log', `${out}.jsonl`, '--quiet',
+  'pretrain',
+  '--objective',
+  'mlm',
+  '--corpus',
+  join(CORPUS, 'chapter_1.txt'),
+  join(CORPUS, 'chapter_2.txt'),
+  '--train-vocab',
+  '200',
+  '--batch',
+  '2',
+  '--seq',
+  '32',
+  '--eval-fraction',
+  '0',
+  '--dupe-factor',
+  '1',
+  '--steps',
+  String(STEPS),
+  '--checkpoint-every',
+  '1',
+  '--log-every',
+  '1',
+  '--out',
+  out,
+  '--log',
+  `${out}.jsonl`,
+  '--quiet',
 ];
 
 function losses(log: string): [number, number][] {
-  return readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => !r.eval).map((r) => [r.step, r.loss]);
+  return readFileSync(log, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((r) => !r.eval)
+    .map((r) => [r.step, r.loss]);
 }
 
 /** The last step the log holds, 0 when it is missing or empty. */
@@ -70,7 +99,10 @@ test('SIGKILL at random moments and between the renames: every resume finds a co
   const reference = cli(args(join(root, 'reference')));
   assert.is(reference.status, 0, reference.stderr);
   const expected = losses(join(root, 'reference.jsonl'));
-  assert.equal(expected.map(([s]) => s), Array.from({ length: STEPS }, (_, i) => i + 1));
+  assert.equal(
+    expected.map(([s]) => s),
+    Array.from({ length: STEPS }, (_, i) => i + 1),
+  );
 
   const out = join(root, 'killed');
   const next = random(12);
@@ -117,12 +149,18 @@ test('SIGKILL at random moments and between the renames: every resume finds a co
     if (!names.includes('checkpoint')) betweenRenames++;
     if (recovers) recoverable++;
   }
-  console.log(`kill test: ${kills} SIGKILLs, ${afterCheckpoint} after a checkpoint existed (${betweenRenames} between the renames: no checkpoint/), ${recoverable} left a complete checkpoint to resume from; ${resumes} resumes got going`);
+  console.log(
+    `kill test: ${kills} SIGKILLs, ${afterCheckpoint} after a checkpoint existed (${betweenRenames} between the renames: no checkpoint/), ${recoverable} left a complete checkpoint to resume from; ${resumes} resumes got going`,
+  );
   assert.is(recoverable, afterCheckpoint, 'every kill after the first checkpoint left a complete one');
   assert.ok(kills >= 10, `only ${kills} kills landed before the run ended`);
   assert.ok(betweenRenames >= 3, `only ${betweenRenames} kills between the renames`);
   assert.equal(losses(`${out}.jsonl`), expected, 'the killed and resumed run logs each step once with the losses of the uninterrupted run');
-  assert.equal(readdirSync(out).filter((n) => n.includes('.tmp-') || n.includes('.old-')), [], 'no leftovers');
+  assert.equal(
+    readdirSync(out).filter((n) => n.includes('.tmp-') || n.includes('.old-')),
+    [],
+    'no leftovers',
+  );
   assert.ok(existsSync(join(out, 'model.safetensors')) && existsSync(join(out, 'checkpoint', 'trainer_state.json')));
 });
 

@@ -9,7 +9,23 @@ import { join } from 'node:path';
 import { buildCli, cli, CORPUS } from './cli-helpers.js';
 
 const corpus = [join(CORPUS, 'chapter_1.txt'), join(CORPUS, 'chapter_2.txt')];
-const tiny = ['--objective', 'mlm', '--corpus', ...corpus, '--train-vocab', '200', '--batch', '2', '--seq', '32', '--eval-fraction', '0', '--dupe-factor', '1', '--quiet'];
+const tiny = [
+  '--objective',
+  'mlm',
+  '--corpus',
+  ...corpus,
+  '--train-vocab',
+  '200',
+  '--batch',
+  '2',
+  '--seq',
+  '32',
+  '--eval-fraction',
+  '0',
+  '--dupe-factor',
+  '1',
+  '--quiet',
+];
 const pretrain = (args: string[]) => cli(['pretrain', ...args]);
 const dir = () => mkdtempSync(join(tmpdir(), 'bertgpu-checks-'));
 const noWork = (r: { stdout: string }) => assert.not.match(r.stdout, /training data:/, 'refused before the data was built');
@@ -21,7 +37,12 @@ test('--out holding a model is refused without --overwrite; a file as --out is r
   writeFileSync(join(out, 'config.json'), '{}');
   const r = pretrain([...tiny, '--steps', '1', '--out', out]);
   assert.is(r.status, 1, r.stderr);
-  assert.match(r.stderr, new RegExp(`--out ${out} already holds a model \\(config.json\\); pass --overwrite to replace it, or --resume ${out} to continue its run`));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `--out ${out} already holds a model \\(config.json\\); pass --overwrite to replace it, or --resume ${out} to continue its run`,
+    ),
+  );
   noWork(r);
   assert.is(readFileSync(join(out, 'config.json'), 'utf8'), '{}');
   const ok = pretrain([...tiny, '--steps', '1', '--out', out, '--overwrite']);
@@ -44,7 +65,11 @@ test('--resume: a conflicting flag is refused, an override is reported, the log 
   const log = `${out}.jsonl`;
   const first = pretrain([...tiny, '--steps', '2', '--log-every', '1', '--out', out, '--log', log]);
   assert.is(first.status, 0, first.stderr);
-  for (const [flag, value, saved] of [['--config', 'bert-mini', 'bert-tiny'], ['--batch', '4', '2'], ['--objective', 'electra', 'mlm']]) {
+  for (const [flag, value, saved] of [
+    ['--config', 'bert-mini', 'bert-tiny'],
+    ['--batch', '4', '2'],
+    ['--objective', 'electra', 'mlm'],
+  ]) {
     const r = pretrain(['--resume', out, flag, value]);
     assert.is(r.status, 2, r.stderr);
     assert.match(r.stderr, `${flag} ${value} conflicts with the run in ${join(out, 'checkpoint')} (${flag} ${saved})`);
@@ -55,9 +80,16 @@ test('--resume: a conflicting flag is refused, an override is reported, the log 
   const r = pretrain(['--resume', out, '--steps', '3']);
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stdout, `resuming ${join(out, 'checkpoint')} at step 2 of 3, with --steps 3 (the checkpoint's run: 2)`);
-  const steps = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((l) => !l.eval);
-  assert.equal(steps.map((l) => l.step), [1, 2, 3]);
-  assert.ok(steps[2].loss < 9, 'step 3 is the resumed run\'s');
+  const steps = readFileSync(log, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((l) => !l.eval);
+  assert.equal(
+    steps.map((l) => l.step),
+    [1, 2, 3],
+  );
+  assert.ok(steps[2].loss < 9, "step 3 is the resumed run's");
   // a checkpoint from before runs kept their arguments (no "meta"): its config still refuses another preset
   const statePath = join(out, 'checkpoint', 'trainer_state.json');
   const state = JSON.parse(readFileSync(statePath, 'utf8'));
@@ -74,7 +106,10 @@ test('--lr 1e30: skipped steps are reported as they are found, the run fails and
   const r = pretrain([...tiny, '--steps', '12', '--log-every', '2', '--lr', '1e30', '--out', out]);
   assert.is(r.status, 1, r.stderr);
   assert.match(r.stderr, /bertgpu pretrain: step 4: [12] of steps 3-4 skipped: gradient norm not finite \(NaN or inf\)/);
-  assert.match(r.stderr, /training diverged at step 10: \d+ of the 10 steps of this run were skipped because the gradient norm was not finite/);
+  assert.match(
+    r.stderr,
+    /training diverged at step 10: \d+ of the 10 steps of this run were skipped because the gradient norm was not finite/,
+  );
   assert.not.ok(existsSync(join(out, 'model.safetensors')), 'no weights written as a model');
 });
 
@@ -82,7 +117,10 @@ test('a binary corpus is refused, a little invalid UTF-8 is warned about; a stub
   await buildCli();
   const d = dir();
   const binary = join(d, 'binary.txt');
-  writeFileSync(binary, Uint8Array.from({ length: 3000 }, (_, i) => (i * 37) % 256));
+  writeFileSync(
+    binary,
+    Uint8Array.from({ length: 3000 }, (_, i) => (i * 37) % 256),
+  );
   const r = pretrain([...tiny, '--corpus', binary, corpus[0], '--steps', '1', '--out', join(d, 'a')]);
   assert.is(r.status, 1);
   assert.match(r.stderr, `--corpus ${binary}: not a text file (`);

@@ -18,28 +18,97 @@ for (const objective of ['mlm', 'mlm-nsp', 'roberta', 'electra']) {
     await build();
     const out = join(mkdtempSync(join(tmpdir(), 'bertgpu-pt-')), 'model');
     const log = `${out}.jsonl`;
-    const r = pretrain(['--objective', objective, '--corpus', ...files, '--train-vocab', '300', '--config', 'bert-tiny', '--steps', '4', '--batch', '4', '--seq', '32', '--log-every', '2', '--eval-fraction', '0.25', '--out', out, '--log', log, '--quiet']);
+    const r = pretrain([
+      '--objective',
+      objective,
+      '--corpus',
+      ...files,
+      '--train-vocab',
+      '300',
+      '--config',
+      'bert-tiny',
+      '--steps',
+      '4',
+      '--batch',
+      '4',
+      '--seq',
+      '32',
+      '--log-every',
+      '2',
+      '--eval-fraction',
+      '0.25',
+      '--out',
+      out,
+      '--log',
+      log,
+      '--quiet',
+    ]);
     assert.is(r.status, 0, r.stderr);
-    const lines = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const steps = lines.filter((l) => !l.eval);
-    assert.equal(steps.map((l) => l.step), [2, 4]);
+    assert.equal(
+      steps.map((l) => l.step),
+      [2, 4],
+    );
     for (const l of steps) {
       assert.ok(Number.isFinite(l.loss) && l.loss > 0 && l.tokens_per_s > 0, JSON.stringify(l));
       if (objective === 'electra') assert.ok('generator' in l && 'discriminator' in l && 'disc_accuracy' in l);
       if (objective === 'mlm-nsp') assert.ok('nsp' in l && 'nsp_accuracy' in l);
     }
     assert.ok(lines.some((l) => l.final && l.unigram_entropy > 0));
-    if (objective === 'electra') assert.match(r.stdout, /discriminator accuracy 0\.\d{4} against the all-original baseline 0\.\d{4} of the same replacements/);
+    if (objective === 'electra')
+      assert.match(r.stdout, /discriminator accuracy 0\.\d{4} against the all-original baseline 0\.\d{4} of the same replacements/);
     if (objective === 'mlm-nsp') assert.ok(lines.some((l) => l.final && l.nsp_majority_accuracy >= 0.5 && l.nsp_majority_accuracy <= 1));
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
-    const expected = { mlm: 'BertForMaskedLM', 'mlm-nsp': 'BertForPreTraining', roberta: 'RobertaForMaskedLM', electra: 'ElectraForPreTraining' }[objective];
+    const expected = {
+      mlm: 'BertForMaskedLM',
+      'mlm-nsp': 'BertForPreTraining',
+      roberta: 'RobertaForMaskedLM',
+      electra: 'ElectraForPreTraining',
+    }[objective];
     assert.equal(config.architectures, [expected]);
     assert.equal(readdirSync(out).sort(), ['checkpoint', 'config.json', 'model.safetensors', 'vocab.txt']);
     // resume to 6 steps from the checkpoint
-    const r2 = pretrain(['--objective', objective, '--corpus', ...files, '--train-vocab', '300', '--config', 'bert-tiny', '--steps', '6', '--batch', '4', '--seq', '32', '--log-every', '2', '--eval-fraction', '0.25', '--out', out, '--resume', out, '--log', log, '--quiet']);
+    const r2 = pretrain([
+      '--objective',
+      objective,
+      '--corpus',
+      ...files,
+      '--train-vocab',
+      '300',
+      '--config',
+      'bert-tiny',
+      '--steps',
+      '6',
+      '--batch',
+      '4',
+      '--seq',
+      '32',
+      '--log-every',
+      '2',
+      '--eval-fraction',
+      '0.25',
+      '--out',
+      out,
+      '--resume',
+      out,
+      '--log',
+      log,
+      '--quiet',
+    ]);
     assert.is(r2.status, 0, r2.stderr);
-    const after = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((l) => !l.eval);
-    assert.equal(after.map((l) => l.step), [2, 4, 6]);
+    const after = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((l) => !l.eval);
+    assert.equal(
+      after.map((l) => l.step),
+      [2, 4, 6],
+    );
   });
 }
 
@@ -48,12 +117,37 @@ test('pretrain --dupe-factor builds the BERT instances that many times over', as
   const counts: number[] = [];
   for (const dupe of ['1', '3']) {
     const out = join(mkdtempSync(join(tmpdir(), 'bertgpu-pt-')), 'model');
-    const r = pretrain(['--objective', 'mlm-nsp', '--corpus', ...files, '--train-vocab', '300', '--steps', '1', '--batch', '2', '--seq', '32', '--eval-fraction', '0.25', '--eval-batches', '1', '--dupe-factor', dupe, '--out', out, '--quiet']);
+    const r = pretrain([
+      '--objective',
+      'mlm-nsp',
+      '--corpus',
+      ...files,
+      '--train-vocab',
+      '300',
+      '--steps',
+      '1',
+      '--batch',
+      '2',
+      '--seq',
+      '32',
+      '--eval-fraction',
+      '0.25',
+      '--eval-batches',
+      '1',
+      '--dupe-factor',
+      dupe,
+      '--out',
+      out,
+      '--quiet',
+    ]);
     assert.is(r.status, 0, r.stderr);
-    const m = /training data: (\d+) bert instances from 3 documents \(dupe factor (\d), static masking\); held back: 1 documents, 1 batches \(chapter_4.txt\)/.exec(r.stdout);
+    const m =
+      /training data: (\d+) bert instances from 3 documents \(dupe factor (\d), static masking\); held back: 1 documents, 1 batches \(chapter_4.txt\)/.exec(
+        r.stdout,
+      );
     assert.ok(m, r.stdout);
-    assert.is(m![2], dupe);
-    counts.push(Number(m![1]));
+    assert.is(m[2], dupe);
+    counts.push(Number(m[1]));
   }
   // each pass re-draws targets and pairings, so the counts are close to, not exactly, 1 : 3
   assert.ok(counts[1] > 2.5 * counts[0] && counts[1] < 3.5 * counts[0], `instances ${counts}`);
@@ -62,7 +156,35 @@ test('pretrain --dupe-factor builds the BERT instances that many times over', as
 test('pretrain --generator-size sets the ELECTRA generator hidden size as a fraction of the discriminator; --dropout and --weight-decay reach both models and AdamW', async () => {
   await build();
   const out = join(mkdtempSync(join(tmpdir(), 'bertgpu-pt-')), 'model');
-  const r = pretrain(['--objective', 'electra', '--corpus', ...files, '--train-vocab', '300', '--config', 'bert-tiny', '--steps', '1', '--batch', '2', '--seq', '32', '--eval-fraction', '0.25', '--eval-batches', '1', '--generator-size', '0.125', '--dropout', '0.25', '--weight-decay', '0.05', '--out', out, '--quiet']);
+  const r = pretrain([
+    '--objective',
+    'electra',
+    '--corpus',
+    ...files,
+    '--train-vocab',
+    '300',
+    '--config',
+    'bert-tiny',
+    '--steps',
+    '1',
+    '--batch',
+    '2',
+    '--seq',
+    '32',
+    '--eval-fraction',
+    '0.25',
+    '--eval-batches',
+    '1',
+    '--generator-size',
+    '0.125',
+    '--dropout',
+    '0.25',
+    '--weight-decay',
+    '0.05',
+    '--out',
+    out,
+    '--quiet',
+  ]);
   assert.is(r.status, 0, r.stderr);
   const gen = JSON.parse(readFileSync(join(out, 'checkpoint', 'generator', 'config.json'), 'utf8'));
   const disc = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
@@ -76,11 +198,39 @@ test('pretrain --generator-size sets the ELECTRA generator hidden size as a frac
 test('pretrain --profile prints the GPU time per kernel of the profiled steps', async () => {
   await build();
   const out = join(mkdtempSync(join(tmpdir(), 'bertgpu-pt-')), 'model');
-  const r = pretrain(['--objective', 'mlm', '--corpus', ...files, '--train-vocab', '300', '--config', 'bert-tiny', '--steps', '5', '--batch', '2', '--seq', '32', '--eval-fraction', '0.25', '--eval-batches', '1', '--profile', '2', '--checkpoint-every', '2', '--out', out, '--quiet']);
+  const r = pretrain([
+    '--objective',
+    'mlm',
+    '--corpus',
+    ...files,
+    '--train-vocab',
+    '300',
+    '--config',
+    'bert-tiny',
+    '--steps',
+    '5',
+    '--batch',
+    '2',
+    '--seq',
+    '32',
+    '--eval-fraction',
+    '0.25',
+    '--eval-batches',
+    '1',
+    '--profile',
+    '2',
+    '--checkpoint-every',
+    '2',
+    '--out',
+    out,
+    '--quiet',
+  ]);
   assert.is(r.status, 0, r.stderr);
-  const m = /GPU time per kernel over 2 profiled step\(s\) \(timestamp queries, each dispatch in its own pass\): ([\d.]+) ms per step/.exec(r.stdout);
+  const m = /GPU time per kernel over 2 profiled step\(s\) \(timestamp queries, each dispatch in its own pass\): ([\d.]+) ms per step/.exec(
+    r.stdout,
+  );
   assert.ok(m, r.stdout);
-  assert.ok(Number(m![1]) > 0, r.stdout);
+  assert.ok(Number(m[1]) > 0, r.stdout);
   // a table row per kernel, e.g. the matmuls and the grouped AdamW update
   assert.match(r.stdout, /\nmatmul:matmul_\w+\s+\d+\.\d\s+\d+\.\d{3}\s+\d+\.\d%/);
   assert.match(r.stdout, /\nadamw:adamw_pair\s+/);

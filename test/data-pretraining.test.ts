@@ -8,7 +8,14 @@ import { readFileSync } from 'node:fs';
 import { WordPieceTokenizer } from '../src/tokenizers/index.js';
 import { unigramEntropy, nspMajorityAccuracy } from '../src/train/baselines.js';
 import {
-  PretrainingDataset, Rng, roundHalfEven, splitSentences, splitBlankLines, textToDocuments, tokenizeDocuments, truncateSeqPair,
+  PretrainingDataset,
+  Rng,
+  roundHalfEven,
+  splitSentences,
+  splitBlankLines,
+  textToDocuments,
+  tokenizeDocuments,
+  truncateSeqPair,
   type PretrainingBatch,
 } from '../src/data/index.js';
 
@@ -20,9 +27,16 @@ const CLS = id('[CLS]');
 const SEP = id('[SEP]');
 const PAD = id('[PAD]');
 const MASK = id('[MASK]');
-const chapters: string[] = (JSON.parse(readFileSync(MOBY + 'file_list.json', 'utf8')) as string[]).map((f) => readFileSync(MOBY + f, 'utf8'));
+const chapters: string[] = (JSON.parse(readFileSync(MOBY + 'file_list.json', 'utf8')) as string[]).map((f) =>
+  readFileSync(MOBY + f, 'utf8'),
+);
 // [chapter][paragraph][sentence] -> ids, tokenized once
-const paragraphs = chapters.map((c) => tokenizeDocuments(splitBlankLines(c).map((p) => splitSentences(p)), tokenizer));
+const paragraphs = chapters.map((c) =>
+  tokenizeDocuments(
+    splitBlankLines(c).map((p) => splitSentences(p)),
+    tokenizer,
+  ),
+);
 const chapterDocs = paragraphs.map((ps) => ps.flat(1)).filter((d) => d.length);
 const paragraphDocs = paragraphs.flat(1);
 
@@ -47,29 +61,60 @@ function* rows(batch: PretrainingBatch) {
 }
 
 test('splitSentences: terminators, quotes, abbreviations, initials', () => {
-  assert.equal(splitSentences('Call me Ishmael. Some years ago\nI went. "Is it?" he asked! Yes.'), ['Call me Ishmael.', 'Some years ago I went.', '"Is it?" he asked!', 'Yes.']);
-  assert.equal(splitSentences('Mr. Smith met Dr. Watson at St. Paul\'s. They talked.'), ["Mr. Smith met Dr. Watson at St. Paul's.", 'They talked.']);
-  assert.equal(splitSentences('Use tools, e.g. Hammers, i.e. Heavy ones. J. R. R. Tolkien wrote. Mrs. Brown left.'), ['Use tools, e.g. Hammers, i.e. Heavy ones.', 'J. R. R. Tolkien wrote.', 'Mrs. Brown left.']);
-  assert.equal(splitSentences('He said "Stop." Then he left. It was 3 p.m. and late.'), ['He said "Stop."', 'Then he left.', 'It was 3 p.m. and late.']);
-  assert.equal(splitSentences('Apples, pears, etc. are fruit. So are plums, etc. The end...'), ['Apples, pears, etc. are fruit.', 'So are plums, etc.', 'The end...']);
+  assert.equal(splitSentences('Call me Ishmael. Some years ago\nI went. "Is it?" he asked! Yes.'), [
+    'Call me Ishmael.',
+    'Some years ago I went.',
+    '"Is it?" he asked!',
+    'Yes.',
+  ]);
+  assert.equal(splitSentences("Mr. Smith met Dr. Watson at St. Paul's. They talked."), [
+    "Mr. Smith met Dr. Watson at St. Paul's.",
+    'They talked.',
+  ]);
+  assert.equal(splitSentences('Use tools, e.g. Hammers, i.e. Heavy ones. J. R. R. Tolkien wrote. Mrs. Brown left.'), [
+    'Use tools, e.g. Hammers, i.e. Heavy ones.',
+    'J. R. R. Tolkien wrote.',
+    'Mrs. Brown left.',
+  ]);
+  assert.equal(splitSentences('He said "Stop." Then he left. It was 3 p.m. and late.'), [
+    'He said "Stop."',
+    'Then he left.',
+    'It was 3 p.m. and late.',
+  ]);
+  assert.equal(splitSentences('Apples, pears, etc. are fruit. So are plums, etc. The end...'), [
+    'Apples, pears, etc. are fruit.',
+    'So are plums, etc.',
+    'The end...',
+  ]);
   assert.equal(splitSentences('Wait... What? No! (Really.) Fine.'), ['Wait...', 'What?', 'No!', '(Really.)', 'Fine.']);
   assert.equal(splitSentences('  '), []);
   assert.equal(splitBlankLines('a\nb\n\n \nc\n\n\n'), ['a\nb', 'c']);
   assert.equal(textToDocuments('One. Two.\n\nThree.'), [['One.', 'Two.'], ['Three.']]);
   assert.equal(textToDocuments(['One. Two.\n\nThree.', 'Four.'], { documents: 'file' }), [['One.', 'Two.', 'Three.'], ['Four.']]);
   assert.equal(textToDocuments('s one. s Two\nline two\n\nx', { sentences: 'line' }), [['s one. s Two', 'line two'], ['x']]);
-  console.log(`  Moby-Dick: ${chapterDocs.length} chapter documents, ${paragraphDocs.length} paragraphs, ${chapterDocs.reduce((a, d) => a + d.length, 0)} sentences, ${chapterDocs.flat(2).length} tokens`);
+  console.log(
+    `  Moby-Dick: ${chapterDocs.length} chapter documents, ${paragraphDocs.length} paragraphs, ${chapterDocs.reduce((a, d) => a + d.length, 0)} sentences, ${chapterDocs.flat(2).length} tokens`,
+  );
 });
 
 test('Rng: deterministic, state round trip, randint range, round half even', () => {
   const a = new Rng([7, 1]);
   const b = new Rng([7, 1]);
   const xs = Array.from({ length: 100 }, () => a.random());
-  assert.equal(xs, Array.from({ length: 100 }, () => b.random()));
-  assert.not.equal(xs, Array.from({ length: 100 }, () => new Rng([7, 2]).random()));
+  assert.equal(
+    xs,
+    Array.from({ length: 100 }, () => b.random()),
+  );
+  assert.not.equal(
+    xs,
+    Array.from({ length: 100 }, () => new Rng([7, 2]).random()),
+  );
   const s = JSON.parse(JSON.stringify(a.state()));
   const c = Rng.fromState(s);
-  assert.equal(Array.from({ length: 50 }, () => c.nextU32()), Array.from({ length: 50 }, () => a.nextU32()));
+  assert.equal(
+    Array.from({ length: 50 }, () => c.nextU32()),
+    Array.from({ length: 50 }, () => a.nextU32()),
+  );
   const counts = new Array(6).fill(0);
   const r = new Rng(3);
   for (let i = 0; i < 60000; i++) counts[r.randint(2, 7) - 2]++;
@@ -100,9 +145,16 @@ test('BERT instances: [CLS] A [SEP] B [SEP], token types, lengths <= max_seq_len
     if (t.length === 128) full++;
   }
   const free = bert.instances.filter((i) => !i.forcedRandomNext);
-  near('NSP random-next rate where google flips the coin', free.filter((i) => i.nextSentenceLabel === 1).length / free.length, 0.5, free.length);
+  near(
+    'NSP random-next rate where google flips the coin',
+    free.filter((i) => i.nextSentenceLabel === 1).length / free.length,
+    0.5,
+    free.length,
+  );
   const all = bert.instances.filter((i) => i.nextSentenceLabel === 1).length / bert.instances.length;
-  console.log(`  ${bert.instances.length} instances; random-next overall ${all.toFixed(4)} (one-segment chunks are always random: ${bert.stats.forcedRandomNext}); full-length ${(full / bert.instances.length).toFixed(3)}`);
+  console.log(
+    `  ${bert.instances.length} instances; random-next overall ${all.toFixed(4)} (one-segment chunks are always random: ${bert.stats.forcedRandomNext}); full-length ${(full / bert.instances.length).toFixed(3)}`,
+  );
   const batch = bert.nextBatch(64);
   for (const r of rows(batch)) {
     const inst = bert.instances[r.instance];
@@ -123,14 +175,21 @@ test('short_seq_prob: 10% of documents get a random target length; 0 gives none'
   assert.is(none.stats.shortTargetDocuments, 0);
   assert.is(always.stats.shortTargetDocuments, always.stats.documents);
   const mean = (d: PretrainingDataset) => d.instances.reduce((a, i) => a + i.tokens.length, 0) / d.length;
-  console.log(`  mean instance length: shortSeqProb 0 -> ${mean(none).toFixed(1)}, 1 -> ${mean(always).toFixed(1)}; instances ${none.length} vs ${always.length}`);
+  console.log(
+    `  mean instance length: shortSeqProb 0 -> ${mean(none).toFixed(1)}, 1 -> ${mean(always).toFixed(1)}; instances ${none.length} vs ${always.length}`,
+  );
   assert.ok(mean(none) > 120);
   assert.ok(mean(always) < 100 && always.length > none.length);
   for (const i of always.instances) assert.ok(i.tokens.length <= 128);
 });
 
 function maskStats(ds: PretrainingDataset, epochs: number[]) {
-  let masked = 0, nonSpecial = 0, asMask = 0, kept = 0, random = 0, randomIdSum = 0;
+  let masked = 0,
+    nonSpecial = 0,
+    asMask = 0,
+    kept = 0,
+    random = 0,
+    randomIdSum = 0;
   for (const epoch of epochs) {
     const batch = ds.collate(ds.instances.map((_, index) => ({ index, epoch })));
     for (const r of rows(batch)) {
@@ -149,7 +208,10 @@ function maskStats(ds: PretrainingDataset, epochs: number[]) {
         n++;
         if (r.ids[i] === MASK) asMask++;
         else if (r.ids[i] === orig) kept++;
-        else { random++; randomIdSum += r.ids[i]; }
+        else {
+          random++;
+          randomIdSum += r.ids[i];
+        }
       }
       for (let i = r.length; i < batch.seqLength; i++) assert.is(r.labels[i], -100);
       masked += n;
@@ -166,7 +228,10 @@ function maskStats(ds: PretrainingDataset, epochs: number[]) {
       (r as any).n = n;
       if (ds.mode === 'electra') {
         const cands = r.length - inst.tokens.filter((x) => x === CLS || x === SEP).length;
-        const expect = Math.min(cands, Math.max(1, Math.min(ds.maxPredictions, roundHalfEven(Math.fround(Math.fround(r.length) * Math.fround(0.15))))));
+        const expect = Math.min(
+          cands,
+          Math.max(1, Math.min(ds.maxPredictions, roundHalfEven(Math.fround(Math.fround(r.length) * Math.fround(0.15))))),
+        );
         assert.is(n, expect);
       } else if (!ds.wholeWordMask) {
         assert.is(n, Math.min(ds.maxPredictions, Math.max(1, roundHalfEven(r.length * 0.15))));
@@ -178,14 +243,16 @@ function maskStats(ds: PretrainingDataset, epochs: number[]) {
 
 test('BERT masking: 15% (google count), 80% [MASK] / 10% random / 10% kept, specials never masked', () => {
   const s = maskStats(new PretrainingDataset({ tokenizer, documents: chapterDocs, mode: 'bert', seed: 3, masking: 'dynamic' }), [0, 1, 2]);
-  console.log(`  masked ${s.masked} of ${s.nonSpecial} non-special tokens = ${(s.masked / s.nonSpecial).toFixed(4)} (google counts round(0.15 * len) including [CLS]/[SEP])`);
-  assert.ok(Math.abs(s.masked / s.nonSpecial - 0.15 * 128 / 125) < 0.01);
+  console.log(
+    `  masked ${s.masked} of ${s.nonSpecial} non-special tokens = ${(s.masked / s.nonSpecial).toFixed(4)} (google counts round(0.15 * len) including [CLS]/[SEP])`,
+  );
+  assert.ok(Math.abs(s.masked / s.nonSpecial - (0.15 * 128) / 125) < 0.01);
   near('[MASK] share', s.asMask / s.masked, 0.8 + 0.1 / V, s.masked);
   near('random-token share', s.random / s.masked, 0.1 * (1 - 2 / V), s.masked);
   near('kept share', s.kept / s.masked, 0.1 + 0.1 / V, s.masked);
   // random replacements are drawn from the whole vocabulary: mean id ~ V/2 (std of the mean ~ V/sqrt(12 n))
   const mean = s.randomIdSum / s.random;
-  assert.ok(Math.abs(mean - (V - 1) / 2) < 5 * V / Math.sqrt(12 * s.random), `mean random id ${mean}`);
+  assert.ok(Math.abs(mean - (V - 1) / 2) < (5 * V) / Math.sqrt(12 * s.random), `mean random id ${mean}`);
 });
 
 test('ELECTRA masking: 15% of non-padding tokens, 85% [MASK] / 15% kept, no random tokens, no NSP', () => {
@@ -223,8 +290,17 @@ test('whole-word masking: ## pieces are masked together with their word', () => 
       let n = 0;
       for (const g of groups) {
         const m = g.map((i) => r.labels[i] !== -100);
-        assert.ok(m.every((x) => x === m[0]), `a word was partly masked: ${g}`);
-        if (m[0]) { n += g.length; if (g.length > 1) { words++; pieces += g.length - 1; } }
+        assert.ok(
+          m.every((x) => x === m[0]),
+          `a word was partly masked: ${g}`,
+        );
+        if (m[0]) {
+          n += g.length;
+          if (g.length > 1) {
+            words++;
+            pieces += g.length - 1;
+          }
+        }
       }
       assert.ok(n >= 1 && n <= Math.min(ds.maxPredictions, Math.max(1, roundHalfEven(t.length * 0.15))));
     }
@@ -269,7 +345,18 @@ test('RoBERTa FULL-SENTENCES: packing keeps every token in order; dynamic masks 
 });
 
 function sameBatch(a: PretrainingBatch, b: PretrainingBatch): boolean {
-  const keys = ['inputIds', 'tokenTypeIds', 'attentionMask', 'mlmLabels', 'nextSentenceLabel', 'maskedPositions', 'maskedIds', 'maskedWeights', 'instanceIds', 'epochs'] as const;
+  const keys = [
+    'inputIds',
+    'tokenTypeIds',
+    'attentionMask',
+    'mlmLabels',
+    'nextSentenceLabel',
+    'maskedPositions',
+    'maskedIds',
+    'maskedWeights',
+    'instanceIds',
+    'epochs',
+  ] as const;
   return keys.every((k) => a[k].length === b[k].length && a[k].every((x, i) => x === b[k][i]));
 }
 
@@ -293,7 +380,10 @@ test('determinism by seed, and exact resume from state() across an epoch boundar
     for (let i = 5; i < n - 4; i++) a.nextBatch(16);
     const saved = JSON.stringify(a.state());
     const expected = Array.from({ length: 8 }, () => a.nextBatch(16));
-    assert.ok(expected.some((x) => x.epochs.includes(1)), 'the resumed part should reach epoch 1');
+    assert.ok(
+      expected.some((x) => x.epochs.includes(1)),
+      'the resumed part should reach epoch 1',
+    );
     const resumed = make(11);
     resumed.restore(JSON.parse(saved));
     expected.forEach((x, i) => assert.ok(sameBatch(x, resumed.nextBatch(16)), `${mode}: resumed batch ${i} differs`));
@@ -326,7 +416,12 @@ test('baselines: unigram entropy of the non-special tokens (labels put back), NS
     mlmLabels: Int32Array.from([-100, -100, -100, 7, -100, -100, -100, -100, -100, -100]),
     nextSentenceLabel: Int32Array.from([1, 0]),
   } as any;
-  const second = { ...batch, inputIds: Int32Array.from([5, 5, 6, 1, 0, 0, 0, 0, 0, 0]), attentionMask: Int32Array.from([1, 1, 1, 1, 0, 0, 0, 0, 0, 0]), nextSentenceLabel: Int32Array.from([1, -100]) };
+  const second = {
+    ...batch,
+    inputIds: Int32Array.from([5, 5, 6, 1, 0, 0, 0, 0, 0, 0]),
+    attentionMask: Int32Array.from([1, 1, 1, 1, 0, 0, 0, 0, 0, 0]),
+    nextSentenceLabel: Int32Array.from([1, -100]),
+  };
   const h = unigramEntropy([batch], new Set([0, 1, 2]));
   assert.ok(Math.abs(h - -(0.5 * Math.log(0.5) + 2 * 0.25 * Math.log(0.25))) < 1e-12, `entropy ${h}`);
   assert.is(nspMajorityAccuracy([batch, second]), 2 / 3); // labels 1, 0, 1 (the -100 row is not counted)

@@ -15,7 +15,12 @@ import { compareOutputs } from './golden.js';
 const VARIANTS: AttentionKernel[] = ['rows', 'tiled'];
 const F32_MIN = -3.4028234663852886e38;
 
-interface Case { B: number; T: number; heads: number; D: number }
+interface Case {
+  B: number;
+  T: number;
+  heads: number;
+  D: number;
+}
 
 /** HF's additive mask from per-batch valid lengths (0 = a fully padded sequence). */
 function additiveMask(B: number, T: number, lengths: number[]): Float64Array {
@@ -34,7 +39,14 @@ function dropMultipliers(seed: number, offset: number, p: number, n: number): Fl
  * float64 attention over [B, T, heads * D] rows; a row whose keys are all masked gives zeros (as
  * the engine's softmax does for such a row).
  */
-function reference(c: Case, q: Float64Array, k: Float64Array, v: Float64Array, mask: Float64Array | null, drop: Float64Array | null): Float64Array {
+function reference(
+  c: Case,
+  q: Float64Array,
+  k: Float64Array,
+  v: Float64Array,
+  mask: Float64Array | null,
+  drop: Float64Array | null,
+): Float64Array {
   const { B, T, heads, D } = c;
   const H = heads * D;
   const scale = 1 / Math.sqrt(D);
@@ -52,7 +64,7 @@ function reference(c: Case, q: Float64Array, k: Float64Array, v: Float64Array, m
         }
         if (m < -3.4e38) continue;
         let sum = 0;
-        for (let j = 0; j < T; j++) sum += (s[j] = Math.exp(s[j] - m));
+        for (let j = 0; j < T; j++) sum += s[j] = Math.exp(s[j] - m);
         for (let j = 0; j < T; j++) {
           const w = (s[j] / sum) * (drop ? drop[((b * heads + h) * T + i) * T + j] : 1);
           for (let d = 0; d < D; d++) out[(b * T + i) * H + h * D + d] += w * v[(b * T + j) * H + h * D + d];
@@ -64,7 +76,15 @@ function reference(c: Case, q: Float64Array, k: Float64Array, v: Float64Array, m
 }
 
 /** The unfused path, as BertSelfAttention computes it. */
-function unfused(c: Case, q: bg.Tensor, k: bg.Tensor, v: bg.Tensor, mask: bg.Tensor | null, dropout: number, generator?: bg.Generator): bg.Tensor {
+function unfused(
+  c: Case,
+  q: bg.Tensor,
+  k: bg.Tensor,
+  v: bg.Tensor,
+  mask: bg.Tensor | null,
+  dropout: number,
+  generator?: bg.Generator,
+): bg.Tensor {
   const { B, T, heads, D } = c;
   const split = (x: bg.Tensor) => bg.permute(bg.reshape(x, [B, T, heads, D]), [0, 2, 1, 3]);
   const scores = bg.matmul(split(q), split(k), { transB: true, alpha: 1 / Math.sqrt(D) });
@@ -74,7 +94,13 @@ function unfused(c: Case, q: bg.Tensor, k: bg.Tensor, v: bg.Tensor, mask: bg.Ten
 }
 
 /** checkOp (forward vs the float64 reference, gradients vs its finite differences) of one case. */
-async function gradientCheck(variant: AttentionKernel, c: Case, lengths: number[], seed: number, dropout: { p: number; seed: number; offset: number; drop: Float64Array } | null) {
+async function gradientCheck(
+  variant: AttentionKernel,
+  c: Case,
+  lengths: number[],
+  seed: number,
+  dropout: { p: number; seed: number; offset: number; drop: Float64Array } | null,
+) {
   const r = rng(seed);
   const shape = [c.B, c.T, c.heads * c.D];
   const mask = additiveMask(c.B, c.T, lengths);
@@ -140,7 +166,9 @@ for (const variant of VARIANTS) {
       for (const fused of [true, false]) {
         const [q, k, v] = data.map((d) => bg.tensor(d, shape).setRequiresGrad(true));
         const generator = new bg.Generator(77, 5);
-        const out = fused ? bg.attention(q, k, v, { heads: c.heads, mask, dropout, generator, variant }) : unfused(c, q, k, v, mask, dropout, generator);
+        const out = fused
+          ? bg.attention(q, k, v, { heads: c.heads, mask, dropout, generator, variant })
+          : unfused(c, q, k, v, mask, dropout, generator);
         bg.backward(out, g);
         runs.push({ out: await read(out), grads: await Promise.all([q, k, v].map((x) => read(x.grad!))), offset: generator.offset });
       }
@@ -172,7 +200,7 @@ test('the runtime picks the attention path per adapter and head size; a forced v
   const a = rt.report.adapter;
   const cpu = a.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(`${a.description} ${a.device} ${a.architecture} ${a.vendor}`);
   assert.is(rt.attentionVariant(64), cpu ? 'unfused' : 'tiled');
-  assert.is(rt.attentionVariant(129), 'unfused', 'head sizes past the kernels\' 128 stay unfused');
+  assert.is(rt.attentionVariant(129), 'unfused', "head sizes past the kernels' 128 stay unfused");
   rt.setAttentionVariant('rows');
   try {
     assert.is(rt.attentionVariant(64), 'rows');
@@ -188,11 +216,14 @@ const FIXTURES = inBrowser ? new URL('fixtures/models/', location.href).href : '
 async function arrays(path: string): Promise<bg.NamedArrays> {
   const bytes = await readBytes(path);
   assert.ok(bytes, `${path} not found`);
-  return new Map([...bg.readSafetensors(bytes!, path).tensors].map(([k, v]) => [k, { data: v.data, shape: v.shape }]));
+  return new Map([...bg.readSafetensors(bytes, path).tensors].map(([k, v]) => [k, { data: v.data, shape: v.shape }]));
 }
 
 // every class under Node; three under Chromium and Deno, where each readback costs more
-const CLASSES = inBrowser || typeof (globalThis as any).Deno !== 'undefined' ? ['BertForPreTraining', 'ElectraForPreTraining', 'RobertaForSequenceClassification'] : Object.keys(bg.ARCHITECTURES);
+const CLASSES =
+  inBrowser || typeof (globalThis as any).Deno !== 'undefined'
+    ? ['BertForPreTraining', 'ElectraForPreTraining', 'RobertaForSequenceClassification']
+    : Object.keys(bg.ARCHITECTURES);
 
 for (const variant of ['rows', 'tiled', 'unfused'] as AttentionVariant[]) {
   test(`task classes match PyTorch, outputs and gradients, with attention forced ${variant}`, async () => {

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bg from '../src/index.js';
-import { device, read, assertClose } from './helpers.js';
+import { device, assertClose } from './helpers.js';
 import { philox, philoxWords, uniform24, normalFromWords, normalFromWordsExact } from './rng.ref.js';
 
 test('init reports adapter, limits and features; the device has the adapter limits', async () => {
@@ -19,7 +19,17 @@ test('init reports adapter, limits and features; the device has the adapter limi
 test('matmul variant per adapter: register blocking on CPU Vulkan, tiles on GPUs, 8x8 registers for big NVIDIA outputs', async () => {
   const rt = await device();
   const saved = rt.report.adapter;
-  const as = (adapter: Partial<typeof saved>) => { (rt.report as { adapter: typeof saved }).adapter = { ...saved, vendor: '', architecture: '', device: '', description: '', isFallbackAdapter: false, ...adapter }; };
+  const as = (adapter: Partial<typeof saved>) => {
+    (rt.report as { adapter: typeof saved }).adapter = {
+      ...saved,
+      vendor: '',
+      architecture: '',
+      device: '',
+      description: '',
+      isFallbackAdapter: false,
+      ...adapter,
+    };
+  };
   try {
     as({ description: 'llvmpipe (LLVM 15.0.6, 256 bits)' });
     assert.is(rt.matmulVariant(1024, 1024, 1024), 'register16');
@@ -94,7 +104,10 @@ test('rand / randn / dropout give the bits of the CPU reference (the same on eve
     if (Math.abs(zRef[i] - exact) > 2 ** -24 * Math.abs(exact) * 1.1 + 1e-15) assert.unreachable(`normal ${i}: ${zRef[i]} vs ${exact}`);
   }
   // nonzero mean / low: the final f32 multiply-add, rounded twice (not fused) on these adapters
-  const mean = f(0.5), std = f(0.02), low = f(0.1), high = f(0.7);
+  const mean = f(0.5),
+    std = f(0.02),
+    low = f(0.1),
+    high = f(0.7);
   const zs = await bg.randn([n], { mean, std, generator: gen }).toArray(); // offset 1
   assert.equal(bits(zs), bits(words(1).map(([a, b]) => f(mean + f(std * normalFromWords(a, b))))), 'randn(mean, std) bits');
   const u = await bg.rand([n], { low, high, generator: gen }).toArray(); // offset 2
@@ -119,16 +132,16 @@ test('rand / randn / bernoulli statistics', async () => {
   await device();
   const n = 50000;
   const gen = new bg.Generator(42);
-  const u = await bg.rand([n], { low: -2, high: 6, generator: gen }).toArray();
+  const u = Array.from(await bg.rand([n], { low: -2, high: 6, generator: gen }).toArray());
   const um = u.reduce((a, b) => a + b, 0) / n;
   assert.ok(u.every((v) => v >= -2 && v < 6));
   assert.ok(Math.abs(um - 2) < 0.06, `uniform mean ${um}`); // std of mean 8/sqrt(12n) = 0.010
-  const z = await bg.randn([n], { mean: 1, std: 3, generator: gen }).toArray();
+  const z = Array.from(await bg.randn([n], { mean: 1, std: 3, generator: gen }).toArray());
   const zm = z.reduce((a, b) => a + b, 0) / n;
   const zv = z.reduce((a, b) => a + (b - zm) ** 2, 0) / n;
   assert.ok(Math.abs(zm - 1) < 0.07, `normal mean ${zm}`); // 5 sigma = 5 * 3/sqrt(n)
   assert.ok(Math.abs(Math.sqrt(zv) - 3) < 0.05, `normal std ${Math.sqrt(zv)}`);
-  const bern = await bg.bernoulli([n], 0.3, { generator: gen }).toArray();
+  const bern = Array.from(await bg.bernoulli([n], 0.3, { generator: gen }).toArray());
   const rate = bern.reduce((a, b) => a + b, 0) / n;
   assert.ok(bern.every((v) => v === 0 || v === 1));
   assert.ok(Math.abs(rate - 0.3) < 0.011, `bernoulli rate ${rate}`);
@@ -150,7 +163,14 @@ test('scope frees intermediates (live tensors and bytes return), returned tensor
   assert.is(rt.liveTensors, before.t);
   assert.is(rt.liveBytes, before.b);
   // a throwing scope frees what it made too
-  assert.throws(() => bg.scope(() => { bg.exp(x); throw new Error('boom'); }), /boom/);
+  assert.throws(
+    () =>
+      bg.scope(() => {
+        bg.exp(x);
+        throw new Error('boom');
+      }),
+    /boom/,
+  );
   assert.is(rt.liveTensors, before.t);
   // a training step in a scope: grads stay (they belong to the leaves), everything else goes
   const w = bg.randn([64, 8]).setRequiresGrad();
@@ -243,7 +263,13 @@ test('the pool hands out the lowest-id free buffer, whatever order buffers came 
     // op a different one each round (made by a unary op, so mul's bind groups are its own)
     const x = bg.neg(a);
     const y = bg.neg(b);
-    if (round % 2) { x.dispose(); y.dispose(); } else { y.dispose(); x.dispose(); }
+    if (round % 2) {
+      x.dispose();
+      y.dispose();
+    } else {
+      y.dispose();
+      x.dispose();
+    }
     await rt.sync();
     const m0 = rt.bindGroupMisses;
     const c = bg.mul(a, b);
@@ -298,7 +324,11 @@ test('kernel profile: GPU time per entry point from timestamp queries', async ()
   const times = await rt.stopProfile();
   const byKernel = Object.fromEntries(times.map((t) => [t.kernel, t]));
   const mm = times.filter((t) => t.kernel.startsWith('matmul:'));
-  assert.is(mm.reduce((s, t) => s + t.dispatches, 0), 3, JSON.stringify(times));
+  assert.is(
+    mm.reduce((s, t) => s + t.dispatches, 0),
+    3,
+    JSON.stringify(times),
+  );
   assert.is(byKernel['binary:binary'].dispatches, 1);
   for (const t of times) assert.ok(Number.isFinite(t.ms) && t.ms >= 0, JSON.stringify(t));
   // dispatches after the profile are not counted, and results are unchanged by profiling
@@ -332,24 +362,36 @@ test('errors name the op and the shapes / dtypes / limits', async () => {
   // too large for a binding: names the limit and the size
   const limit = rt.report.limits.maxStorageBufferBindingSize;
   const n = Math.floor(limit / 4) + 1024;
-  assert.throws(() => bg.zeros([n]), new RegExp(`needs a ${n * 4}-byte buffer, larger than this device's maxStorageBufferBindingSize \\(${limit} bytes\\)`));
+  assert.throws(
+    () => bg.zeros([n]),
+    new RegExp(`needs a ${n * 4}-byte buffer, larger than this device's maxStorageBufferBindingSize \\(${limit} bytes\\)`),
+  );
   // data / shape mismatch, bad shape, non-integer ids
   assert.throws(() => bg.tensor([1, 2, 3], [2, 2]), /tensor: data has 3 elements but shape \[2, 2\] needs 4/);
   assert.throws(() => bg.zeros([2, -1]), /invalid shape \[2, -1\]/);
   assert.throws(() => bg.tensor([1.5], [1], 'i32'), /i32 data\[0\] = 1.5 is not a 32-bit integer/);
   assert.throws(() => bg.dropout(a, 1), /dropout: p must be in \[0, 1\), got 1/);
   // a kernel binding that does not match the shader is caught by the reflection-derived checks
-  const shader = bg.defineShader('probe', '@group(0) @binding(0) var<storage, read_write> out: array<f32>;\n@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u) { out[g.x] = 1.0; }');
-  assert.throws(() => rt.dispatch(shader, 'main', {}, { threads: 1 }), /kernel probe.wgsl:main: binding 'out' \(@binding\(0\)\) was not given/);
+  const shader = bg.defineShader(
+    'probe',
+    '@group(0) @binding(0) var<storage, read_write> out: array<f32>;\n@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u) { out[g.x] = 1.0; }',
+  );
+  assert.throws(
+    () => rt.dispatch(shader, 'main', {}, { threads: 1 }),
+    /kernel probe.wgsl:main: binding 'out' \(@binding\(0\)\) was not given/,
+  );
   assert.throws(() => rt.dispatch(shader, 'main', { out: ids }, { threads: 1 }), /binding 'out' holds array<f32>, got a i32 tensor/);
   assert.throws(() => rt.dispatch(shader, 'main', { out: a, extra: a }, { threads: 1 }), /unknown binding\(s\) extra/);
   assert.throws(() => rt.dispatch(shader, 'nope', { out: a }, { threads: 1 }), /has no compute entry point 'nope'/);
   // uniform structs: members written at their WGSL offsets; bad values named
-  const probe = bg.defineShader('uniform_probe', `struct P { n: u32, s: f32, v: vec2<u32> }
+  const probe = bg.defineShader(
+    'uniform_probe',
+    `struct P { n: u32, s: f32, v: vec2<u32> }
 @group(0) @binding(0) var<storage, read_write> out: array<f32>;
 @group(0) @binding(1) var<storage, read> inp: array<f32>;
 @group(0) @binding(2) var<uniform> p: P;
-@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u) { if (g.x < 6u) { out[g.x] = f32(p.n) + p.s + f32(p.v.y) * 100.0 + inp[g.x]; } }`);
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u) { if (g.x < 6u) { out[g.x] = f32(p.n) + p.s + f32(p.v.y) * 100.0 + inp[g.x]; } }`,
+  );
   const out = bg.zeros([2, 3]);
   const inp = bg.tensor([0, 1, 2, 3, 4, 5], [2, 3]);
   rt.dispatch(probe, 'main', { out, inp, p: { n: 7, s: 0.5, v: [9, 3] } }, { threads: 6 });
@@ -360,9 +402,15 @@ test('errors name the op and the shapes / dtypes / limits', async () => {
   assert.throws(call({ n: -1, s: 0.5, v: [1, 2] }), /uniform member 'n' must be a u32, got -1/);
   assert.throws(call({ n: 7, s: 0.5, v: [1, 2, 3] }), /uniform member 'v' is vec2<u32>, got 3 values/);
   assert.throws(call({ n: 7, s: 0.5, v: 1 }), /uniform member 'v' is vec2<u32>, got 1 values/);
-  assert.throws(() => rt.dispatch(probe, 'main', { out, inp, p: inp as any }, { threads: 6 }), /binding 'p' is a uniform struct; pass its member values, not a tensor/);
+  assert.throws(
+    () => rt.dispatch(probe, 'main', { out, inp, p: inp }, { threads: 6 }),
+    /binding 'p' is a uniform struct; pass its member values, not a tensor/,
+  );
   // a written buffer bound twice
-  assert.throws(() => rt.dispatch(probe, 'main', { out, inp: out, p: { n: 1, s: 0, v: [0, 0] } }, { threads: 6 }), /binding 'inp' aliases a written buffer/);
+  assert.throws(
+    () => rt.dispatch(probe, 'main', { out, inp: out, p: { n: 1, s: 0, v: [0, 0] } }, { threads: 6 }),
+    /binding 'inp' aliases a written buffer/,
+  );
   for (const t of [a, b, ids, out, inp]) t.dispose();
 });
 

@@ -10,7 +10,14 @@ import * as bg from '../src/index.js';
 import { Trainer } from '../src/train/trainer.js';
 import { RandomBatches } from './batches.js';
 
-const config = bg.bertConfig({ vocab_size: 40, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 32 });
+const config = bg.bertConfig({
+  vocab_size: 40,
+  hidden_size: 16,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  intermediate_size: 32,
+  max_position_embeddings: 32,
+});
 
 test('device lost mid-training: clear errors, a new init() works, Trainer.resume continues with the same losses', async () => {
   await bg.init();

@@ -7,7 +7,7 @@ import { checkOp, device, f32, rng, size, read, assertClose } from './helpers.js
 
 const SIZES = [1, 3, 17, 129, 257];
 
-import { erf, geluRef } from './engine-elementwise.ref.js';
+import { geluRef } from './engine-elementwise.ref.js';
 const geluTanhRef = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
@@ -38,7 +38,14 @@ for (const [name, gpu, ref, [lo, hi]] of UNARY) {
     for (const n of SIZES) {
       let data = f32(rng(n + name.length).uniform(n, lo, hi));
       if (name === 'relu' || name === 'abs') data = data.map((v) => (Math.abs(v) < 1e-3 ? 0.5 : v)); // away from the kink
-      await checkOp({ what: `${name} n=${n}`, inputs: [{ data, shape: [n] }], gpu: ([x]) => gpu(x), ref: ([x]) => x.map(ref), rtol: 2e-6, atol: 2e-6 });
+      await checkOp({
+        what: `${name} n=${n}`,
+        inputs: [{ data, shape: [n] }],
+        gpu: ([x]) => gpu(x),
+        ref: ([x]) => x.map(ref),
+        rtol: 2e-6,
+        atol: 2e-6,
+      });
     }
   });
 }
@@ -51,7 +58,11 @@ function broadcastRef(a: Float64Array, as: number[], b: Float64Array, bs: number
   const n = size(out);
   const res = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    let rest = i, ia = 0, ib = 0, sa = 1, sb = 1;
+    let rest = i,
+      ia = 0,
+      ib = 0,
+      sa = 1,
+      sb = 1;
     for (let d = rank - 1; d >= 0; d--) {
       const c = rest % out[d];
       rest = Math.floor(rest / out[d]);
@@ -72,7 +83,26 @@ const BINARY: [string, (a: bg.Tensor, b: bg.Tensor) => bg.Tensor, (x: number, y:
   ['div', bg.div, (x, y) => x / y],
 ];
 const SHAPES: [number[], number[]][] = [
-  [[17], [17]], [[257], [257]], [[3, 17], [17]], [[3, 1], [1, 5]], [[2, 3, 4], [3, 1]], [[1], [129]], [[4, 1, 3], [2, 1]], [[2, 1, 3, 1], [5, 1, 7]],
+  [[17], [17]],
+  [[257], [257]],
+  [[3, 17], [17]],
+  [
+    [3, 1],
+    [1, 5],
+  ],
+  [
+    [2, 3, 4],
+    [3, 1],
+  ],
+  [[1], [129]],
+  [
+    [4, 1, 3],
+    [2, 1],
+  ],
+  [
+    [2, 1, 3, 1],
+    [5, 1, 7],
+  ],
 ];
 for (const [name, gpu, ref] of BINARY) {
   test(`${name}: broadcasting forward and backward`, async () => {
@@ -83,7 +113,10 @@ for (const [name, gpu, ref] of BINARY) {
       if (name === 'div') b = b.map((v) => (Math.abs(v) < 0.3 ? 0.7 : v));
       await checkOp({
         what: `${name} ${JSON.stringify(as)} ${JSON.stringify(bs)}`,
-        inputs: [{ data: a, shape: as }, { data: b, shape: bs }],
+        inputs: [
+          { data: a, shape: as },
+          { data: b, shape: bs },
+        ],
         gpu: ([x, y]) => gpu(x, y),
         ref: ([x, y]) => broadcastRef(x, as, y, bs, ref),
         gradRtol: 2e-4,
@@ -99,27 +132,38 @@ test('where and maskedFill broadcast; gradients go to the chosen side', async ()
   const a = f32(r.uniform(6));
   const b = f32(r.uniform(3));
   await checkOp({
-    what: 'where', inputs: [{ data: a, shape: [2, 3] }, { data: b, shape: [3] }],
+    what: 'where',
+    inputs: [
+      { data: a, shape: [2, 3] },
+      { data: b, shape: [3] },
+    ],
     gpu: ([x, y]) => bg.where(cond, x, y),
     ref: ([x, y]) => x.map((v, i) => ([1, 0, 0, 1, 1, 0][i] ? v : y[i % 3])),
   });
   const x = bg.tensor(Float32Array.from(a), [2, 3]);
   const mask = bg.tensor(Int32Array.from([0, 1, 0]), [1, 3]);
   const filled = await read(bg.maskedFill(x, mask, -1e4));
-  assertClose(filled, a.map((v, i) => (i % 3 === 1 ? -1e4 : v)), { what: 'maskedFill' });
+  assertClose(
+    filled,
+    a.map((v, i) => (i % 3 === 1 ? -1e4 : v)),
+    { what: 'maskedFill' },
+  );
 });
 
 function reduceRef(x: Float64Array, shape: number[], axis: number, f: 'sum' | 'mean' | 'max') {
-  const outer = size(shape.slice(0, axis)), n = shape[axis], inner = size(shape.slice(axis + 1));
+  const outer = size(shape.slice(0, axis)),
+    n = shape[axis],
+    inner = size(shape.slice(axis + 1));
   const out = new Float64Array(outer * inner);
-  for (let o = 0; o < outer; o++) for (let k = 0; k < inner; k++) {
-    let acc = f === 'max' ? -Infinity : 0;
-    for (let j = 0; j < n; j++) {
-      const v = x[(o * n + j) * inner + k];
-      acc = f === 'max' ? Math.max(acc, v) : acc + v;
+  for (let o = 0; o < outer; o++)
+    for (let k = 0; k < inner; k++) {
+      let acc = f === 'max' ? -Infinity : 0;
+      for (let j = 0; j < n; j++) {
+        const v = x[(o * n + j) * inner + k];
+        acc = f === 'max' ? Math.max(acc, v) : acc + v;
+      }
+      out[o * inner + k] = f === 'mean' ? acc / n : acc;
     }
-    out[o * inner + k] = f === 'mean' ? acc / n : acc;
-  }
   return out;
 }
 
@@ -136,7 +180,8 @@ test('sum / mean / max over each axis (keepdim both ways), argmax', async () => 
             gpu: ([x]) => {
               const out = op(x, axis, keepdim);
               const expect = [...shape];
-              if (keepdim) expect[axis] = 1; else expect.splice(axis, 1);
+              if (keepdim) expect[axis] = 1;
+              else expect.splice(axis, 1);
               assert.equal(out.shape, expect);
               return out;
             },
@@ -148,31 +193,60 @@ test('sum / mean / max over each axis (keepdim both ways), argmax', async () => 
       const data = f32(rng(3).uniform(size(shape)));
       const x = bg.tensor(Float32Array.from(data), shape);
       const am = await bg.argmax(x, axis).toArray();
-      const outer = size(shape.slice(0, axis)), n = shape[axis], inner = size(shape.slice(axis + 1));
-      for (let o = 0; o < outer; o++) for (let k = 0; k < inner; k++) {
-        let best = 0;
-        for (let j = 1; j < n; j++) if (data[(o * n + j) * inner + k] > data[(o * n + best) * inner + k]) best = j;
-        assert.is(am[o * inner + k], best, `argmax ${JSON.stringify(shape)} axis ${axis}`);
-      }
+      const outer = size(shape.slice(0, axis)),
+        n = shape[axis],
+        inner = size(shape.slice(axis + 1));
+      for (let o = 0; o < outer; o++)
+        for (let k = 0; k < inner; k++) {
+          let best = 0;
+          for (let j = 1; j < n; j++) if (data[(o * n + j) * inner + k] > data[(o * n + best) * inner + k]) best = j;
+          assert.is(am[o * inner + k], best, `argmax ${JSON.stringify(shape)} axis ${axis}`);
+        }
     }
   }
 });
 
 test('sum and mean over all elements', async () => {
   const data = f32(rng(8).uniform(129 * 3));
-  await checkOp({ what: 'sum all', inputs: [{ data, shape: [129, 3] }], gpu: ([x]) => bg.sum(x), ref: ([x]) => Float64Array.of(x.reduce((a, b) => a + b, 0)) });
-  await checkOp({ what: 'mean all', inputs: [{ data, shape: [129, 3] }], gpu: ([x]) => bg.mean(x), ref: ([x]) => Float64Array.of(x.reduce((a, b) => a + b, 0) / x.length) });
+  await checkOp({
+    what: 'sum all',
+    inputs: [{ data, shape: [129, 3] }],
+    gpu: ([x]) => bg.sum(x),
+    ref: ([x]) => Float64Array.of(x.reduce((a, b) => a + b, 0)),
+  });
+  await checkOp({
+    what: 'mean all',
+    inputs: [{ data, shape: [129, 3] }],
+    gpu: ([x]) => bg.mean(x),
+    ref: ([x]) => Float64Array.of(x.reduce((a, b) => a + b, 0) / x.length),
+  });
 });
 
 test('long sums run in chunked passes (more than 1024 rows), accurate against float64', async () => {
   // [3000, 5] over axis 0: 12 chunks, then one pass over them; backward checked too
   const a = f32(rng(81).uniform(3000 * 5, -1, 1));
-  await checkOp({ what: 'sum 3000 rows', inputs: [{ data: a, shape: [3000, 5] }], gpu: ([x]) => bg.sum(x, 0), ref: ([x]) => reduceRef(x, [3000, 5], 0, 'sum') });
+  await checkOp({
+    what: 'sum 3000 rows',
+    inputs: [{ data: a, shape: [3000, 5] }],
+    gpu: ([x]) => bg.sum(x, 0),
+    ref: ([x]) => reduceRef(x, [3000, 5], 0, 'sum'),
+  });
   const b = f32(rng(82).uniform(2 * 2100 * 3));
-  await checkOp({ what: 'mean middle axis 2100', inputs: [{ data: b, shape: [2, 2100, 3], grad: false }], gpu: ([x]) => bg.mean(x, 1), ref: ([x]) => reduceRef(x, [2, 2100, 3], 1, 'mean') });
+  await checkOp({
+    what: 'mean middle axis 2100',
+    inputs: [{ data: b, shape: [2, 2100, 3], grad: false }],
+    gpu: ([x]) => bg.mean(x, 1),
+    ref: ([x]) => reduceRef(x, [2, 2100, 3], 1, 'mean'),
+  });
   // 300000 elements: 1172 chunks, which are chunked again (three passes)
   const c = f32(rng(83).uniform(300000));
-  await checkOp({ what: 'sum of 300000', inputs: [{ data: c, shape: [300000], grad: false }], gpu: ([x]) => bg.sum(x), ref: ([x]) => Float64Array.of(x.reduce((s, v) => s + v, 0)), rtol: 1e-6 });
+  await checkOp({
+    what: 'sum of 300000',
+    inputs: [{ data: c, shape: [300000], grad: false }],
+    gpu: ([x]) => bg.sum(x),
+    ref: ([x]) => Float64Array.of(x.reduce((s, v) => s + v, 0)),
+    rtol: 1e-6,
+  });
 });
 
 function permuteRef(x: Float64Array, shape: number[], dims: number[]) {
@@ -180,7 +254,8 @@ function permuteRef(x: Float64Array, shape: number[], dims: number[]) {
   const strides = shape.map((_, i) => size(shape.slice(i + 1)));
   const out = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) {
-    let rest = i, src = 0;
+    let rest = i,
+      src = 0;
     for (let d = outShape.length - 1; d >= 0; d--) {
       const c = rest % outShape[d];
       rest = Math.floor(rest / outShape[d]);
@@ -195,25 +270,59 @@ test('reshape, permute, transpose, slice, concat, expand: forward and backward',
   const shape = [2, 3, 5];
   const data = f32(rng(1).uniform(30));
   await checkOp({ what: 'reshape', inputs: [{ data, shape }], gpu: ([x]) => bg.reshape(x, [5, -1]), ref: ([x]) => x.slice() });
-  for (const dims of [[0, 2, 1], [2, 0, 1], [1, 2, 0]]) {
-    await checkOp({ what: `permute ${dims}`, inputs: [{ data, shape }], gpu: ([x]) => bg.permute(x, dims), ref: ([x]) => permuteRef(x, shape, dims) });
+  for (const dims of [
+    [0, 2, 1],
+    [2, 0, 1],
+    [1, 2, 0],
+  ]) {
+    await checkOp({
+      what: `permute ${dims}`,
+      inputs: [{ data, shape }],
+      gpu: ([x]) => bg.permute(x, dims),
+      ref: ([x]) => permuteRef(x, shape, dims),
+    });
   }
-  await checkOp({ what: 'transpose', inputs: [{ data, shape }], gpu: ([x]) => bg.transpose(x, 0, 2), ref: ([x]) => permuteRef(x, shape, [2, 1, 0]) });
   await checkOp({
-    what: 'slice axis 1', inputs: [{ data, shape }], gpu: ([x]) => bg.slice(x, 1, 1, 3),
-    ref: ([x]) => Float64Array.from(permuteRef(x, shape, [0, 1, 2]).filter((_, i) => { const j = Math.floor(i / 5) % 3; return j >= 1 && j < 3; })),
+    what: 'transpose',
+    inputs: [{ data, shape }],
+    gpu: ([x]) => bg.transpose(x, 0, 2),
+    ref: ([x]) => permuteRef(x, shape, [2, 1, 0]),
   });
   await checkOp({
-    what: 'slice negative', inputs: [{ data, shape }], gpu: ([x]) => bg.slice(x, -1, -2),
+    what: 'slice axis 1',
+    inputs: [{ data, shape }],
+    gpu: ([x]) => bg.slice(x, 1, 1, 3),
+    ref: ([x]) =>
+      Float64Array.from(
+        permuteRef(x, shape, [0, 1, 2]).filter((_, i) => {
+          const j = Math.floor(i / 5) % 3;
+          return j >= 1 && j < 3;
+        }),
+      ),
+  });
+  await checkOp({
+    what: 'slice negative',
+    inputs: [{ data, shape }],
+    gpu: ([x]) => bg.slice(x, -1, -2),
     ref: ([x]) => Float64Array.from(x.filter((_, i) => i % 5 >= 3)),
   });
   const b = f32(rng(2).uniform(2 * 4 * 5));
   await checkOp({
-    what: 'concat axis 1', inputs: [{ data, shape }, { data: b, shape: [2, 4, 5] }], gpu: ([x, y]) => bg.concat([x, y], 1),
+    what: 'concat axis 1',
+    inputs: [
+      { data, shape },
+      { data: b, shape: [2, 4, 5] },
+    ],
+    gpu: ([x, y]) => bg.concat([x, y], 1),
     ref: ([x, y]) => Float64Array.from([...x.slice(0, 15), ...y.slice(0, 20), ...x.slice(15), ...y.slice(20)]),
   });
   const e = f32(rng(3).uniform(3));
-  await checkOp({ what: 'expand', inputs: [{ data: e, shape: [3, 1] }], gpu: ([x]) => bg.expand(x, [2, 3, 4]), ref: ([x]) => Float64Array.from({ length: 24 }, (_, i) => x[Math.floor(i / 4) % 3]) });
+  await checkOp({
+    what: 'expand',
+    inputs: [{ data: e, shape: [3, 1] }],
+    gpu: ([x]) => bg.expand(x, [2, 3, 4]),
+    ref: ([x]) => Float64Array.from({ length: 24 }, (_, i) => x[Math.floor(i / 4) % 3]),
+  });
   // i32 tensors move through the same copies
   const ids = bg.tensor(Int32Array.from([1, 2, 3, 4, 5, 6]), [2, 3]);
   assert.equal([...(await bg.transpose(ids).toArray())], [1, 4, 2, 5, 3, 6]);
@@ -225,8 +334,13 @@ test('mse loss: forward and backward against float64', async () => {
   const a = f32(r.uniform(17 * 3));
   const b = f32(r.uniform(17 * 3));
   await checkOp({
-    what: 'mseLoss', inputs: [{ data: a, shape: [17, 3] }, { data: b, shape: [17, 3] }],
-    gpu: ([x, y]) => bg.mseLoss(x, y), ref: ([x, y]) => Float64Array.of(x.reduce((s, v, i) => s + (v - y[i]) ** 2, 0) / x.length),
+    what: 'mseLoss',
+    inputs: [
+      { data: a, shape: [17, 3] },
+      { data: b, shape: [17, 3] },
+    ],
+    gpu: ([x, y]) => bg.mseLoss(x, y),
+    ref: ([x, y]) => Float64Array.of(x.reduce((s, v, i) => s + (v - y[i]) ** 2, 0) / x.length),
   });
 });
 

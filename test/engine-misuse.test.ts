@@ -25,9 +25,15 @@ async function rejects(p: Promise<unknown>, pattern: RegExp): Promise<void> {
 
 test('an embedding lookup with GPU-made ids out of range fails the next readback, naming the op; in-range ids pass', async () => {
   const rt = await device();
-  const table = bg.tensor(Float32Array.from({ length: 12 }, (_, i) => i), [4, 3]);
+  const table = bg.tensor(
+    Float32Array.from({ length: 12 }, (_, i) => i),
+    [4, 3],
+  );
   const bad = bg.embedding(table, gpuMade([1, 7, 2, -1]));
-  await rejects(bad.toArray(), /embedding: indices \[4\] \(range \[0, 4\)\): 2 of 4 values made on the GPU are out of range \(first at position 1\)/);
+  await rejects(
+    bad.toArray(),
+    /embedding: indices \[4\] \(range \[0, 4\)\): 2 of 4 values made on the GPU are out of range \(first at position 1\)/,
+  );
   const good = bg.embedding(table, gpuMade([3, 0]));
   assert.equal([...(await good.toArray())], [9, 10, 11, 0, 1, 2]);
   // argmax bounds its output: no check is recorded for ids it made
@@ -41,7 +47,10 @@ test('an embedding lookup with GPU-made ids out of range fails the next readback
 test('cross-entropy with GPU-made targets out of range fails the next readback; ignore_index is allowed', async () => {
   await device();
   const logits = bg.tensor([1, 2, 3, 4, 5, 6], [2, 3]);
-  await rejects(bg.crossEntropy(logits, gpuMade([0, 3])).item(), /crossEntropy: targets \[2\] \(range \[0, 3\), ignore_index -100\): 1 of 2 values/);
+  await rejects(
+    bg.crossEntropy(logits, gpuMade([0, 3])).item(),
+    /crossEntropy: targets \[2\] \(range \[0, 3\), ignore_index -100\): 1 of 2 values/,
+  );
   const ok = await bg.crossEntropy(logits, gpuMade([2, -100])).item();
   assert.ok(Math.abs(ok - (Math.log(Math.exp(1) + Math.exp(2) + Math.exp(3)) - 3)) < 1e-5, `loss ${ok}`);
   // a failed check does not stick: later work reads back normally
@@ -68,12 +77,15 @@ test('scopeAsync disposes the tensors of a function that throws, as scope does',
   const rt = await device();
   await rt.sync();
   const live = rt.liveTensors;
-  await rejects(bg.scopeAsync(async () => {
-    bg.tensor([1, 2, 3]);
-    await Promise.resolve();
-    bg.tensor([4, 5]);
-    throw new Error('boom');
-  }), /boom/);
+  await rejects(
+    bg.scopeAsync(async () => {
+      bg.tensor([1, 2, 3]);
+      await Promise.resolve();
+      bg.tensor([4, 5]);
+      throw new Error('boom');
+    }),
+    /boom/,
+  );
   assert.is(rt.liveTensors, live);
 });
 

@@ -60,20 +60,30 @@ test('softmax, layer norm, matmul, sum and cross-entropy spread a NaN to what de
 
 test('a BERT pre-training model whose encoder is NaN gives NaN NSP logits and a NaN loss', async () => {
   const rt = await device();
-  const config = bg.bertConfig({ vocab_size: 30, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16, max_position_embeddings: 16 });
+  const config = bg.bertConfig({
+    vocab_size: 30,
+    hidden_size: 8,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    intermediate_size: 16,
+    max_position_embeddings: 16,
+  });
   const model = new bg.BertForPreTraining(config);
   const [, w] = model.namedParameters().find(([n]) => n === 'bert.encoder.layer.0.output.dense.weight')!;
   rt.flush(); // the initialisation kernels are still pending; write after them
   rt.upload(w.buffer, new Float32Array(w.size).fill(NaN));
-  const B = 2, T = 5;
+  const B = 2,
+    T = 5;
   const labels = new Int32Array(B * T).fill(-100);
   labels[1] = 7;
-  const out = bg.noGrad(() => model.forward({
-    input_ids: bg.tensor(new Int32Array([2, 5, 6, 7, 3, 2, 8, 9, 3, 0]), [B, T], 'i32'),
-    attention_mask: bg.tensor(new Int32Array([1, 1, 1, 1, 1, 1, 1, 1, 1, 0]), [B, T], 'i32'),
-    labels: bg.tensor(labels, [B, T], 'i32'),
-    next_sentence_label: bg.tensor(new Int32Array([0, 1]), [B], 'i32'),
-  }));
+  const out = bg.noGrad(() =>
+    model.forward({
+      input_ids: bg.tensor(new Int32Array([2, 5, 6, 7, 3, 2, 8, 9, 3, 0]), [B, T], 'i32'),
+      attention_mask: bg.tensor(new Int32Array([1, 1, 1, 1, 1, 1, 1, 1, 1, 0]), [B, T], 'i32'),
+      labels: bg.tensor(labels, [B, T], 'i32'),
+      next_sentence_label: bg.tensor(new Int32Array([0, 1]), [B], 'i32'),
+    }),
+  );
   const nsp = await values(out.seq_relationship_logits!);
   assert.ok(nsp.every(Number.isNaN), `NSP logits: ${nsp}`);
   assert.ok(Number.isNaN(await out.loss!.item()), 'loss');

@@ -5,32 +5,56 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bg from '../src/index.js';
-import { checkOp, device, f32, rng, size, read, assertClose } from './helpers.js';
+import { checkOp, device, f32, rng, assertClose } from './helpers.js';
 
-function matmulRef(a: Float64Array, b: Float64Array, batch: number, M: number, N: number, K: number, transA: boolean, transB: boolean, aBatched = true, bBatched = true) {
+function matmulRef(
+  a: Float64Array,
+  b: Float64Array,
+  batch: number,
+  M: number,
+  N: number,
+  K: number,
+  transA: boolean,
+  transB: boolean,
+  aBatched = true,
+  bBatched = true,
+) {
   const out = new Float64Array(batch * M * N);
   for (let q = 0; q < batch; q++) {
     const ao = aBatched ? q * M * K : 0;
     const bo = bBatched ? q * K * N : 0;
-    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
-      let s = 0;
-      for (let k = 0; k < K; k++) s += a[ao + (transA ? k * M + i : i * K + k)] * b[bo + (transB ? j * K + k : k * N + j)];
-      out[q * M * N + i * N + j] = s;
-    }
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) s += a[ao + (transA ? k * M + i : i * K + k)] * b[bo + (transB ? j * K + k : k * N + j)];
+        out[q * M * N + i * N + j] = s;
+      }
   }
   return out;
 }
 
 const MATMUL_CASES: [number, number, number, number][] = [
   // batch, M, N, K
-  [1, 1, 1, 1], [1, 3, 17, 5], [1, 17, 3, 129], [2, 33, 17, 19], [1, 129, 3, 2], [3, 5, 7, 257], [1, 65, 66, 67], [2, 130, 136, 40],
+  [1, 1, 1, 1],
+  [1, 3, 17, 5],
+  [1, 17, 3, 129],
+  [2, 33, 17, 19],
+  [1, 129, 3, 2],
+  [3, 5, 7, 257],
+  [1, 65, 66, 67],
+  [2, 130, 136, 40],
 ];
 
 for (const variant of ['register', 'register16', 'tiled'] as const) {
   test(`matmul (${variant}): shapes x transpose flags, forward and backward`, async () => {
     await device();
     for (const [batch, M, N, K] of MATMUL_CASES) {
-      for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
+      for (const [transA, transB] of [
+        [false, false],
+        [true, false],
+        [false, true],
+        [true, true],
+      ]) {
         const r = rng(M * 1000 + N * 10 + K);
         const a = f32(r.uniform(batch * M * K));
         const b = f32(r.uniform(batch * K * N));
@@ -39,10 +63,14 @@ for (const variant of ['register', 'register16', 'tiled'] as const) {
         const big = batch * M * N * K > 20000; // finite differences of large products are slow on 2 cores
         await checkOp({
           what: `matmul ${variant} b${batch} ${M}x${N}x${K} tA=${transA} tB=${transB}`,
-          inputs: [{ data: a, shape: batch > 1 ? [batch, ...aShape] : aShape, grad: !big }, { data: b, shape: batch > 1 ? [batch, ...bShape] : bShape, grad: !big }],
+          inputs: [
+            { data: a, shape: batch > 1 ? [batch, ...aShape] : aShape, grad: !big },
+            { data: b, shape: batch > 1 ? [batch, ...bShape] : bShape, grad: !big },
+          ],
           gpu: ([x, y]) => bg.matmul(x, y, { transA, transB, variant }),
           ref: ([x, y]) => matmulRef(x, y, batch, M, N, K, transA, transB),
-          rtol: 1e-5, atol: 1e-5,
+          rtol: 1e-5,
+          atol: 1e-5,
         });
       }
     }
@@ -56,7 +84,10 @@ for (const variant of ['register', 'register16', 'tiled'] as const) {
     // x [2, 3, 4] @ w^T (w [5, 4]) — the linear-layer shape; gradient of w sums over the batch
     await checkOp({
       what: `linear-shaped ${variant}`,
-      inputs: [{ data: x, shape: [2, 3, 4] }, { data: w, shape: [5, 4] }],
+      inputs: [
+        { data: x, shape: [2, 3, 4] },
+        { data: w, shape: [5, 4] },
+      ],
       gpu: ([a, b]) => bg.matmul(a, b, { transB: true, variant }),
       ref: ([a, b]) => matmulRef(a, b, 1, 6, 5, 4, false, true),
     });
@@ -65,7 +96,10 @@ for (const variant of ['register', 'register16', 'tiled'] as const) {
     const bb = f32(r.uniform(2 * 4 * 5));
     await checkOp({
       what: `shared a ${variant}`,
-      inputs: [{ data: s, shape: [3, 4] }, { data: bb, shape: [2, 4, 5] }],
+      inputs: [
+        { data: s, shape: [3, 4] },
+        { data: bb, shape: [2, 4, 5] },
+      ],
       gpu: ([a, b]) => bg.matmul(a, b, { variant, alpha: 0.5 }),
       ref: ([a, b]) => matmulRef(a, b, 2, 3, 5, 4, false, false, false, true).map((v) => v * 0.5),
     });
@@ -75,28 +109,48 @@ for (const variant of ['register', 'register16', 'tiled'] as const) {
 test('matmul with a fused bias (every variant, batched, transposed, the linear-layer reshape): forward and backward', async () => {
   await device();
   for (const variant of ['register', 'register16', 'tiled'] as const) {
-    for (const [batch, M, N, K, transA, transB] of [[1, 3, 17, 5, false, true], [2, 19, 17, 6, true, false], [1, 33, 34, 2, false, false], [3, 5, 7, 4, true, true]] as const) {
+    for (const [batch, M, N, K, transA, transB] of [
+      [1, 3, 17, 5, false, true],
+      [2, 19, 17, 6, true, false],
+      [1, 33, 34, 2, false, false],
+      [3, 5, 7, 4, true, true],
+    ] as const) {
       const r = rng(M * 100 + N + K);
-      const a = f32(r.uniform(batch * M * K)), b = f32(r.uniform(batch * K * N)), c = f32(r.uniform(N));
-      const aShape = transA ? [K, M] : [M, K], bShape = transB ? [N, K] : [K, N];
+      const a = f32(r.uniform(batch * M * K)),
+        b = f32(r.uniform(batch * K * N)),
+        c = f32(r.uniform(N));
+      const aShape = transA ? [K, M] : [M, K],
+        bShape = transB ? [N, K] : [K, N];
       await checkOp({
         what: `matmul+bias ${variant} b${batch} ${M}x${N}x${K} tA=${transA} tB=${transB}`,
-        inputs: [{ data: a, shape: batch > 1 ? [batch, ...aShape] : aShape }, { data: b, shape: batch > 1 ? [batch, ...bShape] : bShape }, { data: c, shape: [N] }],
+        inputs: [
+          { data: a, shape: batch > 1 ? [batch, ...aShape] : aShape },
+          { data: b, shape: batch > 1 ? [batch, ...bShape] : bShape },
+          { data: c, shape: [N] },
+        ],
         gpu: ([x, y, z]) => bg.matmul(x, y, { transA, transB, variant, alpha: 0.75, bias: z }),
         ref: ([x, y, z]) => matmulRef(x, y, batch, M, N, K, transA, transB).map((v, i) => 0.75 * v + z[i % N]),
-        rtol: 1e-5, atol: 1e-5,
+        rtol: 1e-5,
+        atol: 1e-5,
       });
     }
     // x [2, 3, 4] @ w^T + b: the 2-D reshape a Linear takes; the bias gradient sums over batch and rows
     const r = rng(11);
     await checkOp({
       what: `linear-shaped matmul+bias ${variant}`,
-      inputs: [{ data: f32(r.uniform(24)), shape: [2, 3, 4] }, { data: f32(r.uniform(20)), shape: [5, 4] }, { data: f32(r.uniform(5)), shape: [5] }],
+      inputs: [
+        { data: f32(r.uniform(24)), shape: [2, 3, 4] },
+        { data: f32(r.uniform(20)), shape: [5, 4] },
+        { data: f32(r.uniform(5)), shape: [5] },
+      ],
       gpu: ([x, w, c]) => bg.matmul(x, w, { transB: true, variant, bias: c }),
       ref: ([x, w, c]) => matmulRef(x, w, 1, 6, 5, 4, false, true).map((v, i) => v + c[i % 5]),
     });
   }
-  assert.throws(() => bg.matmul(bg.zeros([2, 3]), bg.zeros([3, 4]), { bias: bg.zeros([3]) }), /matmul: bias must be \[4\] \(the output's last dimension\), got \[3\]/);
+  assert.throws(
+    () => bg.matmul(bg.zeros([2, 3]), bg.zeros([3, 4]), { bias: bg.zeros([3]) }),
+    /matmul: bias must be \[4\] \(the output's last dimension\), got \[3\]/,
+  );
   assert.throws(() => bg.matmul(bg.zeros([2, 3]), bg.zeros([3, 4]), { bias: bg.zeros([1, 4]) }), /matmul: bias must be \[4\]/);
 });
 
@@ -114,19 +168,36 @@ function softmaxRef(x: Float64Array, cols: number, scale: number, mask: Float64A
 test('softmax and log-softmax: last axis, odd sizes, scale, attention-shaped mask', async () => {
   for (const log of [false, true]) {
     const op = log ? bg.logSoftmax : bg.softmax;
-    for (const [rows, cols] of [[1, 1], [3, 17], [5, 129], [2, 257]]) {
+    for (const [rows, cols] of [
+      [1, 1],
+      [3, 17],
+      [5, 129],
+      [2, 257],
+    ]) {
       const x = f32(rng(rows * cols).uniform(rows * cols, -4, 4));
-      await checkOp({ what: `${log ? 'log' : ''}softmax ${rows}x${cols}`, inputs: [{ data: x, shape: [rows, cols] }], gpu: ([t]) => op(t), ref: ([t]) => softmaxRef(t, cols, 1, null, 1, log), rtol: 1e-5, atol: 1e-6 });
+      await checkOp({
+        what: `${log ? 'log' : ''}softmax ${rows}x${cols}`,
+        inputs: [{ data: x, shape: [rows, cols] }],
+        gpu: ([t]) => op(t),
+        ref: ([t]) => softmaxRef(t, cols, 1, null, 1, log),
+        rtol: 1e-5,
+        atol: 1e-6,
+      });
     }
     // scores [B=2, H=3, T=4, T=4] with a padding mask [2, 1, 1, 4] and scale 1/sqrt(8)
-    const B = 2, H = 3, T = 4;
+    const B = 2,
+      H = 3,
+      T = 4;
     const x = f32(rng(11).uniform(B * H * T * T, -3, 3));
     const maskData = f32([0, 0, 0, -10000, 0, 0, -10000, -10000]);
     const mask = bg.tensor(Float32Array.from(maskData), [B, 1, 1, T]);
     await checkOp({
-      what: `${log ? 'log' : ''}softmax masked`, inputs: [{ data: x, shape: [B, H, T, T] }],
+      what: `${log ? 'log' : ''}softmax masked`,
+      inputs: [{ data: x, shape: [B, H, T, T] }],
       gpu: ([t]) => op(t, { scale: 1 / Math.sqrt(8), mask }),
-      ref: ([t]) => softmaxRef(t, T, 1 / Math.sqrt(8), maskData, H * T, log), rtol: 1e-5, atol: 1e-5,
+      ref: ([t]) => softmaxRef(t, T, 1 / Math.sqrt(8), maskData, H * T, log),
+      rtol: 1e-5,
+      atol: 1e-5,
     });
   }
 });
@@ -151,15 +222,30 @@ function layerNormRef(x: Float64Array, w: Float64Array, b: Float64Array, cols: n
 
 test('layerNorm: fused forward and backward for x, weight and bias', async () => {
   // 1100 rows: the weight / bias gradient runs in 256-row chunks plus a sum over them
-  for (const [rows, cols, eps] of [[1, 3, 1e-12], [4, 17, 1e-12], [3, 129, 1e-5], [2, 257, 1e-12], [1100, 3, 1e-5]] as const) {
+  for (const [rows, cols, eps] of [
+    [1, 3, 1e-12],
+    [4, 17, 1e-12],
+    [3, 129, 1e-5],
+    [2, 257, 1e-12],
+    [1100, 3, 1e-5],
+  ] as const) {
     const r = rng(rows + cols);
     const x = f32(r.uniform(rows * cols, -2, 2));
     const w = f32(r.uniform(cols, 0.5, 1.5));
     const b = f32(r.uniform(cols, -0.5, 0.5));
     await checkOp({
-      what: `layerNorm ${rows}x${cols}`, inputs: [{ data: x, shape: [rows, cols] }, { data: w, shape: [cols] }, { data: b, shape: [cols] }],
-      gpu: ([t, tw, tb]) => bg.layerNorm(t, tw, tb, eps), ref: ([t, tw, tb]) => layerNormRef(t, tw, tb, cols, eps),
-      rtol: 1e-4, atol: 2e-5, gradRtol: 1e-3, gradAtol: 2e-4,
+      what: `layerNorm ${rows}x${cols}`,
+      inputs: [
+        { data: x, shape: [rows, cols] },
+        { data: w, shape: [cols] },
+        { data: b, shape: [cols] },
+      ],
+      gpu: ([t, tw, tb]) => bg.layerNorm(t, tw, tb, eps),
+      ref: ([t, tw, tb]) => layerNormRef(t, tw, tb, cols, eps),
+      rtol: 1e-4,
+      atol: 2e-5,
+      gradRtol: 1e-3,
+      gradAtol: 2e-4,
     });
   }
 });
@@ -167,17 +253,26 @@ test('layerNorm: fused forward and backward for x, weight and bias', async () =>
 test('gelu (exact erf, as Hugging Face "gelu"): forward and backward', async () => {
   const { geluRef } = await import('./engine-elementwise.ref.js');
   const x = f32(rng(12).uniform(257, -6, 6));
-  await checkOp({ what: 'gelu', inputs: [{ data: x, shape: [257] }], gpu: ([t]) => bg.gelu(t), ref: ([t]) => t.map(geluRef), rtol: 2e-6, atol: 2e-6 });
+  await checkOp({
+    what: 'gelu',
+    inputs: [{ data: x, shape: [257] }],
+    gpu: ([t]) => bg.gelu(t),
+    ref: ([t]) => t.map(geluRef),
+    rtol: 2e-6,
+    atol: 2e-6,
+  });
 });
 
 test('embedding: lookup, padding_idx, deterministic scatter-add backward with repeated ids', async () => {
   await device();
-  const V = 11, D = 17;
+  const V = 11,
+    D = 17;
   const table = f32(rng(13).uniform(V * D));
   // 8 ids < 11 rows take the scanning backward; 24 ids > 11 rows are bucketed by row
   const wide = Int32Array.from({ length: 24 }, (_, m) => (m * 5 + 3) % V);
   await checkOp({
-    what: 'embedding, more ids than rows', inputs: [{ data: table, shape: [V, D] }],
+    what: 'embedding, more ids than rows',
+    inputs: [{ data: table, shape: [V, D] }],
     gpu: ([w]) => bg.embedding(w, bg.tensor(wide, [4, 6])),
     ref: ([w]) => Float64Array.from(Array.from(wide).flatMap((id) => Array.from(w.subarray(id * D, (id + 1) * D)))),
   });
@@ -185,7 +280,8 @@ test('embedding: lookup, padding_idx, deterministic scatter-add backward with re
   const idsT = bg.tensor(ids, [2, 4]);
   for (const paddingIdx of [undefined, 0]) {
     await checkOp({
-      what: `embedding padding=${paddingIdx}`, inputs: [{ data: table, shape: [V, D] }],
+      what: `embedding padding=${paddingIdx}`,
+      inputs: [{ data: table, shape: [V, D] }],
       gpu: ([w]) => {
         const out = bg.embedding(w, idsT, paddingIdx);
         assert.equal(out.shape, [2, 4, D]);
@@ -205,7 +301,10 @@ test('embedding: lookup, padding_idx, deterministic scatter-add backward with re
     runs.push((await w.grad!.toArray()) as Float32Array);
     w.zeroGrad();
   }
-  assert.ok(runs[0].slice(0, D).every((v) => v === 0), 'padding row has zero gradient');
+  assert.ok(
+    runs[0].slice(0, D).every((v) => v === 0),
+    'padding row has zero gradient',
+  );
   assert.equal(Array.from(runs[0]), Array.from(runs[1]), 'deterministic');
   // More ids than rows: CPU ids are bucketed by row; ids made on the GPU (argmax of one-hot rows,
   // no CPU copy) take the scanning backward. Both sum in index order: bit-identical gradients.
@@ -215,13 +314,18 @@ test('embedding: lookup, padding_idx, deterministic scatter-add backward with re
   const bucketed = Array.from((await w.grad!.toArray()) as Float32Array);
   w.zeroGrad();
   const oneHot = new Float32Array(many.length * V);
-  many.forEach((id, m) => { oneHot[m * V + id] = 1; });
+  many.forEach((id, m) => {
+    oneHot[m * V + id] = 1;
+  });
   const gpuIds = bg.noGrad(() => bg.argmax(bg.tensor(oneHot, [many.length, V]), 1));
   assert.is(gpuIds.hostData, null, 'argmax ids live only on the GPU');
   bg.backward(bg.embedding(w, gpuIds, 0), gMany);
   assert.equal(Array.from((await w.grad!.toArray()) as Float32Array), bucketed, 'GPU-made ids: same gradient, bit for bit');
   w.zeroGrad();
-  assert.throws(() => bg.embedding(w, bg.tensor(Int32Array.from([1, 11]), [2])), /embedding: index 11 at position 1 of indices \[2\] is out of range \[0, 11\)/);
+  assert.throws(
+    () => bg.embedding(w, bg.tensor(Int32Array.from([1, 11]), [2])),
+    /embedding: index 11 at position 1 of indices \[2\] is out of range \[0, 11\)/,
+  );
   assert.throws(() => bg.embedding(w, bg.tensor(Int32Array.from([-1]), [1])), /index -1 at position 0/);
 });
 
@@ -229,14 +333,17 @@ test('indexSelect along a middle axis: forward and backward', async () => {
   const x = f32(rng(15).uniform(2 * 5 * 3));
   const idx = bg.tensor(Int32Array.from([4, 0, 4]), [3]);
   await checkOp({
-    what: 'indexSelect axis 1', inputs: [{ data: x, shape: [2, 5, 3] }],
+    what: 'indexSelect axis 1',
+    inputs: [{ data: x, shape: [2, 5, 3] }],
     gpu: ([t]) => bg.indexSelect(t, 1, idx),
-    ref: ([t]) => Float64Array.from([0, 1].flatMap((o) => [4, 0, 4].flatMap((m) => Array.from(t.subarray((o * 5 + m) * 3, (o * 5 + m) * 3 + 3))))),
+    ref: ([t]) =>
+      Float64Array.from([0, 1].flatMap((o) => [4, 0, 4].flatMap((m) => Array.from(t.subarray((o * 5 + m) * 3, (o * 5 + m) * 3 + 3))))),
   });
 });
 
 function ceRef(x: Float64Array, targets: number[], C: number, ignore = -100) {
-  let s = 0, n = 0;
+  let s = 0,
+    n = 0;
   targets.forEach((t, r) => {
     if (t === ignore) return;
     const row = x.subarray(r * C, (r + 1) * C);
@@ -250,26 +357,49 @@ function ceRef(x: Float64Array, targets: number[], C: number, ignore = -100) {
 
 test('crossEntropy: ignore_index -100, mean over counted rows, forward and backward', async () => {
   await device();
-  for (const [N, C] of [[1, 3], [5, 17], [7, 129], [3, 257]]) {
+  for (const [N, C] of [
+    [1, 3],
+    [5, 17],
+    [7, 129],
+    [3, 257],
+  ]) {
     const r = rng(N * C);
     const x = f32(r.uniform(N * C, -3, 3));
     const targets = Array.from(r.int(N, 0, C));
     if (N > 2) targets[1] = -100;
     const t = bg.tensor(Int32Array.from(targets), [N]);
-    await checkOp({ what: `crossEntropy ${N}x${C}`, inputs: [{ data: x, shape: [N, C] }], gpu: ([l]) => bg.crossEntropy(l, t), ref: ([l]) => ceRef(l, targets, C), rtol: 1e-5, atol: 1e-5 });
+    await checkOp({
+      what: `crossEntropy ${N}x${C}`,
+      inputs: [{ data: x, shape: [N, C] }],
+      gpu: ([l]) => bg.crossEntropy(l, t),
+      ref: ([l]) => ceRef(l, targets, C),
+      rtol: 1e-5,
+      atol: 1e-5,
+    });
   }
   // logits [B, T, C] with targets [B, T]
   const x = f32(rng(16).uniform(2 * 3 * 5));
   const targets = [1, -100, 4, 0, 2, -100];
-  await checkOp({ what: 'crossEntropy 3-D', inputs: [{ data: x, shape: [2, 3, 5] }], gpu: ([l]) => bg.crossEntropy(l, bg.tensor(Int32Array.from(targets), [2, 3])), ref: ([l]) => ceRef(l, targets, 5) });
+  await checkOp({
+    what: 'crossEntropy 3-D',
+    inputs: [{ data: x, shape: [2, 3, 5] }],
+    gpu: ([l]) => bg.crossEntropy(l, bg.tensor(Int32Array.from(targets), [2, 3])),
+    ref: ([l]) => ceRef(l, targets, 5),
+  });
   // everything ignored: loss 0 and zero gradient (torch gives NaN)
   const l = bg.zeros([2, 3]).setRequiresGrad();
   const loss = bg.crossEntropy(l, bg.tensor(Int32Array.from([-100, -100]), [2]));
   assert.is(await loss.item(), 0);
   loss.backward();
   assert.ok(Array.from(await l.grad!.toArray()).every((v) => v === 0));
-  assert.throws(() => bg.crossEntropy(bg.zeros([2, 3]), bg.tensor(Int32Array.from([0, 3]), [2])), /crossEntropy: target 3 at position 1 is out of range \[0, 3\)/);
-  assert.throws(() => bg.crossEntropy(bg.zeros([2, 3]), bg.tensor(Int32Array.from([0, 1, 2]), [3])), /crossEntropy: targets \[3\] must match logits \[2, 3\]/);
+  assert.throws(
+    () => bg.crossEntropy(bg.zeros([2, 3]), bg.tensor(Int32Array.from([0, 3]), [2])),
+    /crossEntropy: target 3 at position 1 is out of range \[0, 3\)/,
+  );
+  assert.throws(
+    () => bg.crossEntropy(bg.zeros([2, 3]), bg.tensor(Int32Array.from([0, 1, 2]), [3])),
+    /crossEntropy: targets \[3\] must match logits \[2, 3\]/,
+  );
   assert.throws(() => bg.crossEntropy(bg.zeros([2, 3]), bg.zeros([2])), /crossEntropy: targets must be i32, got f32/);
 });
 
@@ -279,10 +409,18 @@ test('bceWithLogits: per-element weights, forward and backward', async () => {
   const x = f32(r.uniform(n, -8, 8));
   const y = f32(Array.from({ length: n }, () => (r.next() < 0.5 ? 0 : 1)));
   const w = f32(r.uniform(n, 0, 2));
-  const ref = (xs: Float64Array, weights: Float64Array | null) => Float64Array.of(xs.reduce((s, v, i) => s + (weights ? weights[i] : 1) * (Math.max(v, 0) - v * y[i] + Math.log1p(Math.exp(-Math.abs(v)))), 0) / n);
+  const ref = (xs: Float64Array, weights: Float64Array | null) =>
+    Float64Array.of(
+      xs.reduce((s, v, i) => s + (weights ? weights[i] : 1) * (Math.max(v, 0) - v * y[i] + Math.log1p(Math.exp(-Math.abs(v)))), 0) / n,
+    );
   const yt = bg.tensor(Float32Array.from(y), [n]);
   const wt = bg.tensor(Float32Array.from(w), [n]);
-  await checkOp({ what: 'bce weighted', inputs: [{ data: x, shape: [n] }], gpu: ([t]) => bg.bceWithLogits(t, yt, wt), ref: ([t]) => ref(t, w) });
+  await checkOp({
+    what: 'bce weighted',
+    inputs: [{ data: x, shape: [n] }],
+    gpu: ([t]) => bg.bceWithLogits(t, yt, wt),
+    ref: ([t]) => ref(t, w),
+  });
   await checkOp({ what: 'bce', inputs: [{ data: x, shape: [n] }], gpu: ([t]) => bg.bceWithLogits(t, yt), ref: ([t]) => ref(t, null) });
 });
 

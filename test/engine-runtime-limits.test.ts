@@ -23,7 +23,16 @@ test('a scope that records more than MAX_DISPATCHES_PER_SUBMIT dispatches is sub
 
 test('a config with thousands of layers is refused by name (3000 crashed Dawn on lavapipe while binding them)', () => {
   assert.throws(() => bg.bertConfig({ num_hidden_layers: 3000 }), /num_hidden_layers must be at most 1000, got 3000/);
-  const json = JSON.stringify({ architectures: ['BertModel'], model_type: 'bert', vocab_size: 30, hidden_size: 8, num_hidden_layers: 1e4, num_attention_heads: 2, intermediate_size: 16, max_position_embeddings: 16 });
+  const json = JSON.stringify({
+    architectures: ['BertModel'],
+    model_type: 'bert',
+    vocab_size: 30,
+    hidden_size: 8,
+    num_hidden_layers: 1e4,
+    num_attention_heads: 2,
+    intermediate_size: 16,
+    max_position_embeddings: 16,
+  });
   assert.throws(() => bg.parseConfigJson(json, 'deep/config.json'), /deep\/config.json: num_hidden_layers must be at most 1000, got 10000/);
 });
 
@@ -36,7 +45,11 @@ test('a new init(): tensors of the old runtime go back to the old device, and us
   assert.ok(old.destroyed && !rt.destroyed);
   const counts = { t: rt.liveTensors, b: rt.liveBytes, pooled: rt.pooledBytes };
   a.dispose();
-  assert.equal({ t: rt.liveTensors, b: rt.liveBytes, pooled: rt.pooledBytes }, counts, 'disposing an old tensor leaves the new runtime alone');
+  assert.equal(
+    { t: rt.liveTensors, b: rt.liveBytes, pooled: rt.pooledBytes },
+    counts,
+    'disposing an old tensor leaves the new runtime alone',
+  );
   // the next tensor of that size comes from the new device (it failed with "[Buffer] is associated with [Device]")
   const c = bg.tensor([9, 10, 11, 12]);
   assert.equal([...(await bg.addScalar(c, 1).toArray())], [10, 11, 12, 13]);

@@ -2,11 +2,23 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  accuracy, binaryF1, macroF1, matthewsCorrelation, pearson, spearman, averageRanks,
-  entitiesOf, entityScores, normalizeAnswer, exactMatch, answerF1, squadScores,
+  accuracy,
+  binaryF1,
+  macroF1,
+  matthewsCorrelation,
+  pearson,
+  spearman,
+  averageRanks,
+  entitiesOf,
+  entityScores,
+  normalizeAnswer,
+  exactMatch,
+  answerF1,
+  squadScores,
 } from '../src/finetune/metrics.js';
 
-const close = (a: number | null | undefined, b: number, what: string) => assert.ok(a != null && Math.abs(a - b) < 1e-12, `${what}: ${a} vs ${b}`);
+const close = (a: number | null | undefined, b: number, what: string) =>
+  assert.ok(a != null && Math.abs(a - b) < 1e-12, `${what}: ${a} vs ${b}`);
 
 // preds vs golds: i0 (1,1) tp, i1 (0,1) fn, i2 (1,1) tp, i3 (1,0) fp
 const P = [1, 0, 1, 1];
@@ -57,14 +69,23 @@ test('Spearman: ties take average ranks; x 1,2,2,3 -> 1,2.5,2.5,4; y -> 1,3,2,4;
 });
 
 test('seqeval entities: I- after O or another type starts an entity', () => {
-  assert.equal(entitiesOf(['B-PER', 'I-PER', 'O', 'B-LOC']), [{ type: 'PER', start: 0, end: 1 }, { type: 'LOC', start: 3, end: 3 }]);
+  assert.equal(entitiesOf(['B-PER', 'I-PER', 'O', 'B-LOC']), [
+    { type: 'PER', start: 0, end: 1 },
+    { type: 'LOC', start: 3, end: 3 },
+  ]);
   assert.equal(entitiesOf(['O', 'I-PER', 'I-PER', 'B-LOC', 'I-PER']), [
     { type: 'PER', start: 1, end: 2 },
     { type: 'LOC', start: 3, end: 3 },
     { type: 'PER', start: 4, end: 4 },
   ]);
-  assert.equal(entitiesOf(['B-PER', 'I-LOC']), [{ type: 'PER', start: 0, end: 0 }, { type: 'LOC', start: 1, end: 1 }]);
-  assert.equal(entitiesOf(['B-PER', 'B-PER']), [{ type: 'PER', start: 0, end: 0 }, { type: 'PER', start: 1, end: 1 }]);
+  assert.equal(entitiesOf(['B-PER', 'I-LOC']), [
+    { type: 'PER', start: 0, end: 0 },
+    { type: 'LOC', start: 1, end: 1 },
+  ]);
+  assert.equal(entitiesOf(['B-PER', 'B-PER']), [
+    { type: 'PER', start: 0, end: 0 },
+    { type: 'PER', start: 1, end: 1 },
+  ]);
   assert.equal(entitiesOf(['B-FOO-BAR', 'I-FOO-BAR']), [{ type: 'FOO-BAR', start: 0, end: 1 }]);
   assert.equal(entitiesOf(['O', 'O']), []);
   assert.throws(() => entitiesOf(['O', '']), /tag 1 is ""/);
@@ -112,10 +133,10 @@ test('SQuAD EM / F1: token overlap; best over gold answers; v2 empty vs no-answe
   // EM = 2/3 * 100; F1 = (1 + 2/3 + 1) / 3 * 100; HasAns: EM 50, F1 (1 + 2/3) / 2 * 100
   const s = squadScores(['Denver Broncos', 'cat sat', ''], [['Denver Broncos', 'The Denver Broncos'], ['the cat'], []]);
   close(s.exact_match, 200 / 3, 'EM');
-  close(s.f1, (800 / 3) / 3, 'F1');
+  close(s.f1, 800 / 3 / 3, 'F1');
   assert.is(s.total, 3);
   close(s.HasAns_exact, 50, 'HasAns EM');
-  close(s.HasAns_f1, (500 / 3) / 2, 'HasAns F1');
+  close(s.HasAns_f1, 500 / 3 / 2, 'HasAns F1');
   assert.equal([s.NoAns_exact, s.NoAns_f1, s.NoAns_total], [100, 100, 1]);
   // a span predicted for an unanswerable question scores 0; v1.1 data has no NoAns keys
   assert.equal(squadScores(['Denver'], [[]]).exact_match, 0);

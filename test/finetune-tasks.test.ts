@@ -12,7 +12,36 @@ import { parseJsonLines, qaExamples, tagExamples, labelSet, type QaExample } fro
 import { ARCHITECTURES } from '../src/models/tasks.js';
 
 // ids: [PAD] 0, [UNK] 1, [CLS] 2, [SEP] 3, [MASK] 4, then the words
-const VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'where', '?', 'john', 'smith', 'play', '##s', 'foot', '##ball', 'new', '##york', 'in', 'at', 'the', 'cat', 'sat'];
+const VOCAB = [
+  '[PAD]',
+  '[UNK]',
+  '[CLS]',
+  '[SEP]',
+  '[MASK]',
+  'a',
+  'b',
+  'c',
+  'd',
+  'e',
+  'f',
+  'g',
+  'h',
+  'where',
+  '?',
+  'john',
+  'smith',
+  'play',
+  '##s',
+  'foot',
+  '##ball',
+  'new',
+  '##york',
+  'in',
+  'at',
+  'the',
+  'cat',
+  'sat',
+];
 const wp = new WordPieceTokenizer(VOCAB);
 const id = (t: string) => VOCAB.indexOf(t);
 
@@ -41,19 +70,46 @@ test('QA windows: question first, context windows overlapping by the stride, off
 test('QA targets: answer only in the 2nd window; an answer across a window boundary -> [CLS] everywhere', () => {
   // "e f" = chars [8, 11) = context tokens 4, 5: only window [3, 7) holds both (at feature positions 5, 6)
   const inSecond = qaFeatures(qa([{ text: ['e f'], answer_start: [8] }]), wp, WINDOWS);
-  assert.equal(inSecond.map((f) => [f.start_positions, f.end_positions]), [[0, 0], [5, 6], [0, 0]]);
+  assert.equal(
+    inSecond.map((f) => [f.start_positions, f.end_positions]),
+    [
+      [0, 0],
+      [5, 6],
+      [0, 0],
+    ],
+  );
   // "c d e" = tokens 2..4: window 1 lacks e, window 2 lacks c -> no window holds it
   const across = qaFeatures(qa([{ text: ['c d e'], answer_start: [4] }]), wp, WINDOWS);
-  assert.equal(across.map((f) => [f.start_positions, f.end_positions]), [[0, 0], [0, 0], [0, 0]]);
+  assert.equal(
+    across.map((f) => [f.start_positions, f.end_positions]),
+    [
+      [0, 0],
+      [0, 0],
+      [0, 0],
+    ],
+  );
   // the first answer is the target
   const first = qaFeatures(qa([{ text: ['a', 'h'], answer_start: [0, 14] }]), wp, WINDOWS);
-  assert.equal(first.map((f) => [f.start_positions, f.end_positions]), [[4, 4], [0, 0], [0, 0]]);
+  assert.equal(
+    first.map((f) => [f.start_positions, f.end_positions]),
+    [
+      [4, 4],
+      [0, 0],
+      [0, 0],
+    ],
+  );
 });
 
 test('QA windows: a question with no room for the context, or a stride as long as the window, is a clear error', () => {
   const ex = qa([{ text: [], answer_start: [] }]);
-  assert.throws(() => qaFeatures(ex, wp, { maxLength: 5, docStride: 1 }), /qa\.jsonl:1: the question is 2 tokens: with 3 special tokens nothing of the context fits in max length 5/);
-  assert.throws(() => qaFeatures(ex, wp, { maxLength: 9, docStride: 4 }), /doc stride 4 must be smaller than the 4 context tokens a window holds/);
+  assert.throws(
+    () => qaFeatures(ex, wp, { maxLength: 5, docStride: 1 }),
+    /qa\.jsonl:1: the question is 2 tokens: with 3 special tokens nothing of the context fits in max length 5/,
+  );
+  assert.throws(
+    () => qaFeatures(ex, wp, { maxLength: 9, docStride: 4 }),
+    /doc stride 4 must be smaller than the 4 context tokens a window holds/,
+  );
 });
 
 /** Logits per feature: all 0 except the given positions. */
@@ -126,10 +182,22 @@ test('tag alignment: the first piece of a word carries its label, the rest -100;
   // truncation: the last word has no token -> null tag
   const [cut] = tagFeatures([ex], wp, { labels: tagLabels, maxLength: 4 });
   assert.equal(cut.wordIds, [null, 0, 1, null]);
-  const rows = (f: typeof cut, pick: (i: number) => string) => f.input_ids.flatMap((_, i) => tagLabels.labels.map((l) => (l === pick(i) ? 5 : 0)));
-  assert.equal(wordTags(cut, rows(cut, () => 'O'), tagLabels, 3), ['O', 'O', null]);
+  const rows = (f: typeof cut, pick: (i: number) => string) =>
+    f.input_ids.flatMap((_, i) => tagLabels.labels.map((l) => (l === pick(i) ? 5 : 0)));
+  assert.equal(
+    wordTags(
+      cut,
+      rows(cut, () => 'O'),
+      tagLabels,
+      3,
+    ),
+    ['O', 'O', null],
+  );
   const [bad] = tagExamples(parseJsonLines('{"tokens":["John"],"tags":["B-ORG"]}', 'bad.jsonl'));
-  assert.throws(() => tagFeatures([bad], wp, { labels: tagLabels }), /bad\.jsonl:1: tag "B-ORG" of word 0 \("John"\) is not one of the labels/);
+  assert.throws(
+    () => tagFeatures([bad], wp, { labels: tagLabels }),
+    /bad\.jsonl:1: tag "B-ORG" of word 0 \("John"\) is not one of the labels/,
+  );
 });
 
 test('tag predictions map back to words through the first piece (other pieces do not count)', () => {
@@ -154,20 +222,34 @@ test('entities of text input: simple groups tokens, first merges the pieces of a
   const row = picks.flatMap((p) => tagLabels.labels.map((l) => (l === p ? 3 : 0)));
   const p = Math.exp(3) / (Math.exp(3) + 4); // softmax of [3, 0, 0, 0, 0]
   const simple = groupEntities(f, row, text, tagLabels, wp, 'simple');
-  assert.equal(simple.map((e) => ('entity_group' in e ? [e.entity_group, e.word, e.start, e.end] : [])), [
-    ['PER', 'john smith', 0, 10],
-    ['MISC', 'new', 14, 17],
-    ['PER', '##york', 17, 21],
-  ]);
+  assert.equal(
+    simple.map((e) => ('entity_group' in e ? [e.entity_group, e.word, e.start, e.end] : [])),
+    [
+      ['PER', 'john smith', 0, 10],
+      ['MISC', 'new', 14, 17],
+      ['PER', '##york', 17, 21],
+    ],
+  );
   assert.ok(Math.abs(simple[0].score - p) < 1e-12);
   const first = groupEntities(f, row, text, tagLabels, wp, 'first');
-  assert.equal(first.map((e) => ('entity_group' in e ? [e.entity_group, e.word, e.start, e.end] : [])), [
-    ['PER', 'john smith', 0, 10],
-    ['MISC', 'newyork', 14, 21],
-  ]);
+  assert.equal(
+    first.map((e) => ('entity_group' in e ? [e.entity_group, e.word, e.start, e.end] : [])),
+    [
+      ['PER', 'john smith', 0, 10],
+      ['MISC', 'newyork', 14, 21],
+    ],
+  );
   assert.is(text.slice(14, 21), 'Newyork');
   const none = groupEntities(f, row, text, tagLabels, wp, 'none');
-  assert.equal(none.map((e) => ('entity' in e ? [e.entity, e.word, e.index] : [])), [['B-PER', 'john', 1], ['I-PER', 'smith', 2], ['B-MISC', 'new', 4], ['B-PER', '##york', 5]]);
+  assert.equal(
+    none.map((e) => ('entity' in e ? [e.entity, e.word, e.index] : [])),
+    [
+      ['B-PER', 'john', 1],
+      ['I-PER', 'smith', 2],
+      ['B-MISC', 'new', 4],
+      ['B-PER', '##york', 5],
+    ],
+  );
   // through the registry: tags per word (split on letters / punctuation) and entities
   const [pred] = TASKS.tag.decode([ex], [f], [{ logits: row }], { labels: tagLabels, tokenizer: wp, aggregation: 'first' });
   assert.equal(pred.tags, ['B-PER', 'I-PER', 'O', 'B-MISC']);
@@ -180,7 +262,13 @@ test('entity grouping: [UNK] shows its text and starts a word; a B- after a B- o
   assert.equal(f.tokens, ['[CLS]', 'john', '[UNK]', '[SEP]']);
   const row = ['O', 'B-PER', 'B-PER', 'O'].flatMap((p) => tagLabels.labels.map((l) => (l === p ? 3 : 0)));
   const groups = groupEntities(f, row, text, tagLabels, wp, 'simple');
-  assert.equal(groups.map((e) => [e.word, e.start, e.end]), [['john', 0, 4], ['Zorg', 5, 9]]);
+  assert.equal(
+    groups.map((e) => [e.word, e.start, e.end]),
+    [
+      ['john', 0, 4],
+      ['Zorg', 5, 9],
+    ],
+  );
 });
 
 // byte-level BPE with RoBERTa's specials: <s> 0, <pad> 1, </s> 2
@@ -200,7 +288,11 @@ test('pair templates: BERT [CLS] A [SEP] B [SEP] (types 0 / 1); RoBERTa <s> A </
   assert.equal(tokens, ['<s>', ...a, '</s>', '</s>', ...p, '</s>']);
   assert.ok(r.token_type_ids.every((t) => t === 0));
   // and a RoBERTa QA window: <s> question </s></s> context </s>, context typed 0
-  const [w] = qaFeatures(qaExamples(parseJsonLines(qaLine({ id: 'r', context: 'the cat sat', answers: { text: ['cat'], answer_start: [4] } }), 'r')), bpe, { maxLength: 64, docStride: 8 });
+  const [w] = qaFeatures(
+    qaExamples(parseJsonLines(qaLine({ id: 'r', context: 'the cat sat', answers: { text: ['cat'], answer_start: [4] } }), 'r')),
+    bpe,
+    { maxLength: 64, docStride: 8 },
+  );
   const wt = bpe.convertIdsToTokens(w.input_ids);
   const q = bpe.encode('where?', null, { addSpecialTokens: false }).tokens;
   assert.equal(wt.slice(0, q.length + 3), ['<s>', ...q, '</s>', '</s>']);
@@ -210,7 +302,12 @@ test('pair templates: BERT [CLS] A [SEP] B [SEP] (types 0 / 1); RoBERTa <s> A </
 });
 
 test('collate: dynamic padding to the longest of the batch (pad id, mask 0, types 0, token labels -100)', () => {
-  const f = (n: number, labels?: number | number[]) => ({ input_ids: Array(n).fill(7), token_type_ids: Array(n).fill(1), attention_mask: Array(n).fill(1), labels });
+  const f = (n: number, labels?: number | number[]) => ({
+    input_ids: Array(n).fill(7),
+    token_type_ids: Array(n).fill(1),
+    attention_mask: Array(n).fill(1),
+    labels,
+  });
   const b = collate([f(2, 1), f(4, 0)], { padId: 1 });
   assert.equal(b.input_ids.shape, [2, 4]);
   assert.equal([...b.input_ids.data], [7, 7, 1, 1, 7, 7, 7, 7]);
@@ -224,7 +321,13 @@ test('collate: dynamic padding to the longest of the batch (pad id, mask 0, type
   assert.throws(() => collate([f(2, 1), f(2)], { padId: 0 }), /1 of 2 features have labels/);
   assert.throws(() => collate([f(2, [1])], { padId: 0 }), /feature 0 has 1 token labels for 2 tokens/);
   // choices: [B, C, T], every choice padded to the longest of the whole batch
-  const c = collateChoices([{ choices: [f(2), f(3)], labels: 1 }, { choices: [f(5), f(1)], labels: 0 }], { padId: 0 });
+  const c = collateChoices(
+    [
+      { choices: [f(2), f(3)], labels: 1 },
+      { choices: [f(5), f(1)], labels: 0 },
+    ],
+    { padId: 0 },
+  );
   assert.equal(c.input_ids.shape, [2, 2, 5]);
   assert.equal([...c.attention_mask.data].slice(0, 10), [1, 1, 0, 0, 0, 1, 1, 1, 0, 0]);
   assert.equal([...c.labels!.data], [1, 0]);
@@ -233,26 +336,58 @@ test('collate: dynamic padding to the longest of the batch (pad id, mask 0, type
 test('length-bucketed batches: seeded, every index once, similar lengths together', () => {
   const lengths = [5, 1, 4, 2, 3, 6, 9, 7, 8, 10];
   const batches = bucketedBatches(lengths, 2, { seed: 1 });
-  assert.equal(batches.flat().sort((a, b) => a - b), lengths.map((_, i) => i));
+  assert.equal(
+    batches.flat().sort((a, b) => a - b),
+    lengths.map((_, i) => i),
+  );
   // one mega-batch (2 x 50 > 10): sorted longest first, then cut
-  assert.equal(batches.map((b) => b.map((i) => lengths[i])), [[10, 9], [8, 7], [6, 5], [4, 3], [2, 1]]);
+  assert.equal(
+    batches.map((b) => b.map((i) => lengths[i])),
+    [
+      [10, 9],
+      [8, 7],
+      [6, 5],
+      [4, 3],
+      [2, 1],
+    ],
+  );
   assert.equal(bucketedBatches(lengths, 3, { seed: 4, megaBatchFactor: 1 }), bucketedBatches(lengths, 3, { seed: 4, megaBatchFactor: 1 }));
-  assert.not.equal(bucketedBatches(lengths, 3, { seed: 4, megaBatchFactor: 1 }), bucketedBatches(lengths, 3, { seed: 5, megaBatchFactor: 1 }));
-  assert.equal(bucketedBatches(lengths, 3, { seed: 4, keepLast: false }).map((b) => b.length), [3, 3, 3]);
+  assert.not.equal(
+    bucketedBatches(lengths, 3, { seed: 4, megaBatchFactor: 1 }),
+    bucketedBatches(lengths, 3, { seed: 5, megaBatchFactor: 1 }),
+  );
+  assert.equal(
+    bucketedBatches(lengths, 3, { seed: 4, keepLast: false }).map((b) => b.length),
+    [3, 3, 3],
+  );
 });
 
 test('classification, regression and choice through the registry', () => {
   const cls = TASKS.cls;
   const examples = cls.read('{"text":"the cat","label":"pos"}\n{"text":"a b","label":"neg"}\n{"text":"c","label":"pos"}', 'c.jsonl');
   const labels = cls.labelSet!(examples);
-  assert.equal(cls.configFields(labels), { num_labels: 2, id2label: { 0: 'neg', 1: 'pos' }, label2id: { neg: 0, pos: 1 }, problem_type: 'single_label_classification' });
+  assert.equal(cls.configFields(labels), {
+    num_labels: 2,
+    id2label: { 0: 'neg', 1: 'pos' },
+    label2id: { neg: 0, pos: 1 },
+    problem_type: 'single_label_classification',
+  });
   const fs = cls.encode(examples, { tokenizer: wp, labels });
-  assert.equal(fs.map((f) => f.labels), [1, 0, 1]);
+  assert.equal(
+    fs.map((f) => f.labels),
+    [1, 0, 1],
+  );
   // logits: ex 0 -> pos, ex 1 -> pos (wrong), ex 2 -> pos: accuracy 2/3; F1 of pos: tp 2, fp 1 -> 4/5
   const preds = cls.decode(examples, fs, [{ logits: [0, 2] }, { logits: [0, 1] }, { logits: [-1, 1] }], { labels });
-  assert.equal(preds.map((p) => p.label), ['pos', 'pos', 'pos']);
+  assert.equal(
+    preds.map((p) => p.label),
+    ['pos', 'pos', 'pos'],
+  );
   assert.ok(Math.abs(preds[0].score - 1 / (1 + Math.exp(-2))) < 1e-12);
-  assert.equal(preds[0].ranked.map((r) => r.label), ['pos', 'neg']);
+  assert.equal(
+    preds[0].ranked.map((r) => r.label),
+    ['pos', 'neg'],
+  );
   const m = cls.metrics(preds, examples);
   assert.ok(Math.abs(m.accuracy! - 2 / 3) < 1e-12 && Math.abs(m.f1! - 0.8) < 1e-12, JSON.stringify(m));
   assert.is(m.mcc, 0); // constant predictions
@@ -276,7 +411,8 @@ test('classification, regression and choice through the registry', () => {
 
 test('registry: every task names a class the library has, for every family; unknown task is an error', () => {
   for (const task of Object.values(TASKS)) {
-    for (const family of ['bert', 'electra', 'roberta'] as const) assert.ok(task.modelClass(family) in ARCHITECTURES, `${task.name} ${family}: ${task.modelClass(family)}`);
+    for (const family of ['bert', 'electra', 'roberta'] as const)
+      assert.ok(task.modelClass(family) in ARCHITECTURES, `${task.name} ${family}: ${task.modelClass(family)}`);
   }
   assert.throws(() => getTask('ner'), /unknown task 'ner' \(tasks: cls, pair, regression, choice, tag, qa\)/);
   assert.is(getTask('qa'), TASKS.qa);

@@ -10,7 +10,28 @@ import { join } from 'node:path';
 import * as bg from '../src/index.js';
 import { device, rng } from './helpers.js';
 
-const VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'good', 'bad', 'great', 'awful', 'film', 'plot', 'the', 'a', 'was', 'john', 'smith', 'paris', 'in', 'lives', 'mary'];
+const VOCAB = [
+  '[PAD]',
+  '[UNK]',
+  '[CLS]',
+  '[SEP]',
+  '[MASK]',
+  'good',
+  'bad',
+  'great',
+  'awful',
+  'film',
+  'plot',
+  'the',
+  'a',
+  'was',
+  'john',
+  'smith',
+  'paris',
+  'in',
+  'lives',
+  'mary',
+];
 const tok = new bg.WordPieceTokenizer(VOCAB);
 const jsonl = (rows: object[]) => rows.map((r) => JSON.stringify(r)).join('\n');
 
@@ -29,8 +50,17 @@ function sentiment(n: number, seed: number) {
 
 function tiny(family: bg.BaseName, task: bg.AnyTask, labels?: bg.LabelSet, dropout = 0) {
   const config = bg.bertConfig({
-    model_type: family, vocab_size: VOCAB.length, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32,
-    max_position_embeddings: 32, initializer_range: 0.2, hidden_dropout_prob: dropout, attention_probs_dropout_prob: dropout, ...task.configFields(labels),
+    model_type: family,
+    vocab_size: VOCAB.length,
+    hidden_size: 16,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    intermediate_size: 32,
+    max_position_embeddings: 32,
+    initializer_range: 0.2,
+    hidden_dropout_prob: dropout,
+    attention_probs_dropout_prob: dropout,
+    ...task.configFields(labels),
   });
   return bg.createModel(task.modelClass(family), config, { generator: new bg.Generator(11) });
 }
@@ -48,21 +78,47 @@ test('cls: fine-tuning learns held-back sentiment above the majority class; the 
   await run.run();
   const majority = Math.max(...['pos', 'neg'].map((l) => evalSet.filter((e: any) => e.label === l).length)) / evalSet.length;
   const last = run.evals.at(-1)!;
-  console.log(`\n  cls: loss ${losses[0].toFixed(3)} -> ${losses.at(-1)!.toFixed(3)}; held-back accuracy ${last.metrics.accuracy} vs majority ${majority.toFixed(3)} (${run.evals.length} evaluations)`);
+  console.log(
+    `\n  cls: loss ${losses[0].toFixed(3)} -> ${losses.at(-1)!.toFixed(3)}; held-back accuracy ${last.metrics.accuracy} vs majority ${majority.toFixed(3)} (${run.evals.length} evaluations)`,
+  );
   assert.is(run.evals.length, 8, 'one evaluation per epoch');
   assert.ok(last.metrics.accuracy! > majority + 0.2, `accuracy ${last.metrics.accuracy} vs majority ${majority}`);
-  assert.ok(run.best && run.best.metrics.accuracy === Math.max(...run.evals.map((e) => e.metrics.accuracy!)), 'best = the highest accuracy');
-  const preds = (await run.predict(task.read(jsonl([{ text: 'the film was great' }, { text: 'awful plot' }]), 'in.jsonl', { labelled: false }))) as bg.ClassPrediction[];
-  assert.equal(preds.map((p) => p.label), ['pos', 'neg']);
+  assert.ok(
+    run.best && run.best.metrics.accuracy === Math.max(...run.evals.map((e) => e.metrics.accuracy!)),
+    'best = the highest accuracy',
+  );
+  const preds = (await run.predict(
+    task.read(jsonl([{ text: 'the film was great' }, { text: 'awful plot' }]), 'in.jsonl', { labelled: false }),
+  )) as bg.ClassPrediction[];
+  assert.equal(
+    preds.map((p) => p.label),
+    ['pos', 'neg'],
+  );
   // the best model's files load as a Hugging Face directory of the task class, labels included
-  const loaded = await bg.fromPretrained({ config: new TextDecoder().decode(run.best!.files['config.json']), weights: run.best!.files['model.safetensors'] });
+  const loaded = await bg.fromPretrained({
+    config: new TextDecoder().decode(run.best.files['config.json']),
+    weights: run.best.files['model.safetensors'],
+  });
   assert.is(loaded.model.architecture, 'BertForSequenceClassification');
   assert.equal(loaded.config.id2label, { 0: 'neg', 1: 'pos' });
   loaded.model.dispose();
   run.dispose();
   // patience 0: stops at the first evaluation that does not improve
   const m2 = tiny('bert', task, labels);
-  const early = bg.finetune({ task: 'cls', model: m2, tokenizer: tok, train, eval: evalSet, labels, epochs: 30, batchSize: 8, lr: 1e-2, seed: 1, patience: 0, metric: 'accuracy' });
+  const early = bg.finetune({
+    task: 'cls',
+    model: m2,
+    tokenizer: tok,
+    train,
+    eval: evalSet,
+    labels,
+    epochs: 30,
+    batchSize: 8,
+    lr: 1e-2,
+    seed: 1,
+    patience: 0,
+    metric: 'accuracy',
+  });
   await early.run();
   assert.is(early.stopped, 'early');
   assert.ok(early.evals.length < 30);
@@ -85,10 +141,28 @@ test('gradient accumulation: 2 micro-batches of 2 give the update of one batch o
   const labels = task.labelSet!(train);
   const after = async (batchSize: number, accumulationSteps: number, meanOfMeans = false) => {
     const model = tiny('bert', task, labels);
-    const run = bg.finetune({ task: 'tag', model, tokenizer: tok, train, labels, steps: 1, batchSize, accumulationSteps, lr: 1e-2, warmupRatio: 0, maxGradNorm: 1e9, weightDecay: 0 });
+    const run = bg.finetune({
+      task: 'tag',
+      model,
+      tokenizer: tok,
+      train,
+      labels,
+      steps: 1,
+      batchSize,
+      accumulationSteps,
+      lr: 1e-2,
+      warmupRatio: 0,
+      maxGradNorm: 1e9,
+      weightDecay: 0,
+    });
     if (meanOfMeans) (run.trainer.objective as { targetCount?: unknown }).targetCount = undefined;
     await run.run();
-    const w = [...(await model.namedParameters().find(([n]) => n === 'classifier.weight')![1].toArray())];
+    const w = [
+      ...(await model
+        .namedParameters()
+        .find(([n]) => n === 'classifier.weight')![1]
+        .toArray()),
+    ];
     run.dispose();
     model.dispose();
     return w;
@@ -97,7 +171,9 @@ test('gradient accumulation: 2 micro-batches of 2 give the update of one batch o
   const accumulated = await after(2, 2);
   const naive = await after(2, 2, true);
   const diff = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i])));
-  console.log(`\n  classifier after one step: |accumulated - whole| = ${diff(accumulated, whole).toExponential(2)}, |mean of means - whole| = ${diff(naive, whole).toExponential(2)}`);
+  console.log(
+    `\n  classifier after one step: |accumulated - whole| = ${diff(accumulated, whole).toExponential(2)}, |mean of means - whole| = ${diff(naive, whole).toExponential(2)}`,
+  );
   assert.ok(diff(accumulated, whole) < 1e-6, `accumulated vs whole batch: ${diff(accumulated, whole)}`);
   assert.ok(diff(naive, whole) > 1e-4, 'the mean of per-micro-batch means differs (the test can fail)');
 });
@@ -154,7 +230,10 @@ test('a frozen encoder trains the head only (no gradient kernels for the encoder
   assert.equal(frozen.trained, ['classifier.weight', 'classifier.bias']);
   assert.is(frozen.encoderGrads, 0);
   assert.ok(frozen.per < lora.per && lora.per < full.per, `frozen ${frozen.per} < LoRA ${lora.per} < full ${full.per}`);
-  assert.ok(lora.trained.every((n) => n.includes('.lora_') || n.startsWith('base_model.model.classifier.')), lora.trained.join(', '));
+  assert.ok(
+    lora.trained.every((n) => n.includes('.lora_') || n.startsWith('base_model.model.classifier.')),
+    lora.trained.join(', '),
+  );
 });
 
 test('frozen features: a scalar mix / the last four layers feed a new head; the encoder gets no gradient and does not change', async () => {
@@ -167,7 +246,19 @@ test('frozen features: a scalar mix / the last four layers feed a new head; the 
   for (const features of ['scalar-mix', 'concat-last-4'] as const) {
     const encoder = tiny('bert', task, labels);
     const before = [...(await encoder.namedParameters()[0][1].toArray())];
-    const run = bg.finetune({ task: 'cls', model: encoder, tokenizer: tok, train, eval: evalSet, labels, epochs: 8, batchSize: 8, lr: 3e-2, seed: 1, features });
+    const run = bg.finetune({
+      task: 'cls',
+      model: encoder,
+      tokenizer: tok,
+      train,
+      eval: evalSet,
+      labels,
+      epochs: 8,
+      batchSize: 8,
+      lr: 3e-2,
+      seed: 1,
+      features,
+    });
     await run.trainer.trainStep();
     await rt.sync();
     const d0 = rt.dispatchCount;
@@ -176,10 +267,20 @@ test('frozen features: a scalar mix / the last four layers feed a new head; the 
     await run.run();
     const acc = run.evals.at(-1)!.metrics.accuracy!;
     const names = run.trainer.optimizer.parameters.map((p) => p.name);
-    console.log(`\n  ${features}: ${per} dispatches per step, trains ${names.join(', ')}; held-back accuracy ${acc.toFixed(3)} vs majority ${majority.toFixed(3)}${features === 'scalar-mix' ? `; layer weights ${(await (run.model as bg.FeatureClassifier).layerWeights()).map((w) => w.toFixed(2)).join(' ')}` : ''}`);
-    assert.equal(names, features === 'scalar-mix' ? ['scalar_mix.weights', 'scalar_mix.gamma', 'classifier.weight', 'classifier.bias'] : ['classifier.weight', 'classifier.bias']);
+    console.log(
+      `\n  ${features}: ${per} dispatches per step, trains ${names.join(', ')}; held-back accuracy ${acc.toFixed(3)} vs majority ${majority.toFixed(3)}${features === 'scalar-mix' ? `; layer weights ${(await (run.model as bg.FeatureClassifier).layerWeights()).map((w) => w.toFixed(2)).join(' ')}` : ''}`,
+    );
+    assert.equal(
+      names,
+      features === 'scalar-mix'
+        ? ['scalar_mix.weights', 'scalar_mix.gamma', 'classifier.weight', 'classifier.bias']
+        : ['classifier.weight', 'classifier.bias'],
+    );
     assert.ok(acc > majority, `accuracy ${acc} vs majority ${majority}`);
-    assert.ok(encoder.namedParameters().every(([, p]) => p.grad === null), 'no encoder gradient');
+    assert.ok(
+      encoder.namedParameters().every(([, p]) => p.grad === null),
+      'no encoder gradient',
+    );
     assert.equal([...(await encoder.namedParameters()[0][1].toArray())], before, 'the encoder is unchanged');
     run.dispose();
     encoder.dispose();

@@ -15,19 +15,45 @@ const configs = readdirSync(MODELS)
   .map((d) => join(MODELS, d, 'config.json'))
   .filter(existsSync)
   .map((p) => JSON.parse(readFileSync(p, 'utf8')));
-const WORDS = ['bert', 'roberta', 'electra', 'gelu', 'relu', 'tanh', 'swish', 'absolute', 'relative_key', 'regression', 'multi_label_classification', 'BertForMaskedLM', 'LABEL_0'];
+const WORDS = [
+  'bert',
+  'roberta',
+  'electra',
+  'gelu',
+  'relu',
+  'tanh',
+  'swish',
+  'absolute',
+  'relative_key',
+  'regression',
+  'multi_label_classification',
+  'BertForMaskedLM',
+  'LABEL_0',
+];
 
 /** What every accepted config must satisfy for the models to be built from it. */
 function checkAccepted(c: BertConfig, architecture: unknown): void {
   const fail = (msg: string) => {
     throw new TypeError(`accepted a config that cannot be built: ${msg}`);
   };
-  const sizes = ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'max_position_embeddings', 'type_vocab_size', 'num_labels'] as const;
+  const sizes = [
+    'vocab_size',
+    'hidden_size',
+    'num_hidden_layers',
+    'num_attention_heads',
+    'intermediate_size',
+    'max_position_embeddings',
+    'type_vocab_size',
+    'num_labels',
+  ] as const;
   for (const k of sizes) if (!Number.isSafeInteger(c[k]) || (c[k] as number) <= 0) fail(`${k} ${String(c[k])}`);
   if (c.hidden_size % c.num_attention_heads !== 0) fail('hidden_size not a multiple of heads');
-  if (!Number.isInteger(c.pad_token_id) || c.pad_token_id < 0 || c.pad_token_id >= c.vocab_size) fail(`pad_token_id ${String(c.pad_token_id)}`);
-  if (!(typeof c.layer_norm_eps === 'number' && c.layer_norm_eps > 0 && Number.isFinite(c.layer_norm_eps))) fail(`layer_norm_eps ${String(c.layer_norm_eps)}`);
-  for (const k of ['hidden_dropout_prob', 'attention_probs_dropout_prob'] as const) if (!(typeof c[k] === 'number' && c[k] >= 0 && c[k] < 1)) fail(`${k} ${String(c[k])}`);
+  if (!Number.isInteger(c.pad_token_id) || c.pad_token_id < 0 || c.pad_token_id >= c.vocab_size)
+    fail(`pad_token_id ${String(c.pad_token_id)}`);
+  if (!(typeof c.layer_norm_eps === 'number' && c.layer_norm_eps > 0 && Number.isFinite(c.layer_norm_eps)))
+    fail(`layer_norm_eps ${String(c.layer_norm_eps)}`);
+  for (const k of ['hidden_dropout_prob', 'attention_probs_dropout_prob'] as const)
+    if (!(typeof c[k] === 'number' && c[k] >= 0 && c[k] < 1)) fail(`${k} ${String(c[k])}`);
   if (typeof c.hidden_act !== 'string') fail('hidden_act');
   if (!['bert', 'roberta', 'electra'].includes(c.model_type)) fail('model_type');
   if (architecture !== undefined && typeof architecture !== 'string') fail('architecture');

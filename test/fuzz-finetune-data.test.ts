@@ -13,21 +13,63 @@ const CONTEXT = 'Moby Dick is a whale. Ishmael tells the story of the Pequod and
 
 /** Valid records of each task, from which the inputs are mutated. */
 const SEEDS: Record<string, object[]> = {
-  cls: [{ text: 'a fine day', label: 'pos' }, { text: 'rain again', label: 'neg' }, { text: 'so so', label: 'pos' }],
-  pair: [{ text: 'the cat sat', pair: 'a cat was sitting', label: 'entailment' }, { text: 'it rains', pair: 'it is dry', label: 'contradiction' }],
-  regression: [{ text: 'a', pair: 'b', label: 0.5 }, { text: 'the same', pair: 'the same', label: 5 }],
-  choice: [{ text: 'The whale', choices: ['swims', 'flies'], label: 0 }, { text: 'Ahab', choices: ['captain', 'cook'], label: 0 }],
+  cls: [
+    { text: 'a fine day', label: 'pos' },
+    { text: 'rain again', label: 'neg' },
+    { text: 'so so', label: 'pos' },
+  ],
+  pair: [
+    { text: 'the cat sat', pair: 'a cat was sitting', label: 'entailment' },
+    { text: 'it rains', pair: 'it is dry', label: 'contradiction' },
+  ],
+  regression: [
+    { text: 'a', pair: 'b', label: 0.5 },
+    { text: 'the same', pair: 'the same', label: 5 },
+  ],
+  choice: [
+    { text: 'The whale', choices: ['swims', 'flies'], label: 0 },
+    { text: 'Ahab', choices: ['captain', 'cook'], label: 0 },
+  ],
   tag: [
     { tokens: ['Ahab', 'sails', 'the', 'Pequod'], tags: ['B-PER', 'O', 'O', 'B-MISC'] },
-    { text: 'Ishmael met Queequeg in Nantucket', entities: [{ start: 0, end: 7, label: 'PER' }, { start: 26, end: 35, label: 'LOC' }] },
+    {
+      text: 'Ishmael met Queequeg in Nantucket',
+      entities: [
+        { start: 0, end: 7, label: 'PER' },
+        { start: 26, end: 35, label: 'LOC' },
+      ],
+    },
   ],
   qa: [
     { id: 'q1', question: 'Who is the captain?', context: CONTEXT, answers: { text: ['Ahab'], answer_start: [CONTEXT.indexOf('Ahab')] } },
-    { id: 'q2', question: 'What is Moby Dick?', context: CONTEXT, answers: { text: ['a whale'], answer_start: [CONTEXT.indexOf('a whale')] } },
+    {
+      id: 'q2',
+      question: 'What is Moby Dick?',
+      context: CONTEXT,
+      answers: { text: ['a whale'], answer_start: [CONTEXT.indexOf('a whale')] },
+    },
     { id: 'q3', question: 'Who is Bob?', context: CONTEXT, answers: { text: [], answer_start: [] } },
   ],
 };
-const WORDS = ['text', 'pair', 'label', 'choices', 'tokens', 'tags', 'entities', 'start', 'end', 'id', 'question', 'context', 'answers', 'answer_start', 'O', 'B-PER', 'pos'];
+const WORDS = [
+  'text',
+  'pair',
+  'label',
+  'choices',
+  'tokens',
+  'tags',
+  'entities',
+  'start',
+  'end',
+  'id',
+  'question',
+  'context',
+  'answers',
+  'answer_start',
+  'O',
+  'B-PER',
+  'pos',
+];
 
 /** CSV / TSV text of flat records (cls, pair, regression), sometimes with quotes, CRLF or a BOM. */
 function delimited(r: Rng, records: object[], delimiter: string): string {
@@ -55,7 +97,11 @@ function makeInput(r: Rng): { task: AnyTask; text: string; source: string; what:
     const tsv = r.next() < 0.5;
     source = tsv ? 'fuzz/train.tsv' : 'fuzz/train.csv';
     // CSV cells are the mutated values as text (objects become "[object Object]": still text)
-    text = delimited(r, records.map((rec) => (rec !== null && typeof rec === 'object' ? rec : { text: String(rec) })), tsv ? '\t' : ',');
+    text = delimited(
+      r,
+      records.map((rec) => (rec !== null && typeof rec === 'object' ? rec : { text: String(rec) })),
+      tsv ? '\t' : ',',
+    );
   } else {
     source = 'fuzz/train.jsonl';
     text = records.map((rec) => jsonText(rec)).join('\n');

@@ -39,7 +39,27 @@ const CODE_POINT_RANGES: [number, number][] = [
   [0xe0000, 0xe007f], // tags
   [0x10fff0, 0x10ffff], // last plane
 ];
-const SPECIAL_WORDS = ['[CLS]', '[SEP]', '[PAD]', '[MASK]', '[UNK]', '<s>', '</s>', '<pad>', '<mask>', '<unk>', '##', 'Ġ', "'s", "n't", ' ', '  ', '\n', '\r\n', '\t'];
+const SPECIAL_WORDS = [
+  '[CLS]',
+  '[SEP]',
+  '[PAD]',
+  '[MASK]',
+  '[UNK]',
+  '<s>',
+  '</s>',
+  '<pad>',
+  '<mask>',
+  '<unk>',
+  '##',
+  'Ġ',
+  "'s",
+  "n't",
+  ' ',
+  '  ',
+  '\n',
+  '\r\n',
+  '\t',
+];
 
 /** Random text: runs of characters from the ranges above, special tokens, spaces; sometimes one very long word. */
 export function randomText(r: Rng, maxLength = 400): string {
@@ -81,8 +101,45 @@ export function randomJsonValue(r: Rng, words: readonly string[] = []): unknown 
   if (roll < 0.25) return 'x'.repeat(int(r, 1000, 200_000));
   if (roll < 0.3) return randomText(r, 20);
   const values: unknown[] = [
-    null, true, false, 0, -0, 1, -1, 2, 3, 0.5, -1.5, 7, 100, 1e9, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 53 + 2, 1e21, 1e308, -1e308, 5e-324,
-    '', 'x', '0', '1e9', 'null', [], [null], [0], [1, 2], [-1], [2, 3, 4], ['x', 1], [[]], {}, { a: 1 }, { type: 'x' }, { '': null },
+    null,
+    true,
+    false,
+    0,
+    -0,
+    1,
+    -1,
+    2,
+    3,
+    0.5,
+    -1.5,
+    7,
+    100,
+    1e9,
+    2 ** 31,
+    2 ** 32,
+    2 ** 53,
+    2 ** 53 + 2,
+    1e21,
+    1e308,
+    -1e308,
+    5e-324,
+    '',
+    'x',
+    '0',
+    '1e9',
+    'null',
+    [],
+    [null],
+    [0],
+    [1, 2],
+    [-1],
+    [2, 3, 4],
+    ['x', 1],
+    [[]],
+    {},
+    { a: 1 },
+    { type: 'x' },
+    { '': null },
   ];
   return pick(r, values);
 }
@@ -95,7 +152,7 @@ function randomPath(r: Rng, value: Json): (string | number)[] {
   const path: (string | number)[] = [];
   let node = value;
   while (isContainer(node)) {
-    const keys = Array.isArray(node) ? node.map((_, i) => i) : Object.keys(node);
+    const keys: (string | number)[] = Array.isArray(node) ? node.map((_, i) => i) : Object.keys(node);
     if (keys.length === 0 || (path.length > 0 && r.next() < 0.3)) break;
     const key = pick(r, keys);
     path.push(key);
@@ -104,9 +161,10 @@ function randomPath(r: Rng, value: Json): (string | number)[] {
   return path;
 }
 
-const pathText = (path: readonly (string | number)[]) => path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k.length > 30 ? k.slice(0, 30) + '...' : k}`)).join('') || '(root)';
+const pathText = (path: readonly (string | number)[]) =>
+  path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k.length > 30 ? k.slice(0, 30) + '...' : k}`)).join('') || '(root)';
 const brief = (v: Json) => {
-  const s = typeof v === 'string' && v.startsWith(DEEP) ? v.slice(1) : JSON.stringify(v) ?? String(v);
+  const s = typeof v === 'string' && v.startsWith(DEEP) ? v.slice(1) : (JSON.stringify(v) ?? String(v));
   return s.length > 40 ? s.slice(0, 40) + '...' : s;
 };
 
@@ -120,7 +178,8 @@ export function mutateJson(r: Rng, value: Json, words: readonly string[] = []): 
   const count = int(r, 1, 3);
   for (let m = 0; m < count; m++) {
     const path = randomPath(r, doc);
-    const parent = path.slice(0, -1).reduce<Json>((node, k) => (node as Record<string, Json>)[k as string], doc) as Record<string, Json> | Json[] | undefined;
+    const parent = path.slice(0, -1).reduce<Json>((node, k) => (node as Record<string, Json>)[k as string], doc) as
+      Record<string, Json> | Json[] | undefined;
     const key = path[path.length - 1];
     const roll = r.next();
     if (path.length === 0) {
@@ -133,7 +192,7 @@ export function mutateJson(r: Rng, value: Json, words: readonly string[] = []): 
     } else if (roll < 0.25 && isContainer(parent)) {
       const v = randomJsonValue(r, words);
       if (Array.isArray(parent)) parent.push(v);
-      else (parent as Record<string, Json>)[pick(r, ['extra', ...words])] = v;
+      else parent[pick(r, ['extra', ...words])] = v;
       what.push(`add to ${pathText(path.slice(0, -1))}: ${brief(v)}`);
     } else if (roll < 0.32) {
       // a copy of another part of the document (the right type in the wrong place)
@@ -157,7 +216,8 @@ export function mutateText(r: Rng, text: string): { text: string; what: string }
   const at = int(r, 0, text.length);
   const roll = r.next();
   if (roll < 0.3) return { text: text.slice(0, at), what: `truncated to ${at} chars` };
-  if (roll < 0.6) return { text: text.slice(0, at) + String.fromCodePoint(int(r, 0, 0x7f)) + text.slice(at + 1), what: `char ${at} changed` };
+  if (roll < 0.6)
+    return { text: text.slice(0, at) + String.fromCodePoint(int(r, 0, 0x7f)) + text.slice(at + 1), what: `char ${at} changed` };
   if (roll < 0.8) return { text: text.slice(0, at) + randomText(r, 8) + text.slice(at), what: `text inserted at ${at}` };
   const end = Math.min(text.length, at + int(r, 1, 200));
   return { text: text.slice(0, end) + text.slice(at), what: `chars ${at}..${end} duplicated` };
@@ -216,7 +276,13 @@ export interface FuzzCounts {
  * else (a TypeError, a RangeError, an Error that does not name the file) fails the test, which
  * prints the first few such inputs.
  */
-export function runFuzz(name: string, runs: number, seed: number, make: (r: Rng) => FuzzCase, isClean: (err: Error) => boolean): FuzzCounts {
+export function runFuzz(
+  name: string,
+  runs: number,
+  seed: number,
+  make: (r: Rng) => FuzzCase,
+  isClean: (err: Error) => boolean,
+): FuzzCounts {
   const counts: FuzzCounts = { inputs: 0, cleanErrors: 0, accepted: 0 };
   const failures: string[] = [];
   const start = performance.now();
@@ -241,7 +307,10 @@ export function runFuzz(name: string, runs: number, seed: number, make: (r: Rng)
       if (ms > slowest.ms) slowest = { ms, what: `input ${i}: ${c.what.slice(0, 120)}` };
     }
   }
-  console.log(`fuzz ${name}: ${counts.inputs} inputs, ${counts.cleanErrors} clean errors, ${counts.accepted} accepted, ${failures.length} other (${((performance.now() - start) / 1000).toFixed(1)} s; slowest ${slowest.ms.toFixed(0)} ms, ${slowest.what})`);
-  if (failures.length) assert.unreachable(`${name}: ${failures.length} of ${runs} inputs gave an unclean error:\n${failures.filter(Boolean).join('\n')}`);
+  console.log(
+    `fuzz ${name}: ${counts.inputs} inputs, ${counts.cleanErrors} clean errors, ${counts.accepted} accepted, ${failures.length} other (${((performance.now() - start) / 1000).toFixed(1)} s; slowest ${slowest.ms.toFixed(0)} ms, ${slowest.what})`,
+  );
+  if (failures.length)
+    assert.unreachable(`${name}: ${failures.length} of ${runs} inputs gave an unclean error:\n${failures.filter(Boolean).join('\n')}`);
   return counts;
 }

@@ -11,7 +11,23 @@ import { FUZZ_SCALE, int, jsonText, mutateBytes, mutateJson, pick, runFuzz, type
 const RUNS = 3000 * FUZZ_SCALE;
 const SOURCE = 'fuzz/model.safetensors';
 const DTYPES = ['F64', 'F32', 'F16', 'BF16', 'I64', 'I32', 'I16', 'I8', 'U64', 'U32', 'U16', 'U8', 'BOOL', 'F8_E4M3', 'F8_E5M2'];
-const SIZE: Record<string, number> = { F64: 8, I64: 8, U64: 8, F32: 4, I32: 4, U32: 4, F16: 2, BF16: 2, I16: 2, U16: 2, I8: 1, U8: 1, BOOL: 1, F8_E4M3: 1, F8_E5M2: 1 };
+const SIZE: Record<string, number> = {
+  F64: 8,
+  I64: 8,
+  U64: 8,
+  F32: 4,
+  I32: 4,
+  U32: 4,
+  F16: 2,
+  BF16: 2,
+  I16: 2,
+  U16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+  F8_E4M3: 1,
+  F8_E5M2: 1,
+};
 
 interface Parsed {
   header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
@@ -34,7 +50,11 @@ function assemble(headerText: string, data: Uint8Array, headerLength?: bigint): 
 
 const MODELS = 'test/fixtures/models';
 const files: Uint8Array[] = existsSync(MODELS)
-  ? readdirSync(MODELS).flatMap((d) => ['model', 'inputs'].map((f) => join(MODELS, d, `${f}.safetensors`))).filter(existsSync).slice(0, 12).map((p) => new Uint8Array(readFileSync(p)))
+  ? readdirSync(MODELS)
+      .flatMap((d) => ['model', 'inputs'].map((f) => join(MODELS, d, `${f}.safetensors`)))
+      .filter(existsSync)
+      .slice(0, 12)
+      .map((p) => new Uint8Array(readFileSync(p)))
   : [];
 // every writable dtype, a scalar, a zero-size tensor and metadata
 files.push(

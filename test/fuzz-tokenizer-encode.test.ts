@@ -18,7 +18,7 @@ const isOptionError = (err: Error) => /max length|truncat/.test(err.message);
 function randomOptions(r: Rng, isPair: boolean) {
   const maxLength = r.next() < 0.5 ? int(r, 0, 300) : undefined;
   const truncation = pick<TruncationStrategy>(r, isPair ? ['longest_first', 'only_first', 'only_second'] : ['longest_first', 'only_first']);
-  const padding = maxLength !== undefined && r.next() < 0.5 ? ('max_length' as const) : false;
+  const padding: 'max_length' | false = maxLength !== undefined && r.next() < 0.5 ? ('max_length' as const) : false;
   return { maxLength, truncation, padding, addSpecialTokens: r.next() < 0.9 };
 }
 
@@ -28,7 +28,8 @@ function checkEncoding(e: TokenizerEncoding, vocab: readonly string[], texts: st
   const fail = (msg: string) => {
     throw new TypeError(`bad encoding: ${msg}`);
   };
-  for (const a of [e.tokens, e.tokenTypeIds, e.attentionMask, e.offsets, e.specialTokensMask]) if (a.length !== n) fail('arrays of different lengths');
+  for (const a of [e.tokens, e.tokenTypeIds, e.attentionMask, e.offsets, e.specialTokensMask])
+    if (a.length !== n) fail('arrays of different lengths');
   if (maxLength !== undefined && n > maxLength) fail(`${n} ids for max length ${maxLength}`);
   const longest = Math.max(...texts.map(codePoints));
   for (let i = 0; i < n; i++) {

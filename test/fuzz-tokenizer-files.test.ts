@@ -33,10 +33,34 @@ const withText = (r: Rng, text: string, what: string): { text: string; what: str
 test('fuzz: tokenizer.json loads or is refused with a clean error naming the file and field', () => {
   const SOURCE = 'fuzz/tokenizer.json';
   const base = WordPieceTokenizer.fromVocabText(SMALL_VOCAB.join('\n')).toTokenizerJson() as Record<string, any>;
-  const bertProcessing = { ...structuredClone(base), post_processor: { type: 'BertProcessing', sep: ['[SEP]', 102], cls: ['[CLS]', 101] }, padding: { pad_token: '[PAD]' } };
+  const bertProcessing = {
+    ...structuredClone(base),
+    post_processor: { type: 'BertProcessing', sep: ['[SEP]', 102], cls: ['[CLS]', 101] },
+    padding: { pad_token: '[PAD]' },
+  };
   const noNormalizer = { ...structuredClone(base), normalizer: null, pre_tokenizer: null };
   const docs = [base, bertProcessing, noNormalizer];
-  const words = ['WordPiece', 'BPE', 'BertNormalizer', 'BertPreTokenizer', 'BertProcessing', 'TemplateProcessing', 'SpecialToken', 'Sequence', 'A', 'B', '[CLS]', '[SEP]', '[UNK]', '[PAD]', '##', 'vocab', 'type', 'id', 'content'];
+  const words = [
+    'WordPiece',
+    'BPE',
+    'BertNormalizer',
+    'BertPreTokenizer',
+    'BertProcessing',
+    'TemplateProcessing',
+    'SpecialToken',
+    'Sequence',
+    'A',
+    'B',
+    '[CLS]',
+    '[SEP]',
+    '[UNK]',
+    '[PAD]',
+    '##',
+    'vocab',
+    'type',
+    'id',
+    'content',
+  ];
   runFuzz(
     'tokenizer.json',
     1000 * FUZZ_SCALE,
@@ -60,14 +84,31 @@ function mutateVocabLines(r: Rng, lines: string[]): { text: string; what: string
   for (let m = int(r, 1, 3); m > 0; m--) {
     const i = int(r, 0, out.length - 1);
     const roll = r.next();
-    if (roll < 0.2) out.splice(i, int(r, 1, 50)), what.push(`lines from ${i} deleted`);
-    else if (roll < 0.35) out.splice(i, 0, out[int(r, 0, out.length - 1)] ?? ''), what.push(`a line repeated at ${i}`);
-    else if (roll < 0.5) out[i] = randomText(r, 30), what.push(`line ${i} replaced`);
-    else if (roll < 0.6) out.splice(0, out.length, ...out.filter((l) => l !== pick(r, ['[UNK]', '[CLS]', '[SEP]', '[PAD]']))), what.push('a special token removed');
-    else if (roll < 0.7) out.splice(i, 0, ''), what.push(`empty line at ${i}`);
-    else if (roll < 0.8) out.splice(i, 0, 'x'.repeat(int(r, 100, 50_000))), what.push(`a long token at ${i}`);
-    else if (roll < 0.9) out.splice(int(r, 0, out.length), out.length), what.push('truncated');
-    else out[i] = '##' + (out[i] ?? ''), what.push(`## added to line ${i}`);
+    if (roll < 0.2) {
+      out.splice(i, int(r, 1, 50));
+      what.push(`lines from ${i} deleted`);
+    } else if (roll < 0.35) {
+      out.splice(i, 0, out[int(r, 0, out.length - 1)] ?? '');
+      what.push(`a line repeated at ${i}`);
+    } else if (roll < 0.5) {
+      out[i] = randomText(r, 30);
+      what.push(`line ${i} replaced`);
+    } else if (roll < 0.6) {
+      out.splice(0, out.length, ...out.filter((l) => l !== pick(r, ['[UNK]', '[CLS]', '[SEP]', '[PAD]'])));
+      what.push('a special token removed');
+    } else if (roll < 0.7) {
+      out.splice(i, 0, '');
+      what.push(`empty line at ${i}`);
+    } else if (roll < 0.8) {
+      out.splice(i, 0, 'x'.repeat(int(r, 100, 50_000)));
+      what.push(`a long token at ${i}`);
+    } else if (roll < 0.9) {
+      out.splice(int(r, 0, out.length), out.length);
+      what.push('truncated');
+    } else {
+      out[i] = '##' + (out[i] ?? '');
+      what.push(`## added to line ${i}`);
+    }
   }
   let text = out.join(r.next() < 0.1 ? '\r\n' : '\n');
   if (r.next() < 0.05) text = '\ufeff' + text;

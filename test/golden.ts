@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 
 export type NamedArrays = Map<string, { data: ArrayLike<number>; shape: number[] }>;
 
-const maxAbs = (xs: ArrayLike<number>) => Array.prototype.reduce.call(xs, (m: number, v: number) => Math.max(m, Math.abs(v)), 0) as number;
+const maxAbs = (xs: ArrayLike<number>) => Array.from(xs).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 
 /** max |a - e| / max |e| over a tensor: error relative to the reference's scale. */
 function relativeToScale(actual: ArrayLike<number>, expected: ArrayLike<number>, floor: number): number {
@@ -20,8 +20,8 @@ export function compareOutputs(dir: string, actual: NamedArrays, expected: Named
   for (const [name, e] of expected) {
     const a = actual.get(name);
     assert.ok(a, `${dir}: output ${name} is missing`);
-    assert.equal(a!.shape, e.shape, `${dir}: ${name} shape`);
-    const err = relativeToScale(a!.data, e.data, name.startsWith('grad.') ? 1e-3 * gradScale : 0);
+    assert.equal(a.shape, e.shape, `${dir}: ${name} shape`);
+    const err = relativeToScale(a.data, e.data, name.startsWith('grad.') ? 1e-3 * gradScale : 0);
     const tol = name.startsWith('grad.') ? 1e-3 : 1e-4;
     const kind = name.startsWith('grad.') ? 'grad' : 'output';
     worst[kind] = Math.max(worst[kind] ?? 0, err);

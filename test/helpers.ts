@@ -30,11 +30,15 @@ export const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 
 
 /** f32 data rounded from float64, so CPU references see exactly what the GPU sees. */
 export function f32(values: ArrayLike<number>): Float64Array {
-  return Float64Array.from(Float32Array.from(values as ArrayLike<number>));
+  return Float64Array.from(Float32Array.from(values));
 }
 
 /** Max |a - b| / (atol + rtol * |b|) must be <= 1. */
-export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, { rtol = 1e-5, atol = 1e-6, what = 'value' } = {}): void {
+export function assertClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  { rtol = 1e-5, atol = 1e-6, what = 'value' } = {},
+): void {
   assert.is(actual.length, expected.length, `${what}: length ${actual.length} vs ${expected.length}`);
   let worst = 0;
   let at = -1;
@@ -49,7 +53,10 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
       at = i;
     }
   }
-  if (worst > 1) assert.unreachable(`${what}: element ${at} is ${actual[at]}, expected ${expected[at]} (error ${worst.toFixed(2)}x tolerance; rtol ${rtol}, atol ${atol})`);
+  if (worst > 1)
+    assert.unreachable(
+      `${what}: element ${at} is ${actual[at]}, expected ${expected[at]} (error ${worst.toFixed(2)}x tolerance; rtol ${rtol}, atol ${atol})`,
+    );
 }
 
 export async function read(t: Tensor): Promise<Float64Array> {
@@ -101,7 +108,7 @@ export async function checkOp(c: GradCase): Promise<void> {
     }
     const g = xs[k].grad;
     assert.ok(g, `${c.what}: input ${k} got no gradient`);
-    assertClose(await read(g!), numeric, { rtol: c.gradRtol ?? 1e-4, atol: c.gradAtol ?? 1e-4, what: `${c.what} grad of input ${k}` });
+    assertClose(await read(g), numeric, { rtol: c.gradRtol ?? 1e-4, atol: c.gradAtol ?? 1e-4, what: `${c.what} grad of input ${k}` });
   }
   for (const t of [...xs, out, wt]) {
     t.zeroGrad();

@@ -65,7 +65,10 @@ test('replaceDir: the betweenRenames window leaves old and new copies that recov
   const killed = await replaceDir(join(root, 'ckpt.tmp-new'), join(root, 'ckpt'), () => {
     seen = readdirSync(root).sort();
     throw new Error('killed'); // stands for SIGKILL: the second rename never happens
-  }).then(() => false, (err) => err.message === 'killed');
+  }).then(
+    () => false,
+    (err) => err.message === 'killed',
+  );
   assert.ok(killed);
   assert.ok(!seen.includes('ckpt') && seen.some((n) => n.startsWith('ckpt.old-')) && seen.includes('ckpt.tmp-new'), seen.join(' '));
   assert.is(await recoverDir(join(root, 'ckpt'), rank), join(root, 'ckpt.tmp-new'));
@@ -75,7 +78,8 @@ test('replaceDir: the betweenRenames window leaves old and new copies that recov
 
 test('removeLeftovers: the temporary files of cut-short atomic writes of one file', async () => {
   const root = mkdtempSync(join(tmpdir(), 'bertgpu-recover-'));
-  for (const n of ['model.safetensors', 'model.safetensors.tmp-1', 'model.safetensors.tmp-2', 'config.json.tmp-3']) writeFileSync(join(root, n), '');
+  for (const n of ['model.safetensors', 'model.safetensors.tmp-1', 'model.safetensors.tmp-2', 'config.json.tmp-3'])
+    writeFileSync(join(root, n), '');
   await removeLeftovers(join(root, 'model.safetensors'));
   assert.equal(readdirSync(root).sort(), ['config.json.tmp-3', 'model.safetensors']);
   assert.ok(existsSync(join(root, 'model.safetensors')));

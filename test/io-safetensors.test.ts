@@ -48,8 +48,8 @@ function throwsWith(fn: () => unknown, ...parts: (string | RegExp)[]) {
 
 test('F32 round trip is bit-exact (NaN payloads, -0, +-Inf, subnormals, extremes)', () => {
   const bits = [
-    0x7fc00000, 0x7f800001, 0xffc00001, 0x7fbfffff, 0x80000000, 0x00000000, 0x7f800000, 0xff800000,
-    0x00000001, 0x807fffff, 0x7f7fffff, 0xff7fffff, 0x3f800000, 0xbf800000, 0x3eaaaaab, 0x00800000,
+    0x7fc00000, 0x7f800001, 0xffc00001, 0x7fbfffff, 0x80000000, 0x00000000, 0x7f800000, 0xff800000, 0x00000001, 0x807fffff, 0x7f7fffff,
+    0xff7fffff, 0x3f800000, 0xbf800000, 0x3eaaaaab, 0x00800000,
   ];
   const data = floatsFromBits(bits);
   const bytes = writeSafetensors({ x: { data, shape: [4, 4] } });
@@ -57,7 +57,7 @@ test('F32 round trip is bit-exact (NaN payloads, -0, +-Inf, subnormals, extremes
   assert.is(back.dtype, 'F32');
   assert.equal(back.shape, [4, 4]);
   assert.ok(back.data instanceof Float32Array);
-  assert.equal(bitsOf(back.data as Float32Array), bits);
+  assert.equal(bitsOf(back.data), bits);
 });
 
 test('I32 and I64 round trips, including int32 extremes and negatives', () => {
@@ -104,7 +104,7 @@ test('BF16: every bit pattern reads exactly and writes back to itself', () => {
   const t = readSafetensors(file).tensors.get('b')!;
   assert.equal(t.shape, [256, 256]);
   const bits = new Uint32Array((t.data as Float32Array).buffer);
-  for (let i = 0; i < 65536; i++) if (bits[i] !== i << 16 >>> 0) assert.unreachable(`bf16 ${i}`);
+  for (let i = 0; i < 65536; i++) if (bits[i] !== (i << 16) >>> 0) assert.unreachable(`bf16 ${i}`);
   const again = writeSafetensors({ b: { data: t.data, shape: [256, 256], dtype: 'BF16' } });
   const e = parseSafetensorsHeader(again).entries[0];
   const back = new Uint16Array(again.slice(e.begin, e.end).buffer);
@@ -115,17 +115,35 @@ test('BF16: every bit pattern reads exactly and writes back to itself', () => {
 
 test('float16ToFloat32 / bfloat16ToFloat32 on known values', () => {
   const cases: [number, number][] = [
-    [0x3c00, 1], [0xc000, -2], [0x7bff, 65504], [0xfbff, -65504], [0x0001, 2 ** -24], [0x0400, 2 ** -14],
-    [0x03ff, 1023 * 2 ** -24], [0x7c00, Infinity], [0xfc00, -Infinity], [0x3555, 0.333251953125],
-    [0x3800, 0.5], [0x4248, 3.140625], [0x0000, 0], [0x3bff, 0.99951171875],
+    [0x3c00, 1],
+    [0xc000, -2],
+    [0x7bff, 65504],
+    [0xfbff, -65504],
+    [0x0001, 2 ** -24],
+    [0x0400, 2 ** -14],
+    [0x03ff, 1023 * 2 ** -24],
+    [0x7c00, Infinity],
+    [0xfc00, -Infinity],
+    [0x3555, 0.333251953125],
+    [0x3800, 0.5],
+    [0x4248, 3.140625],
+    [0x0000, 0],
+    [0x3bff, 0.99951171875],
   ];
   for (const [h, v] of cases) assert.is(float16ToFloat32(h), v, `half 0x${h.toString(16)}`);
   assert.ok(Object.is(float16ToFloat32(0x8000), -0));
   assert.ok(Number.isNaN(float16ToFloat32(0x7e00)));
   assert.ok(Number.isNaN(float16ToFloat32(0xfc01)));
   const bcases: [number, number][] = [
-    [0x3f80, 1], [0x4049, 3.140625], [0xc000, -2], [0xff80, -Infinity], [0x7f80, Infinity],
-    [0x0001, 2 ** -133], [0x7f7f, 3.3895313892515355e38], [0x3e80, 0.25], [0x0080, 2 ** -126],
+    [0x3f80, 1],
+    [0x4049, 3.140625],
+    [0xc000, -2],
+    [0xff80, -Infinity],
+    [0x7f80, Infinity],
+    [0x0001, 2 ** -133],
+    [0x7f7f, 3.3895313892515355e38],
+    [0x3e80, 0.25],
+    [0x0080, 2 ** -126],
   ];
   for (const [h, v] of bcases) assert.is(bfloat16ToFloat32(h), v, `bf16 0x${h.toString(16)}`);
   assert.ok(Object.is(bfloat16ToFloat32(0x8000), -0));
@@ -134,11 +152,31 @@ test('float16ToFloat32 / bfloat16ToFloat32 on known values', () => {
 
 test('float32ToFloat16 rounds to nearest even, overflows to Inf, keeps NaN', () => {
   const cases: [number, number][] = [
-    [1, 0x3c00], [-2, 0xc000], [65504, 0x7bff], [65519, 0x7bff], [65520, 0x7c00], [1e6, 0x7c00], [-1e6, 0xfc00],
-    [2 ** -24, 0x0001], [2 ** -25, 0x0000], [2 ** -25 * 1.0000001, 0x0001], [3 * 2 ** -25, 0x0002], [5 * 2 ** -25, 0x0002],
-    [2 ** -14, 0x0400], [2 ** -14 - 2 ** -25, 0x0400], [1 + 2 ** -11, 0x3c00], [1 + 3 * 2 ** -11, 0x3c02],
-    [0.1, 0x2e66], [1 / 3, 0x3555], [Infinity, 0x7c00], [-Infinity, 0xfc00], [1e-10, 0x0000], [-1e-10, 0x8000],
-    [0.5, 0x3800], [2048 + 1, 0x6800], [2048 + 3, 0x6802],
+    [1, 0x3c00],
+    [-2, 0xc000],
+    [65504, 0x7bff],
+    [65519, 0x7bff],
+    [65520, 0x7c00],
+    [1e6, 0x7c00],
+    [-1e6, 0xfc00],
+    [2 ** -24, 0x0001],
+    [2 ** -25, 0x0000],
+    [2 ** -25 * 1.0000001, 0x0001],
+    [3 * 2 ** -25, 0x0002],
+    [5 * 2 ** -25, 0x0002],
+    [2 ** -14, 0x0400],
+    [2 ** -14 - 2 ** -25, 0x0400],
+    [1 + 2 ** -11, 0x3c00],
+    [1 + 3 * 2 ** -11, 0x3c02],
+    [0.1, 0x2e66],
+    [1 / 3, 0x3555],
+    [Infinity, 0x7c00],
+    [-Infinity, 0xfc00],
+    [1e-10, 0x0000],
+    [-1e-10, 0x8000],
+    [0.5, 0x3800],
+    [2048 + 1, 0x6800],
+    [2048 + 3, 0x6802],
   ];
   for (const [x, h] of cases) assert.is(float32ToFloat16(x), h, `f16(${x})`);
   assert.is(float32ToFloat16(-0), 0x8000);
@@ -162,7 +200,10 @@ test('float values written as F16 read back to the nearest half', () => {
   const data = Float32Array.from([0.1, -3.3, 1000.7, 6e-8, 70000]);
   const back = readSafetensors(writeSafetensors({ x: { data, shape: [5], dtype: 'F16' } })).tensors.get('x')!;
   assert.is(back.dtype, 'F16');
-  assert.equal(Array.from(back.data), Array.from(data, (v) => float16ToFloat32(float32ToFloat16(v))));
+  assert.equal(
+    Array.from(back.data),
+    Array.from(data, (v) => float16ToFloat32(float32ToFloat16(v))),
+  );
   assert.is(back.data[4], Infinity);
 });
 
@@ -206,7 +247,8 @@ test('output is deterministic: sorted, header padded with spaces to 8, metadata 
   assert.equal(keys, ['10', '2', 'alpha', 'zeta', 'mid']);
   const f = readSafetensors(one, 'det.safetensors');
   assert.equal(f.metadata, meta);
-  for (const e of parseSafetensorsHeader(one).entries) assert.is((e.begin - 8 - n) % (e.dtype === 'F16' ? 2 : e.dtype === 'I64' ? 8 : 4), 0);
+  for (const e of parseSafetensorsHeader(one).entries)
+    assert.is((e.begin - 8 - n) % (e.dtype === 'F16' ? 2 : e.dtype === 'I64' ? 8 : 4), 0);
   // no metadata -> no __metadata__ key
   const plain = writeSafetensors({ a });
   assert.not.ok(new TextDecoder().decode(plain).includes('__metadata__'));
@@ -214,7 +256,10 @@ test('output is deterministic: sorted, header padded with spaces to 8, metadata 
 });
 
 test('reads from an ArrayBuffer and from an unaligned Uint8Array view', () => {
-  const bytes = writeSafetensors({ w: { data: Float32Array.from([1.5, -2.25, 3]), shape: [3] }, i: { data: Int32Array.from([-7, 8]), shape: [2] } });
+  const bytes = writeSafetensors({
+    w: { data: Float32Array.from([1.5, -2.25, 3]), shape: [3] },
+    i: { data: Int32Array.from([-7, 8]), shape: [2] },
+  });
   const fromBuffer = readSafetensors(bytes.slice().buffer);
   assert.equal(Array.from(fromBuffer.tensors.get('w')!.data), [1.5, -2.25, 3]);
   const shifted = new Uint8Array(bytes.length + 3);
@@ -245,19 +290,31 @@ test('other dtypes: F64, I16, I8, U8, U16, U32, BOOL, U64', () => {
   const u64 = dv(8);
   u64.setBigUint64(0, 42n, true);
   const data = new Uint8Array([
-    ...new Uint8Array(f64.buffer), ...new Uint8Array(i16.buffer), 0xff, 0x7f, 200, 3, 0, 1,
-    ...new Uint8Array(u16.buffer), ...new Uint8Array(u32.buffer), ...new Uint8Array(u64.buffer),
+    ...new Uint8Array(f64.buffer),
+    ...new Uint8Array(i16.buffer),
+    0xff,
+    0x7f,
+    200,
+    3,
+    0,
+    1,
+    ...new Uint8Array(u16.buffer),
+    ...new Uint8Array(u32.buffer),
+    ...new Uint8Array(u64.buffer),
   ]);
-  const file = rawFile({
-    f: { dtype: 'F64', shape: [2], data_offsets: [0, 16] },
-    s: { dtype: 'I16', shape: [2], data_offsets: [16, 20] },
-    b: { dtype: 'I8', shape: [2], data_offsets: [20, 22] },
-    u: { dtype: 'U8', shape: [2], data_offsets: [22, 24] },
-    z: { dtype: 'BOOL', shape: [2], data_offsets: [24, 26] },
-    p: { dtype: 'U16', shape: [], data_offsets: [26, 28] },
-    q: { dtype: 'U32', shape: [1], data_offsets: [28, 32] },
-    r: { dtype: 'U64', shape: [1], data_offsets: [32, 40] },
-  }, data);
+  const file = rawFile(
+    {
+      f: { dtype: 'F64', shape: [2], data_offsets: [0, 16] },
+      s: { dtype: 'I16', shape: [2], data_offsets: [16, 20] },
+      b: { dtype: 'I8', shape: [2], data_offsets: [20, 22] },
+      u: { dtype: 'U8', shape: [2], data_offsets: [22, 24] },
+      z: { dtype: 'BOOL', shape: [2], data_offsets: [24, 26] },
+      p: { dtype: 'U16', shape: [], data_offsets: [26, 28] },
+      q: { dtype: 'U32', shape: [1], data_offsets: [28, 32] },
+      r: { dtype: 'U64', shape: [1], data_offsets: [32, 40] },
+    },
+    data,
+  );
   const t = readSafetensors(file).tensors;
   assert.equal(Array.from(t.get('f')!.data), [Math.fround(0.1), -Infinity]);
   assert.ok(t.get('f')!.data instanceof Float32Array);
@@ -275,10 +332,19 @@ test('I64 / U32 values outside int32 are a clear error', () => {
   const d = new DataView(new ArrayBuffer(16));
   d.setBigInt64(0, 5n, true);
   d.setBigInt64(8, 2n ** 31n, true);
-  throwsWith(() => readSafetensors(rawFile({ ids: { dtype: 'I64', shape: [2], data_offsets: [0, 16] } }, new Uint8Array(d.buffer)), 'in.st'),
-    'in.st', '"ids"', '2147483648', 'flat index 1', 'int32 range');
+  throwsWith(
+    () => readSafetensors(rawFile({ ids: { dtype: 'I64', shape: [2], data_offsets: [0, 16] } }, new Uint8Array(d.buffer)), 'in.st'),
+    'in.st',
+    '"ids"',
+    '2147483648',
+    'flat index 1',
+    'int32 range',
+  );
   d.setBigInt64(8, -(2n ** 31n) - 1n, true);
-  throwsWith(() => readSafetensors(rawFile({ ids: { dtype: 'I64', shape: [2], data_offsets: [0, 16] } }, new Uint8Array(d.buffer))), '-2147483649');
+  throwsWith(
+    () => readSafetensors(rawFile({ ids: { dtype: 'I64', shape: [2], data_offsets: [0, 16] } }, new Uint8Array(d.buffer))),
+    '-2147483649',
+  );
   const u = new Uint8Array([0, 0, 0, 0x80]);
   throwsWith(() => readSafetensors(rawFile({ u: { dtype: 'U32', shape: [1], data_offsets: [0, 4] } }, u)), 'U32 value 2147483648');
 });
@@ -337,20 +403,46 @@ test('bad header: data_offsets not [begin, end] integers with begin <= end', () 
 });
 
 test('bad header: offsets outside the data section; byte length != shape x dtype size', () => {
-  throwsWith(() => readSafetensors(rawFile({ w: { ...ok, data_offsets: [0, 12] } }, 8), S), S, '"w"', '[0, 12]', 'outside the data section (8 bytes)');
-  throwsWith(() => readSafetensors(rawFile({ w: { ...ok, shape: [3] } }, 8), S), S, '"w"', 'byte length 8 != product(shape [3]) 3 x 4 bytes (F32)');
+  throwsWith(
+    () => readSafetensors(rawFile({ w: { ...ok, data_offsets: [0, 12] } }, 8), S),
+    S,
+    '"w"',
+    '[0, 12]',
+    'outside the data section (8 bytes)',
+  );
+  throwsWith(
+    () => readSafetensors(rawFile({ w: { ...ok, shape: [3] } }, 8), S),
+    S,
+    '"w"',
+    'byte length 8 != product(shape [3]) 3 x 4 bytes (F32)',
+  );
   throwsWith(() => readSafetensors(rawFile({ w: { ...ok, dtype: 'F16' } }, 8), S), 'byte length 8 != product(shape [2]) 2 x 2 bytes (F16)');
 });
 
 test('bad header: overlapping tensors, holes and uncovered tail', () => {
-  throwsWith(() => readSafetensors(rawFile({ a: { ...ok, data_offsets: [0, 8] }, b: { ...ok, data_offsets: [4, 12] } }, 12), S), S, '"a"', '"b"', 'overlap');
+  throwsWith(
+    () => readSafetensors(rawFile({ a: { ...ok, data_offsets: [0, 8] }, b: { ...ok, data_offsets: [4, 12] } }, 12), S),
+    S,
+    '"a"',
+    '"b"',
+    'overlap',
+  );
   throwsWith(() => readSafetensors(rawFile({ a: ok, b: { ...ok, data_offsets: [0, 8] } }, 8), S), 'overlap');
   throwsWith(() => readSafetensors(rawFile({ a: ok, z: { ...ok, shape: [0], data_offsets: [4, 4] } }, 8), S), 'overlap');
-  throwsWith(() => readSafetensors(rawFile({ a: { ...ok, data_offsets: [4, 12] } }, 12), S), S, 'hole', '[0, 4)', 'cover the data section exactly');
+  throwsWith(
+    () => readSafetensors(rawFile({ a: { ...ok, data_offsets: [4, 12] } }, 12), S),
+    S,
+    'hole',
+    '[0, 4)',
+    'cover the data section exactly',
+  );
   throwsWith(() => readSafetensors(rawFile({ a: ok, b: { ...ok, data_offsets: [12, 20] } }, 20), S), S, 'hole', '[8, 12)', '"b"');
   throwsWith(() => readSafetensors(rawFile({ a: ok }, 12), S), S, 'not fully covered', '[8, 12)', 'cover the data section exactly');
   // zero-size tensors at a boundary are fine
-  const fine = readSafetensors(rawFile({ a: ok, z: { ...ok, shape: [0], data_offsets: [8, 8] }, y: { ...ok, shape: [2, 0], data_offsets: [0, 0] } }, 8), S);
+  const fine = readSafetensors(
+    rawFile({ a: ok, z: { ...ok, shape: [0], data_offsets: [8, 8] }, y: { ...ok, shape: [2, 0], data_offsets: [0, 0] } }, 8),
+    S,
+  );
   assert.is(fine.tensors.size, 3);
   // an empty file with only metadata is valid
   assert.equal(readSafetensors(rawFile({ __metadata__: { a: 'b' } })).metadata, { a: 'b' });
@@ -370,10 +462,12 @@ test('writeSafetensors checks its arguments', () => {
   throwsWith(() => writeSafetensors({ w: { data: new Float32Array(1), shape: [1], dtype: 'F64' as never } }), 'cannot write dtype "F64"');
   throwsWith(() => writeSafetensors({ w: { data: [1] as never, shape: [1] } }), 'Float32Array or Int32Array');
   // converting writes: integers as F32, integral floats as I64
-  const t = readSafetensors(writeSafetensors({
-    a: { data: Int32Array.from([3, -4]), shape: [2], dtype: 'F32' },
-    b: { data: Float32Array.from([5, -6]), shape: [2], dtype: 'I64' },
-  })).tensors;
+  const t = readSafetensors(
+    writeSafetensors({
+      a: { data: Int32Array.from([3, -4]), shape: [2], dtype: 'F32' },
+      b: { data: Float32Array.from([5, -6]), shape: [2], dtype: 'I64' },
+    }),
+  ).tensors;
   assert.equal([Array.from(t.get('a')!.data), t.get('a')!.data instanceof Float32Array], [[3, -4], true]);
   assert.equal([Array.from(t.get('b')!.data), t.get('b')!.data instanceof Int32Array], [[5, -6], true]);
 });
@@ -383,7 +477,9 @@ test('writeSafetensors checks its arguments', () => {
 
 const MODELS = resolve('test/fixtures/models');
 const fixtureDirs = existsSync(MODELS)
-  ? readdirSync(MODELS).filter((d) => existsSync(join(MODELS, d, 'config.json'))).sort()
+  ? readdirSync(MODELS)
+      .filter((d) => existsSync(join(MODELS, d, 'config.json')))
+      .sort()
   : [];
 
 interface Cfg {
@@ -431,7 +527,13 @@ function expectedParameters(cfg: Cfg): Map<string, number[]> {
     lin(`${L}.output.dense`, H, I);
     ln(`${L}.output.LayerNorm`, H);
   }
-  const pooled = ['BertForPreTraining', 'BertForNextSentencePrediction', 'BertForSequenceClassification', 'BertForMultipleChoice', 'RobertaForMultipleChoice'];
+  const pooled = [
+    'BertForPreTraining',
+    'BertForNextSentencePrediction',
+    'BertForSequenceClassification',
+    'BertForMultipleChoice',
+    'RobertaForMultipleChoice',
+  ];
   if (pooled.includes(arch)) lin(`${base}.pooler.dense`, H, H);
   if (arch === 'BertForPreTraining' || arch === 'BertForMaskedLM') {
     lin('cls.predictions.transform.dense', H, H);
@@ -493,7 +595,10 @@ for (const dir of fixtureDirs) {
       const t = model.tensors.get(name)!;
       assert.is(t.dtype, 'F32', name);
       assert.equal(t.shape, shape, name);
-      assert.ok(t.data.every((v) => Number.isFinite(v)), name);
+      assert.ok(
+        t.data.every((v) => Number.isFinite(v)),
+        name,
+      );
     }
 
     // gradients: one per parameter, same shape
@@ -512,8 +617,14 @@ for (const dir of fixtureDirs) {
     if (cfg.model_type === 'roberta') {
       // RoBERTa position embeddings: padding_idx 1 gets no gradient, and row 0 is never used
       const gp = outputs.tensors.get('grad.roberta.embeddings.position_embeddings.weight')!.data;
-      assert.ok(gp.subarray(0, 2 * E).every((v) => v === 0), 'position rows 0 and 1 get no gradient');
-      assert.ok(gp.subarray(2 * E, 3 * E).some((v) => v !== 0), 'position row 2 (first token) gets a gradient');
+      assert.ok(
+        gp.subarray(0, 2 * E).every((v) => v === 0),
+        'position rows 0 and 1 get no gradient',
+      );
+      assert.ok(
+        gp.subarray(2 * E, 3 * E).some((v) => v !== 0),
+        'position row 2 (first token) gets a gradient',
+      );
     }
 
     // inputs
@@ -533,7 +644,7 @@ for (const dir of fixtureDirs) {
     for (let l = 0; l <= cfg.num_hidden_layers; l++) {
       const h = outputs.tensors.get(`hidden_states.${l}`);
       assert.ok(h, `hidden_states.${l}`);
-      assert.equal(h!.shape, [arch.endsWith('ForMultipleChoice') ? B * ids.shape[1] : B, T, cfg.hidden_size]);
+      assert.equal(h.shape, [arch.endsWith('ForMultipleChoice') ? B * ids.shape[1] : B, T, cfg.hidden_size]);
     }
     assert.not.ok(outputs.tensors.has(`hidden_states.${cfg.num_hidden_layers + 1}`));
     for (const t of outputs.tensors.values()) assert.is(t.dtype, 'F32');
@@ -595,7 +706,10 @@ function recomputeLoss(
   const nl = cfg.id2label ? Object.keys(cfg.id2label).length : 2;
   switch (arch) {
     case 'BertForPreTraining':
-      return crossEntropy(out('prediction_logits'), inp('labels'), V) + crossEntropy(out('seq_relationship_logits'), inp('next_sentence_label'), 2);
+      return (
+        crossEntropy(out('prediction_logits'), inp('labels'), V) +
+        crossEntropy(out('seq_relationship_logits'), inp('next_sentence_label'), 2)
+      );
     case 'BertForMaskedLM':
     case 'ElectraForMaskedLM':
     case 'RobertaForMaskedLM':
@@ -624,7 +738,11 @@ function recomputeLoss(
     case 'ElectraForQuestionAnswering':
     case 'RobertaForQuestionAnswering': {
       const clamp = (a: ArrayLike<number>) => Array.from(a, (v) => Math.min(Math.max(v, 0), T));
-      return (crossEntropy(out('start_logits'), clamp(inp('start_positions')), T, T) + crossEntropy(out('end_logits'), clamp(inp('end_positions')), T, T)) / 2;
+      return (
+        (crossEntropy(out('start_logits'), clamp(inp('start_positions')), T, T) +
+          crossEntropy(out('end_logits'), clamp(inp('end_positions')), T, T)) /
+        2
+      );
     }
     case 'ElectraForPreTraining': {
       const x = out('logits');

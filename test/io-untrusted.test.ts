@@ -15,7 +15,11 @@ async function throwsClean(fn: () => unknown, ...parts: string[]): Promise<void>
   try {
     await fn();
   } catch (err) {
-    assert.is((err as Error).constructor, Error, `a plain Error expected, got ${(err as Error).constructor.name}: ${(err as Error).message}`);
+    assert.is(
+      (err as Error).constructor,
+      Error,
+      `a plain Error expected, got ${(err as Error).constructor.name}: ${(err as Error).message}`,
+    );
     for (const p of parts) assert.ok((err as Error).message.includes(p), `"${(err as Error).message}" should contain ${p}`);
     return;
   }
@@ -43,16 +47,32 @@ test('describeJson is short and bounded on any value', () => {
 
 test('a safetensors header nested 100,000 deep: a clean error naming the file (was RangeError from JSON.stringify)', async () => {
   const S = 'deep.safetensors';
-  await throwsClean(() => readSafetensors(safetensorsWithHeader(`{"a":${deep(100_000)}}`), S), S, 'tensor "a": entry is not an object (got [[...]])');
+  await throwsClean(
+    () => readSafetensors(safetensorsWithHeader(`{"a":${deep(100_000)}}`), S),
+    S,
+    'tensor "a": entry is not an object (got [[...]])',
+  );
   await throwsClean(() => readSafetensors(safetensorsWithHeader(deep(100_000)), S), S, 'header JSON is not an object (got [[...]])');
-  await throwsClean(() => readSafetensors(safetensorsWithHeader(`{"a":{"dtype":"F32","shape":${deep(100_000)},"data_offsets":[0,0]}}`), S), S, 'shape must be an array of non-negative integers (got [[...]])');
-  await throwsClean(() => readSafetensors(safetensorsWithHeader(`{"__metadata__":{"k":${deep(100_000)}}}`), S), S, '__metadata__ value for "k" is not a string (got [[...]])');
+  await throwsClean(
+    () => readSafetensors(safetensorsWithHeader(`{"a":{"dtype":"F32","shape":${deep(100_000)},"data_offsets":[0,0]}}`), S),
+    S,
+    'shape must be an array of non-negative integers (got [[...]])',
+  );
+  await throwsClean(
+    () => readSafetensors(safetensorsWithHeader(`{"__metadata__":{"k":${deep(100_000)}}}`), S),
+    S,
+    '__metadata__ value for "k" is not a string (got [[...]])',
+  );
 });
 
 test('a safetensors shape whose element count overflows is refused, as Hugging Face does', async () => {
   const big = 2 ** 52;
   await throwsClean(
-    () => readSafetensors(safetensorsWithHeader(JSON.stringify({ w: { dtype: 'F32', shape: [big, big, 0], data_offsets: [0, 0] } })), 'x.safetensors'),
+    () =>
+      readSafetensors(
+        safetensorsWithHeader(JSON.stringify({ w: { dtype: 'F32', shape: [big, big, 0], data_offsets: [0, 0] } })),
+        'x.safetensors',
+      ),
     'x.safetensors: tensor "w": shape [4503599627370496,4503599627370496,0] has more elements than a file can hold',
   );
 });
@@ -65,14 +85,23 @@ test('config.json: pad_token_id >= vocab_size (or 1e9) is refused when loading, 
   const weights = readFileSync(join(FIXTURE, 'model.safetensors'));
   for (const pad of [V, 1e9, -1, 0.5, null, '0']) {
     const config = JSON.stringify({ ...fixtureConfig, pad_token_id: pad });
-    await throwsClean(() => fromPretrained({ config, weights }), `files/config.json: pad_token_id must be a non-negative integer below vocab_size ${V}, got ${JSON.stringify(pad)}`);
+    await throwsClean(
+      () => fromPretrained({ config, weights }),
+      `files/config.json: pad_token_id must be a non-negative integer below vocab_size ${V}, got ${JSON.stringify(pad)}`,
+    );
   }
   const dir = mkdtempSync(join(tmpdir(), 'bertgpu-untrusted-'));
   copyFileSync(join(FIXTURE, 'model.safetensors'), join(dir, 'model.safetensors'));
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...fixtureConfig, pad_token_id: V }));
-  await throwsClean(() => fromPretrained(dir), `${dir}/config.json: pad_token_id must be a non-negative integer below vocab_size ${V}, got ${V}`);
+  await throwsClean(
+    () => fromPretrained(dir),
+    `${dir}/config.json: pad_token_id must be a non-negative integer below vocab_size ${V}, got ${V}`,
+  );
   // RoBERTa's pad row is also a position row
-  await throwsClean(() => bertConfig({ model_type: 'roberta', vocab_size: 100, max_position_embeddings: 10, pad_token_id: 10 }), 'pad_token_id must be a non-negative integer below max_position_embeddings 10, got 10');
+  await throwsClean(
+    () => bertConfig({ model_type: 'roberta', vocab_size: 100, max_position_embeddings: 10, pad_token_id: 10 }),
+    'pad_token_id must be a non-negative integer below max_position_embeddings 10, got 10',
+  );
 });
 
 test('config.json: every numeric and typed field is checked, with the file named', async () => {
@@ -96,11 +125,17 @@ test('config.json: every numeric and typed field is checked, with the file named
     [{ problem_type: 'ranking' }, 'problem_type must be null or one of'],
     [{ id2label: { 0: 1 } }, 'id2label must be an object of id -> label name, got {"0":1}'],
     [{ label2id: [] }, 'label2id must be an object of label name -> id, got []'],
-    [{ position_embedding_type: 'relative_key' }, 'position_embedding_type must be "absolute" (the only kind supported), got "relative_key"'],
+    [
+      { position_embedding_type: 'relative_key' },
+      'position_embedding_type must be "absolute" (the only kind supported), got "relative_key"',
+    ],
     [{ architectures: 'BertForMaskedLM' }, 'architectures must be an array of class names, got "BertForMaskedLM"'],
   ];
   for (const [fields, message] of cases) await throwsClean(bad(fields), `${S}: ${message}`);
-  const deepField = JSON.stringify({ ...fixtureConfig, num_attention_heads: 0 }).replace('"num_attention_heads":0', `"num_attention_heads":${deep(100_000)}`);
+  const deepField = JSON.stringify({ ...fixtureConfig, num_attention_heads: 0 }).replace(
+    '"num_attention_heads":0',
+    `"num_attention_heads":${deep(100_000)}`,
+  );
   await throwsClean(() => parseConfigJson(deepField, S), `${S}: num_attention_heads must be a positive integer, got [[...]]`);
   await throwsClean(() => parseConfigJson('[]', S), `${S}: the top level must be an object, got []`);
   await throwsClean(() => parseConfigJson('{"a":', S), `${S} is not valid JSON`);
@@ -108,10 +143,18 @@ test('config.json: every numeric and typed field is checked, with the file named
 
 test('a bad tokenizer next to the model is an error naming it, raised before the model is built', async () => {
   await throwsClean(
-    () => fromPretrained({ config: JSON.stringify(fixtureConfig), weights: readFileSync(join(FIXTURE, 'model.safetensors')), tokenizerJson: '{"model":{"type":"WordPiece","vocab":null}}' }),
+    () =>
+      fromPretrained({
+        config: JSON.stringify(fixtureConfig),
+        weights: readFileSync(join(FIXTURE, 'model.safetensors')),
+        tokenizerJson: '{"model":{"type":"WordPiece","vocab":null}}',
+      }),
     'files/tokenizer.json: model.vocab must be an object of token -> id, got null',
   );
-  await throwsClean(() => fromPretrained({ config: JSON.stringify(fixtureConfig), weights: new Uint8Array(0), vocab: 'a\n' }), 'files/vocab.txt: vocabulary has no [UNK], [CLS], [SEP] token');
+  await throwsClean(
+    () => fromPretrained({ config: JSON.stringify(fixtureConfig), weights: new Uint8Array(0), vocab: 'a\n' }),
+    'files/vocab.txt: vocabulary has no [UNK], [CLS], [SEP] token',
+  );
 });
 
 test.run();

@@ -15,7 +15,9 @@ import { device } from './helpers.js';
 import { compareOutputs } from './golden.js';
 
 const ROOT = 'test/fixtures/models';
-const DIRS = readdirSync(ROOT).filter((d) => existsSync(join(ROOT, d, 'config.json'))).sort();
+const DIRS = readdirSync(ROOT)
+  .filter((d) => existsSync(join(ROOT, d, 'config.json')))
+  .sort();
 
 function load(path: string): NamedArrays {
   const st = bg.readSafetensors(readFileSync(path), path);
@@ -45,7 +47,9 @@ test('every task class the library builds has a PyTorch fixture', () => {
 });
 
 test('worst errors across all classes (printed for the notes)', () => {
-  console.log(`\n  worst output error ${worst.output?.toExponential(2)}, worst gradient error ${worst.grad?.toExponential(2)} (relative to scale)`);
+  console.log(
+    `\n  worst output error ${worst.output?.toExponential(2)}, worst gradient error ${worst.grad?.toExponential(2)} (relative to scale)`,
+  );
   assert.ok(worst.output !== undefined && worst.grad !== undefined);
 });
 
@@ -54,7 +58,16 @@ async function cliPath(): Promise<string> {
   if (cli) return cli;
   // inside the project, so the bundle's npm imports resolve from node_modules
   cli = join(process.cwd(), process.env.TEST_BUILD_DIR ?? '.test-build', 'cli', 'cli.mjs');
-  await esbuild.build({ entryPoints: ['src/cli.ts'], bundle: true, platform: 'node', format: 'esm', packages: 'external', loader: { '.wgsl': 'text' }, outfile: cli, logLevel: 'error' });
+  await esbuild.build({
+    entryPoints: ['src/cli.ts'],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    loader: { '.wgsl': 'text' },
+    outfile: cli,
+    logLevel: 'error',
+  });
   return cli;
 }
 
@@ -76,9 +89,14 @@ test('bertgpu run under Deno (its own WebGPU) matches PyTorch', async () => {
   await cliPath();
   const dir = 'ElectraForMaskedLM';
   const out = join(mkdtempSync(join(tmpdir(), 'bertgpu-run-')), 'out.safetensors');
-  const r = spawnSync('node_modules/.bin/deno', ['run', '-A', cli, 'run', '--model', join(ROOT, dir), '--inputs', join(ROOT, dir, 'inputs.safetensors'), '--out', out, '--grads'], {
-    encoding: 'utf8', env: { ...process.env, DENO_NO_UPDATE_CHECK: '1' },
-  });
+  const r = spawnSync(
+    'node_modules/.bin/deno',
+    ['run', '-A', cli, 'run', '--model', join(ROOT, dir), '--inputs', join(ROOT, dir, 'inputs.safetensors'), '--out', out, '--grads'],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, DENO_NO_UPDATE_CHECK: '1' },
+    },
+  );
   assert.is(r.status, 0, r.stderr);
   compareOutputs(dir, load(out), load(join(ROOT, dir, 'outputs.safetensors')), {});
 });

@@ -21,14 +21,30 @@ test('save -> load round trip is bit-exact for every architecture (fresh random 
   await device();
   for (const arch of Object.keys(bg.ARCHITECTURES)) {
     const model_type = arch.startsWith('Electra') ? 'electra' : arch.startsWith('Roberta') ? 'roberta' : 'bert';
-    const config = bg.bertConfig({ model_type, vocab_size: 50, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 20, max_position_embeddings: 24, embedding_size: model_type === 'electra' ? 8 : undefined, num_labels: 3 });
+    const config = bg.bertConfig({
+      model_type,
+      vocab_size: 50,
+      hidden_size: 16,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      intermediate_size: 20,
+      max_position_embeddings: 24,
+      embedding_size: model_type === 'electra' ? 8 : undefined,
+      num_labels: 3,
+    });
     const model = bg.createModel(arch, config, { generator: new bg.Generator(7) });
     const dir = tmp();
     await bg.savePretrained(model, dir);
     const files = readdirSync(dir).sort();
     assert.equal(files, ['config.json', 'model.safetensors'], `${arch}: only the two files, no temporaries`);
     const saved = bg.readSafetensors(readFileSync(join(dir, 'model.safetensors')));
-    for (const tied of ['cls.predictions.decoder.weight', 'cls.predictions.decoder.bias', 'generator_lm_head.weight', 'lm_head.decoder.weight', 'lm_head.decoder.bias']) {
+    for (const tied of [
+      'cls.predictions.decoder.weight',
+      'cls.predictions.decoder.bias',
+      'generator_lm_head.weight',
+      'lm_head.decoder.weight',
+      'lm_head.decoder.bias',
+    ]) {
       assert.not.ok(saved.tensors.has(tied), `${arch}: tied ${tied} omitted as HF does`);
     }
     const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
@@ -40,7 +56,10 @@ test('save -> load round trip is bit-exact for every architecture (fresh random 
     assert.equal([...a.keys()], [...b.keys()]);
     for (const [n, v] of a) {
       const w = b.get(n)!;
-      assert.ok(new Uint32Array(v.buffer).every((bits, i) => bits === new Uint32Array(w.buffer)[i]), `${arch}: ${n} bit-exact`);
+      assert.ok(
+        new Uint32Array(v.buffer).every((bits, i) => bits === new Uint32Array(w.buffer)[i]),
+        `${arch}: ${n} bit-exact`,
+      );
     }
     model.dispose();
     back.dispose();
@@ -66,21 +85,34 @@ test('the tokenizer comes along: vocab.txt, or tokenizer.json when there is no v
 });
 
 test('presets have the documented sizes', () => {
-  const sizes = Object.fromEntries(Object.keys(bg.PRESETS).map((k) => {
-    const c = bg.presetConfig(k);
-    return [k, [c.num_hidden_layers, c.hidden_size, c.num_attention_heads]];
-  }));
+  const sizes = Object.fromEntries(
+    Object.keys(bg.PRESETS).map((k) => {
+      const c = bg.presetConfig(k);
+      return [k, [c.num_hidden_layers, c.hidden_size, c.num_attention_heads]];
+    }),
+  );
   assert.equal(sizes, {
-    'bert-tiny': [2, 128, 2], 'bert-mini': [4, 256, 4], 'bert-small': [4, 512, 8], 'bert-medium': [8, 512, 8],
-    'bert-base': [12, 768, 12], 'bert-large': [24, 1024, 16], transformer: [6, 512, 8],
+    'bert-tiny': [2, 128, 2],
+    'bert-mini': [4, 256, 4],
+    'bert-small': [4, 512, 8],
+    'bert-medium': [8, 512, 8],
+    'bert-base': [12, 768, 12],
+    'bert-large': [24, 1024, 16],
+    transformer: [6, 512, 8],
   });
   assert.throws(() => bg.presetConfig('bert-huge'), /unknown config preset 'bert-huge'/);
-  assert.throws(() => bg.bertConfig({ hidden_size: 30, num_attention_heads: 4 }), /hidden_size 30 is not a multiple of num_attention_heads 4/);
+  assert.throws(
+    () => bg.bertConfig({ hidden_size: 30, num_attention_heads: 4 }),
+    /hidden_size 30 is not a multiple of num_attention_heads 4/,
+  );
 });
 
 test('a new head on a pre-trained encoder: allowMissing reports what was freshly initialised', async () => {
   await device();
-  const { model, missing, unexpected } = await bg.fromPretrained(join(FIX, 'BertForPreTraining'), { architecture: 'BertForSequenceClassification', allowMissing: ['classifier.weight', 'classifier.bias'] });
+  const { model, missing, unexpected } = await bg.fromPretrained(join(FIX, 'BertForPreTraining'), {
+    architecture: 'BertForSequenceClassification',
+    allowMissing: ['classifier.weight', 'classifier.bias'],
+  });
   assert.equal(missing.sort(), ['classifier.bias', 'classifier.weight']);
   assert.ok(unexpected.includes('cls.seq_relationship.weight'));
   model.dispose();
@@ -129,19 +161,28 @@ test('bad checkpoints give clear errors', async () => {
   assert.match(await loadError(dir), /model\.safetensors/);
 
   dir = copyFixture(name);
-  rewriteHeader(join(dir, 'model.safetensors'), (h) => { h['classifier.bias'].data_offsets = [0, 1e9]; });
+  rewriteHeader(join(dir, 'model.safetensors'), (h) => {
+    h['classifier.bias'].data_offsets = [0, 1e9];
+  });
   assert.match(await loadError(dir), /classifier\.bias/);
 
   dir = copyFixture(name);
-  rewriteHeader(join(dir, 'model.safetensors'), (h) => { h['classifier.bias'].dtype = 'Q7'; });
+  rewriteHeader(join(dir, 'model.safetensors'), (h) => {
+    h['classifier.bias'].dtype = 'Q7';
+  });
   assert.match(await loadError(dir), /Q7/);
 
   dir = copyFixture(name);
-  rewriteHeader(join(dir, 'model.safetensors'), (h) => { h['classifier.renamed'] = h['classifier.bias']; delete h['classifier.bias']; });
+  rewriteHeader(join(dir, 'model.safetensors'), (h) => {
+    h['classifier.renamed'] = h['classifier.bias'];
+    delete h['classifier.bias'];
+  });
   assert.match(await loadError(dir), /missing tensor\(s\) classifier\.bias/);
 
   dir = copyFixture(name);
-  rewriteHeader(join(dir, 'model.safetensors'), (h) => { h['classifier.bias'].shape = [1, 3]; });
+  rewriteHeader(join(dir, 'model.safetensors'), (h) => {
+    h['classifier.bias'].shape = [1, 3];
+  });
   assert.match(await loadError(dir), /tensor 'classifier\.bias' has shape \[1, 3\], the model expects \[3\]/);
 
   dir = copyFixture(name);
@@ -161,8 +202,14 @@ test('a table larger than the device allows is refused with the limit named', as
   const hidden = 64;
   const vocab = Math.floor(limit / 4 / hidden) + 1;
   assert.throws(
-    () => bg.createModel('BertForMaskedLM', bg.bertConfig({ vocab_size: vocab, hidden_size: hidden, num_attention_heads: 2, num_hidden_layers: 1, intermediate_size: 64 })),
-    new RegExp(`\\[${vocab}, ${hidden}\\] f32: needs a ${vocab * hidden * 4}-byte buffer, larger than this device's maxStorageBufferBindingSize \\(${limit} bytes\\)`),
+    () =>
+      bg.createModel(
+        'BertForMaskedLM',
+        bg.bertConfig({ vocab_size: vocab, hidden_size: hidden, num_attention_heads: 2, num_hidden_layers: 1, intermediate_size: 64 }),
+      ),
+    new RegExp(
+      `\\[${vocab}, ${hidden}\\] f32: needs a ${vocab * hidden * 4}-byte buffer, larger than this device's maxStorageBufferBindingSize \\(${limit} bytes\\)`,
+    ),
   );
 });
 

@@ -13,7 +13,7 @@ const ROOT = inBrowser ? new URL('fixtures/models/', location.href).href : 'test
 async function arrays(path: string): Promise<bg.NamedArrays> {
   const bytes = await readBytes(path);
   assert.ok(bytes, `${path} not found`);
-  const st = bg.readSafetensors(bytes!, path);
+  const st = bg.readSafetensors(bytes, path);
   return new Map([...st.tensors].map(([k, v]) => [k, { data: v.data, shape: v.shape }]));
 }
 
@@ -28,7 +28,8 @@ for (const dir of ['BertForSequenceClassification', 'ElectraForPreTraining', 'Ro
     for (const [name, e] of expected) {
       const a = actual.get(name)!;
       assert.ok(a, `${name} missing`);
-      let scale = 0, err = 0;
+      let scale = 0,
+        err = 0;
       e.data.forEach((v, i) => {
         scale = Math.max(scale, Math.abs(v));
         err = Math.max(err, Math.abs(a.data[i] - v));
@@ -45,7 +46,7 @@ test('in-memory files (ArrayBuffer / Blob, as from a browser File) load too', as
   await device();
   const dir = ROOT + 'BertForTokenClassification';
   const config = new TextDecoder().decode((await readBytes(`${dir}/config.json`))!);
-  const weights = new Blob([(await readBytes(`${dir}/model.safetensors`))!]);
+  const weights = new Blob([(await readBytes(`${dir}/model.safetensors`))! as Uint8Array<ArrayBuffer>]);
   const { model } = await bg.fromPretrained({ config, weights });
   assert.is(model.architecture, 'BertForTokenClassification');
   const files = await bg.exportPretrained(model);

@@ -21,7 +21,9 @@ function tensors(path: string) {
 }
 
 function adapterFiles(dir = LORA): Record<string, Uint8Array> {
-  return Object.fromEntries(['adapter_config.json', 'adapter_model.safetensors'].map((f) => [f, new Uint8Array(readFileSync(join(dir, f)))]));
+  return Object.fromEntries(
+    ['adapter_config.json', 'adapter_model.safetensors'].map((f) => [f, new Uint8Array(readFileSync(join(dir, f)))]),
+  );
 }
 
 /** The fixture's inputs as model tensors. */
@@ -67,7 +69,10 @@ test('the torch fixture is in PEFT layout: keys and shapes as PEFT writes them',
   const keys = [...tensors(join(LORA, 'adapter_model.safetensors'))].map(([k, t]) => [k, t.shape]).sort();
   assert.equal(keys, PEFT_KEYS);
   const c = parseAdapterConfig(new Uint8Array(readFileSync(join(LORA, 'adapter_config.json'))));
-  assert.equal([c.peft_type, c.task_type, c.r, c.lora_alpha, c.target_modules, c.modules_to_save], ['LORA', 'SEQ_CLS', 4, 8, ['query', 'value'], ['classifier', 'score']]);
+  assert.equal(
+    [c.peft_type, c.task_type, c.r, c.lora_alpha, c.target_modules, c.modules_to_save],
+    ['LORA', 'SEQ_CLS', 4, 8, ['query', 'value'], ['classifier', 'score']],
+  );
 });
 
 test('LoRA forward and the gradients of lora_A, lora_B and the saved classifier match PyTorch (PEFT math)', async () => {
@@ -80,8 +85,11 @@ test('LoRA forward and the gradients of lora_A, lora_B and the saved classifier 
   const actual = new Map<string, { data: Float32Array; shape: number[] }>();
   actual.set('logits', { data: (await out.logits!.toArray()) as Float32Array, shape: out.logits!.shape });
   actual.set('loss', { data: (await out.loss!.toArray()) as Float32Array, shape: [] });
-  for (const [key, t] of lora.trainableParameters()) actual.set(`grad.${key}`, { data: (await t.grad!.toArray()) as Float32Array, shape: t.shape });
-  const expected = new Map([...tensors(join(LORA, 'outputs.safetensors'))].map(([k, v]) => [k, { data: v.data as Float32Array, shape: v.shape }]));
+  for (const [key, t] of lora.trainableParameters())
+    actual.set(`grad.${key}`, { data: (await t.grad!.toArray()) as Float32Array, shape: t.shape });
+  const expected = new Map(
+    [...tensors(join(LORA, 'outputs.safetensors'))].map(([k, v]) => [k, { data: v.data as Float32Array, shape: v.shape }]),
+  );
   compareOutputs('lora', actual, expected, {});
   // the frozen base got no gradient at all
   for (const [name, p] of model.namedParameters()) if (!name.startsWith('classifier.')) assert.is(p.grad, null, `${name} has a gradient`);
@@ -93,7 +101,13 @@ test('wrapping freezes the base, targets query/value by default, starts as the b
   const model = await base();
   const before = await logits(model);
   const lora = new LoraModel(model, { r: 4, alpha: 8, taskType: 'SEQ_CLS', seed: 1 });
-  assert.equal(lora.trainableParameters().map(([k, t]) => [k, t.shape]).sort(), PEFT_KEYS);
+  assert.equal(
+    lora
+      .trainableParameters()
+      .map(([k, t]) => [k, t.shape])
+      .sort(),
+    PEFT_KEYS,
+  );
   for (const [name, p] of model.namedParameters()) assert.is(p.requiresGrad, name.startsWith('classifier.'), name);
   assert.equal(await logits(model), before, 'B = 0: the adapted model is the base model');
   const A = lora.trainableParameters().find(([k]) => k.endsWith('query.lora_A.weight'))![1];
@@ -207,7 +221,9 @@ test('a LoRA training step runs no gradient kernels for the frozen base; AdamW k
   const model = await base();
   const lora = new LoraModel(model, { r: 4, taskType: 'SEQ_CLS' });
   const loraStep = await step(model, lora.trainableParameters());
-  console.log(`\n  forward + backward dispatches: full fine-tuning ${fullStep.perStep}, LoRA ${loraStep.perStep}; AdamW state tensors ${fullStep.stateTensors} vs ${loraStep.stateTensors}`);
+  console.log(
+    `\n  forward + backward dispatches: full fine-tuning ${fullStep.perStep}, LoRA ${loraStep.perStep}; AdamW state tensors ${fullStep.stateTensors} vs ${loraStep.stateTensors}`,
+  );
   assert.ok(loraStep.perStep < fullStep.perStep, `LoRA ${loraStep.perStep} dispatches vs full ${fullStep.perStep}`);
   assert.is(loraStep.stateTensors, 2 * PEFT_KEYS.length, 'm and v for the 10 trainable tensors');
   for (const [name, p] of model.namedParameters()) if (!name.startsWith('classifier.')) assert.is(p.grad, null, name);
@@ -219,9 +235,15 @@ test('a LoRA training step runs no gradient kernels for the frozen base; AdamW k
 test('adapter_config.json errors name the file and the field', () => {
   const enc = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
   const good = JSON.parse(readFileSync(join(LORA, 'adapter_config.json'), 'utf8'));
-  assert.throws(() => parseAdapterConfig(enc({ ...good, peft_type: 'IA3' }), 'x/adapter_config.json'), /x\/adapter_config.json: peft_type must be "LORA"/);
+  assert.throws(
+    () => parseAdapterConfig(enc({ ...good, peft_type: 'IA3' }), 'x/adapter_config.json'),
+    /x\/adapter_config.json: peft_type must be "LORA"/,
+  );
   assert.throws(() => parseAdapterConfig(enc({ ...good, r: -1 })), /r must be a positive integer, got -1/);
-  assert.throws(() => parseAdapterConfig(enc({ ...good, target_modules: [[[[1]]]] })), /target_modules must be a list of module names or a regular expression, got an array of 1/);
+  assert.throws(
+    () => parseAdapterConfig(enc({ ...good, target_modules: [[[[1]]]] })),
+    /target_modules must be a list of module names or a regular expression, got an array of 1/,
+  );
   assert.throws(() => parseAdapterConfig(enc({ ...good, use_dora: true })), /DoRA is not supported/);
   assert.throws(() => parseAdapterConfig(new TextEncoder().encode('{'), 'a.json'), /a.json: not JSON/);
 });

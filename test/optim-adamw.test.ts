@@ -10,8 +10,14 @@ import fixture from './fixtures/optim/adamw.json';
 
 type Named = Record<string, number[]>;
 const F = fixture as unknown as {
-  lr: number; eps: number; weight_decay: number; betas: [number, number];
-  shapes: [string, number[]][]; init: Named; grads: Named[]; grad_norms_f64: number[];
+  lr: number;
+  eps: number;
+  weight_decay: number;
+  betas: [number, number];
+  shapes: [string, number[]][];
+  init: Named;
+  grads: Named[];
+  grad_norms_f64: number[];
   schedule: { warmup: number; total: number };
   scenarios: Record<string, { lr: number; norm: number | null; params: Named; exp_avg: Named; exp_avg_sq: Named }[]>;
 };
@@ -23,7 +29,12 @@ function makeParams(): [string, bg.Tensor][] {
 function setGrads(params: [string, bg.Tensor][], grads: Named, scale = 1): void {
   for (const [name, p] of params) {
     p.zeroGrad();
-    p.grad = bg.tensor(grads[name].map((x) => x * scale), p.shape).keep();
+    p.grad = bg
+      .tensor(
+        grads[name].map((x) => x * scale),
+        p.shape,
+      )
+      .keep();
   }
 }
 
@@ -35,7 +46,8 @@ async function snapshot(params: [string, bg.Tensor][]): Promise<Record<string, F
 
 function maxRel(actual: ArrayLike<number>, expected: ArrayLike<number>, floor = 1e-3): number {
   let worst = 0;
-  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / Math.max(floor, Math.abs(expected[i])));
+  for (let i = 0; i < expected.length; i++)
+    worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / Math.max(floor, Math.abs(expected[i])));
   return worst;
 }
 
@@ -56,7 +68,9 @@ for (const [scenario, cfg] of Object.entries(SCENARIOS)) {
   test(`AdamW matches torch.optim.AdamW: ${scenario}, steps 1..3 (params, exp_avg, exp_avg_sq, norm)`, async () => {
     await device();
     const params = makeParams();
-    const lr = cfg.schedule ? linearWarmupDecaySchedule({ warmupSteps: F.schedule.warmup, totalSteps: F.schedule.total, peakLr: F.lr }) : F.lr;
+    const lr = cfg.schedule
+      ? linearWarmupDecaySchedule({ warmupSteps: F.schedule.warmup, totalSteps: F.schedule.total, peakLr: F.lr })
+      : F.lr;
     const opt = new AdamW(params, { lr, betas: F.betas, eps: F.eps, weightDecay: F.weight_decay, maxGradNorm: cfg.maxGradNorm });
     const expected = F.scenarios[scenario];
     let worst = 0;
@@ -105,14 +119,26 @@ test('no weight decay for biases and LayerNorm weights', async () => {
 
 test('linearWarmupDecay: HF get_linear_schedule_with_warmup values', () => {
   const o = { warmupSteps: 10, totalSteps: 110, peakLr: 1e-4 };
-  const expect: [number, number][] = [[0, 0], [1, 1e-5], [5, 5e-5], [10, 1e-4], [60, 5e-5], [100, 1e-5], [110, 0], [200, 0]];
-  for (const [step, lr] of expect) assert.ok(Math.abs(linearWarmupDecay(step, o) - lr) < 1e-18, `step ${step}: ${linearWarmupDecay(step, o)} vs ${lr}`);
+  const expect: [number, number][] = [
+    [0, 0],
+    [1, 1e-5],
+    [5, 5e-5],
+    [10, 1e-4],
+    [60, 5e-5],
+    [100, 1e-5],
+    [110, 0],
+    [200, 0],
+  ];
+  for (const [step, lr] of expect)
+    assert.ok(Math.abs(linearWarmupDecay(step, o) - lr) < 1e-18, `step ${step}: ${linearWarmupDecay(step, o)} vs ${lr}`);
   // no warmup: starts at the peak
   assert.is(linearWarmupDecay(0, { warmupSteps: 0, totalSteps: 4, peakLr: 2 }), 2);
   assert.is(linearWarmupDecay(2, { warmupSteps: 0, totalSteps: 4, peakLr: 2 }), 1);
   // the fixture's schedule (torch LambdaLR over the same lambda)
   const f = F.scenarios.clip_schedule.map((s) => s.lr);
-  f.forEach((lr, i) => assert.ok(Math.abs(linearWarmupDecay(i, { warmupSteps: F.schedule.warmup, totalSteps: F.schedule.total, peakLr: F.lr }) - lr) < 1e-15));
+  f.forEach((lr, i) =>
+    assert.ok(Math.abs(linearWarmupDecay(i, { warmupSteps: F.schedule.warmup, totalSteps: F.schedule.total, peakLr: F.lr }) - lr) < 1e-15),
+  );
 });
 
 test('global gradient norm on the GPU vs float64 (fixture grads and 300k random elements)', async () => {
@@ -183,8 +209,18 @@ test('state dict round trip: a restored optimizer continues identically', async 
   const state = await optA.stateDict();
   assert.is(state.step, 2);
   // a JSON trip, as a checkpoint would do
-  const json = JSON.parse(JSON.stringify({ ...state, m: Object.fromEntries(Object.entries(state.m).map(([k, x]) => [k, [...x]])), v: Object.fromEntries(Object.entries(state.v).map(([k, x]) => [k, [...x]])) }));
-  const restored = { ...json, m: Object.fromEntries(Object.entries(json.m).map(([k, x]) => [k, Float32Array.from(x as number[])])), v: Object.fromEntries(Object.entries(json.v).map(([k, x]) => [k, Float32Array.from(x as number[])])) };
+  const json = JSON.parse(
+    JSON.stringify({
+      ...state,
+      m: Object.fromEntries(Object.entries(state.m).map(([k, x]) => [k, [...x]])),
+      v: Object.fromEntries(Object.entries(state.v).map(([k, x]) => [k, [...x]])),
+    }),
+  );
+  const restored = {
+    ...json,
+    m: Object.fromEntries(Object.entries(json.m).map(([k, x]) => [k, Float32Array.from(x as number[])])),
+    v: Object.fromEntries(Object.entries(json.v).map(([k, x]) => [k, Float32Array.from(x as number[])])),
+  };
   const values = await snapshot(a);
   const b: [string, bg.Tensor][] = F.shapes.map(([name, shape]) => [name, bg.tensor(values[name], shape).setRequiresGrad().keep()]);
   const optB = new AdamW(b, { lr: linearWarmupDecaySchedule({ warmupSteps: 1, totalSteps: 10, peakLr: 0.01 }), maxGradNorm: 1.0 });
@@ -243,7 +279,8 @@ test('non-finite gradients: the step is a no-op on params, m and v; the norm say
     setGrads(params, F.grads[1]);
     opt.step();
     const next = await snapshot(params);
-    for (const [name] of params) assertClose(next[name], F.scenarios.clip[1].params[name], { rtol: 1e-5, atol: 1e-7, what: `${bad}: step after skip, ${name}` });
+    for (const [name] of params)
+      assertClose(next[name], F.scenarios.clip[1].params[name], { rtol: 1e-5, atol: 1e-7, what: `${bad}: step after skip, ${name}` });
     opt.dispose();
     dispose(params);
   }

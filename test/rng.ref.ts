@@ -59,7 +59,7 @@ function cosTurns(k: number): [bigint, number, boolean] {
   const j = k & 0x3fffff;
   const mirrored = j > 0x200000;
   const a = mirrored ? 0x400000 - j : j;
-  const x = ((BigInt(a) << 9n) * PI_Q30 >> 30n) & M32;
+  const x = (((BigInt(a) << 9n) * PI_Q30) >> 30n) & M32;
   const y = mulhi(x, x);
   const step = (acc: bigint, d: bigint) => ONE_Q31 - mulhi(y, acc) / d;
   const negative = quadrant === 1 || quadrant === 2;

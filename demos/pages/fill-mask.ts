@@ -6,27 +6,61 @@ import { $, el, shell, startWebGPU, showError, action, dropZone } from './common
 import { fillMask, MASKED_LM } from './fill.js';
 import { load, MODEL_KEY, type StoredModel } from './store.js';
 
-const main = shell('fill-mask.html', 'Fill-mask', 'Write sentences with [MASK]; the model ranks every token of its vocabulary for each mask. A masked language model trained on a little Moby-Dick knows the book\'s common words and word pieces, not the world.');
+const main = shell(
+  'fill-mask.html',
+  'Fill-mask',
+  "Write sentences with [MASK]; the model ranks every token of its vocabulary for each mask. A masked language model trained on a little Moby-Dick knows the book's common words and word pieces, not the world.",
+);
 
-const DEFAULT_SENTENCES = ['Call me [MASK].', 'The [MASK] was white.', 'He went down to the [MASK] of the ship.', 'It was a [MASK] day on the sea.'];
+const DEFAULT_SENTENCES = [
+  'Call me [MASK].',
+  'The [MASK] was white.',
+  'He went down to the [MASK] of the ship.',
+  'It was a [MASK] day on the sea.',
+];
 const params = new URLSearchParams(location.search);
 
 main.append(
-  el('section', {},
+  el(
+    'section',
+    {},
     el('h2', {}, 'Model'),
     el('div', { class: 'row' }, el('span', { id: 'model-name' }, 'No model loaded yet.')),
-    el('div', { class: 'row' },
+    el(
+      'div',
+      { class: 'row' },
       el('button', { id: 'use-stored', class: 'secondary' }, 'Use the model trained on the pre-train page'),
-      el('label', {}, 'or a directory URL ', el('input', { type: 'url', id: 'model-url', size: 40, placeholder: 'https://…/my-model/ (config.json, model.safetensors, vocab.txt)' })),
+      el(
+        'label',
+        {},
+        'or a directory URL ',
+        el('input', {
+          type: 'url',
+          id: 'model-url',
+          size: 40,
+          placeholder: 'https://…/my-model/ (config.json, model.safetensors, vocab.txt)',
+        }),
+      ),
       el('button', { id: 'load-url', class: 'secondary' }, 'Load'),
     ),
-    el('div', { class: 'row drop', id: 'model-drop' }, el('span', {}, 'or drop / pick the files of a Hugging Face directory (config.json, model.safetensors, vocab.txt or tokenizer.json) '),
-      el('input', { type: 'file', id: 'model-files', multiple: true })),
+    el(
+      'div',
+      { class: 'row drop', id: 'model-drop' },
+      el('span', {}, 'or drop / pick the files of a Hugging Face directory (config.json, model.safetensors, vocab.txt or tokenizer.json) '),
+      el('input', { type: 'file', id: 'model-files', multiple: true }),
+    ),
   ),
-  el('section', {},
+  el(
+    'section',
+    {},
     el('h2', {}, 'Sentences'),
     el('textarea', { id: 'sentences', rows: 4 }, (params.get('sentences')?.split('|') ?? DEFAULT_SENTENCES).join('\n')),
-    el('div', { class: 'row' }, el('label', {}, 'top k ', el('input', { type: 'number', id: 'k', min: 1, max: 50, value: params.get('k') ?? 5 })), el('button', { id: 'fill', disabled: true }, 'Fill masks')),
+    el(
+      'div',
+      { class: 'row' },
+      el('label', {}, 'top k ', el('input', { type: 'number', id: 'k', min: 1, max: 50, value: params.get('k') ?? 5 })),
+      el('button', { id: 'fill', disabled: true }, 'Fill masks'),
+    ),
     el('div', { id: 'results', style: 'display:flex;flex-wrap:wrap;gap:4px 28px' }),
   ),
 );
@@ -42,14 +76,19 @@ function use(loaded: bg.Loaded, name: string): void {
   if (!MASKED_LM.includes(loaded.model.architecture)) {
     const arch = loaded.model.architecture;
     loaded.model.dispose();
-    throw new Error(`${name}: ${arch} has no masked-LM head; fill-mask needs one of ${MASKED_LM.join(', ')}${arch === 'ElectraForPreTraining' ? ' (for ELECTRA, load its generator/)' : ''}`);
+    throw new Error(
+      `${name}: ${arch} has no masked-LM head; fill-mask needs one of ${MASKED_LM.join(', ')}${arch === 'ElectraForPreTraining' ? ' (for ELECTRA, load its generator/)' : ''}`,
+    );
   }
   model?.dispose();
   model = loaded.model;
   tokenizer = loaded.tokenizer;
   const c = loaded.config;
-  $('model-name').replaceChildren(el('b', {}, 'Model: '), `${name} — ${model.architecture}, ${c.num_hidden_layers} layers, hidden ${c.hidden_size}, vocabulary ${c.vocab_size}`);
-  ($('fill') as HTMLButtonElement).disabled = false;
+  $('model-name').replaceChildren(
+    el('b', {}, 'Model: '),
+    `${name} — ${model.architecture}, ${c.num_hidden_layers} layers, hidden ${c.hidden_size}, vocabulary ${c.vocab_size}`,
+  );
+  $<HTMLButtonElement>('fill').disabled = false;
   console.log(`fill-mask: loaded ${name} (${model.architecture})`);
 }
 
@@ -60,7 +99,14 @@ async function useStored(): Promise<boolean> {
     return false;
   }
   const f = stored.files;
-  use(await bg.fromPretrained({ config: new TextDecoder().decode(f['config.json']), weights: f['model.safetensors'], vocab: f['vocab.txt'] && new TextDecoder().decode(f['vocab.txt']) }), `${stored.name} (${stored.summary})`);
+  use(
+    await bg.fromPretrained({
+      config: new TextDecoder().decode(f['config.json']),
+      weights: f['model.safetensors'],
+      vocab: f['vocab.txt'] && new TextDecoder().decode(f['vocab.txt']),
+    }),
+    `${stored.name} (${stored.summary})`,
+  );
   return true;
 }
 
@@ -75,13 +121,19 @@ async function fromFiles(files: File[]): Promise<void> {
   const weights = need('model.safetensors');
   const vocab = await byName.get('vocab.txt')?.text();
   const tokenizerJson = vocab === undefined ? await byName.get('tokenizer.json')?.text() : undefined;
-  use(await bg.fromPretrained({ config, weights, vocab, tokenizerJson }), files.length > 3 ? `${files.length} files` : files.map((f) => f.name).join(', '));
+  use(
+    await bg.fromPretrained({ config, weights, vocab, tokenizerJson }),
+    files.length > 3 ? `${files.length} files` : files.map((f) => f.name).join(', '),
+  );
 }
 
 async function fill(): Promise<void> {
   if (!model || !tokenizer) throw new Error('load a model first');
-  const k = Math.max(1, Math.min(50, Number(($('k') as HTMLInputElement).value) || 5));
-  const sentences = ($('sentences') as HTMLTextAreaElement).value.split('\n').map((s) => s.trim()).filter(Boolean);
+  const k = Math.max(1, Math.min(50, Number($<HTMLInputElement>('k').value) || 5));
+  const sentences = $<HTMLTextAreaElement>('sentences')
+    .value.split('\n')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (!sentences.length) throw new Error('write a sentence with [MASK]');
   const out = $('results');
   out.replaceChildren();
@@ -100,12 +152,29 @@ async function fill(): Promise<void> {
       const t = best[i++] ?? '[MASK]';
       return t.startsWith('##') ? t.slice(2) : `${m.startsWith(' ') ? ' ' : ''}${t}`;
     });
-    const block = el('div', { class: 'result', style: 'margin:10px 0;max-width:100%' }, el('div', {}, el('b', {}, s)), el('div', { class: 'muted' }, `→ ${filled}`));
+    const block = el(
+      'div',
+      { class: 'result', style: 'margin:10px 0;max-width:100%' },
+      el('div', {}, el('b', {}, s)),
+      el('div', { class: 'muted' }, `→ ${filled}`),
+    );
     r.masks.forEach((m, j) => {
-      block.append(el('table', { class: 'guesses', style: 'display:inline-table;margin:4px 16px 4px 0;vertical-align:top' },
-        el('tr', {}, el('th', {}, `mask ${j + 1}`), el('th', {}, 'probability'), el('th', {})),
-        ...m.guesses.map((g) => el('tr', { class: 'guess' }, el('td', { class: 'mono' }, g.token), el('td', { class: 'num' }, `${(g.probability * 100).toFixed(1)}%`),
-          el('td', {}, el('span', { class: 'bar', style: `width:${Math.max(1, Math.round(g.probability * 160))}px` }))))));
+      block.append(
+        el(
+          'table',
+          { class: 'guesses', style: 'display:inline-table;margin:4px 16px 4px 0;vertical-align:top' },
+          el('tr', {}, el('th', {}, `mask ${j + 1}`), el('th', {}, 'probability'), el('th', {})),
+          ...m.guesses.map((g) =>
+            el(
+              'tr',
+              { class: 'guess' },
+              el('td', { class: 'mono' }, g.token),
+              el('td', { class: 'num' }, `${(g.probability * 100).toFixed(1)}%`),
+              el('td', {}, el('span', { class: 'bar', style: `width:${Math.max(1, Math.round(g.probability * 160))}px` })),
+            ),
+          ),
+        ),
+      );
       console.log(`fill-mask: ${s} [mask ${j + 1}] ${m.guesses.map((g) => `${g.token} ${(g.probability * 100).toFixed(1)}%`).join(', ')}`);
     });
     out.append(block);
@@ -113,19 +182,23 @@ async function fill(): Promise<void> {
   document.body.dataset.filled = 'true';
 }
 
-action($('use-stored') as HTMLButtonElement, 'loading the stored model', async () => { await useStored(); });
-action($('load-url') as HTMLButtonElement, 'loading the URL', async () => {
-  const url = ($('model-url') as HTMLInputElement).value.trim();
+action($<HTMLButtonElement>('use-stored'), 'loading the stored model', async () => {
+  await useStored();
+});
+action($<HTMLButtonElement>('load-url'), 'loading the URL', async () => {
+  const url = $<HTMLInputElement>('model-url').value.trim();
   if (!/^https?:\/\//.test(url)) throw new Error(`give an http(s) URL of a directory holding config.json, got '${url}'`);
   use(await bg.fromPretrained(new URL(url, location.href).href), url);
 });
-action($('fill') as HTMLButtonElement, 'fill-mask', fill);
-dropZone($('model-drop'), $<HTMLInputElement>('model-files'), (files) => fromFiles(files).catch((err) => showError(err, 'loading the files')));
+action($<HTMLButtonElement>('fill'), 'fill-mask', fill);
+dropZone($('model-drop'), $<HTMLInputElement>('model-files'), (files) =>
+  fromFiles(files).catch((err) => showError(err, 'loading the files')),
+);
 
 async function startPage(): Promise<void> {
   const rt = await startWebGPU();
   if (!rt) {
-    for (const id of ['use-stored', 'load-url', 'fill']) ($(id) as HTMLButtonElement).disabled = true;
+    for (const id of ['use-stored', 'load-url', 'fill']) $<HTMLButtonElement>(id).disabled = true;
     return;
   }
   const url = params.get('model');

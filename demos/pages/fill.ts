@@ -20,7 +20,9 @@ export const MASKED_LM = ['BertForMaskedLM', 'BertForPreTraining', 'RobertaForMa
 
 export async function fillMask(model: bg.PreTrainedModel, tokenizer: bg.WordPieceTokenizer, text: string, k: number): Promise<Filled> {
   if (!MASKED_LM.includes(model.architecture)) {
-    throw new Error(`fill-mask needs a masked language model (${MASKED_LM.join(', ')}), got ${model.architecture}${model.architecture === 'ElectraForPreTraining' ? ' (an ELECTRA discriminator: use its generator)' : ''}`);
+    throw new Error(
+      `fill-mask needs a masked language model (${MASKED_LM.join(', ')}), got ${model.architecture}${model.architecture === 'ElectraForPreTraining' ? ' (an ELECTRA discriminator: use its generator)' : ''}`,
+    );
   }
   const enc = tokenizer.encode(text, null, { maxLength: model.config.max_position_embeddings, truncation: 'longest_first' });
   const maskId = tokenizer.tokenToId(tokenizer.maskToken);
@@ -28,11 +30,14 @@ export async function fillMask(model: bg.PreTrainedModel, tokenizer: bg.WordPiec
   const positions = enc.inputIds.flatMap((id, t) => (id === maskId ? [t] : []));
   if (!positions.length) throw new Error(`"${text}" has no ${tokenizer.maskToken}`);
   const T = enc.inputIds.length;
-  const out = await bg.runModel(model, new Map([
-    ['input_ids', { data: Int32Array.from(enc.inputIds), shape: [1, T] }],
-    ['token_type_ids', { data: Int32Array.from(enc.tokenTypeIds), shape: [1, T] }],
-    ['attention_mask', { data: Int32Array.from(enc.attentionMask), shape: [1, T] }],
-  ]));
+  const out = await bg.runModel(
+    model,
+    new Map([
+      ['input_ids', { data: Int32Array.from(enc.inputIds), shape: [1, T] }],
+      ['token_type_ids', { data: Int32Array.from(enc.tokenTypeIds), shape: [1, T] }],
+      ['attention_mask', { data: Int32Array.from(enc.attentionMask), shape: [1, T] }],
+    ]),
+  );
   const logits = (out.get('logits') ?? out.get('prediction_logits'))!.data as Float32Array;
   const V = model.config.vocab_size;
   const masks = positions.map((t) => {
@@ -42,7 +47,10 @@ export async function fillMask(model: bg.PreTrainedModel, tokenizer: bg.WordPiec
     let sum = 0;
     for (const x of row) sum += Math.exp(x - max);
     const top = [...row.keys()].sort((a, b) => row[b] - row[a]).slice(0, k);
-    return { position: t, guesses: top.map((id) => ({ token: tokenizer.idToToken(id) ?? `#${id}`, id, probability: Math.exp(row[id] - max) / sum })) };
+    return {
+      position: t,
+      guesses: top.map((id) => ({ token: tokenizer.idToToken(id) ?? `#${id}`, id, probability: Math.exp(row[id] - max) / sum })),
+    };
   });
   return { text, tokens: enc.tokens, masks };
 }

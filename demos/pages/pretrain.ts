@@ -31,10 +31,31 @@ interface Settings {
   seed: number;
 }
 
-const DEFAULTS: Settings = { objective: 'mlm-nsp', size: 'demo', vocab: 200, seq: 32, batch: 16, steps: 600, lr: 1e-3, warmup: 30, dropout: 0, evalEvery: 100, evalBatches: 16, chapters: 135, heldBack: 6, seed: 1 };
+const DEFAULTS: Settings = {
+  objective: 'mlm-nsp',
+  size: 'demo',
+  vocab: 200,
+  seq: 32,
+  batch: 16,
+  steps: 600,
+  lr: 1e-3,
+  warmup: 30,
+  dropout: 0,
+  evalEvery: 100,
+  evalBatches: 16,
+  chapters: 135,
+  heldBack: 6,
+  seed: 1,
+};
 
 const FIELDS: { key: keyof Settings; label: string; options?: string[]; step?: string; title: string }[] = [
-  { key: 'objective', label: 'objective', options: ['mlm-nsp', 'roberta', 'electra', 'mlm'], title: 'mlm-nsp: BERT (masked LM + next sentence); roberta: masked LM on packed full sentences, dynamic masks; electra: replaced-token detection with a small generator' },
+  {
+    key: 'objective',
+    label: 'objective',
+    options: ['mlm-nsp', 'roberta', 'electra', 'mlm'],
+    title:
+      'mlm-nsp: BERT (masked LM + next sentence); roberta: masked LM on packed full sentences, dynamic masks; electra: replaced-token detection with a small generator',
+  },
   { key: 'size', label: 'model', options: Object.keys(SIZES), title: 'layers x hidden size; demo = 2 layers of 64' },
   { key: 'vocab', label: 'vocabulary', title: 'WordPiece vocabulary size, learned from the training chapters in the page' },
   { key: 'seq', label: 'sequence', title: 'tokens per sequence' },
@@ -51,9 +72,21 @@ const FIELDS: { key: keyof Settings; label: string; options?: string[]; step?: s
 ];
 
 /** A point of the charts: a training log record or a held-back evaluation. */
-interface LogPoint { step: number; loss: number; parts: Record<string, number>; tokens_per_s: number }
-interface EvalPoint { step: number; parts: Record<string, number>; metrics: Record<string, number> }
-interface Baselines { unigram: number; nspMajority: number }
+interface LogPoint {
+  step: number;
+  loss: number;
+  parts: Record<string, number>;
+  tokens_per_s: number;
+}
+interface EvalPoint {
+  step: number;
+  parts: Record<string, number>;
+  metrics: Record<string, number>;
+}
+interface Baselines {
+  unigram: number;
+  nspMajority: number;
+}
 
 /** What IndexedDB keeps of a run: enough to rebuild its data and resume its trainer. */
 interface RunRecord {
@@ -70,23 +103,52 @@ interface RunRecord {
   done: boolean;
 }
 
-const main = shell('pretrain.html', 'Pre-train live', 'A WordPiece vocabulary and a BERT-family model trained from scratch in this tab on WebGPU. Held-back chapters are never trained on; the model beats its baselines when its held-back MLM loss is below the unigram entropy of those chapters (it uses context, not just word frequencies).');
+const main = shell(
+  'pretrain.html',
+  'Pre-train live',
+  'A WordPiece vocabulary and a BERT-family model trained from scratch in this tab on WebGPU. Held-back chapters are never trained on; the model beats its baselines when its held-back MLM loss is below the unigram entropy of those chapters (it uses context, not just word frequencies).',
+);
 document.head.append(el('style', {}, uplotCss));
 
 const params = new URLSearchParams(location.search);
 main.append(
-  el('section', {},
+  el(
+    'section',
+    {},
     el('h2', {}, 'Setup'),
-    el('div', { class: 'row', id: 'settings' }, ...FIELDS.map((f) => el('label', { title: f.title }, `${f.label} `,
-      f.options
-        ? el('select', { id: `set-${f.key}` }, ...f.options.map((o) => el('option', { value: o, selected: String(DEFAULTS[f.key]) === o }, o)))
-        : el('input', { type: 'number', id: `set-${f.key}`, value: DEFAULTS[f.key], step: f.step ?? '1', min: 0 })))),
-    el('div', { class: 'row drop', id: 'corpus-drop' },
+    el(
+      'div',
+      { class: 'row', id: 'settings' },
+      ...FIELDS.map((f) =>
+        el(
+          'label',
+          { title: f.title },
+          `${f.label} `,
+          f.options
+            ? el(
+                'select',
+                { id: `set-${f.key}` },
+                ...f.options.map((o) => el('option', { value: o, selected: String(DEFAULTS[f.key]) === o }, o)),
+              )
+            : el('input', { type: 'number', id: `set-${f.key}`, value: DEFAULTS[f.key], step: f.step ?? '1', min: 0 }),
+        ),
+      ),
+    ),
+    el(
+      'div',
+      { class: 'row drop', id: 'corpus-drop' },
       el('span', { id: 'corpus-name' }, 'Corpus: Moby-Dick (bundled, public domain; one chapter = one document)'),
-      el('label', { class: 'muted' }, ' — or drop / pick text files (one file = one document; one file: blank lines separate documents) ', el('input', { type: 'file', id: 'corpus-files', multiple: true, accept: '.txt,text/plain' })),
+      el(
+        'label',
+        { class: 'muted' },
+        ' — or drop / pick text files (one file = one document; one file: blank lines separate documents) ',
+        el('input', { type: 'file', id: 'corpus-files', multiple: true, accept: '.txt,text/plain' }),
+      ),
       el('button', { id: 'corpus-reset', class: 'secondary', hidden: true }, 'use Moby-Dick'),
     ),
-    el('div', { class: 'row' },
+    el(
+      'div',
+      { class: 'row' },
       el('button', { id: 'start' }, 'Start'),
       el('button', { id: 'pause', class: 'secondary', disabled: true }, 'Pause'),
       el('button', { id: 'resume', class: 'secondary', disabled: true }, 'Resume'),
@@ -96,12 +158,30 @@ main.append(
     ),
     el('div', { id: 'stored', class: 'muted' }),
   ),
-  el('section', {},
-    el('div', { class: 'row' }, el('b', { id: 'status' }, 'Not started.'), el('span', {}, ' · training loss '), el('b', { id: 'loss', class: 'mono' }, '–'), el('span', { id: 'tps', class: 'muted' })),
+  el(
+    'section',
+    {},
+    el(
+      'div',
+      { class: 'row' },
+      el('b', { id: 'status' }, 'Not started.'),
+      el('span', {}, ' · training loss '),
+      el('b', { id: 'loss', class: 'mono' }, '–'),
+      el('span', { id: 'tps', class: 'muted' }),
+    ),
     el('div', { id: 'data-info', class: 'muted' }),
-    el('div', { class: 'cols' }, el('div', { id: 'chart-loss' }), el('div', { id: 'chart-second' }), el('div', { id: 'chart-acc' }), el('div', { id: 'chart-tps' })),
+    el(
+      'div',
+      { class: 'cols' },
+      el('div', { id: 'chart-loss' }),
+      el('div', { id: 'chart-second' }),
+      el('div', { id: 'chart-acc' }),
+      el('div', { id: 'chart-tps' }),
+    ),
   ),
-  el('section', {},
+  el(
+    'section',
+    {},
     el('h2', {}, 'Held-back evaluation against baselines'),
     el('div', { id: 'heldback' }, el('span', { class: 'muted' }, 'After the first evaluation.')),
     el('p', { id: 'verdict' }),
@@ -110,24 +190,26 @@ main.append(
 
 for (const f of FIELDS) {
   const v = params.get(f.key);
-  if (v !== null) ($(`set-${f.key}`) as HTMLInputElement).value = v;
+  if (v !== null) $<HTMLInputElement>(`set-${f.key}`).value = v;
 }
 
 function readSettings(): Settings {
   const s = {} as Record<string, unknown>;
   for (const f of FIELDS) {
-    const raw = ($(`set-${f.key}`) as HTMLInputElement).value;
+    const raw = $<HTMLInputElement>(`set-${f.key}`).value;
     if (f.options) {
       if (!f.options.includes(raw)) throw new Error(`${f.label}: '${raw}' is not one of ${f.options.join(', ')}`);
       s[f.key] = raw;
     } else {
       const n = Number(raw);
-      if (!Number.isFinite(n) || n < 0 || (f.step !== 'any' && !Number.isInteger(n))) throw new Error(`${f.label}: expected a ${f.step === 'any' ? 'non-negative number' : 'whole number'}, got '${raw}'`);
+      if (!Number.isFinite(n) || n < 0 || (f.step !== 'any' && !Number.isInteger(n)))
+        throw new Error(`${f.label}: expected a ${f.step === 'any' ? 'non-negative number' : 'whole number'}, got '${raw}'`);
       s[f.key] = n;
     }
   }
   const set = s as unknown as Settings;
-  for (const k of ['vocab', 'seq', 'batch', 'steps', 'evalEvery', 'evalBatches', 'chapters', 'heldBack'] as const) if (set[k] < 1) throw new Error(`${k}: must be at least 1, got ${set[k]}`);
+  for (const k of ['vocab', 'seq', 'batch', 'steps', 'evalEvery', 'evalBatches', 'chapters', 'heldBack'] as const)
+    if (set[k] < 1) throw new Error(`${k}: must be at least 1, got ${set[k]}`);
   if (set.seq < 8) throw new Error(`sequence: at least 8 tokens, got ${set.seq}`);
   if (!(set.lr > 0)) throw new Error(`learning rate: must be > 0, got ${set.lr}`);
   if (!(set.dropout < 1)) throw new Error(`dropout: must be below 1, got ${set.dropout}`);
@@ -140,11 +222,13 @@ let dropped: { name: string; texts: string[] } | null = null;
 async function mobyDick(chapters: number): Promise<string[]> {
   const files: string[] = await (await fetch('corpus/files.json')).json();
   const n = Math.min(chapters, files.length);
-  return Promise.all(files.slice(0, n).map(async (f) => {
-    const r = await fetch(`corpus/${f}`);
-    if (!r.ok) throw new Error(`corpus/${f}: HTTP ${r.status}`);
-    return r.text();
-  }));
+  return Promise.all(
+    files.slice(0, n).map(async (f) => {
+      const r = await fetch(`corpus/${f}`);
+      if (!r.ok) throw new Error(`corpus/${f}: HTTP ${r.status}`);
+      return r.text();
+    }),
+  );
 }
 
 dropZone($('corpus-drop'), $<HTMLInputElement>('corpus-files'), async (files) => {
@@ -173,11 +257,11 @@ let state: 'idle' | 'preparing' | 'running' | 'pausing' | 'paused' | 'done' = 'i
 function setState(s: typeof state): void {
   state = s;
   document.body.dataset.state = s;
-  ($('start') as HTMLButtonElement).disabled = s === 'preparing' || s === 'running' || s === 'pausing';
-  ($('pause') as HTMLButtonElement).disabled = s !== 'running';
-  ($('resume') as HTMLButtonElement).disabled = s !== 'paused';
-  ($('discard') as HTMLButtonElement).disabled = !(s === 'paused' || s === 'done');
-  ($('download') as HTMLButtonElement).disabled = !(s === 'paused' || s === 'done');
+  $<HTMLButtonElement>('start').disabled = s === 'preparing' || s === 'running' || s === 'pausing';
+  $<HTMLButtonElement>('pause').disabled = s !== 'running';
+  $<HTMLButtonElement>('resume').disabled = s !== 'paused';
+  $<HTMLButtonElement>('discard').disabled = !(s === 'paused' || s === 'done');
+  $<HTMLButtonElement>('download').disabled = !(s === 'paused' || s === 'done');
 }
 
 function say(line: string): void {
@@ -187,17 +271,36 @@ function say(line: string): void {
 /** Documents, vocabulary, data sets and baselines of a run (from its settings and texts). */
 async function prepare(settings: Settings, texts: string[], vocab: string | null) {
   const docs = bg.textToDocuments(texts, { documents: texts.length > 1 ? 'file' : 'blank-line' });
-  if (docs.length < 2) throw new Error(`the corpus gave ${docs.length} document(s); training with a held-back part needs at least 2 (several files, or blank lines between documents)`);
+  if (docs.length < 2)
+    throw new Error(
+      `the corpus gave ${docs.length} document(s); training with a held-back part needs at least 2 (several files, or blank lines between documents)`,
+    );
   const held = Math.min(settings.heldBack, docs.length - 1);
   const trainDocs = docs.slice(0, docs.length - held);
   const evalDocs = docs.slice(docs.length - held);
   const t0 = performance.now();
-  const tokenizer = vocab !== null ? bg.WordPieceTokenizer.fromVocabText(vocab, {}, 'stored vocab.txt') : bg.trainWordPiece(trainDocs.flat(), { vocabSize: settings.vocab });
+  const tokenizer =
+    vocab !== null
+      ? bg.WordPieceTokenizer.fromVocabText(vocab, {}, 'stored vocab.txt')
+      : bg.trainWordPiece(trainDocs.flat(), { vocabSize: settings.vocab });
   const vocabSeconds = (performance.now() - t0) / 1000;
   const mode = settings.objective === 'roberta' ? 'roberta' : settings.objective === 'electra' ? 'electra' : 'bert';
-  const dataset = new bg.PretrainingDataset({ tokenizer, mode, sentenceDocuments: trainDocs, maxSeqLength: settings.seq, seed: settings.seed });
+  const dataset = new bg.PretrainingDataset({
+    tokenizer,
+    mode,
+    sentenceDocuments: trainDocs,
+    maxSeqLength: settings.seq,
+    seed: settings.seed,
+  });
   // as `bertgpu pretrain`: NSP's random next sentences of held-back pairs may come from a training document
-  const evalSet = new bg.PretrainingDataset({ tokenizer, mode, sentenceDocuments: mode === 'bert' ? [...evalDocs, trainDocs[0]] : evalDocs, maxSeqLength: settings.seq, seed: settings.seed + 7, masking: 'static' });
+  const evalSet = new bg.PretrainingDataset({
+    tokenizer,
+    mode,
+    sentenceDocuments: mode === 'bert' ? [...evalDocs, trainDocs[0]] : evalDocs,
+    maxSeqLength: settings.seq,
+    seed: settings.seed + 7,
+    masking: 'static',
+  });
   const evalBatches: bg.ObjectiveBatch[] = [];
   for (const b of evalSet.batches(settings.batch, { epochs: 1 })) {
     evalBatches.push(b);
@@ -212,9 +315,15 @@ async function prepare(settings: Settings, texts: string[], vocab: string | null
 function modelConfig(settings: Settings, tokenizer: bg.WordPieceTokenizer): bg.BertConfig {
   const [layers, hidden, heads] = SIZES[settings.size];
   return bg.bertConfig({
-    num_hidden_layers: layers, hidden_size: hidden, num_attention_heads: heads, intermediate_size: 4 * hidden,
-    vocab_size: tokenizer.vocabSize, pad_token_id: tokenizer.tokenToId('[PAD]') ?? 0, max_position_embeddings: Math.max(512, settings.seq + 2),
-    hidden_dropout_prob: settings.dropout, attention_probs_dropout_prob: settings.dropout,
+    num_hidden_layers: layers,
+    hidden_size: hidden,
+    num_attention_heads: heads,
+    intermediate_size: 4 * hidden,
+    vocab_size: tokenizer.vocabSize,
+    pad_token_id: tokenizer.tokenToId('[PAD]') ?? 0,
+    max_position_embeddings: Math.max(512, settings.seq + 2),
+    hidden_dropout_prob: settings.dropout,
+    attention_probs_dropout_prob: settings.dropout,
   });
 }
 
@@ -227,12 +336,37 @@ async function startRun(): Promise<void> {
   await new Promise((r) => setTimeout(r, 0)); // let the status show before the CPU work
   const p = await prepare(settings, texts, null);
   const config = modelConfig(settings, p.tokenizer);
-  const trainer = bg.Trainer.create(settings.objective, config, bg.datasetSource(p.dataset, settings.batch),
-    { steps: settings.steps, lr: settings.lr, warmupSteps: Math.min(settings.warmup, settings.steps), logEvery: logEvery(settings), seed: settings.seed }, p.evalBatches);
-  const record: RunRecord = { settings, corpusName, texts: dropped?.texts ?? null, vocab: p.tokenizer.toVocabText(), logs: [], evals: [], baselines: p.baselines, trainSeconds: 0, checkpoint: {}, done: false };
+  const trainer = bg.Trainer.create(
+    settings.objective,
+    config,
+    bg.datasetSource(p.dataset, settings.batch),
+    {
+      steps: settings.steps,
+      lr: settings.lr,
+      warmupSteps: Math.min(settings.warmup, settings.steps),
+      logEvery: logEvery(settings),
+      seed: settings.seed,
+    },
+    p.evalBatches,
+  );
+  const record: RunRecord = {
+    settings,
+    corpusName,
+    texts: dropped?.texts ?? null,
+    vocab: p.tokenizer.toVocabText(),
+    logs: [],
+    evals: [],
+    baselines: p.baselines,
+    trainSeconds: 0,
+    checkpoint: {},
+    done: false,
+  };
   live = { record, trainer, tokenizer: p.tokenizer, evalBatches: p.evalBatches };
-  $('data-info').textContent = `${corpusName}: ${p.info}. Model: ${settings.size} (${config.num_hidden_layers} layers, hidden ${config.hidden_size}), ${countParameters(trainer)} parameters.`;
-  say(`pretrain: ${settings.objective}, ${corpusName}: ${p.info}; model ${settings.size}, ${countParameters(trainer)} parameters; held-back baselines: unigram entropy ${p.baselines.unigram.toFixed(3)} nats${settings.objective === 'mlm-nsp' ? `, NSP majority ${(p.baselines.nspMajority * 100).toFixed(1)}%` : ''}`);
+  $('data-info').textContent =
+    `${corpusName}: ${p.info}. Model: ${settings.size} (${config.num_hidden_layers} layers, hidden ${config.hidden_size}), ${countParameters(trainer)} parameters.`;
+  say(
+    `pretrain: ${settings.objective}, ${corpusName}: ${p.info}; model ${settings.size}, ${countParameters(trainer)} parameters; held-back baselines: unigram entropy ${p.baselines.unigram.toFixed(3)} nats${settings.objective === 'mlm-nsp' ? `, NSP majority ${(p.baselines.nspMajority * 100).toFixed(1)}%` : ''}`,
+  );
   resetCharts();
   await train();
 }
@@ -299,7 +433,8 @@ async function persist(): Promise<void> {
   const l = live!;
   l.record.checkpoint = await checkpointFiles(l.trainer, l.tokenizer);
   await save(RUN_KEY, l.record);
-  $('stored').textContent = `Stored in this browser at step ${l.trainer.step} (${(Object.values(l.record.checkpoint).reduce((a, b) => a + b.length, 0) / 1e6).toFixed(1)} MB): a reload resumes from here.`;
+  $('stored').textContent =
+    `Stored in this browser at step ${l.trainer.step} (${(Object.values(l.record.checkpoint).reduce((a, b) => a + b.length, 0) / 1e6).toFixed(1)} MB): a reload resumes from here.`;
 }
 
 /** The model the fill-mask page uses (ELECTRA: the generator, the one that fills masks). */
@@ -310,7 +445,11 @@ async function storeModel(): Promise<void> {
   const files = await bg.exportPretrained(model, l.tokenizer);
   const last = l.record.evals.at(-1);
   const mlm = last ? (last.parts.mlm ?? last.parts.generator) : NaN;
-  const stored: StoredModel = { name: `${model.architecture} from ${l.record.corpusName}`, files, summary: `${l.record.settings.objective}, ${l.trainer.step} steps, held-back MLM ${mlm.toFixed(3)} vs unigram ${l.record.baselines.unigram.toFixed(3)}` };
+  const stored: StoredModel = {
+    name: `${model.architecture} from ${l.record.corpusName}`,
+    files,
+    summary: `${l.record.settings.objective}, ${l.trainer.step} steps, held-back MLM ${mlm.toFixed(3)} vs unigram ${l.record.baselines.unigram.toFixed(3)}`,
+  };
   await save(MODEL_KEY, stored);
 }
 
@@ -320,11 +459,13 @@ async function hfFiles(): Promise<Files> {
   const models = l.trainer.objective.models;
   const out: Files = {};
   for (const [f, b] of Object.entries(await bg.exportPretrained(models.discriminator ?? models.model, l.tokenizer))) out[f] = b;
-  if (models.generator) for (const [f, b] of Object.entries(await bg.exportPretrained(models.generator, l.tokenizer))) out[`generator/${f}`] = b;
+  if (models.generator)
+    for (const [f, b] of Object.entries(await bg.exportPretrained(models.generator, l.tokenizer))) out[`generator/${f}`] = b;
   return out;
 }
 
-$('download').addEventListener('click', async () => {
+$('download').addEventListener('click', () => void download());
+async function download(): Promise<void> {
   try {
     const files = await hfFiles();
     const name = `bertgpu-${live!.record.settings.objective}-step${live!.trainer.step}`;
@@ -333,12 +474,14 @@ $('download').addEventListener('click', async () => {
     document.body.append(a);
     a.click();
     a.remove();
-    $('files').textContent = `${name}.zip: ${Object.entries(files).map(([f, b]) => `${f} ${(b.length / 1024).toFixed(0)} KiB`).join(', ')}`;
+    $('files').textContent = `${name}.zip: ${Object.entries(files)
+      .map(([f, b]) => `${f} ${(b.length / 1024).toFixed(0)} KiB`)
+      .join(', ')}`;
     say(`download: ${name}.zip (${zip.length} bytes)`);
   } catch (err) {
     showError(err, 'download');
   }
-});
+}
 
 // ---- display ----
 const COLOURS = ['#2457c5', '#e8590c', '#2b8a3e', '#862e9c', '#868e96'];
@@ -349,12 +492,19 @@ function chart(id: string, title: string, series: uPlot.Series[], yLabel: string
   const box = $(id);
   box.replaceChildren();
   const width = Math.max(280, box.clientWidth || 380);
-  return new uPlot({
-    title, width, height: 210, series: [{ label: 'step' }, ...series],
-    scales: { x: { time: false }, ...(yLabel === 'accuracy' ? { y: { range: [0, 1] as uPlot.Range.MinMax } } : {}) },
-    axes: [{ label: 'step' }, { label: yLabel, size: 52 }],
-    legend: { live: false },
-  }, [[], ...series.map(() => [])] as uPlot.AlignedData, box);
+  return new uPlot(
+    {
+      title,
+      width,
+      height: 210,
+      series: [{ label: 'step' }, ...series],
+      scales: { x: { time: false }, ...(yLabel === 'accuracy' ? { y: { range: [0, 1] as uPlot.Range.MinMax } } : {}) },
+      axes: [{ label: 'step' }, { label: yLabel, size: 52 }],
+      legend: { live: false },
+    },
+    [[], ...series.map(() => [])] as uPlot.AlignedData,
+    box,
+  );
 }
 
 function line(label: string, i: number, extra: Partial<uPlot.Series> = {}): uPlot.Series {
@@ -371,16 +521,40 @@ function chartSpecs(o: bg.ObjectiveName) {
   const dots = { points: { show: true, size: 7 } };
   const dashed = { dash: [6, 4], width: 1.5, stroke: '#868e96' };
   const m = (k: string) => (s: number) => evalAt.get(s)?.metrics[k];
-  const mlm: Spec[] = [[`train ${a}`, (s) => logAt.get(s)?.parts[a]], [`held-back ${a}`, (s) => evalAt.get(s)?.parts[a], dots], ['unigram entropy (held-back)', () => baselines.unigram, dashed]];
-  const second: Spec[] = o === 'mlm-nsp' || o === 'electra' ? [[`train ${b}`, (s) => logAt.get(s)?.parts[b]], [`held-back ${b}`, (s) => evalAt.get(s)?.parts[b], dots]] : [];
-  const acc: Spec[] = o === 'electra' ? [['discriminator', m('disc_accuracy'), dots], ['all-original', m('disc_all_original_accuracy'), dashed]]
-    : o === 'mlm-nsp' ? [['NSP accuracy', m('nsp_accuracy'), dots], ['majority class', () => baselines.nspMajority, dashed]]
-      : [['MLM accuracy', m('mlm_accuracy'), dots]];
+  const mlm: Spec[] = [
+    [`train ${a}`, (s) => logAt.get(s)?.parts[a]],
+    [`held-back ${a}`, (s) => evalAt.get(s)?.parts[a], dots],
+    ['unigram entropy (held-back)', () => baselines.unigram, dashed],
+  ];
+  const second: Spec[] =
+    o === 'mlm-nsp' || o === 'electra'
+      ? [
+          [`train ${b}`, (s) => logAt.get(s)?.parts[b]],
+          [`held-back ${b}`, (s) => evalAt.get(s)?.parts[b], dots],
+        ]
+      : [];
+  const acc: Spec[] =
+    o === 'electra'
+      ? [
+          ['discriminator', m('disc_accuracy'), dots],
+          ['all-original', m('disc_all_original_accuracy'), dashed],
+        ]
+      : o === 'mlm-nsp'
+        ? [
+            ['NSP accuracy', m('nsp_accuracy'), dots],
+            ['majority class', () => baselines.nspMajority, dashed],
+          ]
+        : [['MLM accuracy', m('mlm_accuracy'), dots]];
   const tps: Spec[] = [['tokens/s', (s) => logAt.get(s)?.tokens_per_s]];
   return [
     { id: 'chart-loss', title: o === 'electra' ? 'Generator MLM loss (nats)' : 'MLM loss (nats)', y: 'nats', specs: mlm },
     { id: 'chart-second', title: o === 'electra' ? 'Discriminator loss' : o === 'mlm-nsp' ? 'NSP loss' : '', y: 'nats', specs: second },
-    { id: 'chart-acc', title: o === 'electra' ? 'Held-back discriminator accuracy' : o === 'mlm-nsp' ? 'Held-back NSP accuracy' : 'Held-back MLM accuracy', y: 'accuracy', specs: acc },
+    {
+      id: 'chart-acc',
+      title: o === 'electra' ? 'Held-back discriminator accuracy' : o === 'mlm-nsp' ? 'Held-back NSP accuracy' : 'Held-back MLM accuracy',
+      y: 'accuracy',
+      specs: acc,
+    },
     { id: 'chart-tps', title: 'Tokens / s (training)', y: 'tokens/s', specs: tps },
   ];
 }
@@ -389,7 +563,14 @@ function resetCharts(): void {
   for (const c of charts) c?.destroy();
   charts = chartSpecs(live!.record.settings.objective).map((c) => {
     $(c.id).hidden = !c.specs.length;
-    return c.specs.length ? chart(c.id, c.title, c.specs.map(([label, , style], i) => line(label, i, style)), c.y) : null;
+    return c.specs.length
+      ? chart(
+          c.id,
+          c.title,
+          c.specs.map(([label, , style], i) => line(label, i, style)),
+          c.y,
+        )
+      : null;
   });
   updateCharts();
 }
@@ -415,12 +596,21 @@ function showProgress(): void {
   const running = state === 'running' || state === 'pausing';
   const done = trainer.step - (record.logs[0]?.step ?? 0);
   const perStep = done > 0 ? record.trainSeconds / done : 0;
-  $('status').textContent = `${state === 'done' ? 'Done' : running ? 'Training' : 'Paused'}: step ${trainer.step} / ${record.settings.steps}` +
-    (record.trainSeconds ? ` · ${duration(record.trainSeconds)} training` : '') + (running && perStep ? ` · ~${duration(perStep * (record.settings.steps - trainer.step))} left` : '');
+  $('status').textContent =
+    `${state === 'done' ? 'Done' : running ? 'Training' : 'Paused'}: step ${trainer.step} / ${record.settings.steps}` +
+    (record.trainSeconds ? ` · ${duration(record.trainSeconds)} training` : '') +
+    (running && perStep ? ` · ~${duration(perStep * (record.settings.steps - trainer.step))} left` : '');
   if (last) {
     $('loss').textContent = last.loss.toFixed(3);
-    $('tps').textContent = ` (${Object.entries(last.parts).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}) · ${Math.round(last.tokens_per_s)} tokens/s`;
-    if (running) say(`step ${last.step}/${record.settings.steps}: loss ${last.loss.toFixed(3)} (${Object.entries(last.parts).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}) ${Math.round(last.tokens_per_s)} tok/s`);
+    $('tps').textContent = ` (${Object.entries(last.parts)
+      .map(([k, v]) => `${k} ${v.toFixed(3)}`)
+      .join(', ')}) · ${Math.round(last.tokens_per_s)} tokens/s`;
+    if (running)
+      say(
+        `step ${last.step}/${record.settings.steps}: loss ${last.loss.toFixed(3)} (${Object.entries(last.parts)
+          .map(([k, v]) => `${k} ${v.toFixed(3)}`)
+          .join(', ')}) ${Math.round(last.tokens_per_s)} tok/s`,
+      );
   }
   updateCharts();
 }
@@ -431,7 +621,10 @@ function heldBackLine(e: { parts: Record<string, number>; metrics: Record<string
   const mlm = e.parts.mlm ?? e.parts.generator;
   const parts = [`MLM ${mlm.toFixed(3)} vs unigram ${unigram.toFixed(3)}`];
   if (o === 'mlm-nsp') parts.push(`NSP acc ${(e.metrics.nsp_accuracy * 100).toFixed(1)}% vs majority ${(nspMajority * 100).toFixed(1)}%`);
-  if (o === 'electra') parts.push(`discriminator acc ${(e.metrics.disc_accuracy * 100).toFixed(2)}% vs all-original ${(e.metrics.disc_all_original_accuracy * 100).toFixed(2)}%`);
+  if (o === 'electra')
+    parts.push(
+      `discriminator acc ${(e.metrics.disc_accuracy * 100).toFixed(2)}% vs all-original ${(e.metrics.disc_all_original_accuracy * 100).toFixed(2)}%`,
+    );
   return parts.join(', ');
 }
 
@@ -443,15 +636,57 @@ function showHeldBack(): void {
   const o = live.record.settings.objective;
   const rows: [string, number, number, boolean, string][] = [];
   const mlm = e.parts.mlm ?? e.parts.generator;
-  rows.push([o === 'electra' ? 'generator MLM loss (nats)' : 'MLM loss (nats)', mlm, unigram, mlm < unigram, 'unigram entropy of the held-back tokens: lower uses context']);
-  if (o === 'mlm-nsp') rows.push(['NSP accuracy', e.metrics.nsp_accuracy, nspMajority, e.metrics.nsp_accuracy > nspMajority, 'majority class of the held-back pairs']);
-  if (o === 'electra') rows.push(['discriminator accuracy', e.metrics.disc_accuracy, e.metrics.disc_all_original_accuracy, e.metrics.disc_accuracy > e.metrics.disc_all_original_accuracy, 'all tokens called original, on the same replacements']);
+  rows.push([
+    o === 'electra' ? 'generator MLM loss (nats)' : 'MLM loss (nats)',
+    mlm,
+    unigram,
+    mlm < unigram,
+    'unigram entropy of the held-back tokens: lower uses context',
+  ]);
+  if (o === 'mlm-nsp')
+    rows.push([
+      'NSP accuracy',
+      e.metrics.nsp_accuracy,
+      nspMajority,
+      e.metrics.nsp_accuracy > nspMajority,
+      'majority class of the held-back pairs',
+    ]);
+  if (o === 'electra')
+    rows.push([
+      'discriminator accuracy',
+      e.metrics.disc_accuracy,
+      e.metrics.disc_all_original_accuracy,
+      e.metrics.disc_accuracy > e.metrics.disc_all_original_accuracy,
+      'all tokens called original, on the same replacements',
+    ]);
   rows.push(['MLM accuracy (masked tokens)', e.metrics.mlm_accuracy, NaN, false, '']);
   const fmt = (v: number, name: string) => (Number.isNaN(v) ? '–' : name.includes('loss') ? v.toFixed(4) : `${(v * 100).toFixed(2)}%`);
-  $('heldback').replaceChildren(el('table', { id: 'heldback-table' },
-    el('tr', {}, el('th', {}, `at step ${e.step}`), el('th', {}, 'model'), el('th', {}, 'baseline'), el('th', {}, 'beats it?'), el('th', {}, 'baseline is')),
-    ...rows.map(([name, v, base, beats, what]) => el('tr', {}, el('td', {}, name), el('td', { class: 'num' }, fmt(v, name)), el('td', { class: 'num' }, fmt(base, name)),
-      el('td', { class: Number.isNaN(base) ? '' : beats ? 'good' : 'bad' }, Number.isNaN(base) ? '' : beats ? 'yes' : 'not yet'), el('td', { class: 'muted' }, what)))));
+  $('heldback').replaceChildren(
+    el(
+      'table',
+      { id: 'heldback-table' },
+      el(
+        'tr',
+        {},
+        el('th', {}, `at step ${e.step}`),
+        el('th', {}, 'model'),
+        el('th', {}, 'baseline'),
+        el('th', {}, 'beats it?'),
+        el('th', {}, 'baseline is'),
+      ),
+      ...rows.map(([name, v, base, beats, what]) =>
+        el(
+          'tr',
+          {},
+          el('td', {}, name),
+          el('td', { class: 'num' }, fmt(v, name)),
+          el('td', { class: 'num' }, fmt(base, name)),
+          el('td', { class: Number.isNaN(base) ? '' : beats ? 'good' : 'bad' }, Number.isNaN(base) ? '' : beats ? 'yes' : 'not yet'),
+          el('td', { class: 'muted' }, what),
+        ),
+      ),
+    ),
+  );
   if (state === 'done' || live.trainer.step >= live.record.settings.steps) showVerdict();
 }
 
@@ -462,20 +697,35 @@ function verdict(): { pass: boolean; text: string } {
   const mlm = e.parts.mlm ?? e.parts.generator;
   const u = live!.record.baselines.unigram;
   const pass = mlm < u;
-  return { pass, text: `held-back MLM loss ${mlm.toFixed(4)} ${pass ? '<' : '≥'} unigram entropy ${u.toFixed(4)} nats after ${e.step} steps (${heldBackLine(e)})` };
+  return {
+    pass,
+    text: `held-back MLM loss ${mlm.toFixed(4)} ${pass ? '<' : '≥'} unigram entropy ${u.toFixed(4)} nats after ${e.step} steps (${heldBackLine(e)})`,
+  };
 }
 
 function showVerdict(): void {
   const v = verdict();
   const p = $('verdict');
   p.dataset.verdict = v.pass ? 'pass' : 'fail';
-  p.replaceChildren(el('span', { id: 'verdict-text' }, el('b', { class: v.pass ? 'good' : 'bad' }, v.pass ? 'Beats its baseline on held-back text: ' : 'Does not beat its baseline on held-back text: '), v.text),
-    el('br'), el('a', { href: 'fill-mask.html' }, 'Fill masks with this model →'));
+  p.replaceChildren(
+    el(
+      'span',
+      { id: 'verdict-text' },
+      el(
+        'b',
+        { class: v.pass ? 'good' : 'bad' },
+        v.pass ? 'Beats its baseline on held-back text: ' : 'Does not beat its baseline on held-back text: ',
+      ),
+      v.text,
+    ),
+    el('br'),
+    el('a', { href: 'fill-mask.html' }, 'Fill masks with this model →'),
+  );
 }
 
 // ---- buttons and the stored run ----
-function guard(fn: () => Promise<void>, what: string) {
-  return async () => {
+function guard(fn: () => Promise<void>, what: string): () => void {
+  const run = async () => {
     clearError();
     try {
       await fn();
@@ -484,37 +734,48 @@ function guard(fn: () => Promise<void>, what: string) {
       if (state === 'preparing') setState(live ? 'paused' : 'idle');
     }
   };
+  return () => void run();
 }
 
-$('start').addEventListener('click', guard(async () => {
-  if (live && (state === 'paused' || state === 'done')) {
-    live.trainer.dispose();
-    live = null;
-  }
-  await startRun();
-}, 'pre-training'));
+$('start').addEventListener(
+  'click',
+  guard(async () => {
+    if (live && (state === 'paused' || state === 'done')) {
+      live.trainer.dispose();
+      live = null;
+    }
+    await startRun();
+  }, 'pre-training'),
+);
 $('pause').addEventListener('click', () => {
   if (!live || state !== 'running') return;
   live.trainer.stopRequested = true;
   setState('pausing');
   $('status').textContent = `Pausing after step ${live.trainer.step + 1}…`;
 });
-$('resume').addEventListener('click', guard(async () => {
-  if (live) await train();
-}, 'resuming'));
-$('discard').addEventListener('click', guard(async () => {
-  await remove(RUN_KEY);
-  live?.trainer.dispose();
-  live = null;
-  $('stored').textContent = 'The stored run was discarded.';
-  setState('idle');
-}, 'discard'));
+$('resume').addEventListener(
+  'click',
+  guard(async () => {
+    if (live) await train();
+  }, 'resuming'),
+);
+$('discard').addEventListener(
+  'click',
+  guard(async () => {
+    await remove(RUN_KEY);
+    live?.trainer.dispose();
+    live = null;
+    $('stored').textContent = 'The stored run was discarded.';
+    setState('idle');
+  }, 'discard'),
+);
 
 /** After a reload: the stored run is rebuilt (same data, same vocabulary) and its trainer resumed, paused. */
 async function restore(record: RunRecord): Promise<void> {
   setState('preparing');
-  $('status').textContent = `Restoring the run stored at step ${JSON.parse(new TextDecoder().decode(record.checkpoint['trainer_state.json'])).step}…`;
-  for (const f of FIELDS) ($(`set-${f.key}`) as HTMLInputElement).value = String(record.settings[f.key]);
+  $('status').textContent =
+    `Restoring the run stored at step ${JSON.parse(new TextDecoder().decode(record.checkpoint['trainer_state.json'])).step}…`;
+  for (const f of FIELDS) $<HTMLInputElement>(`set-${f.key}`).value = String(record.settings[f.key]);
   const texts = record.texts ?? (await mobyDick(record.settings.chapters));
   const p = await prepare(record.settings, texts, record.vocab);
   const trainer = await resumeFromFiles(record.checkpoint, bg.datasetSource(p.dataset, record.settings.batch), p.evalBatches);
@@ -533,7 +794,7 @@ async function startPage(): Promise<void> {
   setState('idle');
   const rt = await startWebGPU();
   if (!rt) {
-    ($('start') as HTMLButtonElement).disabled = true;
+    $<HTMLButtonElement>('start').disabled = true;
     return;
   }
   const stored = await load<RunRecord>(RUN_KEY);

@@ -17,7 +17,9 @@ export async function corpusFiles(paths: readonly string[]): Promise<string[]> {
       files.push(path);
       continue;
     }
-    const found = (await readdir(path, { recursive: true })).filter((n) => CORPUS_EXTENSIONS.some((e) => n.endsWith(e))).map((n) => join(path, n));
+    const found = (await readdir(path, { recursive: true }))
+      .filter((n) => CORPUS_EXTENSIONS.some((e) => n.endsWith(e)))
+      .map((n) => join(path, n));
     const inDir: string[] = [];
     for (const f of found) if ((await stat(f)).isFile()) inDir.push(f);
     if (!inDir.length) throw new Error(`--corpus ${path}: a directory without ${CORPUS_EXTENSIONS.join(' or ')} files`);
@@ -37,7 +39,12 @@ export interface LoadedCorpus {
  * Reads and decodes the files (refusing binary ones, warning about a little invalid UTF-8) and
  * splits them into documents: `auto` is blank-line for a single text file, else one per file.
  */
-export async function loadCorpus(paths: readonly string[], documents: DocumentSplit | 'auto', sentences: SentenceSplit, warn: (line: string) => void): Promise<LoadedCorpus> {
+export async function loadCorpus(
+  paths: readonly string[],
+  documents: DocumentSplit | 'auto',
+  sentences: SentenceSplit,
+  warn: (line: string) => void,
+): Promise<LoadedCorpus> {
   const files = await corpusFiles(paths);
   const texts = [];
   for (const file of files) {
@@ -72,13 +79,19 @@ export interface HeldBack {
  * would be more than half of the sentences (unless `allowLarge`), or when there is one document
  * and the fraction was asked for; with one document and the default fraction, nothing is held back.
  */
-export function holdBack(loaded: LoadedCorpus, fraction: number, { explicit, allowLarge, needsPairs }: { explicit: boolean; allowLarge: boolean; needsPairs: boolean }): HeldBack {
+export function holdBack(
+  loaded: LoadedCorpus,
+  fraction: number,
+  { explicit, allowLarge, needsPairs }: { explicit: boolean; allowLarge: boolean; needsPairs: boolean },
+): HeldBack {
   const { corpus } = loaded;
   const n = corpus.documents.length;
   let held = fraction > 0 ? Math.max(1, Math.round(n * fraction)) : 0;
   if (n === 1 && held) {
     if (explicit) {
-      throw new Error(`--eval-fraction ${fraction}: the corpus is one document, so none can be held back. Give more documents (more files, or blank lines between documents in one file), or --eval-fraction 0`);
+      throw new Error(
+        `--eval-fraction ${fraction}: the corpus is one document, so none can be held back. Give more documents (more files, or blank lines between documents in one file), or --eval-fraction 0`,
+      );
     }
     held = 0;
   }
@@ -91,14 +104,18 @@ export function holdBack(loaded: LoadedCorpus, fraction: number, { explicit, all
   if (share > 0.5 && !allowLarge) {
     throw new Error(
       `--eval-fraction ${fraction} holds back ${held} of ${n} documents, ${heldSentences} of ${corpus.sentences} sentences (${percent}): more than half of the data. ` +
-      'Give more documents, lower --eval-fraction (0 holds nothing back), or pass --allow-large-held-back',
+        'Give more documents, lower --eval-fraction (0 holds nothing back), or pass --allow-large-held-back',
     );
   }
   if (needsPairs && train.length < 2) {
-    throw new Error(`mlm-nsp needs at least 2 training documents for its random next sentences; the corpus gives ${train.length} after holding back ${held}. Give more documents (blank lines separate them in one file), or use --objective mlm`);
+    throw new Error(
+      `mlm-nsp needs at least 2 training documents for its random next sentences; the corpus gives ${train.length} after holding back ${held}. Give more documents (blank lines separate them in one file), or use --objective mlm`,
+    );
   }
   const names = held ? describeDocuments(corpus, n - held, basename) : [];
   const found = `corpus: ${loaded.files.length} file(s), ${n} documents, ${corpus.sentences} sentences (documents: ${loaded.documents === 'file' ? 'one per file' : 'separated by blank lines'})`;
-  const heldText = held ? `held back for evaluation: ${held} documents, ${heldSentences} sentences (${percent}): ${names.join(', ')}` : `held back for evaluation: nothing${n === 1 && fraction > 0 ? ' (one document)' : ''}`;
+  const heldText = held
+    ? `held back for evaluation: ${held} documents, ${heldSentences} sentences (${percent}): ${names.join(', ')}`
+    : `held back for evaluation: nothing${n === 1 && fraction > 0 ? ' (one document)' : ''}`;
   return { train, eval: evalDocs, report: `${found}; ${heldText}`, names };
 }

@@ -10,7 +10,8 @@ import { createInterface } from 'node:readline';
 /** Marks the child, so it does not re-spawn itself. */
 const CHILD = 'BERTGPU_FILTERED_CHILD';
 
-export const DAWN_NOISE = /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced from \d+ to \d+ to fit dynamic offset allocation limit\.$/;
+export const DAWN_NOISE =
+  /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced from \d+ to \d+ to fit dynamic offset allocation limit\.$/;
 
 /** Whether `bertgpu ARGV` should run as a filtered child: a GPU command under Node, without --verbose or --help. */
 export function wantsFilter(argv: string[]): boolean {
@@ -36,7 +37,9 @@ export async function runFiltered(): Promise<number> {
   lines.on('line', (line) => {
     if (!DAWN_NOISE.test(line)) process.stderr.write(line + '\n');
   });
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.on('close', (c, s) => resolve([c, s])),
+  );
   for (const [s, h] of handlers) process.off(s, h);
   if (signal) process.kill(process.pid, signal);
   return code ?? 1;

@@ -19,7 +19,14 @@ export const command: CliCommand = {
   gpu: true,
   build: (io) =>
     addVerbose(
-      addTaskModelOptions(newCommand('evaluate', "a fine-tuned model's (or base + LoRA adapter's) task metrics on labelled data, as one JSON object", io, (cmd) => evaluate(cmd, io)))
+      addTaskModelOptions(
+        newCommand(
+          'evaluate',
+          "a fine-tuned model's (or base + LoRA adapter's) task metrics on labelled data, as one JSON object",
+          io,
+          (cmd) => evaluate(cmd, io),
+        ),
+      )
         .requiredOption('--data <file>', 'labelled data (- for stdin)')
         .addHelpText('after', HELP_AFTER),
     ),

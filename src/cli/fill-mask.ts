@@ -33,8 +33,16 @@ async function run(cmd: Command, io: Io): Promise<number> {
   checkModelDir(o.model);
   checkDataFile(o.input, '--input');
   const { text, source } = await readInput(o.input, io);
-  const texts = parseJsonLines(text.split('\n').map((l) => (/^\s*"/.test(l) ? `{"text": ${l.trim()}}` : l)).join('\n'), source, { plainText: true }).map((r) => {
-    if (typeof r.value.text !== 'string') throw new DataError(r.source, r.line, 'expected a text: a plain line, a JSON string or {"text": "..."}');
+  const texts = parseJsonLines(
+    text
+      .split('\n')
+      .map((l) => (/^\s*"/.test(l) ? `{"text": ${l.trim()}}` : l))
+      .join('\n'),
+    source,
+    { plainText: true },
+  ).map((r) => {
+    if (typeof r.value.text !== 'string')
+      throw new DataError(r.source, r.line, 'expected a text: a plain line, a JSON string or {"text": "..."}');
     return { text: r.value.text, source: r.source, line: r.line };
   });
   const rt = await init();

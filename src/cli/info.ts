@@ -6,10 +6,12 @@ export const command: CliCommand = {
   name: 'info',
   gpu: true,
   build: (io) =>
-    addVerbose(newCommand('info', "print the WebGPU adapter, its limits and features (JSON)", io, async () => {
-      const rt = await init();
-      io.stdout.write(JSON.stringify(rt.report, null, 2) + '\n');
-      rt.destroy();
-      return 0;
-    })),
+    addVerbose(
+      newCommand('info', 'print the WebGPU adapter, its limits and features (JSON)', io, async () => {
+        const rt = await init();
+        io.stdout.write(JSON.stringify(rt.report, null, 2) + '\n');
+        rt.destroy();
+        return 0;
+      }),
+    ),
 };

@@ -14,7 +14,9 @@ export const command: CliCommand = {
   gpu: true,
   build: (io) =>
     addVerbose(
-      newCommand('merge-adapter', 'merge a LoRA adapter into its base model: a plain Hugging Face directory of the task class', io, (cmd) => merge(cmd, io.stdout))
+      newCommand('merge-adapter', 'merge a LoRA adapter into its base model: a plain Hugging Face directory of the task class', io, (cmd) =>
+        merge(cmd, io.stdout),
+      )
         .requiredOption('--model <dir>', 'the base model (a Hugging Face directory)')
         .requiredOption('--adapter <dir>', "the adapter (PEFT's adapter_config.json + adapter_model.safetensors)")
         .requiredOption('--out <dir>', 'output: the merged Hugging Face directory, with the tokenizer files')

@@ -80,10 +80,21 @@ export const command: CliCommand = {
   gpu: true,
   build: (io) =>
     addVerbose(
-      addTaskModelOptions(newCommand('predict', 'predictions of a fine-tuned model (or base + LoRA adapter) for JSON lines, one JSON line out per input', io, (cmd) => predict(cmd, io)))
+      addTaskModelOptions(
+        newCommand(
+          'predict',
+          'predictions of a fine-tuned model (or base + LoRA adapter) for JSON lines, one JSON line out per input',
+          io,
+          (cmd) => predict(cmd, io),
+        ),
+      )
         .option('--input <file>', 'input lines (- for stdin)', '-')
         .option('--top-k <k>', 'cls, pair: the K likeliest labels, as a list', intArg(1))
-        .addOption(new Option('--aggregation <strategy>', 'tag, text input: how tokens group into entities (the HF pipeline\'s aggregation_strategy)').choices(['simple', 'first', 'average', 'max', 'none']).default('simple'))
+        .addOption(
+          new Option('--aggregation <strategy>', "tag, text input: how tokens group into entities (the HF pipeline's aggregation_strategy)")
+            .choices(['simple', 'first', 'average', 'max', 'none'])
+            .default('simple'),
+        )
         .addHelpText('after', HELP_AFTER),
     ),
 };
@@ -101,11 +112,15 @@ async function predict(cmd: Command, io: Io): Promise<number> {
   checkDataFile(o.input, '--input');
   const { text, source } = await readInput(o.input, io);
   return withTaskModel(o, async (tm) => {
-    if (o.topK !== undefined && !['cls', 'pair'].includes(tm.task.name)) throw new UsageError(`--top-k applies to cls and pair models; this one is ${tm.task.name}`);
+    if (o.topK !== undefined && !['cls', 'pair'].includes(tm.task.name))
+      throw new UsageError(`--top-k applies to cls and pair models; this one is ${tm.task.name}`);
     const task = inputTask(tm, o.task, text, source);
     const examples = task.read(text, source, { labelled: false, plainText: ['cls', 'regression', 'tag'].includes(task.name) });
     const preds = await tm.predict(examples, { task, aggregation: o.aggregation, allowImpossible: o.allowImpossible });
-    writeJsonLines(io, preds.map((p, i) => shape(task.name as TaskName, p, examples[i], o.topK)));
+    writeJsonLines(
+      io,
+      preds.map((p, i) => shape(task.name, p, examples[i], o.topK)),
+    );
     return 0;
   });
 }

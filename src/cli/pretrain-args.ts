@@ -32,29 +32,111 @@ const positive = (v: number) => (v > 0 ? null : 'must be a positive number');
 const atLeast1 = (v: number) => (v >= 1 ? null : 'must be at least 1');
 
 export const PRETRAIN_FLAGS: Record<string, Flag> = {
-  objective: { kind: 'string', onResume: 'fixed', check: oneOf(OBJECTIVES), arg: 'name', help: `training objective: ${OBJECTIVES.join(', ')}` },
+  objective: {
+    kind: 'string',
+    onResume: 'fixed',
+    check: oneOf(OBJECTIVES),
+    arg: 'name',
+    help: `training objective: ${OBJECTIVES.join(', ')}`,
+  },
   corpus: { kind: 'files', onResume: 'fixed', help: 'text files (.txt, .jsonl) and directories of them' },
-  documents: { kind: 'string', default: 'auto', onResume: 'fixed', arg: 'split', check: oneOf(['auto', 'file', 'blank-line']), help: 'documents: file (one per file), blank-line (blocks between blank lines), or auto' },
-  sentences: { kind: 'string', default: 'split', onResume: 'fixed', arg: 'split', check: oneOf(['split', 'line']), help: 'sentences: split (found in prose) or line (one per line)' },
+  documents: {
+    kind: 'string',
+    default: 'auto',
+    onResume: 'fixed',
+    arg: 'split',
+    check: oneOf(['auto', 'file', 'blank-line']),
+    help: 'documents: file (one per file), blank-line (blocks between blank lines), or auto',
+  },
+  sentences: {
+    kind: 'string',
+    default: 'split',
+    onResume: 'fixed',
+    arg: 'split',
+    check: oneOf(['split', 'line']),
+    help: 'sentences: split (found in prose) or line (one per line)',
+  },
   vocab: { kind: 'path', onResume: 'fixed', arg: 'file', help: 'a WordPiece vocab.txt' },
-  'train-vocab': { kind: 'int', onResume: 'fixed', check: atLeast1, help: 'train a WordPiece vocabulary of this size on the training documents' },
-  config: { kind: 'string', default: 'bert-tiny', onResume: 'fixed', check: oneOf(Object.keys(PRESETS)), arg: 'preset', help: `model size: ${Object.keys(PRESETS).join(', ')}` },
-  out: { kind: 'path', onResume: 'override', arg: 'dir', help: 'output: a Hugging Face directory and checkpoint/ (on --resume: the resumed run\'s)' },
+  'train-vocab': {
+    kind: 'int',
+    onResume: 'fixed',
+    check: atLeast1,
+    help: 'train a WordPiece vocabulary of this size on the training documents',
+  },
+  config: {
+    kind: 'string',
+    default: 'bert-tiny',
+    onResume: 'fixed',
+    check: oneOf(Object.keys(PRESETS)),
+    arg: 'preset',
+    help: `model size: ${Object.keys(PRESETS).join(', ')}`,
+  },
+  out: {
+    kind: 'path',
+    onResume: 'override',
+    arg: 'dir',
+    help: "output: a Hugging Face directory and checkpoint/ (on --resume: the resumed run's)",
+  },
   steps: { kind: 'int', default: '1000', onResume: 'override', check: atLeast1, help: 'optimizer steps' },
   batch: { kind: 'int', default: '16', onResume: 'fixed', check: atLeast1, help: 'sequences per micro-batch' },
-  seq: { kind: 'int', default: '128', onResume: 'fixed', check: (v) => (v >= 8 ? null : 'must be at least 8'), help: 'sequence length in tokens' },
+  seq: {
+    kind: 'int',
+    default: '128',
+    onResume: 'fixed',
+    check: (v) => (v >= 8 ? null : 'must be at least 8'),
+    help: 'sequence length in tokens',
+  },
   lr: { kind: 'number', default: '0.001', onResume: 'fixed', check: positive, help: 'peak learning rate' },
   warmup: { kind: 'int', onResume: 'fixed', help: 'warm-up steps (default: 10% of --steps)' },
   seed: { kind: 'int', default: '0', onResume: 'fixed', help: 'seed of every random choice' },
   accumulate: { kind: 'int', default: '1', onResume: 'fixed', check: atLeast1, help: 'micro-batches per optimizer step' },
-  'dupe-factor': { kind: 'int', default: '10', onResume: 'fixed', check: atLeast1, help: 'mlm, mlm-nsp: passes of instance creation over the corpus (google-research/bert)' },
-  masking: { kind: 'string', onResume: 'fixed', arg: 'kind', check: oneOf(['static', 'dynamic']), help: 'static or dynamic (default: static for mlm/mlm-nsp, dynamic otherwise)' },
+  'dupe-factor': {
+    kind: 'int',
+    default: '10',
+    onResume: 'fixed',
+    check: atLeast1,
+    help: 'mlm, mlm-nsp: passes of instance creation over the corpus (google-research/bert)',
+  },
+  masking: {
+    kind: 'string',
+    onResume: 'fixed',
+    arg: 'kind',
+    check: oneOf(['static', 'dynamic']),
+    help: 'static or dynamic (default: static for mlm/mlm-nsp, dynamic otherwise)',
+  },
   'whole-word-mask': { kind: 'boolean', default: false, onResume: 'fixed', help: 'mask "##" pieces together with their word' },
-  'generator-size': { kind: 'number', onResume: 'fixed', check: (v) => (v > 0 && v <= 1 ? null : 'must be a fraction in (0, 1]'), help: "electra: the generator's hidden size as a fraction of the discriminator's (default 0.25)" },
-  dropout: { kind: 'number', onResume: 'fixed', check: (v) => (v >= 0 && v < 1 ? null : 'must be a probability in [0, 1)'), help: "hidden and attention dropout (default: the preset's 0.1)" },
-  'weight-decay': { kind: 'number', default: '0.01', onResume: 'fixed', check: (v) => (v >= 0 ? null : 'must be a non-negative number'), help: 'AdamW weight decay (not on biases and LayerNorm weights)' },
-  'eval-fraction': { kind: 'number', default: '0.05', onResume: 'fixed', check: (v) => (v >= 0 && v < 1 ? null : 'must be in [0, 1)'), help: 'share of the documents held back for evaluation (the last ones)' },
-  'allow-large-held-back': { kind: 'boolean', default: false, onResume: 'fixed', help: 'allow --eval-fraction to hold back more than half of the sentences' },
+  'generator-size': {
+    kind: 'number',
+    onResume: 'fixed',
+    check: (v) => (v > 0 && v <= 1 ? null : 'must be a fraction in (0, 1]'),
+    help: "electra: the generator's hidden size as a fraction of the discriminator's (default 0.25)",
+  },
+  dropout: {
+    kind: 'number',
+    onResume: 'fixed',
+    check: (v) => (v >= 0 && v < 1 ? null : 'must be a probability in [0, 1)'),
+    help: "hidden and attention dropout (default: the preset's 0.1)",
+  },
+  'weight-decay': {
+    kind: 'number',
+    default: '0.01',
+    onResume: 'fixed',
+    check: (v) => (v >= 0 ? null : 'must be a non-negative number'),
+    help: 'AdamW weight decay (not on biases and LayerNorm weights)',
+  },
+  'eval-fraction': {
+    kind: 'number',
+    default: '0.05',
+    onResume: 'fixed',
+    check: (v) => (v >= 0 && v < 1 ? null : 'must be in [0, 1)'),
+    help: 'share of the documents held back for evaluation (the last ones)',
+  },
+  'allow-large-held-back': {
+    kind: 'boolean',
+    default: false,
+    onResume: 'fixed',
+    help: 'allow --eval-fraction to hold back more than half of the sentences',
+  },
   'eval-batches': { kind: 'int', default: '8', onResume: 'override', help: 'held-back batches per evaluation' },
   'eval-every': { kind: 'int', default: '0', onResume: 'override', help: 'evaluate every N steps (0: at the end only)' },
   'log-every': { kind: 'int', default: '10', onResume: 'override', check: atLeast1, help: 'read the loss back every N steps' },
@@ -68,9 +150,15 @@ export const PRETRAIN_FLAGS: Record<string, Flag> = {
 
 /** The commander option of a flag; --help shows its default. */
 export function flagOption(name: string, flag: Flag): Option {
-  const arg = flag.kind === 'boolean' ? '' : flag.kind === 'files' ? ' <files...>' : ` <${flag.arg ?? (flag.kind === 'int' ? 'n' : flag.kind === 'number' ? 'x' : 'value')}>`;
+  const arg =
+    flag.kind === 'boolean'
+      ? ''
+      : flag.kind === 'files'
+        ? ' <files...>'
+        : ` <${flag.arg ?? (flag.kind === 'int' ? 'n' : flag.kind === 'number' ? 'x' : 'value')}>`;
   const option = new Option(`--${name}${arg}`, flag.help);
-  if (flag.default !== undefined && flag.kind !== 'boolean') option.default(flag.kind === 'int' || flag.kind === 'number' ? Number(flag.default) : flag.default);
+  if (flag.default !== undefined && flag.kind !== 'boolean')
+    option.default(flag.kind === 'int' || flag.kind === 'number' ? Number(flag.default) : flag.default);
   return option;
 }
 
@@ -100,7 +188,7 @@ export function parseFlag(name: string, raw: string | boolean | string[]): ArgVa
       v = resolve(String(raw));
       break;
     default:
-      v = raw as string | boolean;
+      v = raw;
   }
   const problem = flag.check?.(v);
   if (problem) fail(problem);
@@ -127,7 +215,7 @@ export function resolveArgs(given: PretrainValues, saved: PretrainValues | null,
       if (flag.onResume === 'fixed') {
         throw new UsageError(
           `--${name} ${show(g)} conflicts with the run in ${checkpoint} (--${name} ${show(s)}): a resumed run keeps what shaped its model, data and optimizer. ` +
-          `Leave --${name} out to continue it, or start a new run in another --out`,
+            `Leave --${name} out to continue it, or start a new run in another --out`,
         );
       }
       overridden.push(`--${name} ${show(g)} (the checkpoint's run: ${show(s)})`);

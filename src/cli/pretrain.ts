@@ -37,7 +37,12 @@ than half of its steps (after 10), or 20 in a row, skipped fails (exit 1) and wr
 Ctrl-C (SIGINT) or SIGTERM stops at the end of the step, writes checkpoint/ and exits 130 / 143.
 --profile N times every kernel of N steps (after 2 warm-up steps) with GPU timestamp queries.`;
 
-const MODE: Record<ObjectiveName, 'bert' | 'roberta' | 'electra'> = { mlm: 'bert', 'mlm-nsp': 'bert', roberta: 'roberta', electra: 'electra' };
+const MODE: Record<ObjectiveName, 'bert' | 'roberta' | 'electra'> = {
+  mlm: 'bert',
+  'mlm-nsp': 'bert',
+  roberta: 'roberta',
+  electra: 'electra',
+};
 
 /** Test hook (the kill test): SIGKILL this process between the renames of the Nth checkpoint write. */
 const KILL_BETWEEN_RENAMES = Number(process.env.BERTGPU_TEST_KILL_BETWEEN_RENAMES ?? 0);
@@ -54,7 +59,8 @@ export const command: CliCommand = {
 
 async function pretrain(cmd: Command): Promise<number> {
   const given: PretrainValues = {};
-  for (const [name, raw] of Object.entries(givenOptions(cmd))) if (PRETRAIN_FLAGS[name]) given[name] = parseFlag(name, raw as string | boolean | string[]);
+  for (const [name, raw] of Object.entries(givenOptions(cmd)))
+    if (PRETRAIN_FLAGS[name]) given[name] = parseFlag(name, raw as string | boolean | string[]);
   // on resume, the checkpoint's arguments fill in what the command line leaves out
   let checkpoint: string | null = null;
   let saved: PretrainValues | null = null;
@@ -69,7 +75,9 @@ async function pretrain(cmd: Command): Promise<number> {
     // a checkpoint from before runs kept their arguments: its config still tells the preset apart
     const preset = !saved && given.config !== undefined ? PRESETS[given.config as string] : null;
     if (preset && (preset[0] !== state.config.num_hidden_layers || preset[1] !== state.config.hidden_size)) {
-      throw new UsageError(`--config ${given.config} conflicts with the checkpoint ${checkpoint}: ${state.config.num_hidden_layers} layers of hidden size ${state.config.hidden_size}`);
+      throw new UsageError(
+        `--config ${given.config} conflicts with the checkpoint ${checkpoint}: ${state.config.num_hidden_layers} layers of hidden size ${state.config.hidden_size}`,
+      );
     }
     if (saved && given.out === undefined) saved = { ...saved, out: checkpoint.endsWith('/checkpoint') ? dirname(checkpoint) : saved.out };
   }
@@ -78,11 +86,16 @@ async function pretrain(cmd: Command): Promise<number> {
     throw new UsageError(`--objective must be one of ${OBJECTIVES.join(', ')}${values.objective ? `, got '${values.objective}'` : ''}`);
   }
   if (!(values.corpus as string[] | undefined)?.length || !values.out) throw new UsageError('--corpus and --out are required');
-  if (!values.vocab === (values['train-vocab'] === undefined)) throw new UsageError('give exactly one of --vocab FILE and --train-vocab SIZE');
+  if (!values.vocab === (values['train-vocab'] === undefined))
+    throw new UsageError('give exactly one of --vocab FILE and --train-vocab SIZE');
   const objective = values.objective as ObjectiveName;
-  if (values['generator-size'] !== undefined && objective !== 'electra') throw new UsageError(`--generator-size applies to --objective electra only, got --objective ${objective}`);
+  if (values['generator-size'] !== undefined && objective !== 'electra')
+    throw new UsageError(`--generator-size applies to --objective electra only, got --objective ${objective}`);
   const out = values.out as string;
-  await checkOut(out, { overwrite: values.overwrite as boolean, resuming: checkpoint !== null && resolve(checkpoint) === resolve(out, 'checkpoint') });
+  await checkOut(out, {
+    overwrite: values.overwrite as boolean,
+    resuming: checkpoint !== null && resolve(checkpoint) === resolve(out, 'checkpoint'),
+  });
   const steps = values.steps as number;
   const batch = values.batch as number;
   const seq = values.seq as number;
@@ -97,15 +110,26 @@ async function pretrain(cmd: Command): Promise<number> {
   const weightDecay = values['weight-decay'] as number;
   const logFile = values.log as string | undefined;
 
-  const loaded = await loadCorpus(values.corpus as string[], values.documents as DocumentSplit | 'auto', values.sentences as SentenceSplit, (line) => console.error(`bertgpu pretrain: ${line}`));
-  const split = holdBack(loaded, evalFraction, { explicit: given['eval-fraction'] !== undefined, allowLarge: values['allow-large-held-back'] as boolean, needsPairs: objective === 'mlm-nsp' });
+  const loaded = await loadCorpus(
+    values.corpus as string[],
+    values.documents as DocumentSplit | 'auto',
+    values.sentences as SentenceSplit,
+    (line) => console.error(`bertgpu pretrain: ${line}`),
+  );
+  const split = holdBack(loaded, evalFraction, {
+    explicit: given['eval-fraction'] !== undefined,
+    allowLarge: values['allow-large-held-back'] as boolean,
+    needsPairs: objective === 'mlm-nsp',
+  });
   console.log(split.report);
   const trainDocs = split.train;
   const evalDocs = split.eval;
 
   let tokenizer: WordPieceTokenizer;
   if (values.vocab) {
-    const text = await readFile(values.vocab as string, 'utf8').catch((e) => { throw new Error(`cannot read --vocab ${values.vocab}: ${e.message}`); });
+    const text = await readFile(values.vocab as string, 'utf8').catch((e) => {
+      throw new Error(`cannot read --vocab ${values.vocab}: ${e.message}`);
+    });
     tokenizer = WordPieceTokenizer.fromVocabText(text);
   } else {
     tokenizer = trainWordPiece(trainDocs.flat(), { vocabSize: values['train-vocab'] as number });
@@ -113,10 +137,27 @@ async function pretrain(cmd: Command): Promise<number> {
 
   const mode = MODE[objective];
   const wholeWordMask = values['whole-word-mask'] as boolean;
-  const dataset = new PretrainingDataset({ tokenizer, mode, sentenceDocuments: trainDocs, maxSeqLength: seq, seed, dupeFactor, masking, wholeWordMask });
+  const dataset = new PretrainingDataset({
+    tokenizer,
+    mode,
+    sentenceDocuments: trainDocs,
+    maxSeqLength: seq,
+    seed,
+    dupeFactor,
+    masking,
+    wholeWordMask,
+  });
   const evalBatches: PretrainingBatch[] = [];
   if (evalDocs.length) {
-    const evalSet = new PretrainingDataset({ tokenizer, mode, sentenceDocuments: mode === 'bert' ? [...evalDocs, ...trainDocs.slice(0, 1)] : evalDocs, maxSeqLength: seq, seed: seed + 7, masking: 'static', wholeWordMask });
+    const evalSet = new PretrainingDataset({
+      tokenizer,
+      mode,
+      sentenceDocuments: mode === 'bert' ? [...evalDocs, ...trainDocs.slice(0, 1)] : evalDocs,
+      maxSeqLength: seq,
+      seed: seed + 7,
+      masking: 'static',
+      wholeWordMask,
+    });
     for (const b of evalSet.batches(batch, { epochs: 1 })) {
       evalBatches.push(b);
       if (evalBatches.length >= evalBatchLimit) break;
@@ -125,45 +166,67 @@ async function pretrain(cmd: Command): Promise<number> {
 
   // which documents are held back depends on the order of --corpus (a shell glob sorts by locale)
   const shown = split.names.length > 6 ? [...split.names.slice(0, 3), '...', ...split.names.slice(-2)] : split.names;
-  console.log(`training data: ${dataset.instances.length} ${mode} instances from ${trainDocs.length} documents (dupe factor ${mode === 'bert' ? dupeFactor : 1}, ${dataset.masking} masking); held back: ${evalDocs.length} documents, ${evalBatches.length} batches${shown.length ? ` (${shown.join(' ')})` : ''}`);
+  console.log(
+    `training data: ${dataset.instances.length} ${mode} instances from ${trainDocs.length} documents (dupe factor ${mode === 'bert' ? dupeFactor : 1}, ${dataset.masking} masking); held back: ${evalDocs.length} documents, ${evalBatches.length} batches${shown.length ? ` (${shown.join(' ')})` : ''}`,
+  );
   const rt = await init();
-  const config = presetConfig(values.config as string, { vocab_size: tokenizer.vocab.length, max_position_embeddings: Math.max(512, seq + 2), pad_token_id: tokenizer.vocab.indexOf('[PAD]'),
+  const config = presetConfig(values.config as string, {
+    vocab_size: tokenizer.vocab.length,
+    max_position_embeddings: Math.max(512, seq + 2),
+    pad_token_id: tokenizer.vocab.indexOf('[PAD]'),
     ...(dropout === undefined ? {} : { hidden_dropout_prob: dropout, attention_probs_dropout_prob: dropout }),
   });
   const logEvery = values['log-every'] as number;
   const evalEvery = values['eval-every'] as number;
   const options = {
-    steps, lr, seed, weightDecay, warmupSteps: (values.warmup as number | undefined) ?? Math.round(steps * 0.1), accumulationSteps: values.accumulate as number,
-    logEvery, evalEvery, generatorSize,
+    steps,
+    lr,
+    seed,
+    weightDecay,
+    warmupSteps: (values.warmup as number | undefined) ?? Math.round(steps * 0.1),
+    accumulationSteps: values.accumulate as number,
+    logEvery,
+    evalEvery,
+    generatorSize,
   };
   const checkpointDir = join(out, 'checkpoint');
   const source = datasetSource(dataset, batch);
   const trainer = checkpoint
     ? await Trainer.resume(checkpoint, source, evalBatches, { steps, logEvery, evalEvery })
     : Trainer.create(objective, config, source, options, evalBatches);
-  if (checkpoint) console.log(`resuming ${checkpoint} at step ${trainer.step} of ${steps}${overridden.length ? `, with ${overridden.join(', ')}` : ''}`);
+  if (checkpoint)
+    console.log(`resuming ${checkpoint} at step ${trainer.step} of ${steps}${overridden.length ? `, with ${overridden.join(', ')}` : ''}`);
   const checkpointEvery = values['checkpoint-every'] as number;
   const profileSteps = values.profile as number;
   if (profileSteps && !rt.hasFeature('timestamp-query')) {
-    throw new Error(`--profile needs the 'timestamp-query' feature, which this adapter (${rt.report.adapter.description || rt.report.adapter.device}) does not offer`);
+    throw new Error(
+      `--profile needs the 'timestamp-query' feature, which this adapter (${rt.report.adapter.description || rt.report.adapter.device}) does not offer`,
+    );
   }
   let checkpointWrites = 0;
-  const saveCheckpoint = () => trainer.saveCheckpoint(checkpointDir, tokenizer, {
-    meta: { command: 'pretrain', args: argsToKeep(values) },
-    betweenRenames: () => {
-      if (++checkpointWrites === KILL_BETWEEN_RENAMES) process.kill(process.pid, 'SIGKILL');
-    },
-  });
+  const saveCheckpoint = () =>
+    trainer.saveCheckpoint(checkpointDir, tokenizer, {
+      meta: { command: 'pretrain', args: argsToKeep(values) },
+      betweenRenames: () => {
+        if (++checkpointWrites === KILL_BETWEEN_RENAMES) process.kill(process.pid, 'SIGKILL');
+      },
+    });
   // the profiled window: after two warm-up steps (pipelines compiled, pool filled)
   const profileStart = Math.min(steps, trainer.step + 2);
   const profileEnd = Math.min(steps, profileStart + profileSteps);
   let kernelTimes: KernelTime[] | null = null;
   // progress: a bar on a terminal, else a plain line per log record (every --log-every steps)
-  const bar = values.quiet || !process.stdout.isTTY ? null : new cliProgress.SingleBar({
-    format: 'step {value}/{total} |{bar}| loss {loss} {parts} | {tps} tok/s | ETA {eta_formatted}',
-    hideCursor: true,
-    stream: process.stdout,
-  }, cliProgress.Presets.shades_classic);
+  const bar =
+    values.quiet || !process.stdout.isTTY
+      ? null
+      : new cliProgress.SingleBar(
+          {
+            format: 'step {value}/{total} |{bar}| loss {loss} {parts} | {tps} tok/s | ETA {eta_formatted}',
+            hideCursor: true,
+            stream: process.stdout,
+          },
+          cliProgress.Presets.shades_classic,
+        );
   const progressLines = !values.quiet && !process.stdout.isTTY;
   // the log holds each step once: a resumed run cuts it back to the checkpoint's step
   if (logFile) await (checkpoint ? truncateLog(logFile, trainer.step) : writeAtomic(logFile, ''));
@@ -173,18 +236,33 @@ async function pretrain(cmd: Command): Promise<number> {
   const startStep = trainer.step;
   let lastLogged = trainer.step;
   trainer.onLog = (r: LogRecord) => {
-    const parts = Object.entries(r.parts).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(' ');
+    const parts = Object.entries(r.parts)
+      .map(([k, v]) => `${k} ${v.toFixed(3)}`)
+      .join(' ');
     bar?.update(r.step, { loss: r.loss.toFixed(3), parts: parts ? `(${parts})` : '', tps: Math.round(r.tokens_per_s) });
     if (progressLines) {
       const left = (r.elapsed_s / Math.max(1, r.step - startStep)) * (steps - r.step);
-      console.log(`step ${r.step}/${steps} loss ${r.loss.toFixed(4)}${parts ? ` (${parts})` : ''} lr ${r.lr.toExponential(2)} ${Math.round(r.tokens_per_s)} tok/s, ${duration(r.elapsed_s)} elapsed, ${duration(left)} left`);
+      console.log(
+        `step ${r.step}/${steps} loss ${r.loss.toFixed(4)}${parts ? ` (${parts})` : ''} lr ${r.lr.toExponential(2)} ${Math.round(r.tokens_per_s)} tok/s, ${duration(r.elapsed_s)} elapsed, ${duration(left)} left`,
+      );
     }
     if (r.skipped_steps) {
       const window = r.step - lastLogged === 1 ? `step ${r.step}` : `steps ${lastLogged + 1}-${r.step}`;
-      console.error(`bertgpu pretrain: step ${r.step}: ${r.skipped_steps} of ${window} skipped: gradient norm not finite (NaN or inf); parameters and optimizer state left as they were`);
+      console.error(
+        `bertgpu pretrain: step ${r.step}: ${r.skipped_steps} of ${window} skipped: gradient norm not finite (NaN or inf); parameters and optimizer state left as they were`,
+      );
     }
     lastLogged = r.step;
-    log({ step: r.step, loss: r.loss, ...r.parts, ...r.metrics, lr: r.lr, grad_norm: r.grad_norm, tokens_per_s: r.tokens_per_s, ...(r.skipped_steps ? { skipped_steps: r.skipped_steps } : {}) });
+    log({
+      step: r.step,
+      loss: r.loss,
+      ...r.parts,
+      ...r.metrics,
+      lr: r.lr,
+      grad_norm: r.grad_norm,
+      tokens_per_s: r.tokens_per_s,
+      ...(r.skipped_steps ? { skipped_steps: r.skipped_steps } : {}),
+    });
   };
   trainer.onEval = (r: EvalRecord) => log({ step: r.step, eval: true, loss: r.loss, ...r.parts, ...r.metrics });
   // SIGINT / SIGTERM: finish the step in flight, write the checkpoint, exit 128 + signal number
@@ -219,7 +297,9 @@ async function pretrain(cmd: Command): Promise<number> {
     }
     if (stoppedBy) {
       await saveCheckpoint();
-      console.log(`stopped by ${stoppedBy} at step ${trainer.step} of ${steps}: wrote ${checkpointDir}; continue with: bertgpu pretrain --resume ${out}`);
+      console.log(
+        `stopped by ${stoppedBy} at step ${trainer.step} of ${steps}: wrote ${checkpointDir}; continue with: bertgpu pretrain --resume ${out}`,
+      );
       trainer.dispose();
       rt.destroy();
       return 128 + (stoppedBy === 'SIGINT' ? 2 : 15);
@@ -230,24 +310,43 @@ async function pretrain(cmd: Command): Promise<number> {
     process.off('SIGTERM', onSignal);
   }
   if (kernelTimes) printKernelTimes(kernelTimes, profileEnd - profileStart);
-  else if (profileSteps) console.log(`--profile: no step was left to profile after the 2 warm-up steps (the run ended at step ${trainer.step})`);
+  else if (profileSteps)
+    console.log(`--profile: no step was left to profile after the 2 warm-up steps (the run ended at step ${trainer.step})`);
   if (evalBatches.length) {
     const r = await trainer.evaluate();
     const baseline = unigramEntropy(evalBatches, new Set(['[CLS]', '[SEP]', '[PAD]', '[MASK]'].map((t) => tokenizer.vocab.indexOf(t))));
-    console.log(`held-back evaluation (${evalBatches.length} batches): loss ${r.loss.toFixed(4)} ${JSON.stringify({ ...r.parts, ...r.metrics })}`);
+    console.log(
+      `held-back evaluation (${evalBatches.length} batches): loss ${r.loss.toFixed(4)} ${JSON.stringify({ ...r.parts, ...r.metrics })}`,
+    );
     console.log(`unigram-entropy baseline of the held-back tokens: ${baseline.toFixed(4)} nats (an MLM loss below it uses context)`);
     const nspMajority = nspMajorityAccuracy(evalBatches);
-    if (objective === 'mlm-nsp') console.log(`NSP majority-class baseline of the held-back pairs: ${nspMajority.toFixed(4)} (an NSP accuracy above it uses the sentences)`);
+    if (objective === 'mlm-nsp')
+      console.log(
+        `NSP majority-class baseline of the held-back pairs: ${nspMajority.toFixed(4)} (an NSP accuracy above it uses the sentences)`,
+      );
     if (objective === 'electra') {
       // the replacements are sampled anew in each evaluation, so this baseline is the evaluation's own
       const m = r.metrics;
-      console.log(`discriminator accuracy ${m.disc_accuracy.toFixed(4)} against the all-original baseline ${m.disc_all_original_accuracy.toFixed(4)} of the same replacements (above it, the discriminator detects them)`);
+      console.log(
+        `discriminator accuracy ${m.disc_accuracy.toFixed(4)} against the all-original baseline ${m.disc_all_original_accuracy.toFixed(4)} of the same replacements (above it, the discriminator detects them)`,
+      );
     }
-    log({ step: trainer.step, eval: true, final: true, loss: r.loss, ...r.parts, ...r.metrics, unigram_entropy: baseline, ...(objective === 'mlm-nsp' ? { nsp_majority_accuracy: nspMajority } : {}) });
+    log({
+      step: trainer.step,
+      eval: true,
+      final: true,
+      loss: r.loss,
+      ...r.parts,
+      ...r.metrics,
+      unigram_entropy: baseline,
+      ...(objective === 'mlm-nsp' ? { nsp_majority_accuracy: nspMajority } : {}),
+    });
   }
   await saveCheckpoint();
   await trainer.savePretrained(out, tokenizer);
-  console.log(`wrote ${out} (${objective === 'electra' ? 'ElectraForPreTraining discriminator' : trainer.objective.models.model.architecture}) and ${checkpointDir}`);
+  console.log(
+    `wrote ${out} (${objective === 'electra' ? 'ElectraForPreTraining discriminator' : trainer.objective.models.model.architecture}) and ${checkpointDir}`,
+  );
   trainer.dispose();
   rt.destroy();
   return 0;
@@ -272,7 +371,9 @@ async function checkOut(out: string, { overwrite, resuming }: { overwrite: boole
   if (info) {
     const held = ['config.json', 'model.safetensors', 'checkpoint'].filter((n) => existsSync(join(out, n)));
     if (held.length && !overwrite && !resuming) {
-      throw new Error(`--out ${out} already holds a model (${held.join(', ')}); pass --overwrite to replace it, or --resume ${out} to continue its run`);
+      throw new Error(
+        `--out ${out} already holds a model (${held.join(', ')}); pass --overwrite to replace it, or --resume ${out} to continue its run`,
+      );
     }
   }
   let dir = out;
@@ -320,6 +421,8 @@ function duration(seconds: number): string {
 /** The --profile report: GPU time per step, then the kernels, the largest first. */
 function printKernelTimes(times: KernelTime[], steps: number): void {
   const total = times.reduce((a, t) => a + t.ms, 0);
-  console.log(`GPU time per kernel over ${steps} profiled step(s) (timestamp queries, each dispatch in its own pass): ${(total / steps).toFixed(2)} ms per step`);
+  console.log(
+    `GPU time per kernel over ${steps} profiled step(s) (timestamp queries, each dispatch in its own pass): ${(total / steps).toFixed(2)} ms per step`,
+  );
   for (const line of kernelTimeTable(times, steps)) console.log(line);
 }

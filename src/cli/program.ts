@@ -39,7 +39,8 @@ export function newCommand(name: string, description: string, io: Io, run: (cmd:
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
-      outputError: (s, write) => write(`${s.replace(/^error: /, `bertgpu ${name}: `).trimEnd()}\n(bertgpu ${name} --help lists the options)\n`),
+      outputError: (s, write) =>
+        write(`${s.replace(/^error: /, `bertgpu ${name}: `).trimEnd()}\n(bertgpu ${name} --help lists the options)\n`),
     });
   cmd.action(async () => {
     exitCodes.set(cmd, await run(cmd));

@@ -26,7 +26,15 @@ Otherwise --inputs is JSON lines (- for stdin), one forward per line, e.g.
 and each output line is a JSON object of nested arrays: logits, loss, ... (hidden_states.N
 with --hidden-states, grad.<parameter> with --grads), written to --out or stdout.`;
 
-const INTEGER_INPUTS = new Set(['input_ids', 'token_type_ids', 'attention_mask', 'next_sentence_label', 'start_positions', 'end_positions', 'labels']);
+const INTEGER_INPUTS = new Set([
+  'input_ids',
+  'token_type_ids',
+  'attention_mask',
+  'next_sentence_label',
+  'start_positions',
+  'end_positions',
+  'labels',
+]);
 
 interface Encoder {
   encode(text: string, pair?: string | null, options?: { maxLength?: number; truncation?: 'longest_first' }): TokenizerEncoding;
@@ -37,7 +45,9 @@ export const command: CliCommand = {
   gpu: true,
   build: (io) =>
     addVerbose(
-      newCommand('run', 'eval-mode forwards (+ gradients) of a Hugging Face directory on safetensors or JSON-lines inputs', io, (cmd) => run(cmd, io))
+      newCommand('run', 'eval-mode forwards (+ gradients) of a Hugging Face directory on safetensors or JSON-lines inputs', io, (cmd) =>
+        run(cmd, io),
+      )
         .requiredOption('--model <dir>', 'a Hugging Face directory (config.json, model.safetensors, a tokenizer for "text" inputs)')
         .requiredOption('--inputs <file>', 'inputs: a .safetensors file, or JSON lines (- for stdin)')
         .option('--out <file>', 'outputs: a .safetensors file (for .safetensors inputs), else JSON lines (default: stdout)')
@@ -50,12 +60,16 @@ export const command: CliCommand = {
 async function run(cmd: Command, io: Io): Promise<number> {
   const o = cmd.opts<{ model: string; inputs: string; out?: string; grads?: boolean; hiddenStates?: boolean }>();
   // everything that can be checked without the GPU is checked first
-  if (!existsSync(join(o.model, 'config.json'))) throw new UsageError(`--model ${o.model}: no config.json (a Hugging Face directory is expected)`);
+  if (!existsSync(join(o.model, 'config.json')))
+    throw new UsageError(`--model ${o.model}: no config.json (a Hugging Face directory is expected)`);
   const safetensors = o.inputs.endsWith('.safetensors');
   if (o.inputs !== '-' && !existsSync(o.inputs)) throw new UsageError(`--inputs ${o.inputs}: no such file`);
   if (o.inputs !== '-' && statSync(o.inputs).isDirectory()) throw new UsageError(`--inputs ${o.inputs} is a directory`);
   if (safetensors && !o.out) throw new UsageError('--out FILE.safetensors is required for .safetensors inputs');
-  if (!safetensors && o.out?.endsWith('.safetensors')) throw new UsageError(`--out ${o.out}: JSON-lines inputs give JSON-lines outputs (name --out something else, or give .safetensors inputs)`);
+  if (!safetensors && o.out?.endsWith('.safetensors'))
+    throw new UsageError(
+      `--out ${o.out}: JSON-lines inputs give JSON-lines outputs (name --out something else, or give .safetensors inputs)`,
+    );
   let inputs: NamedArrays | null = null;
   if (safetensors) {
     let bytes: Uint8Array;
@@ -80,7 +94,8 @@ async function run(cmd: Command, io: Io): Promise<number> {
         return 0;
       }
       let tokenizer: Encoder | null = loaded.tokenizer;
-      if (!tokenizer && existsSync(join(o.model, 'vocab.json')) && existsSync(join(o.model, 'merges.txt'))) tokenizer = loadByteLevelBpeFiles(join(o.model, 'vocab.json'), join(o.model, 'merges.txt'));
+      if (!tokenizer && existsSync(join(o.model, 'vocab.json')) && existsSync(join(o.model, 'merges.txt')))
+        tokenizer = loadByteLevelBpeFiles(join(o.model, 'vocab.json'), join(o.model, 'merges.txt'));
       const maxLength = config.max_position_embeddings - (config.model_type === 'roberta' ? 2 : 0);
       const where = o.inputs === '-' ? 'stdin' : o.inputs;
       const lines = createInterface({ input: o.inputs === '-' ? io.stdin : createReadStream(o.inputs), crlfDelay: Infinity });
@@ -124,14 +139,15 @@ function jsonInputs(line: string, tokenizer: Encoder | null, maxLength: number, 
   } catch (err) {
     throw new Error(`not valid JSON (${(err as Error).message})`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('expected an object of forward() arguments, e.g. {"input_ids": [[101, 102]]} or {"text": "..."}');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new Error('expected an object of forward() arguments, e.g. {"input_ids": [[101, 102]]} or {"text": "..."}');
   const obj = value as Record<string, unknown>;
   const named: NamedArrays = new Map();
   if ('text' in obj) {
     if (typeof obj.text !== 'string') throw new Error('"text" must be a string');
     if (obj.pair !== undefined && obj.pair !== null && typeof obj.pair !== 'string') throw new Error('"pair" must be a string');
     if (!tokenizer) throw new Error(`"text" needs a tokenizer in ${modelDir} (vocab.txt, tokenizer.json, or vocab.json + merges.txt)`);
-    const e = tokenizer.encode(obj.text, (obj.pair as string | undefined) ?? null, { maxLength, truncation: 'longest_first' });
+    const e = tokenizer.encode(obj.text, obj.pair ?? null, { maxLength, truncation: 'longest_first' });
     const T = e.inputIds.length;
     named.set('input_ids', { data: Int32Array.from(e.inputIds), shape: [1, T] });
     named.set('token_type_ids', { data: Int32Array.from(e.tokenTypeIds), shape: [1, T] });
@@ -156,11 +172,13 @@ function flatten(value: unknown, name: string): { data: number[]; shape: number[
   const data: number[] = [];
   const walk = (v: unknown, depth: number, at: string) => {
     if (depth === shape.length) {
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${name}${at} must be a finite number, got ${JSON.stringify(v)?.slice(0, 40)}`);
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new Error(`${name}${at} must be a finite number, got ${JSON.stringify(v)?.slice(0, 40)}`);
       data.push(v);
       return;
     }
-    if (!Array.isArray(v) || v.length !== shape[depth]) throw new Error(`${name}${at} must be an array of ${shape[depth]} (a rectangular nested array, shape [${shape}])`);
+    if (!Array.isArray(v) || v.length !== shape[depth])
+      throw new Error(`${name}${at} must be an array of ${shape[depth]} (a rectangular nested array, shape [${shape}])`);
     v.forEach((x, i) => walk(x, depth + 1, `${at}[${i}]`));
   };
   walk(value, 0, '');

@@ -10,18 +10,22 @@ import { makeDir, writeAtomic } from '../io/files.js';
 import { UsageError, type Io } from './program.js';
 
 /** A commander parser of integers >= min. */
-export const intArg = (min: number) => (raw: string): number => {
-  const v = Number(raw);
-  if (!/^\s*-?\d+\s*$/.test(raw) || !Number.isSafeInteger(v) || v < min) throw new InvalidArgumentError(`must be an integer >= ${min}`);
-  return v;
-};
+export const intArg =
+  (min: number) =>
+  (raw: string): number => {
+    const v = Number(raw);
+    if (!/^\s*-?\d+\s*$/.test(raw) || !Number.isSafeInteger(v) || v < min) throw new InvalidArgumentError(`must be an integer >= ${min}`);
+    return v;
+  };
 
 /** A commander parser of finite numbers that `ok` accepts (`want` says what it wants). */
-export const numberArg = (ok: (v: number) => boolean, want: string) => (raw: string): number => {
-  const v = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(v) || !ok(v)) throw new InvalidArgumentError(`must be ${want}`);
-  return v;
-};
+export const numberArg =
+  (ok: (v: number) => boolean, want: string) =>
+  (raw: string): number => {
+    const v = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(v) || !ok(v)) throw new InvalidArgumentError(`must be ${want}`);
+    return v;
+  };
 
 /** --model DIR must be a Hugging Face directory. */
 export function checkModelDir(dir: string, flag = '--model'): void {
@@ -30,7 +34,8 @@ export function checkModelDir(dir: string, flag = '--model'): void {
 
 /** --adapter DIR must hold PEFT's two files. */
 export function checkAdapterDir(dir: string): void {
-  for (const f of ['adapter_config.json', 'adapter_model.safetensors']) if (!existsSync(join(dir, f))) throw new UsageError(`--adapter ${dir}: no ${f} (a PEFT adapter directory is expected)`);
+  for (const f of ['adapter_config.json', 'adapter_model.safetensors'])
+    if (!existsSync(join(dir, f))) throw new UsageError(`--adapter ${dir}: no ${f} (a PEFT adapter directory is expected)`);
 }
 
 /** A data file given by `flag`: present and not a directory. */
@@ -48,10 +53,12 @@ const MODEL_FILES = ['config.json', 'model.safetensors', 'adapter_config.json', 
  */
 export async function checkOutDir(out: string, overwrite: boolean): Promise<void> {
   let info = await stat(out).catch(() => null);
-  if (info && !info.isDirectory()) throw new UsageError(`--out ${out} is a file; it must be a directory (new, or holding a model to replace with --overwrite)`);
+  if (info && !info.isDirectory())
+    throw new UsageError(`--out ${out} is a file; it must be a directory (new, or holding a model to replace with --overwrite)`);
   if (info) {
     const held = MODEL_FILES.filter((n) => existsSync(join(out, n)));
-    if (held.length && !overwrite) throw new UsageError(`--out ${out} already holds a model (${held.join(', ')}); pass --overwrite to replace it`);
+    if (held.length && !overwrite)
+      throw new UsageError(`--out ${out} already holds a model (${held.join(', ')}); pass --overwrite to replace it`);
   }
   let dir = out;
   while (!info) {
@@ -64,7 +71,15 @@ export async function checkOutDir(out: string, overwrite: boolean): Promise<void
   });
 }
 
-const TOKENIZER_FILES = ['vocab.txt', 'tokenizer.json', 'vocab.json', 'merges.txt', 'tokenizer_config.json', 'special_tokens_map.json', 'added_tokens.json'];
+const TOKENIZER_FILES = [
+  'vocab.txt',
+  'tokenizer.json',
+  'vocab.json',
+  'merges.txt',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'added_tokens.json',
+];
 
 /** The tokenizer files of a directory, as they are (they go into a fine-tuned model's directory unchanged). */
 export function tokenizerFiles(dir: string): Record<string, Uint8Array> {

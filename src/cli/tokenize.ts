@@ -62,12 +62,15 @@ async function tokenize(cmd: Command, io: Io): Promise<number> {
   if (!['auto', 'json', 'text'].includes(values.input)) throw new UsageError(`--input must be auto, json or text, got '${values.input}'`);
   const mode = values.input as InputMode;
   if (bpe) {
-    if (values.bpeVocab === undefined || values.merges === undefined) throw new UsageError('byte-level BPE needs both --bpe-vocab and --merges');
+    if (values.bpeVocab === undefined || values.merges === undefined)
+      throw new UsageError('byte-level BPE needs both --bpe-vocab and --merges');
     if (values.cased) throw new UsageError('--cased applies to WordPiece vocabularies only (byte-level BPE is always cased)');
   } else if (values.vocab === undefined) throw new UsageError('missing --vocab FILE (or --bpe-vocab FILE --merges FILE)');
   let tokenizer: Encoder;
   try {
-    tokenizer = bpe ? loadByteLevelBpeFiles(values.bpeVocab!, values.merges!) : loadWordPieceVocabFile(values.vocab!, values.cased ? { lowercase: false } : {});
+    tokenizer = bpe
+      ? loadByteLevelBpeFiles(values.bpeVocab!, values.merges!)
+      : loadWordPieceVocabFile(values.vocab!, values.cased ? { lowercase: false } : {});
   } catch (err) {
     return fail(err instanceof Error ? err.message : String(err));
   }
@@ -109,7 +112,7 @@ function parseInputLine(line: string, mode: InputMode): [string, string | null] 
     const { text, pair } = value as { text?: unknown; pair?: unknown };
     if (typeof text !== 'string') throw new Error('expected "text" to be a string');
     if (pair !== undefined && pair !== null && typeof pair !== 'string') throw new Error('expected "pair" to be a string');
-    return [text, (pair as string | null | undefined) ?? null];
+    return [text, pair ?? null];
   }
   throw new Error('expected a JSON string or an object {"text": ..., "pair": ...}');
 }

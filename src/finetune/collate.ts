@@ -51,9 +51,30 @@ export function collate(features: readonly LabelledFeature[], { padId, labelDtyp
   const T = Math.max(...features.map((f) => f.input_ids.length));
   const shape = [B, T];
   const batch: Batch = {
-    input_ids: { data: padRows(features.map((f) => f.input_ids), T, padId), shape },
-    token_type_ids: { data: padRows(features.map((f) => f.token_type_ids), T, 0), shape },
-    attention_mask: { data: padRows(features.map((f) => f.attention_mask), T, 0), shape },
+    input_ids: {
+      data: padRows(
+        features.map((f) => f.input_ids),
+        T,
+        padId,
+      ),
+      shape,
+    },
+    token_type_ids: {
+      data: padRows(
+        features.map((f) => f.token_type_ids),
+        T,
+        0,
+      ),
+      shape,
+    },
+    attention_mask: {
+      data: padRows(
+        features.map((f) => f.attention_mask),
+        T,
+        0,
+      ),
+      shape,
+    },
   };
   const labelled = features.filter((f) => f.labels !== undefined).length;
   if (labelled && labelled !== B) throw new Error(`collate: ${labelled} of ${B} features have labels; a batch is all labelled or none`);
@@ -61,7 +82,8 @@ export function collate(features: readonly LabelledFeature[], { padId, labelDtyp
     if (Array.isArray(features[0].labels)) {
       const rows = features.map((f, i) => {
         const l = f.labels as number[];
-        if (!Array.isArray(l) || l.length !== f.input_ids.length) throw new Error(`collate: feature ${i} has ${Array.isArray(l) ? l.length : 'no'} token labels for ${f.input_ids.length} tokens`);
+        if (!Array.isArray(l) || l.length !== f.input_ids.length)
+          throw new Error(`collate: feature ${i} has ${Array.isArray(l) ? l.length : 'no'} token labels for ${f.input_ids.length} tokens`);
         return l;
       });
       batch.labels = { data: padRows(rows, T, -100), shape };
@@ -84,14 +106,18 @@ export function collateChoices(features: readonly ChoiceFeature[], { padId }: Co
   features.forEach((f, i) => {
     if (f.choices.length !== C) throw new Error(`collate: feature ${i} has ${f.choices.length} choices, feature 0 has ${C}`);
   });
-  const flat = collate(features.flatMap((f) => f.choices), { padId });
+  const flat = collate(
+    features.flatMap((f) => f.choices),
+    { padId },
+  );
   const shape = [features.length, C, flat.input_ids.shape[1]];
   const batch: Batch = {
     input_ids: { data: flat.input_ids.data, shape },
     token_type_ids: { data: flat.token_type_ids.data, shape },
     attention_mask: { data: flat.attention_mask.data, shape },
   };
-  if (features.every((f) => f.labels !== undefined)) batch.labels = { data: Int32Array.from(features, (f) => f.labels!), shape: [features.length] };
+  if (features.every((f) => f.labels !== undefined))
+    batch.labels = { data: Int32Array.from(features, (f) => f.labels!), shape: [features.length] };
   return batch;
 }
 
@@ -108,7 +134,11 @@ export interface BucketOptions {
  * then each mega-batch of batchSize × megaBatchFactor sorted by length (longest first) and cut
  * into batches. The same seed gives the same batches.
  */
-export function bucketedBatches(lengths: readonly number[], batchSize: number, { seed, megaBatchFactor = 50, keepLast = true }: BucketOptions): number[][] {
+export function bucketedBatches(
+  lengths: readonly number[],
+  batchSize: number,
+  { seed, megaBatchFactor = 50, keepLast = true }: BucketOptions,
+): number[][] {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batch size must be a positive integer, got ${batchSize}`);
   const order = new Rng(seed).shuffle(Array.from(lengths, (_, i) => i));
   const mega = batchSize * megaBatchFactor;

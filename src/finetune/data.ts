@@ -51,13 +51,28 @@ export interface RawRecord extends Located {
 }
 
 export class DataError extends Error {
-  constructor(readonly source: string, readonly line: number, what: string) {
+  constructor(
+    readonly source: string,
+    readonly line: number,
+    what: string,
+  ) {
     super(`${source}:${line}: ${what}`);
     this.name = 'DataError';
   }
 }
 
-const describe = (v: unknown) => (v === undefined ? 'nothing' : Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v === 'string' ? JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v) : typeof v === 'object' ? 'an object' : String(v));
+const describe = (v: unknown) =>
+  v === undefined
+    ? 'nothing'
+    : Array.isArray(v)
+      ? 'an array'
+      : v === null
+        ? 'null'
+        : typeof v === 'string'
+          ? JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)
+          : typeof v === 'object'
+            ? 'an object'
+            : String(v);
 
 const stripBom = (text: string) => (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
 
@@ -86,7 +101,8 @@ export function parseJsonLines(text: string, source: string, { plainText = false
       } catch (err) {
         throw new DataError(source, i + 1, `not valid JSON (${(err as Error).message}); expected one JSON object per line`);
       }
-      if (!value || typeof value !== 'object' || Array.isArray(value)) throw new DataError(source, i + 1, `expected a JSON object, got ${describe(value)}`);
+      if (!value || typeof value !== 'object' || Array.isArray(value))
+        throw new DataError(source, i + 1, `expected a JSON object, got ${describe(value)}`);
       out.push({ source, line: i + 1, value: value as Record<string, unknown> });
     });
   return out;
@@ -113,7 +129,9 @@ export function parseDelimited(text: string, source: string, options: DelimitedO
   const delimiter = options.delimiter ?? ',';
   const quote = options.quote === undefined ? (delimiter === '\t' ? null : '"') : options.quote;
   if (delimiter.length !== 1 || (quote !== null && quote.length !== 1) || delimiter === quote) {
-    throw new Error(`${source}: delimiter and quote must be two different single characters, got ${JSON.stringify(delimiter)} and ${JSON.stringify(quote)}`);
+    throw new Error(
+      `${source}: delimiter and quote must be two different single characters, got ${JSON.stringify(delimiter)} and ${JSON.stringify(quote)}`,
+    );
   }
   const s = stripBom(text);
   const rows: { line: number; fields: string[] }[] = [];
@@ -147,7 +165,11 @@ export function parseDelimited(text: string, source: string, options: DelimitedO
         }
         if (s[i] === '\r' && s[i + 1] === '\n') i++;
         if (i < s.length && s[i] !== delimiter && s[i] !== '\n') {
-          throw new DataError(source, line, `unexpected ${JSON.stringify(s[i])} after a closing quote (expected ${JSON.stringify(delimiter)} or the end of the line)`);
+          throw new DataError(
+            source,
+            line,
+            `unexpected ${JSON.stringify(s[i])} after a closing quote (expected ${JSON.stringify(delimiter)} or the end of the line)`,
+          );
         }
       } else {
         while (i < s.length && s[i] !== delimiter && s[i] !== '\n') field += s[i++];
@@ -182,10 +204,10 @@ export function parseDelimited(text: string, source: string, options: DelimitedO
     }
   }
   return rows.map(({ line, fields }) => {
-    if (fields.length !== columns!.length) {
-      throw new DataError(source, line, `expected ${columns!.length} fields (${columns!.join(', ')}), got ${fields.length}`);
+    if (fields.length !== columns.length) {
+      throw new DataError(source, line, `expected ${columns.length} fields (${columns.join(', ')}), got ${fields.length}`);
     }
-    return { source, line, value: Object.fromEntries(columns!.map((c, k) => [c, fields[k]])) };
+    return { source, line, value: Object.fromEntries(columns.map((c, k) => [c, fields[k]])) };
   });
 }
 
@@ -224,16 +246,24 @@ export function readRecords(text: string, source: string, options: ReadOptions =
   const ext = source.toLowerCase().match(/\.([a-z]+)$/)?.[1];
   const format = options.format ?? (ext === 'csv' ? 'csv' : ext === 'tsv' ? 'tsv' : 'jsonl');
   const records =
-    format === 'csv' ? parseDelimited(text, source, options)
-    : format === 'tsv' ? parseDelimited(text, source, { ...options, delimiter: options.delimiter ?? '\t' })
-    : format === 'word/tag' ? parseSlashTagged(text, source)
-    : parseJsonLines(text, source, options);
+    format === 'csv'
+      ? parseDelimited(text, source, options)
+      : format === 'tsv'
+        ? parseDelimited(text, source, { ...options, delimiter: options.delimiter ?? '\t' })
+        : format === 'word/tag'
+          ? parseSlashTagged(text, source)
+          : parseJsonLines(text, source, options);
   const renames = Object.entries(options.fields ?? {}).filter(([to, from]) => from && from !== to) as [string, string][];
   if (!renames.length) return records;
   return records.map((r) => {
     const value = { ...r.value };
     for (const [to, from] of renames) {
-      if (!(from in r.value)) throw new DataError(r.source, r.line, `expected a field ${JSON.stringify(from)} (for ${to}); the record has ${Object.keys(r.value).join(', ') || 'none'}`);
+      if (!(from in r.value))
+        throw new DataError(
+          r.source,
+          r.line,
+          `expected a field ${JSON.stringify(from)} (for ${to}); the record has ${Object.keys(r.value).join(', ') || 'none'}`,
+        );
       value[to] = r.value[from];
     }
     return { ...r, value };
@@ -280,7 +310,8 @@ function numberLabel(r: RawRecord): number | undefined {
 }
 
 function requireLabel<T>(r: RawRecord, label: T | undefined, labelled: boolean): T | undefined {
-  if (labelled && label === undefined) throw new DataError(r.source, r.line, 'expected a "label" (the file is read for training or evaluation)');
+  if (labelled && label === undefined)
+    throw new DataError(r.source, r.line, 'expected a "label" (the file is read for training or evaluation)');
   return label;
 }
 
@@ -290,7 +321,10 @@ export interface ExampleOptions {
 }
 
 /** `{"text", "label"}` / `{"text", "pair", "label"}`: `pair` required (true), read when present ('optional') or ignored (false). */
-export function textExamples(records: RawRecord[], { labelled = true, pair = false, regression = false }: ExampleOptions & { pair?: boolean | 'optional'; regression?: boolean } = {}): TextExample[] {
+export function textExamples(
+  records: RawRecord[],
+  { labelled = true, pair = false, regression = false }: ExampleOptions & { pair?: boolean | 'optional'; regression?: boolean } = {},
+): TextExample[] {
   return records.map((r) => {
     const ex: TextExample = { source: r.source, line: r.line, text: stringField(r, 'text')! };
     if (pair) {
@@ -309,14 +343,19 @@ export function choiceExamples(records: RawRecord[], { labelled = true }: Exampl
   return records.map((r) => {
     const choices = stringArray(r, 'choices');
     if (choices.length < 2) throw new DataError(r.source, r.line, `expected at least 2 choices, got ${choices.length}`);
-    if (count && choices.length !== count) throw new DataError(r.source, r.line, `expected ${count} choices (as the first line), got ${choices.length}`);
+    if (count && choices.length !== count)
+      throw new DataError(r.source, r.line, `expected ${count} choices (as the first line), got ${choices.length}`);
     count = choices.length;
     const ex: ChoiceExample = { source: r.source, line: r.line, text: stringField(r, 'text')!, choices };
     const v = field(r, 'label');
     if (v !== undefined && v !== null) {
       const k = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
       if (typeof k !== 'number' || !Number.isInteger(k) || k < 0 || k >= choices.length) {
-        throw new DataError(r.source, r.line, `expected "label" to be the index of a choice (0 to ${choices.length - 1}), got ${describe(v)}`);
+        throw new DataError(
+          r.source,
+          r.line,
+          `expected "label" to be the index of a choice (0 to ${choices.length - 1}), got ${describe(v)}`,
+        );
       }
       ex.label = k;
     } else requireLabel(r, undefined, labelled);
@@ -343,7 +382,7 @@ export function splitWords(text: string): { words: string[]; offsets: [number, n
   const offsets: [number, number][] = [];
   for (const m of text.matchAll(/[\p{L}\p{M}\p{N}]+|[^\s\p{L}\p{M}\p{N}]/gu)) {
     words.push(m[0]);
-    offsets.push([m.index!, m.index! + m[0].length]);
+    offsets.push([m.index, m.index + m[0].length]);
   }
   return { words, offsets };
 }
@@ -359,12 +398,14 @@ export function tagExamples(records: RawRecord[], { labelled = true }: ExampleOp
     if (field(r, 'tokens') !== undefined) {
       const words = stringArray(r, 'tokens');
       words.forEach((w, k) => {
-        if (!w || /\s/u.test(w)) throw new DataError(r.source, r.line, `expected "tokens"[${k}] to be a word without spaces, got ${describe(w)}`);
+        if (!w || /\s/u.test(w))
+          throw new DataError(r.source, r.line, `expected "tokens"[${k}] to be a word without spaces, got ${describe(w)}`);
       });
       const ex: TagExample = { source: r.source, line: r.line, words };
       if (field(r, 'tags') !== undefined) {
         const tags = stringArray(r, 'tags');
-        if (tags.length !== words.length) throw new DataError(r.source, r.line, `expected one tag per token (${words.length}), got ${tags.length} tags`);
+        if (tags.length !== words.length)
+          throw new DataError(r.source, r.line, `expected one tag per token (${words.length}), got ${tags.length} tags`);
         tags.forEach((t, k) => {
           if (!t) throw new DataError(r.source, r.line, `expected "tags"[${k}] to be a tag such as "B-PER" or "O", got ""`);
         });
@@ -380,18 +421,27 @@ export function tagExamples(records: RawRecord[], { labelled = true }: ExampleOp
       if (labelled) throw new DataError(r.source, r.line, 'expected "tokens" and "tags", or "text" and "entities"');
       return ex;
     }
-    if (!Array.isArray(entities)) throw new DataError(r.source, r.line, `expected "entities" to be an array of {start, end, label}, got ${describe(entities)}`);
+    if (!Array.isArray(entities))
+      throw new DataError(r.source, r.line, `expected "entities" to be an array of {start, end, label}, got ${describe(entities)}`);
     const tags = words.map(() => 'O');
     entities.forEach((e, k) => {
       const bad = (what: string) => new DataError(r.source, r.line, `entity ${k}: ${what}`);
-      if (!e || typeof e !== 'object' || typeof e.label !== 'string' || !e.label || !Number.isInteger(e.start) || !Number.isInteger(e.end)) {
+      if (
+        !e ||
+        typeof e !== 'object' ||
+        typeof e.label !== 'string' ||
+        !e.label ||
+        !Number.isInteger(e.start) ||
+        !Number.isInteger(e.end)
+      ) {
         throw bad(`expected {start, end, label} with integer offsets and a label, got ${describeJson(e)}`);
       }
       if (!(0 <= e.start && e.start < e.end)) throw bad(`expected 0 <= start < end, got [${e.start}, ${e.end})`);
       // UTF-16 offsets, or code-point ones (Python's) where the text has characters beyond the BMP
       const cps = Array.from(text!);
       const candidates: [number, number][] = [[e.start, e.end]];
-      if (cps.length !== text!.length && e.end <= cps.length) candidates.push([cps.slice(0, e.start).join('').length, cps.slice(0, e.end).join('').length]);
+      if (cps.length !== text!.length && e.end <= cps.length)
+        candidates.push([cps.slice(0, e.start).join('').length, cps.slice(0, e.end).join('').length]);
       if (e.end > text!.length) throw bad(`end ${e.end} is past the text (${text!.length} characters)`);
       let first = -1;
       let last = -1;
@@ -400,7 +450,10 @@ export function tagExamples(records: RawRecord[], { labelled = true }: ExampleOp
         last = offsets.findIndex(([, en]) => en === end);
         if (first >= 0 && last >= first) break;
       }
-      if (first < 0 || last < first) throw bad(`${JSON.stringify(text!.slice(e.start, e.end))} [${e.start}, ${e.end}) does not start and end on word boundaries (words: ${JSON.stringify(words.slice(0, 12))})`);
+      if (first < 0 || last < first)
+        throw bad(
+          `${JSON.stringify(text!.slice(e.start, e.end))} [${e.start}, ${e.end}) does not start and end on word boundaries (words: ${JSON.stringify(words.slice(0, 12))})`,
+        );
       for (let w = first; w <= last; w++) {
         if (tags[w] !== 'O') throw bad(`overlaps another entity at word ${JSON.stringify(words[w])}`);
         tags[w] = `${w === first ? 'B' : 'I'}-${e.label}`;
@@ -420,7 +473,8 @@ export function qaExamples(records: RawRecord[], { labelled = true }: ExampleOpt
   const ids = new Map<string, number>();
   return records.map((r) => {
     const rawId = field(r, 'id');
-    if (rawId !== undefined && typeof rawId !== 'string' && typeof rawId !== 'number') throw new DataError(r.source, r.line, `expected "id" to be a string, got ${describe(rawId)}`);
+    if (rawId !== undefined && typeof rawId !== 'string' && typeof rawId !== 'number')
+      throw new DataError(r.source, r.line, `expected "id" to be a string, got ${describe(rawId)}`);
     const id = rawId === undefined ? `${r.source}:${r.line}` : String(rawId);
     if (ids.has(id)) throw new DataError(r.source, r.line, `id ${JSON.stringify(id)} was already used on line ${ids.get(id)}`);
     ids.set(id, r.line);
@@ -432,16 +486,35 @@ export function qaExamples(records: RawRecord[], { labelled = true }: ExampleOpt
       if (labelled) throw new DataError(r.source, r.line, 'expected "answers": {"text": [...], "answer_start": [...]}');
       return ex;
     }
-    if (!answers || typeof answers !== 'object' || !Array.isArray(answers.text) || !Array.isArray(answers.answer_start) || answers.text.length !== answers.answer_start.length) {
-      throw new DataError(r.source, r.line, `expected "answers": {"text": [...], "answer_start": [...]} with lists of the same length, got ${describeJson(answers)}`);
+    if (
+      !answers ||
+      typeof answers !== 'object' ||
+      !Array.isArray(answers.text) ||
+      !Array.isArray(answers.answer_start) ||
+      answers.text.length !== answers.answer_start.length
+    ) {
+      throw new DataError(
+        r.source,
+        r.line,
+        `expected "answers": {"text": [...], "answer_start": [...]} with lists of the same length, got ${describeJson(answers)}`,
+      );
     }
     answers.text.forEach((t, k) => {
       const s = (answers.answer_start as unknown[])[k];
       if (typeof t !== 'string' || !t || !Number.isInteger(s) || (s as number) < 0) {
-        throw new DataError(r.source, r.line, `answer ${k}: expected a non-empty text and an integer answer_start >= 0, got ${describeJson(t)} at ${describeJson(s)}`);
+        throw new DataError(
+          r.source,
+          r.line,
+          `answer ${k}: expected a non-empty text and an integer answer_start >= 0, got ${describeJson(t)} at ${describeJson(s)}`,
+        );
       }
       const at = utf16Start(context, s as number, t);
-      if (at === null) throw new DataError(r.source, r.line, `answer ${k} ${JSON.stringify(t)} is not in the context at answer_start ${s} (found ${JSON.stringify(context.slice(s as number, (s as number) + t.length))})`);
+      if (at === null)
+        throw new DataError(
+          r.source,
+          r.line,
+          `answer ${k} ${JSON.stringify(t)} is not in the context at answer_start ${s} (found ${JSON.stringify(context.slice(s as number, (s as number) + t.length))})`,
+        );
       ex.answers.text.push(t);
       ex.answers.answer_start.push(at);
     });
@@ -474,7 +547,11 @@ export function labelSet(examples: readonly (Located & { label?: string | number
     else firstNumber ??= ex;
     if (firstString && firstNumber) {
       const later = firstString.line > firstNumber.line || firstString.source !== firstNumber.source ? firstString : firstNumber;
-      throw new DataError(later.source, later.line, `labels mix strings and numbers (line ${firstNumber.line} has a number, line ${firstString.line} a string): use one kind`);
+      throw new DataError(
+        later.source,
+        later.line,
+        `labels mix strings and numbers (line ${firstNumber.line} has a number, line ${firstString.line} a string): use one kind`,
+      );
     }
     seen.add(ex.label);
   }
@@ -494,15 +571,25 @@ export function labelSetFromConfig(config: { id2label?: Record<string, string> }
   const labels: string[] = [];
   for (const [id, name] of entries) {
     const i = Number(id);
-    if (!Number.isInteger(i) || i < 0 || i >= entries.length) throw new Error(`config.json id2label: id ${JSON.stringify(id)} is not in 0..${entries.length - 1}`);
+    if (!Number.isInteger(i) || i < 0 || i >= entries.length)
+      throw new Error(`config.json id2label: id ${JSON.stringify(id)} is not in 0..${entries.length - 1}`);
     labels[i] = String(name);
   }
-  return { labels, id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])), label2id: Object.fromEntries(labels.map((l, i) => [l, i])) };
+  return {
+    labels,
+    id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
+    label2id: Object.fromEntries(labels.map((l, i) => [l, i])),
+  };
 }
 
 /** The id of an example's label; a label the set does not have is an error at its line. */
 export function labelId(set: LabelSet, ex: Located & { label?: string | number }): number {
   const id = ex.label === undefined ? undefined : set.label2id[String(ex.label)];
-  if (id === undefined) throw new DataError(ex.source, ex.line, `label ${JSON.stringify(ex.label)} is not one of the model's labels (${set.labels.map((l) => JSON.stringify(l)).join(', ')})`);
+  if (id === undefined)
+    throw new DataError(
+      ex.source,
+      ex.line,
+      `label ${JSON.stringify(ex.label)} is not one of the model's labels (${set.labels.map((l) => JSON.stringify(l)).join(', ')})`,
+    );
   return id;
 }

@@ -46,8 +46,15 @@ export function pairTemplate(tokenizer: TaskTokenizer): PairTemplate {
   const probe = tokenizer.encode('', '');
   const n = probe.inputIds.length;
   if (n < 2 || probe.specialTokensMask.some((m) => m !== 1)) {
-    throw new Error(`the tokenizer's pair template is not [first] A [between...] B [last] (an empty pair encodes as ${JSON.stringify(probe.tokens)})`);
+    throw new Error(
+      `the tokenizer's pair template is not [first] A [between...] B [last] (an empty pair encodes as ${JSON.stringify(probe.tokens)})`,
+    );
   }
   const at = (i: number) => ({ id: probe.inputIds[i], type: probe.tokenTypeIds[i] });
-  return { first: at(0), between: probe.inputIds.slice(1, n - 1).map((_, k) => at(k + 1)), last: at(n - 1), secondType: probe.tokenTypeIds[n - 1] };
+  return {
+    first: at(0),
+    between: probe.inputIds.slice(1, n - 1).map((_, k) => at(k + 1)),
+    last: at(n - 1),
+    secondType: probe.tokenTypeIds[n - 1],
+  };
 }

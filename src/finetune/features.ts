@@ -17,11 +17,19 @@ export type FeatureMode = 'scalar-mix' | 'concat-last-4';
 
 /** Mean of h [B, T, H] over the positions where mask [B, T] is 1 (all of them without a mask): [B, H]. */
 function meanPool(h: Tensor, mask?: Tensor): Tensor {
-  const [B, T, H] = h.shape;
+  const [B, T] = h.shape;
   if (!mask) return ops.mean(h, 1);
   const m = mask.hostData ? ops.tensor(Float32Array.from(mask.hostData), [B, T, 1]) : null;
   if (!m) throw new Error('features: the attention mask must come from CPU data');
-  const counts = ops.tensor(Float32Array.from({ length: B }, (_, b) => Math.max(1, mask.hostData!.slice(b * T, (b + 1) * T).reduce((a, v) => a + v, 0))), [B, 1]);
+  const counts = ops.tensor(
+    Float32Array.from({ length: B }, (_, b) =>
+      Math.max(
+        1,
+        mask.hostData!.slice(b * T, (b + 1) * T).reduce((a, v) => a + v, 0),
+      ),
+    ),
+    [B, 1],
+  );
   const masked = ops.mul(h, m);
   const sums = ops.sum(masked, 1);
   const out = ops.div(sums, counts);
@@ -39,7 +47,12 @@ export class FeatureClassifier extends Module {
   /** Hidden states used: embeddings + one per layer (scalar mix), or the last four. */
   readonly layers: number;
 
-  constructor(readonly encoder: PreTrainedModel, readonly mode: FeatureMode, numLabels: number, generator?: Generator) {
+  constructor(
+    readonly encoder: PreTrainedModel,
+    readonly mode: FeatureMode,
+    numLabels: number,
+    generator?: Generator,
+  ) {
     super();
     this.config = { ...encoder.config, num_labels: numLabels };
     const H = encoder.config.hidden_size;

@@ -117,7 +117,7 @@ export function pearson(xs: ArrayLike<number>, ys: ArrayLike<number>): number | 
 export function averageRanks(xs: ArrayLike<number>): number[] {
   const order = Array.from({ length: xs.length }, (_, i) => i).sort((a, b) => xs[a] - xs[b]);
   const ranks = new Array<number>(xs.length);
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     let j = i;
     while (j + 1 < order.length && xs[order[j + 1]] === xs[order[i]]) j++;
     const rank = (i + j) / 2 + 1;
@@ -167,7 +167,8 @@ export function entitiesOf(tags: readonly string[]): TaggedEntity[] {
   let begin = 0;
   for (let i = 0; i <= tags.length; i++) {
     const chunk = i < tags.length ? tags[i] : 'O';
-    if (typeof chunk !== 'string' || chunk === '') throw new Error(`entities: tag ${i} is ${JSON.stringify(chunk)}, expected a tag such as 'B-PER' or 'O'`);
+    if (typeof chunk !== 'string' || chunk === '')
+      throw new Error(`entities: tag ${i} is ${JSON.stringify(chunk)}, expected a tag such as 'B-PER' or 'O'`);
     const tag = chunk[0];
     // Python's chunk[1:].split('-', maxsplit=1)[-1] or '_'
     const rest = chunk.slice(1);
@@ -212,7 +213,8 @@ export function entityScores(preds: readonly (readonly string[])[], golds: reado
   let tokens = 0;
   let rightTokens = 0;
   for (let s = 0; s < preds.length; s++) {
-    if (preds[s].length !== golds[s].length) throw new Error(`entity scores: sentence ${s} has ${preds[s].length} predicted tags for ${golds[s].length} reference tags`);
+    if (preds[s].length !== golds[s].length)
+      throw new Error(`entity scores: sentence ${s} has ${preds[s].length} predicted tags for ${golds[s].length} reference tags`);
     for (let i = 0; i < preds[s].length; i++) {
       tokens++;
       if (preds[s][i] === golds[s][i]) rightTokens++;
@@ -236,7 +238,14 @@ export function entityScores(preds: readonly (readonly string[])[], golds: reado
     reference += c.reference;
     perType[type] = { ...prf(c.correct, c.predicted, c.reference), number: c.reference };
   }
-  return { ...prf(correct, predicted, reference), predicted, reference, correct, accuracy: tokens === 0 ? 0 : rightTokens / tokens, perType };
+  return {
+    ...prf(correct, predicted, reference),
+    predicted,
+    reference,
+    correct,
+    accuracy: tokens === 0 ? 0 : rightTokens / tokens,
+    perType,
+  };
 }
 
 // ---- SQuAD ----
@@ -313,7 +322,8 @@ export function squadScores(predictions: readonly string[], answers: readonly (r
   checkPaired('SQuAD scores', predictions, answers);
   const groups = { all: [0, 0, 0], has: [0, 0, 0], no: [0, 0, 0] };
   for (let i = 0; i < predictions.length; i++) {
-    if (typeof predictions[i] !== 'string') throw new Error(`SQuAD scores: prediction ${i} is ${JSON.stringify(predictions[i])}, expected a string`);
+    if (typeof predictions[i] !== 'string')
+      throw new Error(`SQuAD scores: prediction ${i} is ${JSON.stringify(predictions[i])}, expected a string`);
     const golds = answers[i].length ? answers[i] : [''];
     const em = Math.max(...golds.map((g) => exactMatch(predictions[i], g)));
     const f1 = Math.max(...golds.map((g) => answerF1(predictions[i], g)));
@@ -326,8 +336,17 @@ export function squadScores(predictions: readonly string[], answers: readonly (r
   const pct = (x: number, n: number) => (100 * x) / n;
   const out: SquadScores = { exact_match: pct(groups.all[0], groups.all[2]), f1: pct(groups.all[1], groups.all[2]), total: groups.all[2] };
   if (groups.no[2] > 0) {
-    if (groups.has[2] > 0) Object.assign(out, { HasAns_exact: pct(groups.has[0], groups.has[2]), HasAns_f1: pct(groups.has[1], groups.has[2]), HasAns_total: groups.has[2] });
-    Object.assign(out, { NoAns_exact: pct(groups.no[0], groups.no[2]), NoAns_f1: pct(groups.no[1], groups.no[2]), NoAns_total: groups.no[2] });
+    if (groups.has[2] > 0)
+      Object.assign(out, {
+        HasAns_exact: pct(groups.has[0], groups.has[2]),
+        HasAns_f1: pct(groups.has[1], groups.has[2]),
+        HasAns_total: groups.has[2],
+      });
+    Object.assign(out, {
+      NoAns_exact: pct(groups.no[0], groups.no[2]),
+      NoAns_f1: pct(groups.no[1], groups.no[2]),
+      NoAns_total: groups.no[2],
+    });
   }
   return out;
 }

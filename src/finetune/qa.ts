@@ -36,7 +36,11 @@ function windows(length: number, budget: number, stride: number): [number, numbe
 }
 
 /** One feature per window of every example (prepare_train_features / prepare_validation_features). */
-export function qaFeatures(examples: readonly QaExample[], tokenizer: TaskTokenizer, { maxLength = 384, docStride = 128, labelled = true }: QaWindowOptions = {}): QaFeature[] {
+export function qaFeatures(
+  examples: readonly QaExample[],
+  tokenizer: TaskTokenizer,
+  { maxLength = 384, docStride = 128, labelled = true }: QaWindowOptions = {},
+): QaFeature[] {
   const t = pairTemplate(tokenizer);
   const specials = 2 + t.between.length;
   const out: QaFeature[] = [];
@@ -46,10 +50,18 @@ export function qaFeatures(examples: readonly QaExample[], tokenizer: TaskTokeni
     const contextOffsets = toUtf16Offsets(ex.context, c.offsets);
     const budget = maxLength - q.inputIds.length - specials;
     if (budget <= 0) {
-      throw new DataError(ex.source, ex.line, `the question is ${q.inputIds.length} tokens: with ${specials} special tokens nothing of the context fits in max length ${maxLength}`);
+      throw new DataError(
+        ex.source,
+        ex.line,
+        `the question is ${q.inputIds.length} tokens: with ${specials} special tokens nothing of the context fits in max length ${maxLength}`,
+      );
     }
     if (docStride >= budget) {
-      throw new DataError(ex.source, ex.line, `doc stride ${docStride} must be smaller than the ${budget} context tokens a window holds (max length ${maxLength} - question ${q.inputIds.length} - ${specials} special tokens)`);
+      throw new DataError(
+        ex.source,
+        ex.line,
+        `doc stride ${docStride} must be smaller than the ${budget} context tokens a window holds (max length ${maxLength} - question ${q.inputIds.length} - ${specials} special tokens)`,
+      );
     }
     for (const [from, to] of windows(c.inputIds.length, budget, docStride)) {
       const f: QaFeature = { example: index, input_ids: [], token_type_ids: [], attention_mask: [], offsets: [] };
@@ -154,9 +166,11 @@ export function decodeQa(
       const en = endLogits[i];
       const offsets = features[i].offsets;
       const T = offsets.length;
-      if (s.length < T || en.length < T) throw new Error(`QA decode: feature ${i} has ${T} tokens but ${Math.min(s.length, en.length)} logits`);
+      if (s.length < T || en.length < T)
+        throw new Error(`QA decode: feature ${i} has ${T} tokens but ${Math.min(s.length, en.length)} logits`);
       const nullScore = s[0] + en[0];
-      if (!minNull || minNull.score > nullScore) minNull = { start: 0, end: 0, score: nullScore, startLogit: s[0], endLogit: en[0], isNull: true };
+      if (!minNull || minNull.score > nullScore)
+        minNull = { start: 0, end: 0, score: nullScore, startLogit: s[0], endLogit: en[0], isNull: true };
       for (const a of topIndices(s, T, nBest)) {
         for (const b of topIndices(en, T, nBest)) {
           const oa = offsets[a];
@@ -175,7 +189,13 @@ export function decodeQa(
     const total = exps.reduce((a, b) => a + b, 0);
     const prob = (c: Candidate) => exps[ranked.indexOf(c)] / total;
     const best = ranked.find((c) => !c.isNull);
-    const answerOf = (c: Candidate): QaPrediction => ({ id: ex.id, answer: ex.context.slice(c.start, c.end), start: c.start, end: c.end, score: prob(c) });
+    const answerOf = (c: Candidate): QaPrediction => ({
+      id: ex.id,
+      answer: ex.context.slice(c.start, c.end),
+      start: c.start,
+      end: c.end,
+      score: prob(c),
+    });
     if (!allowImpossible) return best ? answerOf(best) : { id: ex.id, answer: '', start: 0, end: 0, score: 0 };
     const nullCandidate = minNull!;
     if (!best) return { id: ex.id, answer: '', start: 0, end: 0, score: prob(nullCandidate) };

@@ -52,12 +52,17 @@ function wordIdsOf(offsets: [number, number][], special: number[], wordOffsets: 
   });
 }
 
-export function tagFeatures(examples: readonly TagExample[], tokenizer: TaskTokenizer, { maxLength = 128, labels, labelAllTokens = false, labelled = true }: TagEncodeOptions = {}): TagFeature[] {
+export function tagFeatures(
+  examples: readonly TagExample[],
+  tokenizer: TaskTokenizer,
+  { maxLength = 128, labels, labelAllTokens = false, labelled = true }: TagEncodeOptions = {},
+): TagFeature[] {
   if (labelled && !labels) throw new Error('tag features: labels (the label set) are needed to label the tokens');
   const inside = new Map<number, number>();
   if (labels && labelAllTokens) {
     for (const [name, id] of Object.entries(labels.label2id)) {
-      if (name.startsWith('B-') && labels.label2id[`I-${name.slice(2)}`] !== undefined) inside.set(id, labels.label2id[`I-${name.slice(2)}`]);
+      if (name.startsWith('B-') && labels.label2id[`I-${name.slice(2)}`] !== undefined)
+        inside.set(id, labels.label2id[`I-${name.slice(2)}`]);
     }
   }
   return examples.map((ex, index) => {
@@ -65,14 +70,25 @@ export function tagFeatures(examples: readonly TagExample[], tokenizer: TaskToke
     const enc = encodeWithOffsets(tokenizer, text, { maxLength, truncation: 'longest_first' });
     const wordIds = wordIdsOf(enc.offsets, enc.specialTokensMask, wordOffsets);
     const f: TagFeature = {
-      example: index, input_ids: enc.inputIds, token_type_ids: enc.tokenTypeIds, attention_mask: enc.attentionMask,
-      wordIds, offsets: enc.offsets, tokens: enc.tokens, special: enc.specialTokensMask,
+      example: index,
+      input_ids: enc.inputIds,
+      token_type_ids: enc.tokenTypeIds,
+      attention_mask: enc.attentionMask,
+      wordIds,
+      offsets: enc.offsets,
+      tokens: enc.tokens,
+      special: enc.specialTokensMask,
     };
     if (labelled) {
       if (!ex.tags) throw new DataError(ex.source, ex.line, 'expected "tags" (features with targets were asked for)');
       const ids = ex.tags.map((tag, w) => {
         const id = labels!.label2id[tag];
-        if (id === undefined) throw new DataError(ex.source, ex.line, `tag ${JSON.stringify(tag)} of word ${w} (${JSON.stringify(ex.words[w])}) is not one of the labels (${labels!.labels.join(', ')})`);
+        if (id === undefined)
+          throw new DataError(
+            ex.source,
+            ex.line,
+            `tag ${JSON.stringify(tag)} of word ${w} (${JSON.stringify(ex.words[w])}) is not one of the labels (${labels!.labels.join(', ')})`,
+          );
         return id;
       });
       f.labels = wordIds.map((w, i) => {
@@ -106,7 +122,8 @@ function argmax(xs: readonly number[]): number {
  */
 export function wordTags(feature: TagFeature, logits: ArrayLike<number>, labels: LabelSet, wordCount: number): (string | null)[] {
   const K = labels.labels.length;
-  if (logits.length < feature.input_ids.length * K) throw new Error(`word tags: ${logits.length} logits for ${feature.input_ids.length} tokens x ${K} labels`);
+  if (logits.length < feature.input_ids.length * K)
+    throw new Error(`word tags: ${logits.length} logits for ${feature.input_ids.length} tokens x ${K} labels`);
   const tags: (string | null)[] = new Array(wordCount).fill(null);
   feature.wordIds.forEach((w, i) => {
     if (w === null || tags[w] !== null) return;
@@ -178,7 +195,10 @@ export function groupEntities(
     const ref = text.slice(start, end);
     // a word-aware tokenizer marks its pieces ('##'), a byte-level one does not: then a token not
     // preceded by a space continues a word (the pipeline's fallback heuristic)
-    let isSubword = tokenizer.continuingSubwordPrefix !== undefined ? feature.tokens[i].length !== ref.length : start > 0 && !text.slice(start - 1, start + 1).includes(' ');
+    let isSubword =
+      tokenizer.continuingSubwordPrefix !== undefined
+        ? feature.tokens[i].length !== ref.length
+        : start > 0 && !text.slice(start - 1, start + 1).includes(' ');
     const unk = tokenizer.unkToken !== undefined && feature.tokens[i] === tokenizer.unkToken;
     if (unk) isSubword = false;
     pre.push({ ids: [id], raw: unk ? ref : null, scores: softmaxRow(logits, i * K, K), start, end, index: i, isSubword });
@@ -215,7 +235,8 @@ export function groupEntities(
     entities = words.map((pieces) => {
       let scores: number[];
       if (strategy === 'first') scores = pieces[0].scores;
-      else if (strategy === 'max') scores = pieces.reduce((best, p) => (Math.max(...p.scores) > Math.max(...best.scores) ? p : best)).scores;
+      else if (strategy === 'max')
+        scores = pieces.reduce((best, p) => (Math.max(...p.scores) > Math.max(...best.scores) ? p : best)).scores;
       else scores = pieces[0].scores.map((_, k) => pieces.reduce((s, p) => s + p.scores[k], 0) / pieces.length);
       const k = argmax(scores);
       return { entity: name(k), score: scores[k], pieces, start: pieces[0].start, end: pieces[pieces.length - 1].end };
@@ -225,9 +246,17 @@ export function groupEntities(
     // the token as the vocabulary spells it ('##ing', 'Ġworld'), as the pipeline shows it
     return entities
       .filter((e) => e.entity !== 'O')
-      .map((e) => ({ entity: e.entity, score: e.score, index: e.index!, word: e.pieces[0].raw ?? feature.tokens[e.index!], start: e.start, end: e.end }));
+      .map((e) => ({
+        entity: e.entity,
+        score: e.score,
+        index: e.index!,
+        word: e.pieces[0].raw ?? feature.tokens[e.index!],
+        start: e.start,
+        end: e.end,
+      }));
   }
-  const tagOf = (entity: string): [string, string] => (entity.startsWith('B-') ? ['B', entity.slice(2)] : entity.startsWith('I-') ? ['I', entity.slice(2)] : ['I', entity]);
+  const tagOf = (entity: string): [string, string] =>
+    entity.startsWith('B-') ? ['B', entity.slice(2)] : entity.startsWith('I-') ? ['I', entity.slice(2)] : ['I', entity];
   const groups: WordEntity[][] = [];
   for (const e of entities) {
     const last = groups[groups.length - 1];

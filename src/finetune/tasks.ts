@@ -3,13 +3,35 @@
 // to turn read-back logits into predictions and which metrics to report. The trainer, the CLI
 // and the pipelines look tasks up here; decoding takes plain number arrays, so it runs on the CPU.
 import {
-  DataError, readRecords, textExamples, choiceExamples, tagExamples, qaExamples, labelSet, labelId,
-  type ReadOptions, type LabelSet, type Located, type TextExample, type ChoiceExample, type TagExample, type QaExample,
+  DataError,
+  readRecords,
+  textExamples,
+  choiceExamples,
+  tagExamples,
+  qaExamples,
+  labelSet,
+  labelId,
+  type ReadOptions,
+  type LabelSet,
+  type Located,
+  type TextExample,
+  type ChoiceExample,
+  type TagExample,
+  type QaExample,
 } from './data.js';
 import { encodePair, type TaskTokenizer } from './encoding.js';
 import { collate, collateChoices, type Batch, type ChoiceFeature, type CollateOptions, type LabelledFeature } from './collate.js';
 import { qaFeatures, decodeQa, type QaFeature, type QaPrediction, type QaDecodeOptions } from './qa.js';
-import { tagFeatures, wordTags, groupEntities, softmaxRow, type TagFeature, type AggregationStrategy, type EntityGroup, type TokenEntity } from './tagging.js';
+import {
+  tagFeatures,
+  wordTags,
+  groupEntities,
+  softmaxRow,
+  type TagFeature,
+  type AggregationStrategy,
+  type EntityGroup,
+  type TokenEntity,
+} from './tagging.js';
 import { accuracy, binaryF1, macroF1, matthewsCorrelation, pearson, spearman, entityScores, squadScores } from './metrics.js';
 import type { BertConfig } from '../models/config.js';
 import type { BaseName } from '../models/tasks.js';
@@ -169,10 +191,15 @@ function sequenceTask(name: 'cls' | 'pair'): Task<TextExample, Indexed<LabelledF
 const regression: Task<TextExample, Indexed<LabelledFeature>, RegressionPrediction> = {
   name: 'regression',
   // STS-B style: a pair when the lines have one
-  read: (text, source, options = {}) => textExamples(records(text, source, options), { labelled: options.labelled, pair: 'optional', regression: true }),
+  read: (text, source, options = {}) =>
+    textExamples(records(text, source, options), { labelled: options.labelled, pair: 'optional', regression: true }),
   configFields: () => ({ num_labels: 1, id2label: { 0: 'LABEL_0' }, label2id: { LABEL_0: 0 }, problem_type: 'regression' }),
   encode: (examples, { tokenizer, maxLength = 128, labelled = true }) =>
-    examples.map((ex, example) => ({ example, ...encodePair(tokenizer, ex.text, ex.pair, maxLength), ...(labelled ? { labels: target(ex) as number } : {}) })),
+    examples.map((ex, example) => ({
+      example,
+      ...encodePair(tokenizer, ex.text, ex.pair, maxLength),
+      ...(labelled ? { labels: target(ex) as number } : {}),
+    })),
   length: (f) => f.input_ids.length,
   collate: (features, options) => collate(features, { ...options, labelDtype: 'f32' }),
   modelClass: (family) => `${FAMILY[family]}ForSequenceClassification`,
@@ -209,7 +236,12 @@ const choice: Task<ChoiceExample, Indexed<ChoiceFeature>, ChoicePrediction> = {
       return { label: scores.indexOf(Math.max(...scores)), scores };
     });
   },
-  metrics: (preds, examples) => ({ accuracy: accuracy(preds.map((p) => p.label), examples.map((e) => e.label)) }),
+  metrics: (preds, examples) => ({
+    accuracy: accuracy(
+      preds.map((p) => p.label),
+      examples.map((e) => e.label),
+    ),
+  }),
 };
 
 const isIob = (tags: readonly string[]) => tags.every((t) => t === 'O' || /^[BI]-./.test(t));
@@ -219,7 +251,8 @@ const tag: Task<TagExample, TagFeature, TagPrediction> = {
   read: (text, source, options = {}) => tagExamples(records(text, source, options), { labelled: options.labelled }),
   labelSet: (examples) => labelSet(examples.flatMap((ex) => ex.tags!.map((label) => ({ source: ex.source, line: ex.line, label })))),
   configFields: (labels) => labelFields(labels),
-  encode: (examples, { tokenizer, maxLength = 128, labels, labelled = true, labelAllTokens }) => tagFeatures(examples, tokenizer, { maxLength, labels, labelled, labelAllTokens }),
+  encode: (examples, { tokenizer, maxLength = 128, labels, labelled = true, labelAllTokens }) =>
+    tagFeatures(examples, tokenizer, { maxLength, labels, labelled, labelAllTokens }),
   length: (f) => f.input_ids.length,
   collate: (features, options) => collate(features, options),
   modelClass: (family) => `${FAMILY[family]}ForTokenClassification`,
@@ -254,17 +287,27 @@ const qa: Task<QaExample, QaFeature, QaPrediction> = {
   name: 'qa',
   read: (text, source, options = {}) => qaExamples(records(text, source, options), { labelled: options.labelled }),
   configFields: () => ({}),
-  encode: (examples, { tokenizer, maxLength = 384, docStride = 128, labelled = true }) => qaFeatures(examples, tokenizer, { maxLength, docStride, labelled }),
+  encode: (examples, { tokenizer, maxLength = 384, docStride = 128, labelled = true }) =>
+    qaFeatures(examples, tokenizer, { maxLength, docStride, labelled }),
   length: (f) => f.input_ids.length,
   collate: (features, options) => collate(features, options),
   modelClass: (family) => `${FAMILY[family]}ForQuestionAnswering`,
   decode: (examples, features, outputs, options = {}) => {
     checkOutputs(features, outputs);
-    return decodeQa(examples, features, outputs.map((o, i) => output(o, 'start_logits', i)), outputs.map((o, i) => output(o, 'end_logits', i)), options);
+    return decodeQa(
+      examples,
+      features,
+      outputs.map((o, i) => output(o, 'start_logits', i)),
+      outputs.map((o, i) => output(o, 'end_logits', i)),
+      options,
+    );
   },
   metrics: (preds, examples) => {
-    const s = squadScores(preds.map((p) => p.answer), examples.map((e) => e.answers.text));
-    return { ...s } as Record<string, number>;
+    const s = squadScores(
+      preds.map((p) => p.answer),
+      examples.map((e) => e.answers.text),
+    );
+    return { ...s };
   },
 };
 
@@ -277,7 +320,6 @@ export const TASKS = {
   qa,
 };
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyTask = Task<any, any, any>;
 
 export function getTask(name: string): AnyTask {

@@ -7,12 +7,19 @@
 import { Tensor, noGrad, scopeAsync } from '../tensor.js';
 import { runtime } from '../runtime.js';
 import { Generator } from '../ops/creation.js';
-import { Trainer, readCheckpointState, recoverCheckpoint, type BatchSource, type LogRecord, type TrainerOptions } from '../train/trainer.js';
+import {
+  Trainer,
+  readCheckpointState,
+  recoverCheckpoint,
+  type BatchSource,
+  type LogRecord,
+  type TrainerOptions,
+} from '../train/trainer.js';
 import { Dropout } from '../nn/module.js';
 import { defaultGenerator } from '../ops/creation.js';
 import type { Objective, StepTensors } from '../train/objectives.js';
 import { exportPretrained, fromPretrained } from '../io/pretrained.js';
-import type { BaseName, PreTrainedModel } from '../models/tasks.js';
+import type { PreTrainedModel } from '../models/tasks.js';
 import { parseConfigJson } from '../models/config.js';
 import { joinPath, readText } from '../io/files.js';
 import type { WordPieceTokenizer } from '../tokenizers/wordpiece.js';
@@ -21,18 +28,40 @@ import { FeatureClassifier, type FeatureMode } from './features.js';
 import { writeSafetensors } from '../io/safetensors.js';
 import { bucketedBatches, type Batch } from './collate.js';
 import { batchInputs } from './inputs.js';
-import { getTask, splitBatchOutputs, type AnyTask, type FeatureOutput, type TaskName, type DecodeContext, type EncodeContext } from './tasks.js';
+import {
+  getTask,
+  splitBatchOutputs,
+  type AnyTask,
+  type FeatureOutput,
+  type TaskName,
+  type DecodeContext,
+  type EncodeContext,
+} from './tasks.js';
 import type { LabelSet, Located } from './data.js';
 import type { TaskTokenizer } from './encoding.js';
 
 /** The metric a run keeps its best model by, when none is given (higher is better). */
-export const DEFAULT_METRIC: Record<TaskName, string> = { cls: 'accuracy', pair: 'accuracy', regression: 'pearson', choice: 'accuracy', tag: 'f1', qa: 'f1' };
+export const DEFAULT_METRIC: Record<TaskName, string> = {
+  cls: 'accuracy',
+  pair: 'accuracy',
+  regression: 'pearson',
+  choice: 'accuracy',
+  tag: 'f1',
+  qa: 'f1',
+};
 
 /** Keys of adapter_model.safetensors' metadata that say which task (and labels) an adapter's head is for. */
 export const ADAPTER_TASK_KEY = 'bertgpu.task';
 export const ADAPTER_LABELS_KEY = 'bertgpu.id2label';
 
-export const PEFT_TASK: Record<TaskName, PeftTaskType> = { cls: 'SEQ_CLS', pair: 'SEQ_CLS', regression: 'SEQ_CLS', choice: 'SEQ_CLS', tag: 'TOKEN_CLS', qa: 'QUESTION_ANS' };
+export const PEFT_TASK: Record<TaskName, PeftTaskType> = {
+  cls: 'SEQ_CLS',
+  pair: 'SEQ_CLS',
+  regression: 'SEQ_CLS',
+  choice: 'SEQ_CLS',
+  tag: 'TOKEN_CLS',
+  qa: 'QUESTION_ANS',
+};
 
 /** The heads that a frozen encoder or an adapter leaves trainable, per task class. */
 const HEADS = ['classifier', 'qa_outputs', 'sequence_summary', 'score'];
@@ -92,14 +121,24 @@ class EpochBatches<F> implements BatchSource<Batch> {
   epoch = 0;
   index = 0;
   private order: number[][];
-  constructor(readonly task: AnyTask, readonly features: F[], readonly batchSize: number, readonly seed: number, readonly padId: number) {
+  constructor(
+    readonly task: AnyTask,
+    readonly features: F[],
+    readonly batchSize: number,
+    readonly seed: number,
+    readonly padId: number,
+  ) {
     this.order = this.epochOrder();
   }
   get batchesPerEpoch(): number {
     return Math.ceil(this.features.length / this.batchSize);
   }
   private epochOrder(): number[][] {
-    return bucketedBatches(this.features.map((f) => this.task.length(f)), this.batchSize, { seed: this.seed * 1000 + this.epoch });
+    return bucketedBatches(
+      this.features.map((f) => this.task.length(f)),
+      this.batchSize,
+      { seed: this.seed * 1000 + this.epoch },
+    );
   }
   nextBatch(): Batch {
     if (this.index >= this.order.length) {
@@ -108,14 +147,18 @@ class EpochBatches<F> implements BatchSource<Batch> {
       this.order = this.epochOrder();
     }
     const rows = this.order[this.index++];
-    return this.task.collate(rows.map((i) => this.features[i]), { padId: this.padId });
+    return this.task.collate(
+      rows.map((i) => this.features[i]),
+      { padId: this.padId },
+    );
   }
   state() {
     return { epoch: this.epoch, index: this.index };
   }
   restore(s: unknown) {
     const st = s as { epoch: number; index: number };
-    if (!st || !Number.isInteger(st.epoch) || !Number.isInteger(st.index)) throw new Error('finetune: checkpoint data state must be {epoch, index}');
+    if (!st || !Number.isInteger(st.epoch) || !Number.isInteger(st.index))
+      throw new Error('finetune: checkpoint data state must be {epoch, index}');
     this.epoch = st.epoch;
     this.index = st.index;
     this.order = this.epochOrder();
@@ -127,7 +170,12 @@ class TaskObjective implements Objective<Batch> {
   readonly name: string;
   readonly models: Record<string, PreTrainedModel>;
   readonly generators: Record<string, Generator>;
-  constructor(readonly task: AnyTask, readonly model: TaskModel, private readonly params: [string, Tensor][], generator: Generator) {
+  constructor(
+    readonly task: AnyTask,
+    readonly model: TaskModel,
+    private readonly params: [string, Tensor][],
+    generator: Generator,
+  ) {
     this.name = `finetune:${task.name}`;
     // checkpoints hold Hugging Face directories; a feature head is not one (FineTuneRun refuses to checkpoint it)
     this.models = model instanceof FeatureClassifier ? {} : { model };
@@ -184,8 +232,15 @@ export class FineTuneRun {
     const o = options;
     this.task = getTask(o.task);
     this.metric = o.metric ?? DEFAULT_METRIC[o.task];
-    if (o.freezeEncoder && o.lora) throw new Error('finetune: --freeze-encoder and LoRA are two ways to train fewer parameters; choose one');
-    const encode = { tokenizer: o.tokenizer, maxLength: o.maxLength, labels: o.labels, docStride: o.docStride, labelAllTokens: o.labelAllTokens };
+    if (o.freezeEncoder && o.lora)
+      throw new Error('finetune: --freeze-encoder and LoRA are two ways to train fewer parameters; choose one');
+    const encode = {
+      tokenizer: o.tokenizer,
+      maxLength: o.maxLength,
+      labels: o.labels,
+      docStride: o.docStride,
+      labelAllTokens: o.labelAllTokens,
+    };
     if (!o.train.length) throw new Error('finetune: no training examples');
     const features = this.task.encode(o.train, encode);
     this.evalFeatures = o.eval?.length ? this.task.encode(o.eval, { ...encode, labelled: true }) : [];
@@ -197,8 +252,10 @@ export class FineTuneRun {
     let params: [string, Tensor][] | undefined;
     this.model = o.model;
     if (o.features) {
-      if (!['cls', 'pair', 'regression'].includes(o.task)) throw new Error(`finetune: frozen features serve sequence tasks (cls, pair, regression), not '${o.task}'`);
-      if (o.lora || o.freezeEncoder) throw new Error('finetune: frozen features already freeze the encoder; drop --lora / --freeze-encoder');
+      if (!['cls', 'pair', 'regression'].includes(o.task))
+        throw new Error(`finetune: frozen features serve sequence tasks (cls, pair, regression), not '${o.task}'`);
+      if (o.lora || o.freezeEncoder)
+        throw new Error('finetune: frozen features already freeze the encoder; drop --lora / --freeze-encoder');
       const numLabels = this.task.configFields(o.labels).num_labels ?? 2;
       this.model = new FeatureClassifier(o.model, o.features, numLabels, new Generator(seed));
       params = this.model.namedParameters();
@@ -217,8 +274,14 @@ export class FineTuneRun {
       } else params = o.model.namedParameters();
     }
     const trainerOptions: TrainerOptions = {
-      steps, lr: o.lr ?? 5e-5, warmupSteps: Math.round((o.warmupRatio ?? 0.1) * steps), weightDecay: o.weightDecay ?? 0.01,
-      maxGradNorm: o.maxGradNorm ?? 1.0, accumulationSteps: acc, logEvery: o.logEvery ?? 10, seed,
+      steps,
+      lr: o.lr ?? 5e-5,
+      warmupSteps: Math.round((o.warmupRatio ?? 0.1) * steps),
+      weightDecay: o.weightDecay ?? 0.01,
+      maxGradNorm: o.maxGradNorm ?? 1.0,
+      accumulationSteps: acc,
+      logEvery: o.logEvery ?? 10,
+      seed,
     };
     // the generator the model's dropout draws from: its stream goes into checkpoints
     const dropout = this.model.namedModules().find(([, m]) => m instanceof Dropout)?.[1] as Dropout | undefined;
@@ -260,7 +323,8 @@ export class FineTuneRun {
   private async evaluateAndKeep(): Promise<EvalResult> {
     const r = await this.evaluate();
     const v = r.metrics[this.metric];
-    if (v === undefined) throw new Error(`finetune: the ${this.task.name} task has no metric '${this.metric}' (it has ${Object.keys(r.metrics).join(', ')})`);
+    if (v === undefined)
+      throw new Error(`finetune: the ${this.task.name} task has no metric '${this.metric}' (it has ${Object.keys(r.metrics).join(', ')})`);
     if (v !== null && (this.best === null || v > (this.best.metrics[this.metric] ?? -Infinity))) {
       this.best = { ...r, files: await this.modelFiles(), ...(this.lora ? { adapter: await this.adapterFiles() } : {}) };
       this.sinceBest = 0;
@@ -272,7 +336,9 @@ export class FineTuneRun {
   async evaluate(examples?: Located[]): Promise<EvalResult> {
     const o = this.options;
     const exs = examples ?? o.eval ?? [];
-    const features = examples ? this.task.encode(exs, { tokenizer: o.tokenizer, maxLength: o.maxLength, labels: o.labels, docStride: o.docStride, labelled: true }) : this.evalFeatures;
+    const features = examples
+      ? this.task.encode(exs, { tokenizer: o.tokenizer, maxLength: o.maxLength, labels: o.labels, docStride: o.docStride, labelled: true })
+      : this.evalFeatures;
     const { outputs, loss } = await this.outputs(features, true);
     const preds = this.task.decode(exs, features, outputs, this.decodeContext());
     const r: EvalResult = { step: this.trainer.step, epoch: this.epoch, loss, metrics: this.task.metrics(preds, exs) };
@@ -284,7 +350,13 @@ export class FineTuneRun {
   /** Predictions for examples (labels not needed), in order. */
   async predict(examples: Located[]): Promise<unknown[]> {
     const o = this.options;
-    return predictExamples(this.task, this.model, examples, { labels: o.labels, tokenizer: o.tokenizer, maxLength: o.maxLength, docStride: o.docStride, batchSize: o.batchSize });
+    return predictExamples(this.task, this.model, examples, {
+      labels: o.labels,
+      tokenizer: o.tokenizer,
+      maxLength: o.maxLength,
+      docStride: o.docStride,
+      batchSize: o.batchSize,
+    });
   }
 
   private decodeContext(): DecodeContext {
@@ -322,12 +394,16 @@ export class FineTuneRun {
   async adapterFiles(): Promise<Record<string, Uint8Array>> {
     if (!this.lora) throw new Error('finetune: this run trains no adapter');
     const labels = this.options.labels;
-    return this.lora.saveAdapter(undefined, { [ADAPTER_TASK_KEY]: this.task.name, ...(labels ? { [ADAPTER_LABELS_KEY]: JSON.stringify(labels.id2label) } : {}) });
+    return this.lora.saveAdapter(undefined, {
+      [ADAPTER_TASK_KEY]: this.task.name,
+      ...(labels ? { [ADAPTER_LABELS_KEY]: JSON.stringify(labels.id2label) } : {}),
+    });
   }
 
   /** The whole training state (model, optimizer, step, data position, dropout stream), written atomically. */
   async saveCheckpoint(dir: string): Promise<void> {
-    if (this.model instanceof FeatureClassifier) throw new Error('finetune: runs on frozen features are not checkpointed (they are short; rerun them)');
+    if (this.model instanceof FeatureClassifier)
+      throw new Error('finetune: runs on frozen features are not checkpointed (they are short; rerun them)');
     const tok = 'vocab' in this.options.tokenizer ? (this.options.tokenizer as WordPieceTokenizer) : null;
     await this.trainer.saveCheckpoint(dir, tok);
   }
@@ -346,7 +422,8 @@ export class FineTuneRun {
     if (!saved) throw new Error(`${dir}/trainer_state.json: no generator 'model'`);
     const { model } = await fromPretrained(joinPath(dir, 'model'), { generator: new Generator(saved.seed) });
     const run = new FineTuneRun({ ...options, model });
-    if (state.objective !== run.trainer.objective.name) throw new Error(`${dir}: a checkpoint of '${state.objective}', not of '${run.trainer.objective.name}'`);
+    if (state.objective !== run.trainer.objective.name)
+      throw new Error(`${dir}: a checkpoint of '${state.objective}', not of '${run.trainer.objective.name}'`);
     await run.trainer.restore(dir, state);
     return run;
   }
@@ -361,7 +438,12 @@ export class FineTuneRun {
  * A task model's outputs for encoded features, read back per feature in order (eval mode, no
  * gradients, batches of `batchSize`); the mean loss when the features are labelled.
  */
-export async function taskOutputs(task: AnyTask, model: TaskModel, features: readonly unknown[], { batchSize = 16, labelled = false }: { batchSize?: number; labelled?: boolean } = {}): Promise<{ outputs: FeatureOutput[]; loss: number }> {
+export async function taskOutputs(
+  task: AnyTask,
+  model: TaskModel,
+  features: readonly unknown[],
+  { batchSize = 16, labelled = false }: { batchSize?: number; labelled?: boolean } = {},
+): Promise<{ outputs: FeatureOutput[]; loss: number }> {
   const padId = model.config.pad_token_id;
   const wasTraining = model.training;
   model.train(false);
@@ -373,9 +455,18 @@ export async function taskOutputs(task: AnyTask, model: TaskModel, features: rea
       const rows = features.slice(i, i + batchSize);
       const batch = task.collate(rows, { padId });
       const flat = await scopeAsync(async () => {
-        const out = noGrad(() => model.forward(batchInputs(labelled ? batch : { ...batch, labels: undefined, start_positions: undefined, end_positions: undefined })));
+        const out = noGrad(() =>
+          model.forward(
+            batchInputs(labelled ? batch : { ...batch, labels: undefined, start_positions: undefined, end_positions: undefined }),
+          ),
+        );
         const read = async (t?: Tensor) => (t ? Array.from(await t.toArray()) : undefined);
-        return { logits: await read(out.logits), start_logits: await read(out.start_logits), end_logits: await read(out.end_logits), loss: out.loss ? await out.loss.item() : NaN };
+        return {
+          logits: await read(out.logits),
+          start_logits: await read(out.start_logits),
+          end_logits: await read(out.end_logits),
+          loss: out.loss ? await out.loss.item() : NaN,
+        };
       });
       outputs.push(...splitBatchOutputs(flat, rows.length));
       if (labelled) {
@@ -392,14 +483,24 @@ export async function taskOutputs(task: AnyTask, model: TaskModel, features: rea
 export type PredictContext = EncodeContext & DecodeContext & { batchSize?: number };
 
 /** A task model's predictions for examples (labels not needed), in order. */
-export async function predictExamples(task: AnyTask, model: TaskModel, examples: readonly Located[], context: PredictContext): Promise<unknown[]> {
+export async function predictExamples(
+  task: AnyTask,
+  model: TaskModel,
+  examples: readonly Located[],
+  context: PredictContext,
+): Promise<unknown[]> {
   const features = task.encode(examples, { ...context, labelled: false });
   const { outputs } = await taskOutputs(task, model, features, { batchSize: context.batchSize });
   return task.decode(examples, features, outputs, context);
 }
 
 /** A task model's mean loss and the task's metrics on labelled examples. */
-export async function evaluateExamples(task: AnyTask, model: PreTrainedModel, examples: readonly Located[], context: PredictContext): Promise<{ loss: number; metrics: Record<string, number | null> }> {
+export async function evaluateExamples(
+  task: AnyTask,
+  model: PreTrainedModel,
+  examples: readonly Located[],
+  context: PredictContext,
+): Promise<{ loss: number; metrics: Record<string, number | null> }> {
   const features = task.encode(examples, { ...context, labelled: true });
   const { outputs, loss } = await taskOutputs(task, model, features, { batchSize: context.batchSize, labelled: true });
   return { loss, metrics: task.metrics(task.decode(examples, features, outputs, context), examples) };
@@ -415,15 +516,23 @@ export function finetune(options: FineTuneOptions): FineTuneRun {
  * other (a `...ForPreTraining` / `...ForMaskedLM`) gets the task's class with a fresh head, and
  * `freshHead` lists the parameters that were initialised rather than loaded.
  */
-export async function taskModelFrom(dir: string, task: TaskName, labels?: LabelSet, options: { seed?: number } = {}): Promise<{ model: PreTrainedModel; tokenizer: WordPieceTokenizer | null; freshHead: string[] }> {
+export async function taskModelFrom(
+  dir: string,
+  task: TaskName,
+  labels?: LabelSet,
+  options: { seed?: number } = {},
+): Promise<{ model: PreTrainedModel; tokenizer: WordPieceTokenizer | null; freshHead: string[] }> {
   const t = getTask(task);
   const text = await readText(joinPath(dir, 'config.json'));
   if (text === null) throw new Error(`${dir}: no config.json`);
   const { config, architecture } = parseConfigJson(text, `${dir}/config.json`);
-  const arch = t.modelClass(config.model_type as BaseName);
+  const arch = t.modelClass(config.model_type);
   const fields = t.configFields(labels);
   // the task's own checkpoint keeps its head (and its labels, unless the data brings others)
   const same = architecture === arch && (!labels || config.num_labels === fields.num_labels);
-  const loaded = await fromPretrained(dir, same ? {} : { architecture: arch, allowMissing: true, config: fields, generator: new Generator(options.seed ?? 0) });
+  const loaded = await fromPretrained(
+    dir,
+    same ? {} : { architecture: arch, allowMissing: true, config: fields, generator: new Generator(options.seed ?? 0) },
+  );
   return { model: loaded.model, tokenizer: loaded.tokenizer, freshHead: same ? [] : loaded.missing };
 }

@@ -76,7 +76,12 @@ export async function fromPretrained(source: string | PretrainedFiles, options: 
   const names = new Set(model.allNamedParameters().map(([n]) => n));
   const missing = [...names].filter((n) => !st.tensors.has(n));
   const unexpected = [...st.tensors.keys()].filter((n) => !names.has(n));
-  const tied = new Set(model.allNamedParameters().map(([n]) => n).filter((n) => !model.namedParameters().some(([m]) => m === n)));
+  const tied = new Set(
+    model
+      .allNamedParameters()
+      .map(([n]) => n)
+      .filter((n) => !model.namedParameters().some(([m]) => m === n)),
+  );
   const allow = options.allowMissing === true ? [...names] : [...(options.allowMissing || []), ...tied];
   try {
     model.loadWeights(st.tensors, { source: `${where}/model.safetensors`, allowMissing: allow });

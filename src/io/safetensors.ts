@@ -10,10 +10,7 @@ import { describeJson } from '../tokenizers/json-fields.js';
 
 /** Every dtype name the safetensors format defines. */
 export type SafetensorsDType =
-  | 'F64' | 'F32' | 'F16' | 'BF16'
-  | 'I64' | 'I32' | 'I16' | 'I8'
-  | 'U64' | 'U32' | 'U16' | 'U8' | 'BOOL'
-  | 'F8_E4M3' | 'F8_E5M2';
+  'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U64' | 'U32' | 'U16' | 'U8' | 'BOOL' | 'F8_E4M3' | 'F8_E5M2';
 
 /** One tensor as read: floats widen to Float32Array, integers narrow/widen to Int32Array. */
 export interface SafetensorsTensor {
@@ -55,10 +52,21 @@ export interface TensorToWrite {
 }
 
 const DTYPE_SIZE: Record<SafetensorsDType, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2,
-  I64: 8, I32: 4, I16: 2, I8: 1,
-  U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1,
-  F8_E4M3: 1, F8_E5M2: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U64: 8,
+  U32: 4,
+  U16: 2,
+  U8: 1,
+  BOOL: 1,
+  F8_E4M3: 1,
+  F8_E5M2: 1,
 };
 const UNSUPPORTED = new Set<SafetensorsDType>(['F8_E4M3', 'F8_E5M2']);
 
@@ -184,7 +192,8 @@ export function parseSafetensorsHeader(bytes: ArrayBuffer | Uint8Array, source =
   const lo = dv.getUint32(0, true);
   const hi = dv.getUint32(4, true);
   const headerLen = hi * 4294967296 + lo;
-  if (headerLen > MAX_HEADER_BYTES) fail(`header length ${headerLen} is absurd (over the ${MAX_HEADER_BYTES}-byte limit); not a safetensors file?`);
+  if (headerLen > MAX_HEADER_BYTES)
+    fail(`header length ${headerLen} is absurd (over the ${MAX_HEADER_BYTES}-byte limit); not a safetensors file?`);
   if (8 + headerLen > u8.byteLength) fail(`header length ${headerLen} runs beyond the end of the file (${u8.byteLength} bytes)`);
   let text: string;
   try {
@@ -198,14 +207,16 @@ export function parseSafetensorsHeader(bytes: ArrayBuffer | Uint8Array, source =
   } catch (e) {
     return fail(`header is not valid JSON (${(e as Error).message})`);
   }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) fail(`header JSON is not an object (got ${describeJson(header)})`);
+  if (header === null || typeof header !== 'object' || Array.isArray(header))
+    fail(`header JSON is not an object (got ${describeJson(header)})`);
   const dataStart = 8 + headerLen;
   const dataLen = u8.byteLength - dataStart;
   const metadata: Record<string, string> = {};
   const entries: SafetensorsEntry[] = [];
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail(`__metadata__ is not an object of strings (got ${describeJson(raw)})`);
+      if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+        fail(`__metadata__ is not an object of strings (got ${describeJson(raw)})`);
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
         if (typeof v !== 'string') fail(`__metadata__ value for "${k}" is not a string (got ${describeJson(v)})`);
         metadata[k] = v as string;
@@ -226,7 +237,8 @@ export function parseSafetensorsHeader(bytes: ArrayBuffer | Uint8Array, source =
     }
     const offs = info.data_offsets;
     if (
-      !Array.isArray(offs) || offs.length !== 2 ||
+      !Array.isArray(offs) ||
+      offs.length !== 2 ||
       !offs.every((o) => typeof o === 'number' && Number.isSafeInteger(o) && o >= 0) ||
       offs[0] > offs[1]
     ) {
@@ -254,13 +266,17 @@ export function parseSafetensorsHeader(bytes: ArrayBuffer | Uint8Array, source =
   for (const t of sorted) {
     if (t.begin < at) fail(`tensors "${prev!.name}" and "${t.name}" overlap in the data section`);
     if (t.begin > at) {
-      fail(`data section has a hole: bytes [${at - dataStart}, ${t.begin - dataStart}) before tensor "${t.name}" belong to no tensor (the tensors must cover the data section exactly)`);
+      fail(
+        `data section has a hole: bytes [${at - dataStart}, ${t.begin - dataStart}) before tensor "${t.name}" belong to no tensor (the tensors must cover the data section exactly)`,
+      );
     }
     at = t.end;
     prev = t;
   }
   if (at !== u8.byteLength) {
-    fail(`data section is not fully covered: bytes [${at - dataStart}, ${dataLen}) at its end belong to no tensor (the tensors must cover the data section exactly)`);
+    fail(
+      `data section is not fully covered: bytes [${at - dataStart}, ${dataLen}) at its end belong to no tensor (the tensors must cover the data section exactly)`,
+    );
   }
   return { entries, metadata, dataStart };
 }
@@ -424,9 +440,11 @@ export function writeSafetensors(
       throw new Error(`${where}: shape must be non-negative integers (got ${describeJson(shape)})`);
     }
     const numel = shape.reduce((a, b) => a * b, 1);
-    if (t.data.length !== numel) throw new Error(`${where}: data has ${t.data.length} elements but shape ${describeJson(shape)} needs ${numel}`);
+    if (t.data.length !== numel)
+      throw new Error(`${where}: data has ${t.data.length} elements but shape ${describeJson(shape)} needs ${numel}`);
     const dtype: WritableDType = t.dtype ?? (t.data instanceof Float32Array ? 'F32' : 'I32');
-    if (!['F32', 'F16', 'BF16', 'I32', 'I64'].includes(dtype)) throw new Error(`${where}: cannot write dtype ${describeJson(dtype)} (F32, F16, BF16, I32, I64)`);
+    if (!['F32', 'F16', 'BF16', 'I32', 'I64'].includes(dtype))
+      throw new Error(`${where}: cannot write dtype ${describeJson(dtype)} (F32, F16, BF16, I32, I64)`);
     return { name, data: t.data, shape, dtype, bytes: numel * DTYPE_SIZE[dtype] };
   });
   items.sort((a, b) => DTYPE_SIZE[b.dtype] - DTYPE_SIZE[a.dtype] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -434,7 +452,8 @@ export function writeSafetensors(
   const header: Record<string, unknown> = {};
   if (metadata) {
     for (const [k, v] of Object.entries(metadata)) {
-      if (typeof v !== 'string') throw new Error(`writeSafetensors: __metadata__ value for "${k}" must be a string (got ${describeJson(v)})`);
+      if (typeof v !== 'string')
+        throw new Error(`writeSafetensors: __metadata__ value for "${k}" must be a string (got ${describeJson(v)})`);
     }
     header.__metadata__ = { ...metadata };
   }

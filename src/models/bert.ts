@@ -27,13 +27,19 @@ export class BertEmbeddings extends Module {
   readonly LayerNorm: LayerNorm;
   readonly dropout: Dropout;
   readonly dim: number;
-  constructor(readonly config: BertConfig, init: ModelInit = {}) {
+  constructor(
+    readonly config: BertConfig,
+    init: ModelInit = {},
+  ) {
     super();
     const std = { std: config.initializer_range, generator: init.generator };
     this.dim = config.embedding_size ?? config.hidden_size;
     const roberta = config.model_type === 'roberta';
     this.word_embeddings = this.module('word_embeddings', new Embedding(config.vocab_size, this.dim, std, config.pad_token_id));
-    this.position_embeddings = this.module('position_embeddings', new Embedding(config.max_position_embeddings, this.dim, std, roberta ? config.pad_token_id : undefined));
+    this.position_embeddings = this.module(
+      'position_embeddings',
+      new Embedding(config.max_position_embeddings, this.dim, std, roberta ? config.pad_token_id : undefined),
+    );
     this.token_type_embeddings = this.module('token_type_embeddings', new Embedding(config.type_vocab_size, this.dim, std));
     this.LayerNorm = this.module('LayerNorm', new LayerNorm(this.dim, config.layer_norm_eps));
     this.dropout = this.module('dropout', new Dropout(config.hidden_dropout_prob, init.generator));
@@ -180,7 +186,10 @@ export class BertIntermediate extends Module {
   private readonly act: (x: Tensor) => Tensor;
   constructor(config: BertConfig, init: ModelInit) {
     super();
-    this.dense = this.module('dense', new Linear(config.hidden_size, config.intermediate_size, { std: config.initializer_range, generator: init.generator }));
+    this.dense = this.module(
+      'dense',
+      new Linear(config.hidden_size, config.intermediate_size, { std: config.initializer_range, generator: init.generator }),
+    );
     this.act = activation(config.hidden_act);
   }
   forward(x: Tensor): Tensor {
@@ -229,7 +238,10 @@ export class BertPooler extends Module {
   readonly dense: Linear;
   constructor(config: BertConfig, init: ModelInit) {
     super();
-    this.dense = this.module('dense', new Linear(config.hidden_size, config.hidden_size, { std: config.initializer_range, generator: init.generator }));
+    this.dense = this.module(
+      'dense',
+      new Linear(config.hidden_size, config.hidden_size, { std: config.initializer_range, generator: init.generator }),
+    );
   }
   /** tanh(dense(h[:, 0])) */
   forward(h: Tensor): Tensor {
@@ -272,7 +284,10 @@ export class BertModel extends Module {
   readonly embeddings_project: Linear | null = null;
   readonly encoder: BertEncoder;
   readonly pooler: BertPooler | null = null;
-  constructor(readonly config: BertConfig, { addPoolingLayer = true, ...init }: ModelInit & { addPoolingLayer?: boolean } = {}) {
+  constructor(
+    readonly config: BertConfig,
+    { addPoolingLayer = true, ...init }: ModelInit & { addPoolingLayer?: boolean } = {},
+  ) {
     super();
     const E = config.embedding_size ?? config.hidden_size;
     if (init.embeddings && init.embeddings.dim !== E) {
@@ -280,7 +295,10 @@ export class BertModel extends Module {
     }
     this.embeddings = this.module('embeddings', init.embeddings ?? new BertEmbeddings(config, init));
     if (E !== config.hidden_size) {
-      this.embeddings_project = this.module('embeddings_project', new Linear(E, config.hidden_size, { std: config.initializer_range, generator: init.generator }));
+      this.embeddings_project = this.module(
+        'embeddings_project',
+        new Linear(E, config.hidden_size, { std: config.initializer_range, generator: init.generator }),
+      );
     }
     this.encoder = this.module('encoder', new BertEncoder(config, init));
     if (addPoolingLayer) this.pooler = this.module('pooler', new BertPooler(config, init));
@@ -300,7 +318,8 @@ export class BertModel extends Module {
     const types = tokenTypeIds?.hostData;
     if (types) {
       types.forEach((v, i) => {
-        if (v < 0 || v >= this.config.type_vocab_size) throw new Error(`token_type_ids: ${v} at position ${i} is out of range [0, ${this.config.type_vocab_size}) (type_vocab_size)`);
+        if (v < 0 || v >= this.config.type_vocab_size)
+          throw new Error(`token_type_ids: ${v} at position ${i} is out of range [0, ${this.config.type_vocab_size}) (type_vocab_size)`);
       });
     }
     const mask = attentionMask ? extendedAttentionMask(attentionMask) : null;

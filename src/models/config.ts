@@ -63,9 +63,10 @@ export const PRESETS: Record<string, [number, number, number]> = {
 export function bertConfig(fields: Partial<BertConfig> = {}, source = 'config'): BertConfig {
   const type = fields.model_type ?? 'bert';
   const base: BertConfig = { ...BERT_DEFAULTS, model_type: type };
-  if (type === 'roberta') Object.assign(base, { pad_token_id: 1, type_vocab_size: 1, layer_norm_eps: 1e-5, max_position_embeddings: 514, vocab_size: 50265 });
+  if (type === 'roberta')
+    Object.assign(base, { pad_token_id: 1, type_vocab_size: 1, layer_norm_eps: 1e-5, max_position_embeddings: 514, vocab_size: 50265 });
   if (type === 'electra') Object.assign(base, { embedding_size: 128, hidden_size: 256, num_attention_heads: 4, intermediate_size: 1024 });
-  const c = { ...base, ...fields } as BertConfig;
+  const c = { ...base, ...fields };
   if (c.num_labels === undefined && isJsonObject(c.id2label)) c.num_labels = Object.keys(c.id2label).length;
   if (c.num_labels === undefined) c.num_labels = 2;
   validateConfig(c, source);
@@ -73,12 +74,16 @@ export function bertConfig(fields: Partial<BertConfig> = {}, source = 'config'):
 }
 
 /** A config.json's text (or parsed object): the config and its architectures[0]; errors name `source`. */
-export function parseConfigJson(json: string | Record<string, unknown>, source = 'config.json'): { config: BertConfig; architecture: string | undefined } {
+export function parseConfigJson(
+  json: string | Record<string, unknown>,
+  source = 'config.json',
+): { config: BertConfig; architecture: string | undefined } {
   const f = new JsonFields(source);
   const raw = f.object(f.parse(json), 'the top level');
   const archs = raw.architectures;
-  if (archs != null && (!Array.isArray(archs) || !archs.every((a) => typeof a === 'string'))) f.fail('architectures', 'an array of class names', archs);
-  return { config: bertConfig(raw as Partial<BertConfig>, source), architecture: (archs as string[] | undefined)?.[0] };
+  if (archs != null && (!Array.isArray(archs) || !archs.every((a) => typeof a === 'string')))
+    f.fail('architectures', 'an array of class names', archs);
+  return { config: bertConfig(raw, source), architecture: (archs as string[] | undefined)?.[0] };
 }
 
 export function presetConfig(name: string, fields: Partial<BertConfig> = {}): BertConfig {
@@ -94,7 +99,16 @@ export function validateConfig(c: BertConfig, source = 'config'): void {
     throw new Error(`${source}: ${field} must be ${expected}, got ${describeJson(c[field])}`);
   };
   if (!['bert', 'electra', 'roberta'].includes(c.model_type)) fail('model_type', 'one of "bert", "electra", "roberta"');
-  const positive = ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'max_position_embeddings', 'type_vocab_size', 'num_labels'] as const;
+  const positive = [
+    'vocab_size',
+    'hidden_size',
+    'num_hidden_layers',
+    'num_attention_heads',
+    'intermediate_size',
+    'max_position_embeddings',
+    'type_vocab_size',
+    'num_labels',
+  ] as const;
   for (const k of positive) if (!isPositiveInteger(c[k])) fail(k, 'a positive integer');
   if (c.embedding_size !== undefined && !isPositiveInteger(c.embedding_size)) fail('embedding_size', 'a positive integer');
   // Dawn on lavapipe runs out of descriptor-pool memory (SIGSEGV, no message) around 3000 layers:
@@ -104,8 +118,12 @@ export function validateConfig(c: BertConfig, source = 'config'): void {
     throw new Error(`${source}: hidden_size ${c.hidden_size} is not a multiple of num_attention_heads ${c.num_attention_heads}`);
   }
   // pad_token_id is a row of the word embeddings (for RoBERTa, of the position embeddings too)
-  const [limitName, limit] = c.model_type === 'roberta' && c.max_position_embeddings < c.vocab_size ? ['max_position_embeddings', c.max_position_embeddings] : ['vocab_size', c.vocab_size];
-  if (!Number.isInteger(c.pad_token_id) || c.pad_token_id < 0 || c.pad_token_id >= limit) fail('pad_token_id', `a non-negative integer below ${limitName} ${limit}`);
+  const [limitName, limit] =
+    c.model_type === 'roberta' && c.max_position_embeddings < c.vocab_size
+      ? ['max_position_embeddings', c.max_position_embeddings]
+      : ['vocab_size', c.vocab_size];
+  if (!Number.isInteger(c.pad_token_id) || c.pad_token_id < 0 || c.pad_token_id >= limit)
+    fail('pad_token_id', `a non-negative integer below ${limitName} ${limit}`);
   if (!isNumber(c.layer_norm_eps) || !(c.layer_norm_eps > 0)) fail('layer_norm_eps', 'a number > 0');
   if (!isNumber(c.initializer_range) || !(c.initializer_range >= 0)) fail('initializer_range', 'a number >= 0');
   for (const k of ['hidden_dropout_prob', 'attention_probs_dropout_prob'] as const) if (!isProbability(c[k])) fail(k, 'a number in [0, 1)');
@@ -121,7 +139,8 @@ export function validateConfig(c: BertConfig, source = 'config'): void {
     fail('label2id', 'an object of label name -> id');
   }
   // relative position embeddings are not implemented: refuse rather than run as absolute
-  if (c.position_embedding_type != null && c.position_embedding_type !== 'absolute') fail('position_embedding_type', '"absolute" (the only kind supported)');
+  if (c.position_embedding_type != null && c.position_embedding_type !== 'absolute')
+    fail('position_embedding_type', '"absolute" (the only kind supported)');
 }
 
 /** Layers a config may have (1500 ran on lavapipe; 3000 crashed Dawn). */
@@ -139,5 +158,9 @@ export function configToJson(c: BertConfig, architecture: string): Record<string
     out.label2id = Object.fromEntries(Array.from({ length: c.num_labels }, (_, i) => [`LABEL_${i}`, i]));
   }
   delete out.num_labels;
-  return Object.fromEntries(Object.keys(out).sort().map((k) => [k, out[k]]));
+  return Object.fromEntries(
+    Object.keys(out)
+      .sort()
+      .map((k) => [k, out[k]]),
+  );
 }

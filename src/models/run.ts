@@ -6,13 +6,29 @@ import type { PreTrainedModel, ModelInputs } from './tasks.js';
 
 export type NamedArrays = Map<string, { data: Float32Array | Int32Array; shape: number[] }>;
 
-const INPUT_NAMES = ['input_ids', 'token_type_ids', 'attention_mask', 'labels', 'next_sentence_label', 'start_positions', 'end_positions'] as const;
-const INTEGER_INPUTS = new Set(['input_ids', 'token_type_ids', 'attention_mask', 'next_sentence_label', 'start_positions', 'end_positions']);
+const INPUT_NAMES = [
+  'input_ids',
+  'token_type_ids',
+  'attention_mask',
+  'labels',
+  'next_sentence_label',
+  'start_positions',
+  'end_positions',
+] as const;
+const INTEGER_INPUTS = new Set([
+  'input_ids',
+  'token_type_ids',
+  'attention_mask',
+  'next_sentence_label',
+  'start_positions',
+  'end_positions',
+]);
 
 /** Runs `model` in eval mode; returns outputs (and `grad.<name>` per parameter when `grads`). */
 export async function runModel(model: PreTrainedModel, inputs: NamedArrays, { grads = false } = {}): Promise<NamedArrays> {
   for (const name of inputs.keys()) {
-    if (!(INPUT_NAMES as readonly string[]).includes(name)) throw new Error(`inputs: unknown tensor '${name}' (expected ${INPUT_NAMES.join(', ')})`);
+    if (!(INPUT_NAMES as readonly string[]).includes(name))
+      throw new Error(`inputs: unknown tensor '${name}' (expected ${INPUT_NAMES.join(', ')})`);
   }
   if (!inputs.has('input_ids')) throw new Error('inputs: input_ids is required');
   model.eval();
@@ -20,12 +36,13 @@ export async function runModel(model: PreTrainedModel, inputs: NamedArrays, { gr
   return scopeAsync(async () => {
     const args: Partial<ModelInputs> = {};
     for (const [name, { data, shape }] of inputs) {
-      if (INTEGER_INPUTS.has(name) && !(data instanceof Int32Array)) throw new Error(`inputs: ${name} must be an integer tensor (I64 or I32)`);
+      if (INTEGER_INPUTS.has(name) && !(data instanceof Int32Array))
+        throw new Error(`inputs: ${name} must be an integer tensor (I64 or I32)`);
       (args as Record<string, Tensor>)[name] = ops.tensor(data, shape, data instanceof Int32Array ? 'i32' : 'f32');
     }
     const out = model.forward(args as ModelInputs, { labelledOnly: false });
     const result: NamedArrays = new Map();
-    const put = async (name: string, t: Tensor) => result.set(name, { data: (await t.toArray()) as Float32Array, shape: [...t.shape] });
+    const put = async (name: string, t: Tensor) => result.set(name, { data: await t.toArray(), shape: [...t.shape] });
     if (grads) {
       if (!out.loss) throw new Error('--grads needs a loss: give the labels the model takes');
       out.loss.backward();

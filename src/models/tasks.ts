@@ -47,7 +47,12 @@ export type BaseName = 'bert' | 'electra' | 'roberta';
 export abstract class PreTrainedModel extends Module {
   static readonly architecture: string;
   readonly base: BertModel;
-  constructor(readonly config: BertConfig, init: ModelInit, readonly baseName: BaseName, addPoolingLayer: boolean) {
+  constructor(
+    readonly config: BertConfig,
+    init: ModelInit,
+    readonly baseName: BaseName,
+    addPoolingLayer: boolean,
+  ) {
     super();
     this.base = this.module(baseName, new BertModel(config, { ...init, addPoolingLayer }));
   }
@@ -90,7 +95,8 @@ function host(t: Tensor, what: string): Int32Array {
 
 function checkLabels(labels: Tensor, shape: number[], what: string): void {
   if (labels.dtype !== 'i32') throw new Error(`${what} must be an integer tensor, got ${labels.dtype}`);
-  if (labels.size !== shape.reduce((a, b) => a * b, 1)) throw new Error(`${what} ${shapeStr(labels.shape)} does not match ${shapeStr(shape)}`);
+  if (labels.size !== shape.reduce((a, b) => a * b, 1))
+    throw new Error(`${what} ${shapeStr(labels.shape)} does not match ${shapeStr(shape)}`);
 }
 
 // ---- heads ----
@@ -123,7 +129,11 @@ function tiedDecoder(h: Tensor, wordEmbeddings: Tensor, bias: Tensor): Tensor {
 export class BertLMPredictionHead extends Module {
   readonly transform: BertPredictionHeadTransform;
   readonly bias: Tensor;
-  constructor(config: BertConfig, init: ModelInit, readonly wordEmbeddings: Tensor) {
+  constructor(
+    config: BertConfig,
+    init: ModelInit,
+    readonly wordEmbeddings: Tensor,
+  ) {
     super();
     this.bias = this.param('bias', ops.zeros([config.vocab_size]));
     this.transform = this.module('transform', new BertPredictionHeadTransform(config, init));
@@ -212,7 +222,12 @@ export class BertForPreTraining extends PreTrainedModel {
     const base = this.runBase(inputs);
     const m = mlm((h) => this.cls.predictions!.forward(h), base.sequenceOutput, inputs.labels, this.config.vocab_size, labelledOnly);
     const nsp = this.cls.seq_relationship!.forward(base.pooledOutput!);
-    const out: ModelOutput = { prediction_logits: m.logits, seq_relationship_logits: nsp, hidden_states: base.hiddenStates, mlm_positions: m.positions };
+    const out: ModelOutput = {
+      prediction_logits: m.logits,
+      seq_relationship_logits: nsp,
+      hidden_states: base.hiddenStates,
+      mlm_positions: m.positions,
+    };
     free(base.pooledOutput);
     if (m.loss && inputs.next_sentence_label) {
       checkLabels(inputs.next_sentence_label, [nsp.shape[0]], 'next_sentence_label');
@@ -262,7 +277,8 @@ export class BertForNextSentencePrediction extends PreTrainedModel {
 /** HF's sequence-classification loss: MSE when num_labels == 1 (regression), CE otherwise, BCE for multi-label. */
 export function sequenceClassificationLoss(config: BertConfig, logits: Tensor, labels: Tensor): Tensor {
   const n = numLabels(config);
-  const problem = config.problem_type ?? (n === 1 ? 'regression' : labels.dtype === 'i32' ? 'single_label_classification' : 'multi_label_classification');
+  const problem =
+    config.problem_type ?? (n === 1 ? 'regression' : labels.dtype === 'i32' ? 'single_label_classification' : 'multi_label_classification');
   if (problem === 'regression') {
     if (labels.dtype !== 'f32') throw new Error(`labels for regression (num_labels = 1) must be float, got ${labels.dtype}`);
     if (labels.size !== logits.size) throw new Error(`labels ${shapeStr(labels.shape)} do not match logits ${shapeStr(logits.shape)}`);
@@ -272,7 +288,8 @@ export function sequenceClassificationLoss(config: BertConfig, logits: Tensor, l
     return loss;
   }
   if (problem === 'multi_label_classification') {
-    if (labels.dtype !== 'f32' || labels.size !== logits.size) throw new Error(`multi-label labels must be float ${shapeStr(logits.shape)}, got ${labels.dtype} ${shapeStr(labels.shape)}`);
+    if (labels.dtype !== 'f32' || labels.size !== logits.size)
+      throw new Error(`multi-label labels must be float ${shapeStr(logits.shape)}, got ${labels.dtype} ${shapeStr(labels.shape)}`);
     return ops.bceWithLogits(logits, labels.view(logits.shape));
   }
   checkLabels(labels, [logits.shape[0]], 'labels');
@@ -397,7 +414,11 @@ function questionAnswering(model: QuestionAnsweringModel, inputs: ModelInputs): 
   if (inputs.start_positions && inputs.end_positions) {
     const clamp = (t: Tensor, what: string) => {
       checkLabels(t, [B], what);
-      return ops.tensor(Int32Array.from(host(t, what), (v) => Math.min(Math.max(v, 0), T)), [B], 'i32');
+      return ops.tensor(
+        Int32Array.from(host(t, what), (v) => Math.min(Math.max(v, 0), T)),
+        [B],
+        'i32',
+      );
     };
     const sp = clamp(inputs.start_positions, 'start_positions');
     const ep = clamp(inputs.end_positions, 'end_positions');
@@ -503,7 +524,10 @@ export class ElectraForMaskedLM extends PreTrainedModel {
     const E = config.embedding_size ?? config.hidden_size;
     // ELECTRA's generator head always uses gelu (not hidden_act)
     this.generator_predictions = this.module('generator_predictions', new BertPredictionHeadTransform(config, init, E, 'gelu'));
-    this.generator_lm_head = this.module('generator_lm_head', new TiedLinear(this.base.embeddings.word_embeddings.weight, config.vocab_size));
+    this.generator_lm_head = this.module(
+      'generator_lm_head',
+      new TiedLinear(this.base.embeddings.word_embeddings.weight, config.vocab_size),
+    );
   }
   forward(inputs: ModelInputs, { labelledOnly = this.training }: ForwardOptions = {}): ModelOutput {
     const base = this.runBase(inputs);
@@ -523,7 +547,11 @@ export class ClassificationHead extends Module {
   readonly dense: Linear;
   readonly dropout: Dropout;
   readonly out_proj: Linear;
-  constructor(config: BertConfig, init: ModelInit, private readonly act: (x: Tensor) => Tensor) {
+  constructor(
+    config: BertConfig,
+    init: ModelInit,
+    private readonly act: (x: Tensor) => Tensor,
+  ) {
     super();
     this.dense = this.module('dense', new Linear(config.hidden_size, config.hidden_size, initOf(config, init)));
     this.dropout = this.module('dropout', new Dropout(config.classifier_dropout ?? config.hidden_dropout_prob, init.generator));
@@ -594,11 +622,18 @@ export class SequenceSummary extends Module {
     if (type !== 'first') throw new Error(`SequenceSummary: summary_type '${type}' is not supported (only 'first', ELECTRA's)`);
     const toLabels = config.summary_proj_to_labels === true && numLabels(config) > 0;
     const out = toLabels ? numLabels(config) : config.hidden_size;
-    this.summary = (config.summary_use_proj ?? true) ? this.module('summary', new Linear(config.hidden_size, out, initOf(config, init))) : null;
+    this.summary =
+      (config.summary_use_proj ?? true) ? this.module('summary', new Linear(config.hidden_size, out, initOf(config, init))) : null;
     const act = config.summary_activation === undefined ? 'gelu' : config.summary_activation;
     this.act = act ? activation(act as string) : null;
-    this.first_dropout = this.module('first_dropout', new Dropout((config.summary_first_dropout as number | undefined) ?? 0, init.generator));
-    this.last_dropout = this.module('last_dropout', new Dropout((config.summary_last_dropout as number | undefined) ?? 0.1, init.generator));
+    this.first_dropout = this.module(
+      'first_dropout',
+      new Dropout((config.summary_first_dropout as number | undefined) ?? 0, init.generator),
+    );
+    this.last_dropout = this.module(
+      'last_dropout',
+      new Dropout((config.summary_last_dropout as number | undefined) ?? 0.1, init.generator),
+    );
   }
   /** [B, T, H] -> [B, H'] */
   forward(h: Tensor): Tensor {
@@ -638,7 +673,11 @@ export class RobertaLMHead extends Module {
   readonly dense: Linear;
   readonly layer_norm: LayerNorm;
   readonly bias: Tensor;
-  constructor(config: BertConfig, init: ModelInit, readonly wordEmbeddings: Tensor) {
+  constructor(
+    config: BertConfig,
+    init: ModelInit,
+    readonly wordEmbeddings: Tensor,
+  ) {
     super();
     this.dense = this.module('dense', new Linear(config.hidden_size, config.hidden_size, initOf(config, init)));
     this.layer_norm = this.module('layer_norm', new LayerNorm(config.hidden_size, config.layer_norm_eps));
@@ -698,11 +737,24 @@ export class RobertaForMultipleChoice extends PooledMultipleChoiceModel {
 }
 
 export const ARCHITECTURES = {
-  BertForPreTraining, BertForMaskedLM, BertForNextSentencePrediction, BertForSequenceClassification,
-  BertForMultipleChoice, BertForTokenClassification, BertForQuestionAnswering,
-  ElectraForPreTraining, ElectraForMaskedLM, ElectraForSequenceClassification, ElectraForTokenClassification, ElectraForQuestionAnswering,
+  BertForPreTraining,
+  BertForMaskedLM,
+  BertForNextSentencePrediction,
+  BertForSequenceClassification,
+  BertForMultipleChoice,
+  BertForTokenClassification,
+  BertForQuestionAnswering,
+  ElectraForPreTraining,
+  ElectraForMaskedLM,
+  ElectraForSequenceClassification,
+  ElectraForTokenClassification,
+  ElectraForQuestionAnswering,
   ElectraForMultipleChoice,
-  RobertaForMaskedLM, RobertaForSequenceClassification, RobertaForTokenClassification, RobertaForQuestionAnswering, RobertaForMultipleChoice,
+  RobertaForMaskedLM,
+  RobertaForSequenceClassification,
+  RobertaForTokenClassification,
+  RobertaForQuestionAnswering,
+  RobertaForMultipleChoice,
 } as const;
 export type ArchitectureName = keyof typeof ARCHITECTURES;
 

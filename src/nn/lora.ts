@@ -90,7 +90,10 @@ interface Adapter {
 
 /** What a targeted Linear adds: the active adapter's B(A(dropout(x))) * scaling. */
 class LoraLayer implements LinearAdapter {
-  constructor(readonly owner: LoraModel, readonly path: string) {}
+  constructor(
+    readonly owner: LoraModel,
+    readonly path: string,
+  ) {}
   apply(linear: Linear, x: Tensor, y: Tensor): Tensor {
     const adapter = this.owner.activeForward();
     const w = adapter?.layers.get(this.path);
@@ -128,7 +131,11 @@ export class LoraModel {
   private disabled = false;
 
   /** Freezes `model` and adds a first adapter from `options` (null: none yet, e.g. to loadAdapter()). */
-  constructor(readonly model: Module, options: LoraOptions | null = {}, adapterName = 'default') {
+  constructor(
+    readonly model: Module,
+    options: LoraOptions | null = {},
+    adapterName = 'default',
+  ) {
     for (const [, p] of model.namedParameters()) p.requiresGrad = false;
     if (options) this.addAdapter(adapterName, options);
   }
@@ -190,19 +197,41 @@ export class LoraModel {
     }
     const taskType = options.taskType ?? null;
     const config: AdapterConfig = {
-      peft_type: 'LORA', task_type: taskType, r, lora_alpha: alpha, lora_dropout: dropout,
+      peft_type: 'LORA',
+      task_type: taskType,
+      r,
+      lora_alpha: alpha,
+      lora_dropout: dropout,
       target_modules: typeof target === 'string' ? target : [...new Set(target)].sort(),
       modules_to_save: options.modulesToSave ?? (taskType ? TASK_HEADS[taskType] : null),
-      bias: 'none', base_model_name_or_path: options.baseModelNameOrPath ?? null, fan_in_fan_out: false,
-      use_rslora: !!options.useRslora, inference_mode: false, init_lora_weights: true, use_dora: false,
-      layers_to_transform: null, layers_pattern: null, rank_pattern: {}, alpha_pattern: {}, revision: null,
+      bias: 'none',
+      base_model_name_or_path: options.baseModelNameOrPath ?? null,
+      fan_in_fan_out: false,
+      use_rslora: !!options.useRslora,
+      inference_mode: false,
+      init_lora_weights: true,
+      use_dora: false,
+      layers_to_transform: null,
+      layers_pattern: null,
+      rank_pattern: {},
+      alpha_pattern: {},
+      revision: null,
     };
     const targets = this.linears().filter(([path]) => matches(path, config.target_modules));
-    check(targets.length > 0, `target_modules ${JSON.stringify(config.target_modules)} match no Linear layer of the model (e.g. ${this.linears().slice(0, 3).map(([p]) => p).join(', ')})`);
+    check(
+      targets.length > 0,
+      `target_modules ${JSON.stringify(config.target_modules)} match no Linear layer of the model (e.g. ${this.linears()
+        .slice(0, 3)
+        .map(([p]) => p)
+        .join(', ')})`,
+    );
     const gen = new Generator(options.seed ?? 0);
     const adapter: Adapter = {
-      config, scaling: config.use_rslora ? alpha / Math.sqrt(r) : alpha / r, dropout: new Generator((options.seed ?? 0) + 1),
-      layers: new Map(), saved: new Map(),
+      config,
+      scaling: config.use_rslora ? alpha / Math.sqrt(r) : alpha / r,
+      dropout: new Generator((options.seed ?? 0) + 1),
+      layers: new Map(),
+      saved: new Map(),
     };
     for (const [path, linear] of targets) {
       const bound = 1 / Math.sqrt(linear.inFeatures);
@@ -229,7 +258,10 @@ export class LoraModel {
   setAdapter(name: string): void {
     const next = this.adapters.get(name);
     check(!!next, `no adapter named '${name}' (adapters: ${this.adapterNames.join(', ') || 'none'})`);
-    check(this.merged === null || this.merged === name, `adapter '${this.merged}' is merged into the weights; unmerge() before switching to '${name}'`);
+    check(
+      this.merged === null || this.merged === name,
+      `adapter '${this.merged}' is merged into the weights; unmerge() before switching to '${name}'`,
+    );
     this.storeHeads();
     this.active = name;
     this.disabled = false;
@@ -352,8 +384,13 @@ export class LoraModel {
     check(!!bytes, `${source}: no adapter_model.safetensors`);
     const file = readSafetensors(bytes, `${source}/adapter_model.safetensors`);
     this.addAdapter(name, {
-      r: config.r, alpha: config.lora_alpha, dropout: config.lora_dropout, targetModules: config.target_modules,
-      modulesToSave: config.modules_to_save ?? [], useRslora: config.use_rslora, taskType: config.task_type ?? undefined,
+      r: config.r,
+      alpha: config.lora_alpha,
+      dropout: config.lora_dropout,
+      targetModules: config.target_modules,
+      modulesToSave: config.modules_to_save ?? [],
+      useRslora: config.use_rslora,
+      taskType: config.task_type ?? undefined,
       baseModelNameOrPath: config.base_model_name_or_path,
     });
     const a = this.adapters.get(name)!;
@@ -363,14 +400,21 @@ export class LoraModel {
     const where = `${source}/adapter_model.safetensors`;
     for (const [key, t] of file.tensors) {
       const into = expected.get(key);
-      if (!into) throw new Error(`${where}: tensor '${key}' is not part of this adapter on this model (expected keys like ${[...expected.keys()][0]})`);
-      if (shapeStr(t.shape) !== shapeStr(into.shape)) throw new Error(`${where}: tensor '${key}' has shape ${shapeStr(t.shape)}, the model needs ${shapeStr(into.shape)}`);
+      if (!into)
+        throw new Error(
+          `${where}: tensor '${key}' is not part of this adapter on this model (expected keys like ${[...expected.keys()][0]})`,
+        );
+      if (shapeStr(t.shape) !== shapeStr(into.shape))
+        throw new Error(`${where}: tensor '${key}' has shape ${shapeStr(t.shape)}, the model needs ${shapeStr(into.shape)}`);
       if (!(t.data instanceof Float32Array)) throw new Error(`${where}: tensor '${key}' is not floating point`);
     }
     const missing = [...expected.keys()].filter((k) => !file.tensors.has(k));
-    if (missing.length) throw new Error(`${where}: missing tensor(s) ${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ` and ${missing.length - 4} more` : ''}`);
+    if (missing.length)
+      throw new Error(
+        `${where}: missing tensor(s) ${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ` and ${missing.length - 4} more` : ''}`,
+      );
     runtime().flush(); // the adapter's random init must run before these writes
-    for (const [key, t] of file.tensors) runtime().upload(expected.get(key)!.buffer, t.data as Float32Array);
+    for (const [key, t] of file.tensors) runtime().upload(expected.get(key)!.buffer, t.data);
     // addAdapter made a first adapter active with the heads the model had: the file's go live now
     // (setAdapter would first store those live heads over the ones just loaded)
     if (this.active === name) this.loadHeads(a.saved, true);
@@ -379,7 +423,11 @@ export class LoraModel {
 
   private disposeAdapters(): void {
     for (const a of this.adapters.values()) {
-      for (const w of a.layers.values()) for (const t of [w.A, w.B]) { t.zeroGrad(); t.dispose(); }
+      for (const w of a.layers.values())
+        for (const t of [w.A, w.B]) {
+          t.zeroGrad();
+          t.dispose();
+        }
       for (const t of a.saved.values()) t.dispose();
     }
     for (const t of this.original.values()) t.dispose();
@@ -410,21 +458,40 @@ export function parseAdapterConfig(bytes: Uint8Array | undefined, source = 'adap
   if (c.peft_type !== 'LORA') throw bad('peft_type', '"LORA" (other PEFT methods are not supported)');
   if (!(Number.isInteger(c.r) && c.r > 0)) throw bad('r', 'a positive integer');
   if (!(typeof c.lora_alpha === 'number' && c.lora_alpha > 0)) throw bad('lora_alpha', 'a positive number');
-  if (!(typeof (c.lora_dropout ?? 0) === 'number' && (c.lora_dropout ?? 0) >= 0 && (c.lora_dropout ?? 0) < 1)) throw bad('lora_dropout', 'a number in [0, 1)');
+  if (!(typeof (c.lora_dropout ?? 0) === 'number' && (c.lora_dropout ?? 0) >= 0 && (c.lora_dropout ?? 0) < 1))
+    throw bad('lora_dropout', 'a number in [0, 1)');
   const t = c.target_modules;
-  if (!(typeof t === 'string' || (Array.isArray(t) && t.length > 0 && t.every((x: unknown) => typeof x === 'string')))) throw bad('target_modules', 'a list of module names or a regular expression');
-  if (c.modules_to_save != null && !(Array.isArray(c.modules_to_save) && c.modules_to_save.every((x: unknown) => typeof x === 'string'))) throw bad('modules_to_save', 'a list of module names or null');
+  if (!(typeof t === 'string' || (Array.isArray(t) && t.length > 0 && t.every((x: unknown) => typeof x === 'string'))))
+    throw bad('target_modules', 'a list of module names or a regular expression');
+  if (c.modules_to_save != null && !(Array.isArray(c.modules_to_save) && c.modules_to_save.every((x: unknown) => typeof x === 'string')))
+    throw bad('modules_to_save', 'a list of module names or null');
   if ((c.bias ?? 'none') !== 'none') throw bad('bias', '"none" (trained biases are not supported)');
   if (c.fan_in_fan_out) throw bad('fan_in_fan_out', 'false (Conv1D layers are not supported)');
   if (c.use_dora) throw bad('use_dora', 'false (DoRA is not supported)');
-  for (const f of ['rank_pattern', 'alpha_pattern'] as const) if (c[f] && Object.keys(c[f]).length) throw bad(f, 'empty (per-layer ranks are not supported)');
+  for (const f of ['rank_pattern', 'alpha_pattern'] as const)
+    if (c[f] && Object.keys(c[f]).length) throw bad(f, 'empty (per-layer ranks are not supported)');
   if (c.layers_to_transform != null) throw bad('layers_to_transform', 'null');
   if (c.task_type != null && !(c.task_type in TASK_HEADS)) throw bad('task_type', `one of ${Object.keys(TASK_HEADS).join(', ')} or null`);
   return {
-    peft_type: 'LORA', task_type: c.task_type ?? null, r: c.r, lora_alpha: c.lora_alpha, lora_dropout: c.lora_dropout ?? 0,
-    target_modules: t, modules_to_save: c.modules_to_save ?? null, bias: 'none', base_model_name_or_path: c.base_model_name_or_path ?? null,
-    fan_in_fan_out: false, use_rslora: !!c.use_rslora, inference_mode: !!c.inference_mode, init_lora_weights: c.init_lora_weights !== false,
-    use_dora: false, layers_to_transform: null, layers_pattern: null, rank_pattern: {}, alpha_pattern: {}, revision: null,
+    peft_type: 'LORA',
+    task_type: c.task_type ?? null,
+    r: c.r,
+    lora_alpha: c.lora_alpha,
+    lora_dropout: c.lora_dropout ?? 0,
+    target_modules: t,
+    modules_to_save: c.modules_to_save ?? null,
+    bias: 'none',
+    base_model_name_or_path: c.base_model_name_or_path ?? null,
+    fan_in_fan_out: false,
+    use_rslora: !!c.use_rslora,
+    inference_mode: !!c.inference_mode,
+    init_lora_weights: c.init_lora_weights !== false,
+    use_dora: false,
+    layers_to_transform: null,
+    layers_pattern: null,
+    rank_pattern: {},
+    alpha_pattern: {},
+    revision: null,
   };
 }
 

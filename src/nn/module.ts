@@ -86,7 +86,10 @@ export class Module {
   }
 
   /** Copies values into the parameters (shapes must match); returns the names that were not given. */
-  loadWeights(weights: Map<string, { data: Float32Array | Int32Array; shape: number[] }>, { source = 'checkpoint', allowMissing = [] as string[] } = {}): void {
+  loadWeights(
+    weights: Map<string, { data: Float32Array | Int32Array; shape: number[] }>,
+    { source = 'checkpoint', allowMissing = [] as string[] } = {},
+  ): void {
     const missing: string[] = [];
     const all = this.allNamedParameters();
     const loaded = new Set<Tensor>();
@@ -104,7 +107,10 @@ export class Module {
       loaded.add(t);
     }
     for (const [name, t] of all) if (!loaded.has(t) && !allowMissing.includes(name)) missing.push(name);
-    if (missing.length) throw new Error(`${source}: missing tensor(s) ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ` and ${missing.length - 8} more` : ''}`);
+    if (missing.length)
+      throw new Error(
+        `${source}: missing tensor(s) ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ` and ${missing.length - 8} more` : ''}`,
+      );
   }
 
   /** Frees every parameter's storage and gradient. */
@@ -141,7 +147,12 @@ export class Linear extends Module {
   readonly bias: Tensor | null;
   /** Set by src/nn/lora.ts on the layers an adapter targets. */
   adapter: LinearAdapter | null = null;
-  constructor(readonly inFeatures: number, readonly outFeatures: number, init: InitOptions, bias = true) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    init: InitOptions,
+    bias = true,
+  ) {
     super();
     this.weight = this.param('weight', ops.randn([outFeatures, inFeatures], { std: init.std, generator: init.generator }));
     this.bias = bias ? this.param('bias', ops.zeros([outFeatures])) : null;
@@ -157,7 +168,12 @@ export class Linear extends Module {
 
 export class Embedding extends Module {
   weight: Tensor;
-  constructor(readonly num: number, readonly dim: number, init: InitOptions, readonly paddingIdx?: number) {
+  constructor(
+    readonly num: number,
+    readonly dim: number,
+    init: InitOptions,
+    readonly paddingIdx?: number,
+  ) {
     super();
     this.weight = this.param('weight', ops.randn([num, dim], { std: init.std, generator: init.generator }));
     if (paddingIdx !== undefined) {
@@ -175,7 +191,10 @@ export class Embedding extends Module {
 export class LayerNorm extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor;
-  constructor(readonly dim: number, readonly eps: number) {
+  constructor(
+    readonly dim: number,
+    readonly eps: number,
+  ) {
     super();
     this.weight = this.param('weight', ops.ones([dim]));
     this.bias = this.param('bias', ops.zeros([dim]));
@@ -186,7 +205,10 @@ export class LayerNorm extends Module {
 }
 
 export class Dropout extends Module {
-  constructor(readonly p: number, readonly generator?: Generator) {
+  constructor(
+    readonly p: number,
+    readonly generator?: Generator,
+  ) {
     super();
   }
   forward(x: Tensor): Tensor {

@@ -35,21 +35,33 @@ export interface AttentionOptions {
  * split out) -> [B, T, heads * D], context rows merged back as BERT's self-attention does.
  */
 export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions): Tensor {
-  for (const [name, t] of [['q', q], ['k', k], ['v', v]] as const) {
+  for (const [name, t] of [
+    ['q', q],
+    ['k', k],
+    ['v', v],
+  ] as const) {
     checkDtype('attention', name, t, 'f32');
     if (t.rank !== 3) throw new Error(`attention: ${name} must be [batch, seq, hidden], got ${shapeStr(t.shape)}`);
-    if (shapeStr(t.shape) !== shapeStr(q.shape)) throw new Error(`attention: q, k and v must have one shape, got q ${shapeStr(q.shape)}, ${name} ${shapeStr(t.shape)}`);
+    if (shapeStr(t.shape) !== shapeStr(q.shape))
+      throw new Error(`attention: q, k and v must have one shape, got q ${shapeStr(q.shape)}, ${name} ${shapeStr(t.shape)}`);
   }
   const [B, T, H] = q.shape;
   const { heads, mask = null, dropout = 0, training = true, generator = defaultGenerator } = options;
-  if (!(Number.isInteger(heads) && heads > 0 && H % heads === 0)) throw new Error(`attention: heads must be a positive divisor of the hidden size ${H}, got ${heads}`);
+  if (!(Number.isInteger(heads) && heads > 0 && H % heads === 0))
+    throw new Error(`attention: heads must be a positive divisor of the hidden size ${H}, got ${heads}`);
   const D = H / heads;
-  if (D > MAX_ATTENTION_HEAD_DIM) throw new Error(`attention: head size ${D} exceeds the fused kernel's ${MAX_ATTENTION_HEAD_DIM}; use the unfused path (runtime attentionVariant 'unfused')`);
+  if (D > MAX_ATTENTION_HEAD_DIM)
+    throw new Error(
+      `attention: head size ${D} exceeds the fused kernel's ${MAX_ATTENTION_HEAD_DIM}; use the unfused path (runtime attentionVariant 'unfused')`,
+    );
   const scale = options.scale ?? 1 / Math.sqrt(D);
   if (mask) {
     checkDtype('attention', 'mask', mask, 'f32');
-    const ok = (mask.rank === 4 && mask.shape[0] === B && mask.shape[1] === 1 && mask.shape[2] === 1 && mask.shape[3] === T) || (mask.rank === 2 && mask.shape[0] === B && mask.shape[1] === T);
-    if (!ok) throw new Error(`attention: mask must be [${B}, 1, 1, ${T}] or [${B}, ${T}] (additive, over keys), got ${shapeStr(mask.shape)}`);
+    const ok =
+      (mask.rank === 4 && mask.shape[0] === B && mask.shape[1] === 1 && mask.shape[2] === 1 && mask.shape[3] === T) ||
+      (mask.rank === 2 && mask.shape[0] === B && mask.shape[1] === T);
+    if (!ok)
+      throw new Error(`attention: mask must be [${B}, 1, 1, ${T}] or [${B}, ${T}] (additive, over keys), got ${shapeStr(mask.shape)}`);
   }
   if (!(dropout >= 0 && dropout < 1)) throw new Error(`attention: dropout must be in [0, 1), got ${dropout}`);
   const rt = runtime();
@@ -58,11 +70,23 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   const drop = training && dropout > 0;
   const seed = drop ? generator.next() : { seedLo: 0, seedHi: 0, offset: 0 };
   const p = {
-    T, heads, row_stride: H, scale,
-    has_mask: mask ? 1 : 0, has_dropout: drop ? 1 : 0, drop_p: dropout, drop_scale: drop ? 1 / (1 - dropout) : 1,
-    seed_lo: seed.seedLo, seed_hi: seed.seedHi, offset: seed.offset, head_dim: D,
+    T,
+    heads,
+    row_stride: H,
+    scale,
+    has_mask: mask ? 1 : 0,
+    has_dropout: drop ? 1 : 0,
+    drop_p: dropout,
+    drop_scale: drop ? 1 / (1 - dropout) : 1,
+    seed_lo: seed.seedLo,
+    seed_hi: seed.seedHi,
+    offset: seed.offset,
+    head_dim: D,
   };
-  if (B * heads > rt.report.limits.maxComputeWorkgroupsPerDimension) throw new Error(`attention: batch * heads = ${B * heads} exceeds this device's maxComputeWorkgroupsPerDimension (${rt.report.limits.maxComputeWorkgroupsPerDimension})`);
+  if (B * heads > rt.report.limits.maxComputeWorkgroupsPerDimension)
+    throw new Error(
+      `attention: batch * heads = ${B * heads} exceeds this device's maxComputeWorkgroupsPerDimension (${rt.report.limits.maxComputeWorkgroupsPerDimension})`,
+    );
   const workgroups: [number, number, number] = [Math.ceil(T / ROWS_PER_GROUP), B * heads, 1];
   // rows variants: 4 rows per invocation where they fit the shader's 128 lanes of 4 per array
   const rows = variant === 'tiled' ? 1 : [4, 2, 1].find((r) => r * Math.ceil(D / 4) <= 128)!;
@@ -70,21 +94,40 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   const maskBinding = mask ?? rt.placeholder();
   const out = Tensor.empty(q.shape, 'f32', 'attention');
   const lse = Tensor.empty([B, heads, T], 'f32', 'attention logsumexp');
-  if (out.size > 0) rt.dispatch(ATTENTION, `attention_forward_${variant}`, { q, k, v, mask: maskBinding, p, o: out, lse }, { workgroups }, constants);
+  if (out.size > 0)
+    rt.dispatch(ATTENTION, `attention_forward_${variant}`, { q, k, v, mask: maskBinding, p, o: out, lse }, { workgroups }, constants);
   const saved = mask ? [q, k, v, out, lse, mask] : [q, k, v, out, lse];
-  const result = record('attention', out, [q, k, v], (g, [sq, sk, sv, so, slse, smask]) => {
-    const m = smask ?? rt.placeholder();
-    const dq = Tensor.empty(q.shape, 'f32', 'attention backward dq');
-    const dk = Tensor.empty(q.shape, 'f32', 'attention backward dk');
-    const dv = Tensor.empty(q.shape, 'f32', 'attention backward dv');
-    const delta = Tensor.empty([B, heads, T], 'f32', 'attention backward rowsum(dO * O)');
-    if (out.size > 0) {
-      rt.dispatch(ATTENTION, `attention_dq_${variant}`, { q: sq, k: sk, v: sv, mask: m, p, dout: g, saved_o: so, saved_lse: slse, dq, delta }, { workgroups }, constants);
-      rt.dispatch(ATTENTION, `attention_dkv_${variant}`, { q: sq, k: sk, v: sv, mask: m, p, dout: g, saved_lse: slse, saved_delta: delta, dk, dv }, { workgroups }, constants);
-    }
-    delta.dispose();
-    return [dq, dk, dv];
-  }, saved);
+  const result = record(
+    'attention',
+    out,
+    [q, k, v],
+    (g, [sq, sk, sv, so, slse, smask]) => {
+      const m = smask ?? rt.placeholder();
+      const dq = Tensor.empty(q.shape, 'f32', 'attention backward dq');
+      const dk = Tensor.empty(q.shape, 'f32', 'attention backward dk');
+      const dv = Tensor.empty(q.shape, 'f32', 'attention backward dv');
+      const delta = Tensor.empty([B, heads, T], 'f32', 'attention backward rowsum(dO * O)');
+      if (out.size > 0) {
+        rt.dispatch(
+          ATTENTION,
+          `attention_dq_${variant}`,
+          { q: sq, k: sk, v: sv, mask: m, p, dout: g, saved_o: so, saved_lse: slse, dq, delta },
+          { workgroups },
+          constants,
+        );
+        rt.dispatch(
+          ATTENTION,
+          `attention_dkv_${variant}`,
+          { q: sq, k: sk, v: sv, mask: m, p, dout: g, saved_lse: slse, saved_delta: delta, dk, dv },
+          { workgroups },
+          constants,
+        );
+      }
+      delta.dispose();
+      return [dq, dk, dv];
+    },
+    saved,
+  );
   lse.dispose(); // the tape holds its own handle when a backward needs it
   return result;
 }

@@ -25,9 +25,11 @@ function raw(name: keyof typeof OPS, a: Tensor, b: Tensor): Tensor {
   const [a_lo, a_hi] = pack8(broadcastStrides(a.shape, shape));
   const [b_lo, b_hi] = pack8(broadcastStrides(b.shape, shape));
   runtime().dispatch(
-    BINARY, 'binary',
+    BINARY,
+    'binary',
     { a, b, out, p: { n: out.size, rank: shape.length, same_shape: same ? 1 : 0, pad: 0, shape_lo, shape_hi, a_lo, a_hi, b_lo, b_hi } },
-    { threads: out.size }, { OP: OPS[name] },
+    { threads: out.size },
+    { OP: OPS[name] },
   );
   return out;
 }
@@ -50,27 +52,39 @@ export function sub(a: Tensor, b: Tensor): Tensor {
 }
 
 export function mul(a: Tensor, b: Tensor): Tensor {
-  return record('mul', raw('mul', a, b), [a, b], (g, [sa, sb]) => [
-    a.requiresGrad ? then(raw('mul', g, sb), (t) => reduceTo(t, a.shape)) : null,
-    b.requiresGrad ? then(raw('mul', g, sa), (t) => reduceTo(t, b.shape)) : null,
-  ], [a, b]);
+  return record(
+    'mul',
+    raw('mul', a, b),
+    [a, b],
+    (g, [sa, sb]) => [
+      a.requiresGrad ? then(raw('mul', g, sb), (t) => reduceTo(t, a.shape)) : null,
+      b.requiresGrad ? then(raw('mul', g, sa), (t) => reduceTo(t, b.shape)) : null,
+    ],
+    [a, b],
+  );
 }
 
 export function div(a: Tensor, b: Tensor): Tensor {
-  return record('div', raw('div', a, b), [a, b], (g, [sa, sb]) => {
-    const da = a.requiresGrad ? then(raw('div', g, sb), (t) => reduceTo(t, a.shape)) : null;
-    let db: Tensor | null = null;
-    if (b.requiresGrad) {
-      // d(a/b)/db = -a / b^2
-      const b2 = pow(sb, 2);
-      const q = raw('div', sa, b2);
-      b2.dispose();
-      const gq = raw('mul', g, q);
-      q.dispose();
-      db = then(then(gq, neg), (t) => reduceTo(t, b.shape));
-    }
-    return [da, db];
-  }, [a, b]);
+  return record(
+    'div',
+    raw('div', a, b),
+    [a, b],
+    (g, [sa, sb]) => {
+      const da = a.requiresGrad ? then(raw('div', g, sb), (t) => reduceTo(t, a.shape)) : null;
+      let db: Tensor | null = null;
+      if (b.requiresGrad) {
+        // d(a/b)/db = -a / b^2
+        const b2 = pow(sb, 2);
+        const q = raw('div', sa, b2);
+        b2.dispose();
+        const gq = raw('mul', g, q);
+        q.dispose();
+        db = then(then(gq, neg), (t) => reduceTo(t, b.shape));
+      }
+      return [da, db];
+    },
+    [a, b],
+  );
 }
 
 /** Elementwise maximum with broadcasting; not differentiable (used on counts and constants). */
@@ -90,14 +104,25 @@ export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   const [c_lo, c_hi] = pack8(broadcastStrides(cond.shape, shape));
   const [a_lo, a_hi] = pack8(broadcastStrides(a.shape, shape));
   const [b_lo, b_hi] = pack8(broadcastStrides(b.shape, shape));
-  runtime().dispatch(WHERE, 'where_', { cond, a, b, out, p: { n: out.size, rank: shape.length, pad0: 0, pad1: 0, shape_lo, shape_hi, c_lo, c_hi, a_lo, a_hi, b_lo, b_hi } }, { threads: out.size });
-  return record('where', out, [a, b], (g, [c]) => {
-    const z = full([], 0);
-    const ga = where(c, g, z);
-    const gb = where(c, z, g);
-    z.dispose();
-    return [then(ga, (t) => reduceTo(t, a.shape)), then(gb, (t) => reduceTo(t, b.shape))];
-  }, [cond]);
+  runtime().dispatch(
+    WHERE,
+    'where_',
+    { cond, a, b, out, p: { n: out.size, rank: shape.length, pad0: 0, pad1: 0, shape_lo, shape_hi, c_lo, c_hi, a_lo, a_hi, b_lo, b_hi } },
+    { threads: out.size },
+  );
+  return record(
+    'where',
+    out,
+    [a, b],
+    (g, [c]) => {
+      const z = full([], 0);
+      const ga = where(c, g, z);
+      const gb = where(c, z, g);
+      z.dispose();
+      return [then(ga, (t) => reduceTo(t, a.shape)), then(gb, (t) => reduceTo(t, b.shape))];
+    },
+    [cond],
+  );
 }
 
 /** x with `value` where mask != 0 (mask broadcasts to x). */
@@ -107,4 +132,3 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
   v.dispose();
   return out;
 }
-

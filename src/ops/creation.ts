@@ -47,7 +47,10 @@ export function arange(start: number, end?: number, step = 1, dtype: DType = 'i3
  * gives the same bits on every runtime and device (rng.wgsl says how). Each draw advances the offset.
  */
 export class Generator {
-  constructor(public seed: number = 0, public offset: number = 0) {
+  constructor(
+    public seed: number = 0,
+    public offset: number = 0,
+  ) {
     checkSeed(seed);
   }
   /** Reserves a fresh counter stream for one draw. */
@@ -77,14 +80,21 @@ export function manualSeed(seed: number): void {
 function random(entry: string, shape: Shape, a: number, b: number, gen: Generator): Tensor {
   const out = Tensor.empty(shape, 'f32', entry);
   const s = gen.next();
-  runtime().dispatch(RNG, entry, { out, p: { n: out.size, seed_lo: s.seedLo, seed_hi: s.seedHi, offset: s.offset, a, b, pad0: 0, pad1: 0 } }, { threads: out.size });
+  runtime().dispatch(
+    RNG,
+    entry,
+    { out, p: { n: out.size, seed_lo: s.seedLo, seed_hi: s.seedHi, offset: s.offset, a, b, pad0: 0, pad1: 0 } },
+    { threads: out.size },
+  );
   return out;
 }
 
 /** Uniform in [low, high). */
-export const rand = (shape: Shape, { low = 0, high = 1, generator = defaultGenerator } = {}) => random('rand_uniform', shape, low, high, generator);
+export const rand = (shape: Shape, { low = 0, high = 1, generator = defaultGenerator } = {}) =>
+  random('rand_uniform', shape, low, high, generator);
 /** Normal with the given mean and std. */
-export const randn = (shape: Shape, { mean = 0, std = 1, generator = defaultGenerator } = {}) => random('rand_normal', shape, mean, std, generator);
+export const randn = (shape: Shape, { mean = 0, std = 1, generator = defaultGenerator } = {}) =>
+  random('rand_normal', shape, mean, std, generator);
 /** 1 with probability p, else 0 (f32). */
 export function bernoulli(shape: Shape, p: number, { generator = defaultGenerator } = {}): Tensor {
   if (!(p >= 0 && p <= 1)) throw new Error(`bernoulli: p must be in [0, 1], got ${p}`);

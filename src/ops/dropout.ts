@@ -6,12 +6,12 @@ import { defineShader, runtime } from '../runtime.js';
 import { Tensor, record } from '../tensor.js';
 import { checkDtype } from './util.js';
 import { reshape } from './shape.js';
-import { defaultGenerator, type Generator } from './creation.js';
+import { defaultGenerator } from './creation.js';
 
 const DROPOUT = defineShader('dropout', dropoutSource, [philoxSource]);
 
 /** Zeroes each element with probability p and scales the rest by 1/(1-p); identity when !training. */
-export function dropout(x: Tensor, p: number, { training = true, generator = defaultGenerator as Generator } = {}): Tensor {
+export function dropout(x: Tensor, p: number, { training = true, generator = defaultGenerator } = {}): Tensor {
   checkDtype('dropout', 'x', x, 'f32');
   if (!(p >= 0 && p < 1)) throw new Error(`dropout: p must be in [0, 1), got ${p}`);
   if (!training || p === 0) return reshape(x, x.shape);

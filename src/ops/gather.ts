@@ -44,24 +44,35 @@ function gatherRaw(op: string, x: Tensor, ax: number, indices: Tensor, paddingId
   const p = { outer, rows, inner, count: indices.size, padding_idx: paddingIdx, pad0: 0, pad1: 0, pad2: 0 };
   const out = Tensor.empty(outShape, 'f32', op);
   runtime().dispatch(GATHER, 'gather_forward', { table: x, ids: indices, out, p }, { threads: out.size });
-  return record(op, out, [x], (g, [ids]) => {
-    const dx = Tensor.empty(x.shape, 'f32', `${op} backward`);
-    const host = ids.hostData;
-    // Bucketing pays when rows get several ids each (token types, words): the scan would chain
-    // many read-modify-writes in one invocation. With fewer ids than rows (positions, the MLM
-    // gather) the scan is short and launches far fewer invocations (lavapipe: 0.9 vs 8.4 ms).
-    if (host && host.length > rows) {
-      const { offsets, order } = bucketByRow(host, rows);
-      const offsetsT = Tensor.fromData(offsets, [offsets.length], 'i32');
-      const orderT = Tensor.fromData(order, [order.length], 'i32');
-      runtime().dispatch(GATHER, 'gather_backward_sorted', { g, offsets: offsetsT, order: orderT, dtable: dx, p }, { threads: outer * rows * inner });
-      offsetsT.dispose();
-      orderT.dispose();
-    } else {
-      runtime().dispatch(GATHER, 'gather_backward', { ids, g, dtable: dx, p }, { threads: outer * rows });
-    }
-    return [dx];
-  }, [indices]);
+  return record(
+    op,
+    out,
+    [x],
+    (g, [ids]) => {
+      const dx = Tensor.empty(x.shape, 'f32', `${op} backward`);
+      const host = ids.hostData;
+      // Bucketing pays when rows get several ids each (token types, words): the scan would chain
+      // many read-modify-writes in one invocation. With fewer ids than rows (positions, the MLM
+      // gather) the scan is short and launches far fewer invocations (lavapipe: 0.9 vs 8.4 ms).
+      if (host && host.length > rows) {
+        const { offsets, order } = bucketByRow(host, rows);
+        const offsetsT = Tensor.fromData(offsets, [offsets.length], 'i32');
+        const orderT = Tensor.fromData(order, [order.length], 'i32');
+        runtime().dispatch(
+          GATHER,
+          'gather_backward_sorted',
+          { g, offsets: offsetsT, order: orderT, dtable: dx, p },
+          { threads: outer * rows * inner },
+        );
+        offsetsT.dispose();
+        orderT.dispose();
+      } else {
+        runtime().dispatch(GATHER, 'gather_backward', { ids, g, dtable: dx, p }, { threads: outer * rows });
+      }
+      return [dx];
+    },
+    [indices],
+  );
 }
 
 /** out = x.index_select(axis, indices): shape of x with dimension `axis` replaced by indices.size. */

@@ -16,7 +16,9 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-12):
   checkDtype('layerNorm', 'bias', bias, 'f32');
   const cols = x.shape[x.rank - 1];
   if (x.rank === 0 || weight.rank !== 1 || weight.shape[0] !== cols || bias.rank !== 1 || bias.shape[0] !== cols) {
-    throw new Error(`layerNorm: weight ${shapeStr(weight.shape)} and bias ${shapeStr(bias.shape)} must be [${cols}] for x ${shapeStr(x.shape)}`);
+    throw new Error(
+      `layerNorm: weight ${shapeStr(weight.shape)} and bias ${shapeStr(bias.shape)} must be [${cols}] for x ${shapeStr(x.shape)}`,
+    );
   }
   if (!(eps > 0)) throw new Error(`layerNorm: eps must be > 0, got ${eps}`);
   const rows = cols === 0 ? 0 : x.size / cols;
@@ -26,33 +28,49 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-12):
   const p = { rows, cols, eps, pad: 0 };
   const rt = runtime();
   rt.dispatch(LAYERNORM, 'layernorm_forward', { x, weight, bias, y, mean, rstd, p }, { threads: rows });
-  const out = record('layerNorm', y, [x, weight, bias], (g, [sx, sw, sm, sr]) => {
-    let dx: Tensor | null = null;
-    let dw: Tensor | null = null;
-    let db: Tensor | null = null;
-    if (x.requiresGrad) {
-      dx = Tensor.empty(x.shape, 'f32', 'layerNorm dx');
-      rt.dispatch(LAYERNORM, 'layernorm_backward_x', { x: sx, weight: sw, g, saved_mean: sm, saved_rstd: sr, dx, p }, { threads: rows });
-    }
-    if (weight.requiresGrad || bias.requiresGrad) {
-      if (rows <= 4 * ROW_CHUNK) {
-        dw = Tensor.empty([cols], 'f32', 'layerNorm dweight');
-        db = Tensor.empty([cols], 'f32', 'layerNorm dbias');
-        rt.dispatch(LAYERNORM, 'layernorm_backward_weight', { x: sx, g, saved_mean: sm, saved_rstd: sr, dweight: dw, dbias: db, p }, { threads: cols });
-      } else {
-        // many rows: per-chunk sums, then a sum over the chunks
-        const chunks = Math.ceil(rows / ROW_CHUNK);
-        const pw = Tensor.empty([chunks, cols], 'f32', 'layerNorm dweight partials');
-        const pb = Tensor.empty([chunks, cols], 'f32', 'layerNorm dbias partials');
-        rt.dispatch(LAYERNORM, 'layernorm_backward_weight_partial', { x: sx, g, saved_mean: sm, saved_rstd: sr, dweight: pw, dbias: pb, p }, { threads: chunks * cols });
-        dw = sum(pw, 0);
-        db = sum(pb, 0);
-        pw.dispose();
-        pb.dispose();
+  const out = record(
+    'layerNorm',
+    y,
+    [x, weight, bias],
+    (g, [sx, sw, sm, sr]) => {
+      let dx: Tensor | null = null;
+      let dw: Tensor | null = null;
+      let db: Tensor | null = null;
+      if (x.requiresGrad) {
+        dx = Tensor.empty(x.shape, 'f32', 'layerNorm dx');
+        rt.dispatch(LAYERNORM, 'layernorm_backward_x', { x: sx, weight: sw, g, saved_mean: sm, saved_rstd: sr, dx, p }, { threads: rows });
       }
-    }
-    return [dx, dw, db];
-  }, [x, weight, mean, rstd]);
+      if (weight.requiresGrad || bias.requiresGrad) {
+        if (rows <= 4 * ROW_CHUNK) {
+          dw = Tensor.empty([cols], 'f32', 'layerNorm dweight');
+          db = Tensor.empty([cols], 'f32', 'layerNorm dbias');
+          rt.dispatch(
+            LAYERNORM,
+            'layernorm_backward_weight',
+            { x: sx, g, saved_mean: sm, saved_rstd: sr, dweight: dw, dbias: db, p },
+            { threads: cols },
+          );
+        } else {
+          // many rows: per-chunk sums, then a sum over the chunks
+          const chunks = Math.ceil(rows / ROW_CHUNK);
+          const pw = Tensor.empty([chunks, cols], 'f32', 'layerNorm dweight partials');
+          const pb = Tensor.empty([chunks, cols], 'f32', 'layerNorm dbias partials');
+          rt.dispatch(
+            LAYERNORM,
+            'layernorm_backward_weight_partial',
+            { x: sx, g, saved_mean: sm, saved_rstd: sr, dweight: pw, dbias: pb, p },
+            { threads: chunks * cols },
+          );
+          dw = sum(pw, 0);
+          db = sum(pb, 0);
+          pw.dispose();
+          pb.dispose();
+        }
+      }
+      return [dx, dw, db];
+    },
+    [x, weight, mean, rstd],
+  );
   mean.dispose();
   rstd.dispose();
   return out;

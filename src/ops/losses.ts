@@ -27,11 +27,18 @@ export function crossEntropy(logits: Tensor, targets: Tensor, { ignoreIndex = -1
   const rows = targets.size;
   if (targets.hostData) {
     targets.hostData.forEach((t, i) => {
-      if (t !== ignoreIndex && (t < 0 || t >= cols)) throw new Error(`crossEntropy: target ${t} at position ${i} is out of range [0, ${cols}) (ignore_index = ${ignoreIndex})`);
+      if (t !== ignoreIndex && (t < 0 || t >= cols))
+        throw new Error(`crossEntropy: target ${t} at position ${i} is out of range [0, ${cols}) (ignore_index = ${ignoreIndex})`);
     });
   } else if (!(targets.intRange && targets.intRange[0] >= 0 && targets.intRange[1] <= cols)) {
     // made on the GPU: the kernel would skip a bad target; the check fails the next readback instead
-    runtime().checkRange(targets, 0, cols, `crossEntropy: targets ${shapeStr(targets.shape)} (range [0, ${cols}), ignore_index ${ignoreIndex})`, ignoreIndex);
+    runtime().checkRange(
+      targets,
+      0,
+      cols,
+      `crossEntropy: targets ${shapeStr(targets.shape)} (range [0, ${cols}), ignore_index ${ignoreIndex})`,
+      ignoreIndex,
+    );
   }
   const rt = runtime();
   const p = { rows, cols, ignore_index: ignoreIndex, pad: 0 };
@@ -48,13 +55,19 @@ export function crossEntropy(logits: Tensor, targets: Tensor, { ignoreIndex = -1
     for (const t of [total, n, one, rowLoss, counted]) t.dispose();
     return { l, denom };
   });
-  const out = record('crossEntropy', loss.l, [logits], (g, [sl, st, slse, sdenom]) => {
-    const factor = div(g, sdenom);
-    const dx = Tensor.empty(logits.shape, 'f32', 'crossEntropy backward');
-    rt.dispatch(CE, 'cross_entropy_backward', { logits: sl, targets: st, saved_lse: slse, factor, dx, p }, { threads: rows * cols });
-    factor.dispose();
-    return [dx];
-  }, [logits, targets, lse, loss.denom]);
+  const out = record(
+    'crossEntropy',
+    loss.l,
+    [logits],
+    (g, [sl, st, slse, sdenom]) => {
+      const factor = div(g, sdenom);
+      const dx = Tensor.empty(logits.shape, 'f32', 'crossEntropy backward');
+      rt.dispatch(CE, 'cross_entropy_backward', { logits: sl, targets: st, saved_lse: slse, factor, dx, p }, { threads: rows * cols });
+      factor.dispose();
+      return [dx];
+    },
+    [logits, targets, lse, loss.denom],
+  );
   lse.dispose();
   loss.denom.dispose();
   return out;
@@ -67,10 +80,12 @@ export function crossEntropy(logits: Tensor, targets: Tensor, { ignoreIndex = -1
 export function bceWithLogits(x: Tensor, target: Tensor, weight?: Tensor): Tensor {
   checkDtype('bceWithLogits', 'x', x, 'f32');
   checkDtype('bceWithLogits', 'target', target, 'f32');
-  if (!sameShape(x.shape, target.shape)) throw new Error(`bceWithLogits: target ${shapeStr(target.shape)} must have the shape of x ${shapeStr(x.shape)}`);
+  if (!sameShape(x.shape, target.shape))
+    throw new Error(`bceWithLogits: target ${shapeStr(target.shape)} must have the shape of x ${shapeStr(x.shape)}`);
   if (weight) {
     checkDtype('bceWithLogits', 'weight', weight, 'f32');
-    if (!sameShape(x.shape, weight.shape)) throw new Error(`bceWithLogits: weight ${shapeStr(weight.shape)} must have the shape of x ${shapeStr(x.shape)}`);
+    if (!sameShape(x.shape, weight.shape))
+      throw new Error(`bceWithLogits: weight ${shapeStr(weight.shape)} must have the shape of x ${shapeStr(x.shape)}`);
   }
   if (x.size === 0) throw new Error('bceWithLogits: x is empty');
   const rt = runtime();
@@ -80,13 +95,19 @@ export function bceWithLogits(x: Tensor, target: Tensor, weight?: Tensor): Tenso
   rt.dispatch(BCE, 'bce_forward', { x, labels: target, weight: w, loss: elementLoss, p }, { threads: x.size });
   const l = noGrad(() => mean(elementLoss));
   elementLoss.dispose();
-  const out = record('bceWithLogits', l, [x], (g, [sx, st, sw]) => {
-    const factor = noGrad(() => mulScalarLocal(g, 1 / x.size));
-    const dx = Tensor.empty(x.shape, 'f32', 'bceWithLogits backward');
-    rt.dispatch(BCE, 'bce_backward', { x: sx, labels: st, weight: sw, factor, dx, p }, { threads: x.size });
-    factor.dispose();
-    return [dx];
-  }, [x, target, w]);
+  const out = record(
+    'bceWithLogits',
+    l,
+    [x],
+    (g, [sx, st, sw]) => {
+      const factor = noGrad(() => mulScalarLocal(g, 1 / x.size));
+      const dx = Tensor.empty(x.shape, 'f32', 'bceWithLogits backward');
+      rt.dispatch(BCE, 'bce_backward', { x: sx, labels: st, weight: sw, factor, dx, p }, { threads: x.size });
+      factor.dispose();
+      return [dx];
+    },
+    [x, target, w],
+  );
   if (!weight) w.dispose();
   return out;
 }

@@ -40,7 +40,8 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   checkDtype('matmul', 'a', a, 'f32');
   checkDtype('matmul', 'b', b, 'f32');
   if (bias) checkDtype('matmul', 'bias', bias, 'f32');
-  if (a.rank < 2 || b.rank < 2) throw new Error(`matmul: both operands need at least 2 dimensions, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
+  if (a.rank < 2 || b.rank < 2)
+    throw new Error(`matmul: both operands need at least 2 dimensions, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
   // A batched `a` times a shared 2-D `b` is one big 2-D product (the linear-layer case).
   if (a.rank > 2 && b.rank === 2 && !transA) {
     const M = a.shape[a.rank - 2];
@@ -58,7 +59,9 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const Kb = transB ? bCols : bRows;
   const N = transB ? bRows : bCols;
   if (K !== Kb) {
-    throw new Error(`matmul: inner dimensions differ: a ${shapeStr(a.shape)}${transA ? ' (transposed)' : ''} has K = ${K}, b ${shapeStr(b.shape)}${transB ? ' (transposed)' : ''} has K = ${Kb}`);
+    throw new Error(
+      `matmul: inner dimensions differ: a ${shapeStr(a.shape)}${transA ? ' (transposed)' : ''} has K = ${K}, b ${shapeStr(b.shape)}${transB ? ' (transposed)' : ''} has K = ${Kb}`,
+    );
   }
   const aBatch = a.shape.slice(0, -2);
   const bBatch = b.shape.slice(0, -2);
@@ -74,7 +77,10 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const rt = runtime();
   const variant = options.variant ?? rt.matmulVariant(M, N, K);
   const params = {
-    M, N, K, alpha,
+    M,
+    N,
+    K,
+    alpha,
     stride_a: aBatch.length ? M * K : 0,
     stride_b: bBatch.length ? K * N : 0,
     stride_c: M * N,
@@ -86,29 +92,41 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const workgroups: [number, number, number] = [Math.ceil(N / colsPerGroup), Math.ceil(M / rowsPerGroup), batch];
   if (M * N * batch > 0) {
     if (K === 0) throw new Error(`matmul: K = 0 (a ${shapeStr(a.shape)}, b ${shapeStr(b.shape)})`);
-    rt.dispatch(MATMUL, `matmul_${variant}`, { A: a, B: b, C: out, p: params, bias: bias ?? rt.placeholder() }, { workgroups }, { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0, HAS_BIAS: bias ? 1 : 0 });
+    rt.dispatch(
+      MATMUL,
+      `matmul_${variant}`,
+      { A: a, B: b, C: out, p: params, bias: bias ?? rt.placeholder() },
+      { workgroups },
+      { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0, HAS_BIAS: bias ? 1 : 0 },
+    );
   }
   const inputs = bias ? [a, b, bias] : [a, b];
-  return record('matmul', out, inputs, (g, [sa, sb]) => {
-    const opts = { alpha, variant: options.variant };
-    let da: Tensor | null = null;
-    let db: Tensor | null = null;
-    let dbias: Tensor | null = null;
-    if (a.requiresGrad) {
-      da = transA ? matmul(sb, g, { ...opts, transA: transB, transB: true }) : matmul(g, sb, { ...opts, transB: !transB });
-      if (da.rank > a.rank) da = sumLeading(da, da.rank - a.rank);
-    }
-    if (b.requiresGrad) {
-      db = transB ? matmul(g, sa, { ...opts, transA: true, transB: transA }) : matmul(sa, g, { ...opts, transA: !transA });
-      if (db.rank > b.rank) db = sumLeading(db, db.rank - b.rank);
-    }
-    if (bias?.requiresGrad) {
-      const rows = reshape(g, [-1, N]);
-      dbias = sum(rows, 0);
-      rows.dispose();
-    }
-    return bias ? [da, db, dbias] : [da, db];
-  }, [a, b]);
+  return record(
+    'matmul',
+    out,
+    inputs,
+    (g, [sa, sb]) => {
+      const opts = { alpha, variant: options.variant };
+      let da: Tensor | null = null;
+      let db: Tensor | null = null;
+      let dbias: Tensor | null = null;
+      if (a.requiresGrad) {
+        da = transA ? matmul(sb, g, { ...opts, transA: transB, transB: true }) : matmul(g, sb, { ...opts, transB: !transB });
+        if (da.rank > a.rank) da = sumLeading(da, da.rank - a.rank);
+      }
+      if (b.requiresGrad) {
+        db = transB ? matmul(g, sa, { ...opts, transA: true, transB: transA }) : matmul(sa, g, { ...opts, transA: !transA });
+        if (db.rank > b.rank) db = sumLeading(db, db.rank - b.rank);
+      }
+      if (bias?.requiresGrad) {
+        const rows = reshape(g, [-1, N]);
+        dbias = sum(rows, 0);
+        rows.dispose();
+      }
+      return bias ? [da, db, dbias] : [da, db];
+    },
+    [a, b],
+  );
 }
 
 function sumLeading(t: Tensor, count: number): Tensor {

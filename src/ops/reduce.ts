@@ -46,7 +46,10 @@ function sumScaled(op: string, x: Tensor, axis: number | undefined, keepdim: boo
     const r = sumScaled(op, flat, 0, false, mean);
     flat.dispose();
     if (!keepdim) return r;
-    const kept = reshape(r, x.shape.map(() => 1));
+    const kept = reshape(
+      r,
+      x.shape.map(() => 1),
+    );
     r.dispose();
     return kept;
   }
@@ -81,11 +84,17 @@ export function max(x: Tensor, axis: number, keepdim = false): Tensor {
   const out = Tensor.empty(outShape, 'f32', 'max');
   const index = Tensor.empty(outShape, 'i32', 'max index');
   runtime().dispatch(REDUCE, 'reduce_max', { x, out, out_index: index, p: { outer, n, inner, scale: 1 } }, { threads: outer * inner });
-  const result = record('max', out, [x], (g, [arg]) => {
-    const dx = Tensor.empty(x.shape, 'f32', 'max backward');
-    runtime().dispatch(REDUCE, 'max_backward', { g, arg, out: dx, p: { outer, n, inner, scale: 1 } }, { threads: x.size });
-    return [dx];
-  }, [index]);
+  const result = record(
+    'max',
+    out,
+    [x],
+    (g, [arg]) => {
+      const dx = Tensor.empty(x.shape, 'f32', 'max backward');
+      runtime().dispatch(REDUCE, 'max_backward', { g, arg, out: dx, p: { outer, n, inner, scale: 1 } }, { threads: x.size });
+      return [dx];
+    },
+    [index],
+  );
   index.dispose();
   return result;
 }

@@ -9,7 +9,15 @@ import { zeros } from './creation.js';
 const COPY = defineShader('copy', copySource);
 
 /** dst[dstOffset + c . dstStrides] = src[srcOffset + c . srcStrides] for every c in `region`. */
-export function stridedCopy(src: Tensor, srcOffset: number, srcStrides: number[], dst: Tensor, dstOffset: number, dstStrides: number[], region: Shape): void {
+export function stridedCopy(
+  src: Tensor,
+  srcOffset: number,
+  srcStrides: number[],
+  dst: Tensor,
+  dstOffset: number,
+  dstStrides: number[],
+  region: Shape,
+): void {
   if (region.length > MAX_RANK) throw new Error(`copy: rank ${region.length} is more than ${MAX_RANK}`);
   if (src.dtype !== dst.dtype) throw new Error(`copy: dtype ${src.dtype} -> ${dst.dtype}`);
   let n = 1;
@@ -22,7 +30,11 @@ export function stridedCopy(src: Tensor, srcOffset: number, srcStrides: number[]
   runtime().dispatch(
     COPY,
     `copy_${dt}`,
-    { [`src_${dt}`]: src, [`dst_${dt}`]: dst, p: { n, rank: region.length, src_offset: srcOffset, dst_offset: dstOffset, shape_lo, shape_hi, src_lo, src_hi, dst_lo, dst_hi } },
+    {
+      [`src_${dt}`]: src,
+      [`dst_${dt}`]: dst,
+      p: { n, rank: region.length, src_offset: srcOffset, dst_offset: dstOffset, shape_lo, shape_hi, src_lo, src_hi, dst_lo, dst_hi },
+    },
     { threads: n },
   );
 }
@@ -41,7 +53,15 @@ export function permute(x: Tensor, dims: number[]): Tensor {
   const strides = contiguousStrides(x.shape);
   const outShape = axes.map((a) => x.shape[a]);
   const out = Tensor.empty(outShape, x.dtype, 'permute');
-  stridedCopy(x, 0, axes.map((a) => strides[a]), out, 0, contiguousStrides(outShape), outShape);
+  stridedCopy(
+    x,
+    0,
+    axes.map((a) => strides[a]),
+    out,
+    0,
+    contiguousStrides(outShape),
+    outShape,
+  );
   const inverse = axes.map((_, i) => axes.indexOf(i));
   return record('permute', out, [x], (g) => [permute(g, inverse)]);
 }

@@ -18,7 +18,10 @@ export interface SoftmaxOptions {
 
 function maskGroup(x: Tensor, mask: Tensor): number {
   const cols = x.shape[x.rank - 1];
-  const bad = () => new Error(`softmax: mask ${shapeStr(mask.shape)} does not broadcast over x ${shapeStr(x.shape)} (the last axis must be ${cols} and the leading dimensions a prefix of x's followed by ones)`);
+  const bad = () =>
+    new Error(
+      `softmax: mask ${shapeStr(mask.shape)} does not broadcast over x ${shapeStr(x.shape)} (the last axis must be ${cols} and the leading dimensions a prefix of x's followed by ones)`,
+    );
   if (mask.shape[mask.rank - 1] !== cols || mask.rank > x.rank) throw bad();
   const lead = [...new Array(x.rank - mask.rank).fill(1), ...mask.shape.slice(0, -1)];
   const xLead = x.shape.slice(0, -1);
@@ -43,11 +46,17 @@ function run(log: boolean, x: Tensor, options: SoftmaxOptions): Tensor {
   const p = { rows, cols, scale, has_mask: mask ? 1 : 0, mask_group: group, pad0: 0, pad1: 0, pad2: 0 };
   // An unused mask binding still needs a buffer: bind x itself (read-only).
   runtime().dispatch(SOFTMAX, 'softmax_forward', { x, mask: mask ?? x, y: out, p }, { threads: rows }, { LOG: log ? 1 : 0 });
-  return record(op, out, [x], (g, [y]) => {
-    const dx = Tensor.empty(x.shape, 'f32', `${op} backward`);
-    runtime().dispatch(SOFTMAX, 'softmax_backward', { g, saved_y: y, dx, p }, { threads: rows }, { LOG: log ? 1 : 0 });
-    return [dx];
-  }, [out]);
+  return record(
+    op,
+    out,
+    [x],
+    (g, [y]) => {
+      const dx = Tensor.empty(x.shape, 'f32', `${op} backward`);
+      runtime().dispatch(SOFTMAX, 'softmax_backward', { g, saved_y: y, dx, p }, { threads: rows }, { LOG: log ? 1 : 0 });
+      return [dx];
+    },
+    [out],
+  );
 }
 
 export const softmax = (x: Tensor, options: SoftmaxOptions = {}) => run(false, x, options);

@@ -7,8 +7,20 @@ import { checkDtype } from './util.js';
 const UNARY = defineShader('unary', unarySource);
 
 const OPS = {
-  neg: 0, exp: 1, log: 2, sqrt: 3, rsqrt: 4, tanh: 5, relu: 6, sigmoid: 7, gelu: 8, geluTanh: 9,
-  pow: 10, addScalar: 11, mulScalar: 12, abs: 13,
+  neg: 0,
+  exp: 1,
+  log: 2,
+  sqrt: 3,
+  rsqrt: 4,
+  tanh: 5,
+  relu: 6,
+  sigmoid: 7,
+  gelu: 8,
+  geluTanh: 9,
+  pow: 10,
+  addScalar: 11,
+  mulScalar: 12,
+  abs: 13,
 } as const;
 type UnaryName = keyof typeof OPS;
 
@@ -18,11 +30,17 @@ function unary(name: UnaryName, x: Tensor, alpha = 0): Tensor {
   const out = Tensor.empty(x.shape, 'f32', name);
   const constants = { OP: OPS[name] };
   runtime().dispatch(UNARY, 'unary_forward', { x, y: out, p: { n: x.size, alpha } }, { threads: x.size }, constants);
-  return record(name, out, [x], (g, [xs, ys]) => {
-    const dx = Tensor.empty(x.shape, 'f32', `${name} backward`);
-    runtime().dispatch(UNARY, 'unary_backward', { x: xs, g, saved_y: ys, dx, p: { n: x.size, alpha } }, { threads: x.size }, constants);
-    return [dx];
-  }, [x, out]);
+  return record(
+    name,
+    out,
+    [x],
+    (g, [xs, ys]) => {
+      const dx = Tensor.empty(x.shape, 'f32', `${name} backward`);
+      runtime().dispatch(UNARY, 'unary_backward', { x: xs, g, saved_y: ys, dx, p: { n: x.size, alpha } }, { threads: x.size }, constants);
+      return [dx];
+    },
+    [x, out],
+  );
 }
 
 export const neg = (x: Tensor) => unary('neg', x);
@@ -35,7 +53,7 @@ export const relu = (x: Tensor) => unary('relu', x);
 export const sigmoid = (x: Tensor) => unary('sigmoid', x);
 export const abs = (x: Tensor) => unary('abs', x);
 /** GELU; `approximate: 'tanh'` is the tanh form (HF "gelu_new"), the default is exact (erf, HF "gelu"). */
-export const gelu = (x: Tensor, { approximate = 'none' as 'none' | 'tanh' } = {}) => unary(approximate === 'tanh' ? 'geluTanh' : 'gelu', x);
+export const gelu = (x: Tensor, { approximate = 'none' } = {}) => unary(approximate === 'tanh' ? 'geluTanh' : 'gelu', x);
 export const pow = (x: Tensor, exponent: number) => unary('pow', x, exponent);
 export const addScalar = (x: Tensor, s: number) => unary('addScalar', x, s);
 export const mulScalar = (x: Tensor, s: number) => unary('mulScalar', x, s);

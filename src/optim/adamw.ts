@@ -130,16 +130,17 @@ export class AdamW {
     if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1)) throw new Error(`AdamW: betas must be in [0, 1), got [${b1}, ${b2}]`);
     if (!(this.eps >= 0)) throw new Error(`AdamW: eps must be >= 0, got ${this.eps}`);
     if (!(wd >= 0)) throw new Error(`AdamW: weightDecay must be >= 0, got ${wd}`);
-    if (!(Number.isInteger(this.accumulationSteps) && this.accumulationSteps >= 1)) throw new Error(`AdamW: accumulationSteps must be a positive integer, got ${this.accumulationSteps}`);
+    if (!(Number.isInteger(this.accumulationSteps) && this.accumulationSteps >= 1))
+      throw new Error(`AdamW: accumulationSteps must be a positive integer, got ${this.accumulationSteps}`);
 
     // Normalise the argument into groups of named parameters.
     let groups: ParamGroup[];
     if (params && typeof (params as any).namedParameters === 'function') groups = [{ params: (params as any).namedParameters() }];
     else {
       const list = [...(params as Iterable<unknown>)];
-      if (list.length && list.every((x) => x instanceof Tensor)) groups = [{ params: list as Tensor[] }];
+      if (list.length && list.every((x) => x instanceof Tensor)) groups = [{ params: list }];
       else if (list.every(isNamedPair)) groups = [{ params: list as [string, Tensor][] }];
-      else if (list.every((x) => x && typeof x === 'object' && 'params' in (x as object))) groups = list as ParamGroup[];
+      else if (list.every((x) => x && typeof x === 'object' && 'params' in x)) groups = list as ParamGroup[];
       else throw new Error('AdamW: params must be [name, tensor] pairs, tensors, param groups or a module with namedParameters()');
     }
     const seen = new Set<Tensor>();
@@ -166,7 +167,8 @@ export class AdamW {
     const chunkElems = Math.floor(limitBytes / 4);
     const sizes: number[] = [];
     for (const s of this.slots) {
-      if (s.param.size > chunkElems) throw new Error(`AdamW: parameter '${s.name}' ${shapeStr(s.param.shape)} is larger than one storage binding (${limitBytes} bytes)`);
+      if (s.param.size > chunkElems)
+        throw new Error(`AdamW: parameter '${s.name}' ${shapeStr(s.param.shape)} is larger than one storage binding (${limitBytes} bytes)`);
       if (!sizes.length || sizes[sizes.length - 1] + s.param.size > chunkElems) sizes.push(0);
       s.chunk = sizes.length - 1;
       s.offset = sizes[sizes.length - 1];
@@ -221,23 +223,40 @@ export class AdamW {
       const g = s.param.grad;
       if (!g) {
         if (this.skipMissingGrads) continue;
-        throw new Error(`AdamW.step: parameter '${s.name}' ${shapeStr(s.param.shape)} has no gradient (call backward() first, or pass skipMissingGrads: true); nothing was updated`);
+        throw new Error(
+          `AdamW.step: parameter '${s.name}' ${shapeStr(s.param.shape)} has no gradient (call backward() first, or pass skipMissingGrads: true); nothing was updated`,
+        );
       }
       if (g.disposed) throw new Error(`AdamW.step: the gradient of '${s.name}' was disposed; nothing was updated`);
       if (g.dtype !== 'f32' || shapeStr(g.shape) !== shapeStr(s.param.shape)) {
-        throw new Error(`AdamW.step: the gradient of '${s.name}' is ${shapeStr(g.shape)} ${g.dtype}, expected ${shapeStr(s.param.shape)} f32; nothing was updated`);
+        throw new Error(
+          `AdamW.step: the gradient of '${s.name}' is ${shapeStr(g.shape)} ${g.dtype}, expected ${shapeStr(s.param.shape)} f32; nothing was updated`,
+        );
       }
-      if (g.buffer === s.param.buffer) throw new Error(`AdamW.step: the gradient of '${s.name}' shares its parameter's storage; nothing was updated`);
+      if (g.buffer === s.param.buffer)
+        throw new Error(`AdamW.step: the gradient of '${s.name}' shares its parameter's storage; nothing was updated`);
       active.push(s);
     }
     const rt = runtime();
     const gradScale = 1 / this.accumulationSteps;
-    const slot = recordGradSumsq(active.map((s) => s.param.grad!), this.partials, gradScale);
+    const slot = recordGradSumsq(
+      active.map((s) => s.param.grad!),
+      this.partials,
+      gradScale,
+    );
     const maxNorm = this.maxGradNorm && this.maxGradNorm > 0 ? this.maxGradNorm : 0;
-    rt.dispatch(ADAMW, 'grad_norm_finalize', {
-      partials_in: this.partials, norm: this.gradNorm, clip: this.clip, skipped: this.skipped,
-      fp: { slots: slot, max_norm: maxNorm, pad0: 0, pad1: 0 },
-    }, { workgroups: [1, 1, 1] });
+    rt.dispatch(
+      ADAMW,
+      'grad_norm_finalize',
+      {
+        partials_in: this.partials,
+        norm: this.gradNorm,
+        clip: this.clip,
+        skipped: this.skipped,
+        fp: { slots: slot, max_norm: maxNorm, pad0: 0, pad1: 0 },
+      },
+      { workgroups: [1, 1, 1] },
+    );
     const [b1, b2] = this.betas;
     // per-parameter scalars (its own step count and learning-rate scale)
     const scalars = (s: Slot) => {
@@ -246,25 +265,54 @@ export class AdamW {
       return { decay: 1 - slr * s.weightDecay, step_size: slr / (1 - b1 ** t), bc2_sqrt: Math.sqrt(1 - b2 ** t) };
     };
     const shared = { grad_scale: gradScale, eps: this.eps, beta1: b1, one_minus_beta1: 1 - b1, beta2: b2, one_minus_beta2: 1 - b2 };
-    for (let a = 0; a < active.length; ) {
+    for (let a = 0; a < active.length;) {
       const s = active[a];
       const u = active[a + 1];
       const chunk = this.chunks[s.chunk];
       if (u && u.chunk === s.chunk) {
         const [x, y] = [scalars(s), scalars(u)];
-        rt.dispatch(ADAMW, 'adamw_pair', {
-          pa: s.param, ga: s.param.grad!, pb: u.param, gb: u.param.grad!, m2: chunk.m, v2: chunk.v, clip2: this.clip,
-          ap2: {
-            n0: s.param.size, n1: u.param.size, offset0: s.offset, offset1: u.offset, decay0: x.decay, decay1: y.decay,
-            step_size0: x.step_size, step_size1: y.step_size, bc2_sqrt0: x.bc2_sqrt, bc2_sqrt1: y.bc2_sqrt, ...shared,
+        rt.dispatch(
+          ADAMW,
+          'adamw_pair',
+          {
+            pa: s.param,
+            ga: s.param.grad!,
+            pb: u.param,
+            gb: u.param.grad!,
+            m2: chunk.m,
+            v2: chunk.v,
+            clip2: this.clip,
+            ap2: {
+              n0: s.param.size,
+              n1: u.param.size,
+              offset0: s.offset,
+              offset1: u.offset,
+              decay0: x.decay,
+              decay1: y.decay,
+              step_size0: x.step_size,
+              step_size1: y.step_size,
+              bc2_sqrt0: x.bc2_sqrt,
+              bc2_sqrt1: y.bc2_sqrt,
+              ...shared,
+            },
           },
-        }, { threads: s.param.size + u.param.size });
+          { threads: s.param.size + u.param.size },
+        );
         a += 2;
       } else {
-        rt.dispatch(ADAMW, 'adamw', {
-          p: s.param, g: s.param.grad!, m: chunk.m, v: chunk.v, clip_in: this.clip,
-          ap: { n: s.param.size, offset: s.offset, ...scalars(s), ...shared, pad0: 0 },
-        }, { threads: s.param.size });
+        rt.dispatch(
+          ADAMW,
+          'adamw',
+          {
+            p: s.param,
+            g: s.param.grad!,
+            m: chunk.m,
+            v: chunk.v,
+            clip_in: this.clip,
+            ap: { n: s.param.size, offset: s.offset, ...scalars(s), ...shared, pad0: 0 },
+          },
+          { threads: s.param.size },
+        );
         a += 1;
       }
     }
@@ -312,10 +360,18 @@ export class AdamW {
       weightDecay[s.name] = s.weightDecay;
     }
     return {
-      step: this.stepCount, paramSteps, skippedSteps, m, v,
+      step: this.stepCount,
+      paramSteps,
+      skippedSteps,
+      m,
+      v,
       hyperparameters: {
-        lr: typeof this.lr === 'number' ? this.lr : null, betas: [...this.betas], eps: this.eps, weightDecay,
-        maxGradNorm: this.maxGradNorm, accumulationSteps: this.accumulationSteps,
+        lr: typeof this.lr === 'number' ? this.lr : null,
+        betas: [...this.betas],
+        eps: this.eps,
+        weightDecay,
+        maxGradNorm: this.maxGradNorm,
+        accumulationSteps: this.accumulationSteps,
       },
     };
   }
@@ -330,7 +386,8 @@ export class AdamW {
       const m = state.m[s.name];
       const v = state.v[s.name];
       if (!m || !v) throw new Error(`AdamW.loadStateDict: no state for parameter '${s.name}'`);
-      if (m.length !== s.param.size || v.length !== s.param.size) throw new Error(`AdamW.loadStateDict: state of '${s.name}' has ${m.length}/${v.length} elements, the parameter ${s.param.size}`);
+      if (m.length !== s.param.size || v.length !== s.param.size)
+        throw new Error(`AdamW.loadStateDict: state of '${s.name}' has ${m.length}/${v.length} elements, the parameter ${s.param.size}`);
     }
     const extra = Object.keys(state.m).filter((n) => !this.slots.some((s) => s.name === n));
     if (extra.length) throw new Error(`AdamW.loadStateDict: state for unknown parameter(s) ${extra.join(', ')}`);
@@ -372,7 +429,9 @@ function recordGradSumsq(grads: Tensor[], partials: Tensor, scale: number): numb
   let slot = 0;
   for (let start = 0; start < grads.length; start += SUMSQ_GROUP) {
     const group = grads.slice(start, start + SUMSQ_GROUP);
-    const n = new Array(8).fill(0), slots = new Array(8).fill(0), k = new Array(8).fill(0);
+    const n = new Array(8).fill(0),
+      slots = new Array(8).fill(0),
+      k = new Array(8).fill(0);
     const bindings: Record<string, Tensor | Record<string, number | number[]>> = { partials_many: partials };
     for (let y = 0; y < SUMSQ_GROUP; y++) {
       const g = group[Math.min(y, group.length - 1)]; // unused lanes re-bind the last gradient (read-only, never read)
@@ -384,8 +443,16 @@ function recordGradSumsq(grads: Tensor[], partials: Tensor, scale: number): numb
       slot += k[y];
     }
     bindings.smp = {
-      count: group.length, grad_scale: scale, pad0: 0, pad1: 0,
-      n_lo: n.slice(0, 4), n_hi: n.slice(4), slot_lo: slots.slice(0, 4), slot_hi: slots.slice(4), k_lo: k.slice(0, 4), k_hi: k.slice(4),
+      count: group.length,
+      grad_scale: scale,
+      pad0: 0,
+      pad1: 0,
+      n_lo: n.slice(0, 4),
+      n_hi: n.slice(4),
+      slot_lo: slots.slice(0, 4),
+      slot_hi: slots.slice(4),
+      k_lo: k.slice(0, 4),
+      k_hi: k.slice(4),
     };
     rt.dispatch(ADAMW, 'grad_sumsq_many', bindings, { workgroups: [Math.max(...k), group.length, 1] });
   }
@@ -409,7 +476,12 @@ export function globalGradNorm(grads: Tensor[], scale = 1): Tensor {
   const norm = zeros([1]);
   const clip = zeros([2]);
   const skipped = zeros([1], 'i32');
-  rt.dispatch(ADAMW, 'grad_norm_finalize', { partials_in: partials, norm, clip, skipped, fp: { slots: slot, max_norm: 0, pad0: 0, pad1: 0 } }, { workgroups: [1, 1, 1] });
+  rt.dispatch(
+    ADAMW,
+    'grad_norm_finalize',
+    { partials_in: partials, norm, clip, skipped, fp: { slots: slot, max_norm: 0, pad0: 0, pad1: 0 } },
+    { workgroups: [1, 1, 1] },
+  );
   partials.dispose();
   clip.dispose();
   skipped.dispose();

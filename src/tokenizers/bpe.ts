@@ -203,7 +203,9 @@ export function trainBpe(words: WordFrequencies, options: BpeTrainOptions = {}):
 
 /** The symbol a merge makes; a continuation prefix on the right half is dropped. */
 export function mergeSymbols(left: string, right: string, continuingSubwordPrefix = ''): string {
-  return continuingSubwordPrefix && right.startsWith(continuingSubwordPrefix) ? left + right.slice(continuingSubwordPrefix.length) : left + right;
+  return continuingSubwordPrefix && right.startsWith(continuingSubwordPrefix)
+    ? left + right.slice(continuingSubwordPrefix.length)
+    : left + right;
 }
 
 function applyMerge(s: string[], left: string, right: string, merged: string): string[] {
@@ -278,6 +280,9 @@ export class BpeTokenizer {
 
   /** Tokens of a text split on whitespace. */
   tokenize(text: string): string[] {
-    return text.split(/\s+/u).filter(Boolean).flatMap((w) => this.tokenizeWord(w));
+    return text
+      .split(/\s+/u)
+      .filter(Boolean)
+      .flatMap((w) => this.tokenizeWord(w));
   }
 }

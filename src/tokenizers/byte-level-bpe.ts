@@ -85,7 +85,10 @@ export class ByteLevelBpeTokenizer {
     // Hugging Face refuses merges whose halves or result are not tokens; so do we, rather than fail in encode
     merges.forEach(([left, right], i) => {
       for (const t of [left, right, left + right]) {
-        if (!this.index.has(t)) throw new Error(`merge ${i + 1} (${describeJson(left)} ${describeJson(right)}) needs ${describeJson(t)}, which is not in the vocabulary`);
+        if (!this.index.has(t))
+          throw new Error(
+            `merge ${i + 1} (${describeJson(left)} ${describeJson(right)}) needs ${describeJson(t)}, which is not in the vocabulary`,
+          );
       }
     });
     this.merges = merges;
@@ -154,7 +157,9 @@ export class ByteLevelBpeTokenizer {
   encodeBatch(inputs: readonly EncodeInput[], options: EncodeBatchOptions = {}): TokenizerEncoding[] {
     const { padding, ...single } = options;
     if (padding && this.template.pad.id < 0) throw new Error(`padding needs a ${this.template.pad.token} token in the vocabulary`);
-    const out = inputs.map((input) => (typeof input === 'string' ? this.encode(input, null, single) : this.encode(input[0], input[1], single)));
+    const out = inputs.map((input) =>
+      typeof input === 'string' ? this.encode(input, null, single) : this.encode(input[0], input[1], single),
+    );
     padBatch(out, padding, options.maxLength, this.template.pad);
     return out;
   }
@@ -232,7 +237,7 @@ export class ByteLevelBpeTokenizer {
     let lastEnd = 0;
     for (const m of source.matchAll(GPT2_PATTERN)) {
       k += codePointLength(source.slice(lastEnd, m.index));
-      lastEnd = m.index! + m[0].length;
+      lastEnd = m.index + m[0].length;
       // The bytes of the piece, and for each byte the input code point it came from.
       const chars: string[] = [];
       const origins: number[] = [];
@@ -253,7 +258,8 @@ export class ByteLevelBpeTokenizer {
       let byte = 0;
       for (const token of tokens) {
         const id = this.index.get(token) ?? this.unkId;
-        if (id === undefined) throw new Error(`byte-level token ${JSON.stringify(token)} is not in the vocabulary and there is no unknown token`);
+        if (id === undefined)
+          throw new Error(`byte-level token ${JSON.stringify(token)} is not in the vocabulary and there is no unknown token`);
         let start = origins[byte];
         let end = origins[byte + token.length - 1] + 1;
         byte += token.length;
@@ -298,7 +304,8 @@ export function parseMergesText(text: string): [string, string][] {
     const line = raw.replace(/\r$/, '');
     if ((i === 0 && line.startsWith('#version')) || line === '') return;
     const parts = line.split(' ');
-    if (parts.length !== 2 || !parts[0] || !parts[1]) throw new Error(`merges.txt line ${i + 1}: expected "left right", got ${describeJson(line)}`);
+    if (parts.length !== 2 || !parts[0] || !parts[1])
+      throw new Error(`merges.txt line ${i + 1}: expected "left right", got ${describeJson(line)}`);
     merges.push([parts[0], parts[1]]);
   });
   return merges;
@@ -332,7 +339,8 @@ export function trainByteLevelBpe(texts: Iterable<string>, options: ByteLevelBpe
   }
   const alphabet = byteLevelAlphabet();
   const reserved = specials.length + alphabet.length;
-  if (options.vocabSize < reserved) throw new Error(`vocab size ${options.vocabSize} is smaller than the ${reserved} special and byte tokens`);
+  if (options.vocabSize < reserved)
+    throw new Error(`vocab size ${options.vocabSize} is smaller than the ${reserved} special and byte tokens`);
   const { merges, vocab } = trainBpe(counts, {
     initialAlphabet: alphabet,
     vocabSize: options.vocabSize - specials.length,

@@ -66,12 +66,7 @@ export function specialTokenCount(template: SpecialTokensTemplate, isPair: boole
 }
 
 /** Lengths [a, b] after HF's truncation of a pair (or a single sequence when b is undefined). */
-export function truncatedLengths(
-  a: number,
-  b: number | undefined,
-  maxLength: number,
-  strategy: TruncationStrategy,
-): [number, number] {
+export function truncatedLengths(a: number, b: number | undefined, maxLength: number, strategy: TruncationStrategy): [number, number] {
   const pairLength = b ?? 0;
   // HF: no room at all empties both sequences, whatever the strategy.
   if (maxLength === 0) return [0, 0];
@@ -125,7 +120,9 @@ export function buildEncoding(
     if (!Number.isInteger(maxLength) || maxLength < 0) throw new Error(`max length must be a non-negative integer, got ${maxLength}`);
     const reserved = addSpecial ? specialTokenCount(template, isPair) : 0;
     if (maxLength < reserved) {
-      throw new Error(`max length ${maxLength} is smaller than the ${reserved} special tokens a ${isPair ? 'pair' : 'single sequence'} needs`);
+      throw new Error(
+        `max length ${maxLength} is smaller than the ${reserved} special tokens a ${isPair ? 'pair' : 'single sequence'} needs`,
+      );
     }
     const [na, nb] = truncatedLengths(a.ids.length, b?.ids.length, maxLength - reserved, options.truncation ?? 'longest_first');
     a = cut(a, na);

@@ -11,7 +11,14 @@ export {
 } from './encoding.js';
 export { WordPieceTokenizer, type DecodeOptions, type WordPieceOptions } from './wordpiece.js';
 export { parseVocabText, formatVocabText } from './vocab.js';
-export { BpeTokenizer, trainBpe, mergeSymbols as mergeBpeSymbols, type BpeTrainOptions, type BpeTrainResult, type WordFrequencies } from './bpe.js';
+export {
+  BpeTokenizer,
+  trainBpe,
+  mergeSymbols as mergeBpeSymbols,
+  type BpeTrainOptions,
+  type BpeTrainResult,
+  type WordFrequencies,
+} from './bpe.js';
 export {
   ByteLevelBpeTokenizer,
   trainByteLevelBpe,

@@ -34,7 +34,8 @@ export function readWordPieceTokenizerJson(json: string | object, source: string
     options.stripAccents = f.optionalBoolean(norm.strip_accents, 'normalizer.strip_accents') ?? options.lowercase;
   } else f.fail('normalizer.type', '"BertNormalizer" (the only normalizer supported)', norm.type);
   const pre = f.optionalObject(spec.pre_tokenizer, 'pre_tokenizer');
-  if (pre !== undefined && pre.type !== 'BertPreTokenizer') f.fail('pre_tokenizer.type', '"BertPreTokenizer" (the only pre-tokenizer supported)', pre.type);
+  if (pre !== undefined && pre.type !== 'BertPreTokenizer')
+    f.fail('pre_tokenizer.type', '"BertPreTokenizer" (the only pre-tokenizer supported)', pre.type);
 
   const postProcessorIds: WordPieceTokenizerJson['postProcessorIds'] = [];
   const post = f.optionalObject(spec.post_processor, 'post_processor');

@@ -33,7 +33,9 @@ export function trainWordPiece(texts: Iterable<string>, options: WordPieceTrainO
   const alphabet = trainBpe(counts, { numMerges: 0, continuingSubwordPrefix: prefix }).vocab;
   const reserved = specials.length + alphabet.length;
   if (options.vocabSize < reserved) {
-    throw new Error(`vocab size ${options.vocabSize} is smaller than the ${specials.length} special tokens + ${alphabet.length} characters the corpus needs`);
+    throw new Error(
+      `vocab size ${options.vocabSize} is smaller than the ${specials.length} special tokens + ${alphabet.length} characters the corpus needs`,
+    );
   }
   const { vocab } = trainBpe(counts, {
     vocabSize: options.vocabSize - specials.length,

@@ -162,7 +162,11 @@ export class WordPieceTokenizer {
       pre_tokenizer: { type: 'BertPreTokenizer' },
       post_processor: {
         type: 'TemplateProcessing',
-        single: [{ SpecialToken: { id: start.token, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: end.token, type_id: 0 } }],
+        single: [
+          { SpecialToken: { id: start.token, type_id: 0 } },
+          { Sequence: { id: 'A', type_id: 0 } },
+          { SpecialToken: { id: end.token, type_id: 0 } },
+        ],
         pair: [
           { SpecialToken: { id: start.token, type_id: 0 } },
           { Sequence: { id: 'A', type_id: 0 } },
@@ -208,7 +212,9 @@ export class WordPieceTokenizer {
   encodeBatch(inputs: readonly EncodeInput[], options: EncodeBatchOptions = {}): TokenizerEncoding[] {
     const { padding, ...single } = options;
     this.checkPadding(padding);
-    const out = inputs.map((input) => (typeof input === 'string' ? this.encode(input, null, single) : this.encode(input[0], input[1], single)));
+    const out = inputs.map((input) =>
+      typeof input === 'string' ? this.encode(input, null, single) : this.encode(input[0], input[1], single),
+    );
     padBatch(out, padding, options.maxLength, this.template.pad);
     return out;
   }

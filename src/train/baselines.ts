@@ -23,7 +23,8 @@ export function unigramEntropy(batches: PretrainingBatch[], special: Set<number>
 
 /** Accuracy of always answering the more frequent next-sentence label of the batches. */
 export function nspMajorityAccuracy(batches: PretrainingBatch[]): number {
-  let random = 0, n = 0;
+  let random = 0,
+    n = 0;
   for (const b of batches) {
     for (const v of b.nextSentenceLabel ?? []) {
       if (v === -100) continue;

@@ -8,8 +8,13 @@ import * as ops from '../ops/index.js';
 import { Generator } from '../ops/creation.js';
 import { bertConfig, type BertConfig } from '../models/config.js';
 import {
-  BertForMaskedLM, BertForPreTraining, ElectraForMaskedLM, ElectraForPreTraining, RobertaForMaskedLM,
-  replacedTokenLoss, type PreTrainedModel,
+  BertForMaskedLM,
+  BertForPreTraining,
+  ElectraForMaskedLM,
+  ElectraForPreTraining,
+  RobertaForMaskedLM,
+  replacedTokenLoss,
+  type PreTrainedModel,
 } from '../models/tasks.js';
 import { free } from '../models/bert.js';
 
@@ -113,7 +118,11 @@ function compactLabels(labels: Int32Array): Int32Array {
 class MaskedLmObjective implements Objective {
   readonly models: Record<string, PreTrainedModel>;
   readonly generators: Record<string, Generator>;
-  constructor(readonly name: ObjectiveName, readonly model: PreTrainedModel, generator: Generator) {
+  constructor(
+    readonly name: ObjectiveName,
+    readonly model: PreTrainedModel,
+    generator: Generator,
+  ) {
     this.models = { model };
     this.generators = { model: generator };
   }
@@ -128,7 +137,8 @@ class MaskedLmObjective implements Objective {
   }
   step(batch: PretrainingBatch, withMetrics: boolean): StepTensors {
     const nsp = this.name === 'mlm-nsp';
-    if (nsp && (!batch.nextSentenceLabel || batch.nextSentenceLabel.some((v) => v !== 0 && v !== 1))) throw new Error('mlm-nsp: the batch needs next-sentence labels (0/1) for every row (use the BERT data mode)');
+    if (nsp && (!batch.nextSentenceLabel || batch.nextSentenceLabel.some((v) => v !== 0 && v !== 1)))
+      throw new Error('mlm-nsp: the batch needs next-sentence labels (0/1) for every row (use the BERT data mode)');
     const inputs = inputsOf(batch, nsp);
     const out = this.model.forward(inputs, { labelledOnly: true });
     if (!out.loss) throw new Error(`${this.name}: the batch has no masked position`);
@@ -171,14 +181,23 @@ class ElectraObjective implements Objective {
   readonly name = 'electra' as const;
   readonly models: Record<string, PreTrainedModel>;
   readonly generators: Record<string, Generator>;
-  constructor(readonly generator: ElectraForMaskedLM, readonly discriminator: ElectraForPreTraining, readonly dropout: Generator, readonly sampling: Generator, readonly discriminatorWeight = 50) {
+  constructor(
+    readonly generator: ElectraForMaskedLM,
+    readonly discriminator: ElectraForPreTraining,
+    readonly dropout: Generator,
+    readonly sampling: Generator,
+    readonly discriminatorWeight = 50,
+  ) {
     this.models = { generator, discriminator };
     this.generators = { dropout, sampling };
   }
   namedParameters() {
     const seen = new Set<Tensor>();
     const out: [string, Tensor][] = [];
-    for (const [prefix, m] of [['discriminator', this.discriminator], ['generator', this.generator]] as const) {
+    for (const [prefix, m] of [
+      ['discriminator', this.discriminator],
+      ['generator', this.generator],
+    ] as const) {
       for (const [n, t] of m.namedParameters()) {
         if (seen.has(t)) continue;
         seen.add(t);
@@ -215,10 +234,19 @@ class ElectraObjective implements Objective {
       const p = { tokens: original.length, count: positions.length, pad0: 0, pad1: 0 };
       const rt = runtime();
       rt.dispatch(ELECTRA, 'replace_init', { original: originalT, replaced: replacedIds, labels, p }, { threads: original.length });
-      rt.dispatch(ELECTRA, 'replace_scatter', { original: originalT, positions: pos, samples, replaced: replacedIds, labels, p }, { threads: positions.length });
+      rt.dispatch(
+        ELECTRA,
+        'replace_scatter',
+        { original: originalT, positions: pos, samples, replaced: replacedIds, labels, p },
+        { threads: positions.length },
+      );
       return { replaced: replacedIds, rtdLabels: labels };
     });
-    const disc = this.discriminator.forward({ input_ids: replaced, token_type_ids: inputs.token_type_ids, attention_mask: inputs.attention_mask });
+    const disc = this.discriminator.forward({
+      input_ids: replaced,
+      token_type_ids: inputs.token_type_ids,
+      attention_mask: inputs.attention_mask,
+    });
     const rtd = replacedTokenLoss(disc.logits!, rtdLabels, inputs.attention_mask);
     const weighted = ops.mulScalar(rtd, this.discriminatorWeight);
     const loss = ops.add(gen.loss, weighted);
@@ -234,7 +262,12 @@ class ElectraObjective implements Objective {
         const m: Record<string, Count> = { mlm_accuracy: await accuracy(gen.logits!, compactLabels(batch.mlmLabels)) };
         const logits = await disc.logits!.toArray();
         const labels = await rtdLabels.toArray();
-        let tp = 0, fp = 0, fn = 0, right = 0, n = 0, replacedCount = 0;
+        let tp = 0,
+          fp = 0,
+          fn = 0,
+          right = 0,
+          n = 0,
+          replacedCount = 0;
         for (let i = 0; i < logits.length; i++) {
           if (!batch.attentionMask[i]) continue;
           const pred = logits[i] > 0;
@@ -259,10 +292,17 @@ class ElectraObjective implements Objective {
 
 /** ELECTRA's generator config: hidden size a fraction of the discriminator's, heads = max(1, H/64). */
 export function electraGeneratorConfig(disc: BertConfig, sizeFraction = 0.25): BertConfig {
-  if (!(sizeFraction > 0 && sizeFraction <= 1)) throw new Error(`electra: generator size must be a fraction in (0, 1] of the discriminator's hidden size, got ${sizeFraction}`);
+  if (!(sizeFraction > 0 && sizeFraction <= 1))
+    throw new Error(`electra: generator size must be a fraction in (0, 1] of the discriminator's hidden size, got ${sizeFraction}`);
   const H = Math.max(1, Math.round(disc.hidden_size * sizeFraction));
   const heads = Math.max(1, Math.floor(H / 64));
-  return bertConfig({ ...disc, hidden_size: H, num_attention_heads: heads, intermediate_size: 4 * H, embedding_size: disc.embedding_size ?? disc.hidden_size });
+  return bertConfig({
+    ...disc,
+    hidden_size: H,
+    num_attention_heads: heads,
+    intermediate_size: 4 * H,
+    embedding_size: disc.embedding_size ?? disc.hidden_size,
+  });
 }
 
 export interface ObjectiveModels {
@@ -274,7 +314,13 @@ export interface ObjectiveModels {
 }
 
 /** Builds an objective from a (discriminator / main) config, or around existing models. */
-export function createObjective(name: ObjectiveName, config: BertConfig, seed: number, existing: ObjectiveModels = {}, generatorFraction = 0.25): Objective {
+export function createObjective(
+  name: ObjectiveName,
+  config: BertConfig,
+  seed: number,
+  existing: ObjectiveModels = {},
+  generatorFraction = 0.25,
+): Objective {
   const dropout = existing.generators?.model ?? existing.generators?.dropout ?? new Generator(seed);
   switch (name) {
     case 'mlm':
@@ -282,11 +328,20 @@ export function createObjective(name: ObjectiveName, config: BertConfig, seed: n
     case 'mlm-nsp':
       return new MaskedLmObjective(name, existing.model ?? new BertForPreTraining(config, { generator: dropout }), dropout);
     case 'roberta':
-      return new MaskedLmObjective(name, existing.model ?? new RobertaForMaskedLM({ ...config, model_type: 'roberta' }, { generator: dropout }), dropout);
+      return new MaskedLmObjective(
+        name,
+        existing.model ?? new RobertaForMaskedLM({ ...config, model_type: 'roberta' }, { generator: dropout }),
+        dropout,
+      );
     case 'electra': {
       const electraConfig = { ...config, model_type: 'electra' as const, embedding_size: config.embedding_size ?? config.hidden_size };
       const discriminator = existing.discriminator ?? new ElectraForPreTraining(electraConfig, { generator: dropout });
-      const generator = existing.generator ?? new ElectraForMaskedLM(electraGeneratorConfig(electraConfig, generatorFraction), { generator: dropout, embeddings: discriminator.electra.embeddings });
+      const generator =
+        existing.generator ??
+        new ElectraForMaskedLM(electraGeneratorConfig(electraConfig, generatorFraction), {
+          generator: dropout,
+          embeddings: discriminator.electra.embeddings,
+        });
       return new ElectraObjective(generator, discriminator, dropout, existing.generators?.sampling ?? new Generator(seed + 1));
     }
     default:

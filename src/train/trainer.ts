@@ -7,13 +7,22 @@ import { runtime } from '../runtime.js';
 import { mulScalar } from '../ops/index.js';
 import { AdamW, type AdamWStateDict } from '../optim/adamw.js';
 import { linearWarmupDecaySchedule } from '../optim/schedule.js';
-import { createObjective, rate, OBJECTIVES, type Count, type StepTensors, type Objective, type ObjectiveName, type PretrainingBatch } from './objectives.js';
+import {
+  createObjective,
+  rate,
+  OBJECTIVES,
+  type Count,
+  type StepTensors,
+  type Objective,
+  type ObjectiveName,
+  type PretrainingBatch,
+} from './objectives.js';
 import { fromPretrained, exportPretrained } from '../io/pretrained.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { joinPath, readText, readBytes, writeAtomic, makeDir, replaceDir, recoverDir, removeLeftovers } from '../io/files.js';
 import { Generator } from '../ops/creation.js';
 import type { BertConfig } from '../models/config.js';
-import type { ElectraForMaskedLM, ElectraForPreTraining, PreTrainedModel } from '../models/tasks.js';
+import type { ElectraForMaskedLM, ElectraForPreTraining } from '../models/tasks.js';
 import type { WordPieceTokenizer } from '../tokenizers/wordpiece.js';
 
 /** Rebuilds the objective of a checkpoint that is not a pre-training one (models, generators made from `generators`). */
@@ -92,7 +101,16 @@ export const MAX_SKIPPED_SHARE = 0.5;
 export const MAX_SKIPPED_STREAK = 20;
 
 const DEFAULTS: Required<TrainerOptions> = {
-  steps: 100, lr: 1e-4, warmupSteps: 0, weightDecay: 0.01, maxGradNorm: 1.0, accumulationSteps: 1, logEvery: 10, evalEvery: 0, seed: 0, generatorSize: 0.25,
+  steps: 100,
+  lr: 1e-4,
+  warmupSteps: 0,
+  weightDecay: 0.01,
+  maxGradNorm: 1.0,
+  accumulationSteps: 1,
+  logEvery: 10,
+  evalEvery: 0,
+  seed: 0,
+  generatorSize: 0.25,
 };
 
 function rates(counts: Record<string, Count>): Record<string, number> {
@@ -117,20 +135,34 @@ export class Trainer<B = PretrainingBatch> {
   private lastLogTime = 0;
   private readonly startTime: number;
 
-  constructor(readonly objective: Objective<B>, readonly config: BertConfig, readonly data: BatchSource<B>, options: TrainerOptions, readonly evalBatches: B[] = []) {
+  constructor(
+    readonly objective: Objective<B>,
+    readonly config: BertConfig,
+    readonly data: BatchSource<B>,
+    options: TrainerOptions,
+    readonly evalBatches: B[] = [],
+  ) {
     this.options = { ...DEFAULTS, ...options };
     const o = this.options;
     if (!(Number.isInteger(o.steps) && o.steps > 0)) throw new Error(`trainer: steps must be a positive integer, got ${o.steps}`);
     if (!(o.lr > 0)) throw new Error(`trainer: lr must be > 0, got ${o.lr}`);
     this.optimizer = new AdamW(objective.namedParameters(), {
       lr: linearWarmupDecaySchedule({ warmupSteps: o.warmupSteps, totalSteps: o.steps, peakLr: o.lr }),
-      weightDecay: o.weightDecay, maxGradNorm: o.maxGradNorm, accumulationSteps: o.accumulationSteps,
+      weightDecay: o.weightDecay,
+      maxGradNorm: o.maxGradNorm,
+      accumulationSteps: o.accumulationSteps,
     });
     this.startTime = this.lastLogTime = now();
   }
 
   /** A fresh run. */
-  static create(objectiveName: ObjectiveName, config: BertConfig, data: BatchSource, options: TrainerOptions, evalBatches: PretrainingBatch[] = []): Trainer {
+  static create(
+    objectiveName: ObjectiveName,
+    config: BertConfig,
+    data: BatchSource,
+    options: TrainerOptions,
+    evalBatches: PretrainingBatch[] = [],
+  ): Trainer {
     const objective = createObjective(objectiveName, config, options.seed ?? 0, {}, options.generatorSize);
     return new Trainer(objective, config, data, options, evalBatches);
   }
@@ -210,7 +242,7 @@ export class Trainer<B = PretrainingBatch> {
     if (!share && this.skippedStreak < MAX_SKIPPED_STREAK) return;
     throw new Error(
       `training diverged at step ${this.step}: ${share ? `${this.skippedRun} of the ${this.stepsRun} steps of this run` : `the last ${this.skippedStreak} steps`} were skipped ` +
-      `because the gradient norm was not finite (NaN or inf); the parameters are those of the last finite step. Lower the learning rate (${this.options.lr}) or check the data`,
+        `because the gradient norm was not finite (NaN or inf); the parameters are those of the last finite step. Lower the learning rate (${this.options.lr}) or check the data`,
     );
   }
 
@@ -232,10 +264,12 @@ export class Trainer<B = PretrainingBatch> {
     const add = (k: string, v: number) => (sums[k] = (sums[k] ?? 0) + v);
     const counts: Record<string, Count> = {};
     for (const batch of batches) {
-      const st = noGrad(() => scope(() => {
-        const s = this.objective.step(batch, true);
-        return { loss: s.loss, parts: s.parts, metrics: s.metrics };
-      }));
+      const st = noGrad(() =>
+        scope(() => {
+          const s = this.objective.step(batch, true);
+          return { loss: s.loss, parts: s.parts, metrics: s.metrics };
+        }),
+      );
       add('loss', await st.loss.item());
       for (const [k, t] of Object.entries(st.parts)) add(`part.${k}`, await t.item());
       for (const [k, c] of Object.entries(await st.metrics())) {
@@ -300,21 +334,37 @@ export class Trainer<B = PretrainingBatch> {
   }
 
   /** Continues a run from a checkpoint directory (the data source must be built the same way). */
-  static async resume<B = PretrainingBatch>(dir: string, data: BatchSource<B>, evalBatches: B[] = [], overrides: Partial<TrainerOptions> = {}, build?: ObjectiveBuilder<B>): Promise<Trainer<B>> {
+  static async resume<B = PretrainingBatch>(
+    dir: string,
+    data: BatchSource<B>,
+    evalBatches: B[] = [],
+    overrides: Partial<TrainerOptions> = {},
+    build?: ObjectiveBuilder<B>,
+  ): Promise<Trainer<B>> {
     await recoverCheckpoint(dir);
     const state = await readCheckpointState(dir);
     const gens = Object.fromEntries(Object.entries(state.generators).map(([k, g]) => [k, new Generator(g.seed)]));
     let objective: Objective<B>;
     if (build) objective = await build(state, dir, gens);
-    else if (!(OBJECTIVES as string[]).includes(state.objective)) throw new Error(`${dir}/trainer_state.json: objective '${state.objective}' is not a pre-training objective (${OBJECTIVES.join(', ')}); resume it with the code that wrote it`);
+    else if (!(OBJECTIVES as string[]).includes(state.objective))
+      throw new Error(
+        `${dir}/trainer_state.json: objective '${state.objective}' is not a pre-training objective (${OBJECTIVES.join(', ')}); resume it with the code that wrote it`,
+      );
     else if (state.objective === 'electra') {
       const d = await fromPretrained(joinPath(dir, 'discriminator'), { generator: gens.dropout });
       const disc = d.model as ElectraForPreTraining;
       const g = await fromPretrained(joinPath(dir, 'generator'), { generator: gens.dropout, embeddings: disc.electra.embeddings });
-      objective = createObjective('electra', state.config, state.options.seed, { discriminator: disc, generator: g.model as ElectraForMaskedLM, generators: gens }) as unknown as Objective<B>;
+      objective = createObjective('electra', state.config, state.options.seed, {
+        discriminator: disc,
+        generator: g.model as ElectraForMaskedLM,
+        generators: gens,
+      }) as unknown as Objective<B>;
     } else {
       const m = await fromPretrained(joinPath(dir, 'model'), { generator: gens.model });
-      objective = createObjective(state.objective as ObjectiveName, state.config, state.options.seed, { model: m.model as PreTrainedModel, generators: gens }) as unknown as Objective<B>;
+      objective = createObjective(state.objective as ObjectiveName, state.config, state.options.seed, {
+        model: m.model,
+        generators: gens,
+      }) as unknown as Objective<B>;
     }
     const trainer = new Trainer<B>(objective, state.config, data, { ...state.options, ...overrides }, evalBatches);
     await trainer.restore(dir, state);
@@ -389,7 +439,8 @@ export async function readCheckpointState(dir: string): Promise<SavedState> {
     if (!isObject(holder)) return;
     const name = path.split('.').pop()!;
     if (!(name in holder)) throw new Error(`${file}: missing field '${path}' (expected ${expected})`);
-    if (!ok(holder[name])) throw new Error(`${file}: field '${path}' is ${String(JSON.stringify(holder[name])).slice(0, 60)}, expected ${expected}`);
+    if (!ok(holder[name]))
+      throw new Error(`${file}: field '${path}' is ${String(JSON.stringify(holder[name])).slice(0, 60)}, expected ${expected}`);
   };
   const count = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
   if (!isObject(s)) throw new Error(`${file}: expected a JSON object, got ${String(JSON.stringify(s)).slice(0, 60)}`);
@@ -441,7 +492,10 @@ function now(): number {
 }
 
 /** A PretrainingDataset (src/data) as the trainer's batch source. */
-export function datasetSource(dataset: { nextBatch(batchSize: number): PretrainingBatch; state(): unknown; restore(s: any): void }, batchSize: number): BatchSource {
+export function datasetSource(
+  dataset: { nextBatch(batchSize: number): PretrainingBatch; state(): unknown; restore(s: any): void },
+  batchSize: number,
+): BatchSource {
   return {
     nextBatch: () => dataset.nextBatch(batchSize),
     state: () => dataset.state(),

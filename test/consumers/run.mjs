@@ -31,8 +31,12 @@ function run(cmd, args, opts = {}) {
     const child = spawn(cmd, args, { env, cwd: TMP, stdio: ['ignore', 'pipe', 'pipe'], ...opts });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c) => { stdout += c; });
-    child.stderr.on('data', (c) => { stderr += c; });
+    child.stdout.on('data', (c) => {
+      stdout += c;
+    });
+    child.stderr.on('data', (c) => {
+      stderr += c;
+    });
     child.on('error', (err) => done({ code: -1, stdout, stderr: stderr + err.message }));
     child.on('close', (code) => done({ code, stdout, stderr }));
   });
@@ -65,21 +69,36 @@ function lockClosure(names) {
 }
 
 let installed = false; // the other tests need the installed package
-const needsInstall = () => { if (!installed) assert.unreachable('the package did not build, pack or install (the first test says why)'); };
+const needsInstall = () => {
+  if (!installed) assert.unreachable('the package did not build, pack or install (the first test says why)');
+};
 
 test('npm pack: the tarball has the entries, types and LICENSE, and installs without warnings', async () => {
   ok(await run(process.execPath, [join(ROOT, 'scripts/build.mjs'), '--outdir', join(OUT, 'dist')], { cwd: ROOT }), 'build');
   // stage exactly what `files` ships, with this run's dist/, so the checkout's dist/ is untouched
   const stage = join(TMP, 'stage');
-  for (const f of ['package.json', 'README.md', 'LICENSE', ...pkg.files.filter((f) => f !== 'dist' && f !== 'README.md')]) cpSync(f, join(stage, f), { recursive: true });
+  for (const f of ['package.json', 'README.md', 'LICENSE', ...pkg.files.filter((f) => f !== 'dist' && f !== 'README.md')])
+    cpSync(f, join(stage, f), { recursive: true });
   cpSync(join(OUT, 'dist'), join(stage, 'dist'), { recursive: true });
   const packed = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', TMP], { cwd: stage });
   ok(packed, 'npm pack');
   const [info] = JSON.parse(packed.stdout);
   const files = info.files.map((f) => f.path);
-  for (const f of ['LICENSE', 'README.md', 'dist/index.js', 'dist/bertgpu.browser.js', 'dist/cli.js', 'dist/types/index.d.ts', 'dist/types-deno/index.d.ts']) assert.ok(files.includes(f), `tarball lacks ${f}`);
+  for (const f of [
+    'LICENSE',
+    'README.md',
+    'dist/index.js',
+    'dist/bertgpu.browser.js',
+    'dist/cli.js',
+    'dist/types/index.d.ts',
+    'dist/types-deno/index.d.ts',
+  ])
+    assert.ok(files.includes(f), `tarball lacks ${f}`);
   assert.ok(!files.some((f) => f.startsWith('scripts/')), 'scripts/ is not for consumers');
-  assert.ok(!pkg.scripts.prepare && !pkg.scripts.install && !pkg.scripts.postinstall, 'an install-time script would run (and warn) in consumers');
+  assert.ok(
+    !pkg.scripts.prepare && !pkg.scripts.install && !pkg.scripts.postinstall,
+    'an install-time script would run (and warn) in consumers',
+  );
   assert.match(readFileSync('LICENSE', 'utf8'), /Apache License\s+Version 2\.0, January 2004/);
 
   // a fresh project depending on the tarball; its lockfile comes from ours so that `npm ci
@@ -88,15 +107,33 @@ test('npm pack: the tarball has the entries, types and LICENSE, and installs wit
   const integrity = `sha512-${createHash('sha512').update(readFileSync(tgz)).digest('base64')}`;
   const deps = { ...pkg.dependencies };
   const lock = {
-    name: 'consumer', version: '1.0.0', lockfileVersion: 3, requires: true,
+    name: 'consumer',
+    version: '1.0.0',
+    lockfileVersion: 3,
+    requires: true,
     packages: {
       '': { name: 'consumer', version: '1.0.0', dependencies: { bertgpu: `file:../${info.filename}` } },
-      'node_modules/bertgpu': { version: pkg.version, resolved: `file:../${info.filename}`, integrity, license: pkg.license, dependencies: deps, optionalDependencies: pkg.optionalDependencies, bin: pkg.bin },
+      'node_modules/bertgpu': {
+        version: pkg.version,
+        resolved: `file:../${info.filename}`,
+        integrity,
+        license: pkg.license,
+        dependencies: deps,
+        optionalDependencies: pkg.optionalDependencies,
+        bin: pkg.bin,
+      },
       ...lockClosure(Object.keys({ ...deps, ...pkg.optionalDependencies })),
     },
   };
   mkdirSync(APP, { recursive: true });
-  writeFileSync(join(APP, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', type: 'module', private: true, dependencies: lock.packages[''].dependencies }, null, 2));
+  writeFileSync(
+    join(APP, 'package.json'),
+    JSON.stringify(
+      { name: 'consumer', version: '1.0.0', type: 'module', private: true, dependencies: lock.packages[''].dependencies },
+      null,
+      2,
+    ),
+  );
   writeFileSync(join(APP, 'package-lock.json'), JSON.stringify(lock, null, 2));
   const install = await run('npm', ['ci', '--offline', '--omit=optional', '--no-audit', '--no-fund'], { cwd: APP });
   ok(install, 'npm ci of the tarball');
@@ -130,16 +167,34 @@ export async function demo(device?: GPUDevice): Promise<number[]> {
 }
 `;
 
-for (const [resolution, module] of [['bundler', 'esnext'], ['nodenext', 'nodenext'], ['node16', 'node16']]) {
+for (const [resolution, module] of [
+  ['bundler', 'esnext'],
+  ['nodenext', 'nodenext'],
+  ['node16', 'node16'],
+]) {
   test(`TypeScript (strict, moduleResolution ${resolution}) compiles against the package`, async () => {
-  needsInstall();
+    needsInstall();
     const dir = join(APP, `ts-${resolution}`);
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'consumer.ts'), CONSUMER_TS);
-    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { strict: true, target: 'es2022', module, moduleResolution: resolution, lib: ['es2022', 'dom'], types: [], skipLibCheck: false, noEmit: true, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true },
-      files: ['consumer.ts'],
-    }));
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          target: 'es2022',
+          module,
+          moduleResolution: resolution,
+          lib: ['es2022', 'dom'],
+          types: [],
+          skipLibCheck: false,
+          noEmit: true,
+          exactOptionalPropertyTypes: true,
+          noUncheckedIndexedAccess: true,
+        },
+        files: ['consumer.ts'],
+      }),
+    );
     ok(await tsc(join(dir, 'tsconfig.json')), 'tsc');
   });
 }
@@ -188,10 +243,32 @@ test('Deno: the CLI runs by path (info) and the pre-train -> save -> load -> pre
   // the demo imports 'bertgpu': here the installed tarball's entry
   writeFileSync(join(TMP, 'import-map.json'), JSON.stringify({ imports: { bertgpu: pathToFileURL(join(PKG, 'dist/index.js')).href } }));
   const out = join(TMP, 'demo-out');
-  const demo = await run(DENO, ['run', '-A', '--no-config', '--import-map', join(TMP, 'import-map.json'), join(ROOT, 'demos/pretrain-deno.ts'), '--steps', '4', '--chapters', '3', '--out', out], { cwd: TMP });
+  const demo = await run(
+    DENO,
+    [
+      'run',
+      '-A',
+      '--no-config',
+      '--import-map',
+      join(TMP, 'import-map.json'),
+      join(ROOT, 'demos/pretrain-deno.ts'),
+      '--steps',
+      '4',
+      '--chapters',
+      '3',
+      '--out',
+      out,
+    ],
+    { cwd: TMP },
+  );
   ok(demo, 'deno demo');
   assert.match(demo.stdout, /^DEMO OK$/m);
-  ok(await run(DENO, ['check', '--no-config', '--import-map', join(TMP, 'import-map.json'), join(ROOT, 'demos/pretrain-deno.ts')], { cwd: TMP }), 'deno check of the demo');
+  ok(
+    await run(DENO, ['check', '--no-config', '--import-map', join(TMP, 'import-map.json'), join(ROOT, 'demos/pretrain-deno.ts')], {
+      cwd: TMP,
+    }),
+    'deno check of the demo',
+  );
 });
 
 // One page body for both browser consumers: the result or the error goes into #out.
@@ -211,11 +288,25 @@ test('Chromium: an esbuild-bundled page and a no-bundler <script type=module> pa
   const web = join(APP, 'web');
   mkdirSync(web, { recursive: true });
   writeFileSync(join(web, 'bundled-main.js'), `import * as bg from 'bertgpu';\n${PAGE_JS}`);
-  await esbuild.build({ entryPoints: [join(web, 'bundled-main.js')], bundle: true, format: 'esm', platform: 'browser', outfile: join(web, 'bundled.js'), logLevel: 'error', absWorkingDir: APP });
-  writeFileSync(join(APP, 'bundled.html'), '<!doctype html><meta charset="utf-8"><pre id="out"></pre><script type="module" src="./web/bundled.js"></script>\n');
-  writeFileSync(join(APP, 'plain.html'), `<!doctype html><meta charset="utf-8"><pre id="out"></pre>
+  await esbuild.build({
+    entryPoints: [join(web, 'bundled-main.js')],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    outfile: join(web, 'bundled.js'),
+    logLevel: 'error',
+    absWorkingDir: APP,
+  });
+  writeFileSync(
+    join(APP, 'bundled.html'),
+    '<!doctype html><meta charset="utf-8"><pre id="out"></pre><script type="module" src="./web/bundled.js"></script>\n',
+  );
+  writeFileSync(
+    join(APP, 'plain.html'),
+    `<!doctype html><meta charset="utf-8"><pre id="out"></pre>
 <script type="importmap">{ "imports": { "bertgpu": "./node_modules/bertgpu/dist/bertgpu.browser.js" } }</script>
-<script type="module">import * as bg from 'bertgpu';\n${PAGE_JS}</script>\n`);
+<script type="module">import * as bg from 'bertgpu';\n${PAGE_JS}</script>\n`,
+  );
   const server = await serve(APP);
   const browser = await launchChromium();
   try {

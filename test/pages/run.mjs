@@ -15,7 +15,14 @@ const OUT = resolve(process.env.TEST_BUILD_DIR ?? '.test-build', 'pages');
 let demo;
 
 test('npm run demo --smoke: every page driven end to end, no page or console error', async () => {
-  demo = await runDemo({ out: join(OUT, 'out'), buildDir: join(OUT, 'site'), smoke: true, pauseAndReload: true, inspect: look, log: () => {} });
+  demo = await runDemo({
+    out: join(OUT, 'out'),
+    buildDir: join(OUT, 'site'),
+    smoke: true,
+    pauseAndReload: true,
+    inspect: look,
+    log: () => {},
+  });
   assert.equal(demo.failures, []);
   assert.ok(demo.ok);
 });
@@ -23,10 +30,21 @@ test('npm run demo --smoke: every page driven end to end, no page or console err
 test('tokenizer page: "I love NLP!" tokens, ids and the deck\'s BPE merges', () => {
   assert.is(demo.tokens, '[CLS] i love nl ##p ! [SEP]');
   assert.is(demo.ids, '101 1045 2293 17953 2361 999 102');
-  assert.equal(demo.merges, ['e + s → es', 'es + t → est', 'l + o → lo', 'lo + w → low', 'n + e → ne', 'ne + w → new', 'new + est → newest', 'w + i → wi', 'wi + d → wid', 'wid + est → widest']);
+  assert.equal(demo.merges, [
+    'e + s → es',
+    'es + t → est',
+    'l + o → lo',
+    'lo + w → low',
+    'n + e → ne',
+    'ne + w → new',
+    'new + est → newest',
+    'w + i → wi',
+    'wi + d → wid',
+    'wid + est → widest',
+  ]);
 });
 
-test('pre-train page: paused, reloaded and resumed from the browser\'s storage; a verdict shown', () => {
+test("pre-train page: paused, reloaded and resumed from the browser's storage; a verdict shown", () => {
   assert.ok(demo.resumedAt, 'the run was not paused and reloaded');
   assert.match(demo.resumedAt.paused, /^Paused: step \d+ \/ 8/);
   assert.match(demo.resumedAt.restored, /^Restored from this browser's storage at step \d+/);
@@ -56,7 +74,9 @@ async function pixelSpread(page, path) {
     const g = c.getContext('2d');
     g.drawImage(img, 0, 0);
     const px = g.getImageData(0, 0, img.width, img.height).data;
-    let sum = 0, sq = 0, n = 0;
+    let sum = 0,
+      sq = 0,
+      n = 0;
     for (let i = 0; i < px.length; i += 4 * 7) {
       const v = (px[i] + px[i + 1] + px[i + 2]) / 3;
       sum += v;
@@ -108,7 +128,7 @@ async function look(browser, base, result) {
   return seen;
 }
 
-test('tokenizer page on screen: the id row, spans at the offsets, a pair\'s type ids, BPE step 2', () => {
+test("tokenizer page on screen: the id row, spans at the offsets, a pair's type ids, BPE step 2", () => {
   const s = demo.inspected;
   assert.equal(s.idCells, ['101', '1045', '2293', '17953', '2361', '999', '102']);
   assert.equal(s.spans, ['I', 'love', 'NL', 'P', '!']);
@@ -127,7 +147,10 @@ test('pre-train page after a reload: loss number, a drawn chart, the held-back t
 test('fill-mask page: k = 3 guesses per mask, probabilities in [0, 100]%', () => {
   const s = demo.inspected;
   assert.equal(s.guessRows, [3, 3, 3]);
-  assert.ok(s.probabilities.every((p) => p >= 0 && p <= 100), String(s.probabilities));
+  assert.ok(
+    s.probabilities.every((p) => p >= 0 && p <= 100),
+    String(s.probabilities),
+  );
 });
 
 test('screenshots are not blank; a browser without WebGPU is told what to do', () => {
@@ -141,7 +164,8 @@ test('screenshots are not blank; a browser without WebGPU is told what to do', (
 test('buildPages makes its folder when missing', async () => {
   const dir = join(OUT, 'fresh', 'nested');
   await buildPages(dir);
-  for (const f of ['index.html', 'tokenizer.js', 'pretrain.js', 'fill-mask.js', 'data/bert-base-uncased-vocab.txt', 'corpus/files.json']) assert.ok(existsSync(join(dir, f)), f);
+  for (const f of ['index.html', 'tokenizer.js', 'pretrain.js', 'fill-mask.js', 'data/bert-base-uncased-vocab.txt', 'corpus/files.json'])
+    assert.ok(existsSync(join(dir, f)), f);
 });
 
 test.run();
