@@ -7,6 +7,7 @@
 import { Tensor, noGrad, scopeAsync } from '../tensor.js';
 import { runtime } from '../runtime.js';
 import { Generator } from '../ops/creation.js';
+import { add } from '../ops/index.js';
 import {
   Trainer,
   readCheckpointState,
@@ -97,8 +98,16 @@ export interface FineTuneOptions {
   patience?: number;
   /** Train the task head only: the encoder gets no gradient kernels at all. */
   freezeEncoder?: boolean;
-  /** Train LoRA adapters (and the head) instead of the whole model. */
-  lora?: LoraOptions;
+  /**
+   * Train LoRA adapters (and the head) instead of the whole model; a LoraModel built on `model`
+   * trains its active adapter (one base, several adapters: the caller keeps and disposes it).
+   */
+  lora?: LoraOptions | LoraModel;
+  /**
+   * A term added to every micro-batch's task loss, built from the model being trained (e.g. a
+   * penalty toward earlier weights, src/finetune/continual.ts).
+   */
+  extraLoss?: (model: TaskModel) => Tensor;
   /**
    * Frozen features (cls, pair, regression): `model`'s encoder frozen, a new head on ELMo's
    * scalar mix of every layer's mean-pooled vector or on the last four concatenated.
@@ -175,6 +184,7 @@ class TaskObjective implements Objective<Batch> {
     readonly model: TaskModel,
     private readonly params: [string, Tensor][],
     generator: Generator,
+    private readonly extraLoss?: (model: TaskModel) => Tensor,
   ) {
     this.name = `finetune:${task.name}`;
     // checkpoints hold Hugging Face directories; a feature head is not one (FineTuneRun refuses to checkpoint it)
@@ -202,7 +212,10 @@ class TaskObjective implements Objective<Batch> {
   step(batch: Batch, _withMetrics: boolean): StepTensors {
     const out = this.model.forward(batchInputs(batch));
     if (!out.loss) throw new Error(`finetune ${this.task.name}: the batch has no labels`);
-    return { loss: out.loss, parts: {}, metrics: async () => ({}) };
+    if (!this.extraLoss) return { loss: out.loss, parts: {}, metrics: async () => ({}) };
+    const extra = this.extraLoss(this.model);
+    const loss = add(out.loss, extra);
+    return { loss, parts: { task: out.loss, extra }, metrics: async () => ({}) };
   }
 }
 
@@ -227,6 +240,7 @@ export class FineTuneRun {
   private readonly source: EpochBatches<unknown>;
   private readonly evalFeatures: unknown[];
   private sinceBest = 0;
+  private ownsLora = true;
 
   constructor(readonly options: FineTuneOptions) {
     const o = options;
@@ -262,7 +276,9 @@ export class FineTuneRun {
     }
     if (o.features) this.lora = null;
     else if (o.lora) {
-      this.lora = new LoraModel(o.model, { taskType: PEFT_TASK[o.task], seed, ...o.lora });
+      this.ownsLora = !(o.lora instanceof LoraModel);
+      this.lora = o.lora instanceof LoraModel ? o.lora : new LoraModel(o.model, { taskType: PEFT_TASK[o.task], seed, ...o.lora });
+      if (this.lora.model !== o.model) throw new Error('finetune: the LoraModel given as lora must be built on the model given as model');
       params = this.lora.trainableParameters();
     } else {
       this.lora = null;
@@ -285,7 +301,7 @@ export class FineTuneRun {
     };
     // the generator the model's dropout draws from: its stream goes into checkpoints
     const dropout = this.model.namedModules().find(([, m]) => m instanceof Dropout)?.[1] as Dropout | undefined;
-    const objective = new TaskObjective(this.task, this.model, params!, dropout?.generator ?? defaultGenerator);
+    const objective = new TaskObjective(this.task, this.model, params!, dropout?.generator ?? defaultGenerator, o.extraLoss);
     this.trainer = new Trainer<Batch>(objective, this.model.config, this.source, trainerOptions);
     this.trainer.onLog = (r) => this.onLog?.({ ...r, epoch: this.epoch });
   }
@@ -429,7 +445,7 @@ export class FineTuneRun {
   }
 
   dispose(): void {
-    this.lora?.dispose();
+    if (this.ownsLora) this.lora?.dispose();
     this.trainer.optimizer.dispose();
   }
 }
@@ -497,7 +513,7 @@ export async function predictExamples(
 /** A task model's mean loss and the task's metrics on labelled examples. */
 export async function evaluateExamples(
   task: AnyTask,
-  model: PreTrainedModel,
+  model: TaskModel,
   examples: readonly Located[],
   context: PredictContext,
 ): Promise<{ loss: number; metrics: Record<string, number | null> }> {
