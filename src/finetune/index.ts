@@ -9,3 +9,4 @@ export * from './inputs.js';
 export * as metrics from './metrics.js';
 export * from './train.js';
 export * from './features.js';
+export * from './baselines.js';
