@@ -14,7 +14,6 @@ fn index_of(wid: vec3u, nwg: vec3u, lid: vec3u) -> u32 { return (wid.y * nwg.x +
 fn dropout(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let i = index_of(wid, nwg, lid);
   if (i >= params.n) { return; }
-  let w = philox4x32(vec4u(i, params.offset, 0u, 0u), vec2u(params.seed_lo, params.seed_hi));
-  let keep = philox_uniform(w.x) >= params.p;
+  let keep = dropout_keep(i, params.offset, params.seed_lo, params.seed_hi, params.p);
   y[i] = select(0.0, x[i] * params.scale, keep);
 }

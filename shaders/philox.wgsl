@@ -30,3 +30,10 @@ fn philox4x32(counter: vec4u, key_in: vec2u) -> vec4u {
 
 // Uniform in [0, 1) with 24 bits.
 fn philox_uniform(w: u32) -> f32 { return f32(w >> 8u) * (1.0 / 16777216.0); }
+
+// Dropout's keep test for element i under (seed, offset): shared by every kernel that drops, so
+// a fused kernel keeps exactly the mask ops.dropout would draw.
+fn dropout_keep(i: u32, offset: u32, seed_lo: u32, seed_hi: u32, p: f32) -> bool {
+  let w = philox4x32(vec4u(i, offset, 0u, 0u), vec2u(seed_lo, seed_hi));
+  return philox_uniform(w.x) >= p;
+}

@@ -1,7 +1,12 @@
 // Softmax and log-softmax over the last axis of `rows` rows of `cols`, of (x * scale + mask).
 // The optional additive mask has mask_rows rows; row r uses mask row r / mask_group
 // (an attention mask [B, 1, 1, T] serves scores [B, H, T, T]). One invocation per row.
-struct Params { rows: u32, cols: u32, scale: f32, has_mask: u32, mask_group: u32, pad0: u32, pad1: u32, pad2: u32 }
+// softmax_dropout_* add the attention probabilities' dropout (philox.wgsl's mask, as ops.dropout).
+struct Params {
+  rows: u32, cols: u32, scale: f32, has_mask: u32,
+  mask_group: u32, seed_lo: u32, seed_hi: u32, offset: u32,
+  drop_p: f32, drop_scale: f32, pad0: u32, pad1: u32,
+}
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> mask: array<f32>;
@@ -11,6 +16,8 @@ struct Params { rows: u32, cols: u32, scale: f32, has_mask: u32, mask_group: u32
 @group(0) @binding(4) var<storage, read> g: array<f32>;
 @group(0) @binding(5) var<storage, read> saved_y: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dx: array<f32>;
+// dropout: the dropped probabilities (y keeps the softmax itself, saved for backward)
+@group(0) @binding(7) var<storage, read_write> y_dropped: array<f32>;
 
 override LOG: bool = false;
 
@@ -27,22 +34,47 @@ fn logit(r: u32, base: u32, j: u32) -> f32 {
   return v;
 }
 
+// The row's maximum and sum of exp(logit - maximum).
+fn row_stats(r: u32, base: u32) -> vec2f {
+  var m = -3.402823e38;
+  for (var j = 0u; j < p.cols; j++) { m = max_nan(m, logit(r, base, j)); }
+  var s = 0.0;
+  for (var j = 0u; j < p.cols; j++) { s += exp(logit(r, base, j) - m); }
+  return vec2f(m, s);
+}
+
+// A row masked entirely with -inf has no maximum: it gives zeros; a NaN in the row makes the
+// whole row NaN (exp(NaN) is +inf on some adapters).
+fn prob(v: f32, m: f32, s: f32) -> f32 {
+  if (is_nan(m)) { return m; }
+  return select(exp(v - m) / s, 0.0, s == 0.0 || m < -3.4e38);
+}
+
 @compute @workgroup_size(64)
 fn softmax_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let r = index_of(wid, nwg, lid);
   if (r >= p.rows) { return; }
   let base = r * p.cols;
-  var m = -3.402823e38;
-  for (var j = 0u; j < p.cols; j++) { m = max_nan(m, logit(r, base, j)); }
-  var s = 0.0;
-  for (var j = 0u; j < p.cols; j++) { s += exp(logit(r, base, j) - m); }
-  // A row masked entirely with -inf has no maximum: it gives zeros (softmax) / -inf (log-softmax).
-  let lse = m + log(s);
+  let st = row_stats(r, base);
+  let m = st.x;
+  // a fully -inf row gives -inf in log-softmax
+  let lse = m + log(st.y);
   for (var j = 0u; j < p.cols; j++) {
     let v = logit(r, base, j);
-    // a NaN in the row makes the whole row NaN (exp(NaN) is +inf on some adapters)
-    if (is_nan(m)) { y[base + j] = m; }
-    else if (LOG) { y[base + j] = v - lse; } else { y[base + j] = select(exp(v - m) / s, 0.0, s == 0.0 || m < -3.4e38); }
+    if (LOG && !is_nan(m)) { y[base + j] = v - lse; } else { y[base + j] = prob(v, m, st.y); }
+  }
+}
+
+@compute @workgroup_size(64)
+fn softmax_dropout_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let r = index_of(wid, nwg, lid);
+  if (r >= p.rows) { return; }
+  let base = r * p.cols;
+  let st = row_stats(r, base);
+  for (var j = 0u; j < p.cols; j++) {
+    let yv = prob(logit(r, base, j), st.x, st.y);
+    y[base + j] = yv;
+    y_dropped[base + j] = select(0.0, yv * p.drop_scale, dropout_keep(base + j, p.offset, p.seed_lo, p.seed_hi, p.drop_p));
   }
 }
 
@@ -60,5 +92,24 @@ fn softmax_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
   for (var j = 0u; j < p.cols; j++) {
     let yv = saved_y[base + j];
     if (LOG) { dx[base + j] = p.scale * (g[base + j] - exp(yv) * s); } else { dx[base + j] = p.scale * yv * (g[base + j] - s); }
+  }
+}
+
+// dropout's backward (g through the same mask) then softmax's: gd = dropout(g),
+// dx = scale * y * (gd - sum(gd * y)); gd is parked in dx between the two passes.
+@compute @workgroup_size(64)
+fn softmax_dropout_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let r = index_of(wid, nwg, lid);
+  if (r >= p.rows) { return; }
+  let base = r * p.cols;
+  var s = 0.0;
+  for (var j = 0u; j < p.cols; j++) {
+    let gd = select(0.0, g[base + j] * p.drop_scale, dropout_keep(base + j, p.offset, p.seed_lo, p.seed_hi, p.drop_p));
+    dx[base + j] = gd;
+    s += gd * saved_y[base + j];
+  }
+  for (var j = 0u; j < p.cols; j++) {
+    let yv = saved_y[base + j];
+    dx[base + j] = p.scale * yv * (dx[base + j] - s);
   }
 }

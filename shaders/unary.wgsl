@@ -1,4 +1,5 @@
 // Elementwise functions y = f(x) (entry point per function) and their gradients dx = g * f'(x).
+// The exact GELU comes from gelu.wgsl (shared with bias_gelu.wgsl).
 // `alpha` is the scalar of pow / add / mul.
 struct Params { n: u32, alpha: f32 }
 
@@ -10,20 +11,9 @@ struct Params { n: u32, alpha: f32 }
 @group(0) @binding(4) var<storage, read> saved_y: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dx: array<f32>;
 
-const SQRT1_2 = 0.7071067811865476;
-const INV_SQRT_2PI = 0.3989422804014327;
 const SQRT_2_OVER_PI = 0.7978845608028654;
 
 fn index_of(wid: vec3u, nwg: vec3u, lid: vec3u) -> u32 { return (wid.y * nwg.x + wid.x) * 256u + lid.x; }
-
-// erf with |error| < 1.2e-7 (Numerical Recipes erfc, Chebyshev fit): accurate to f32.
-fn erf_(v: f32) -> f32 {
-  let z = abs(v);
-  let t = 1.0 / (1.0 + 0.5 * z);
-  let r = t * exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
-          t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
-  return select(r - 1.0, 1.0 - r, v >= 0.0);
-}
 
 // NaN test on the bits: compilers may assume `v != v` is false (WGSL allows finite-math folding).
 fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
@@ -31,7 +21,6 @@ fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u
 // tanh that cannot overflow to NaN for large |v|, and keeps a NaN (clamp would turn it into -1).
 fn tanh_(v: f32) -> f32 { return select(tanh(clamp(v, -15.0, 15.0)), v, is_nan(v)); } // clamp(NaN) is -15
 
-fn gelu_erf(v: f32) -> f32 { return 0.5 * v * (1.0 + erf_(v * SQRT1_2)); }
 fn gelu_tanh(v: f32) -> f32 { return 0.5 * v * (1.0 + tanh_(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v))); }
 fn sigmoid_(v: f32) -> f32 { return select(exp(v) / (1.0 + exp(v)), 1.0 / (1.0 + exp(-v)), v >= 0.0); }
 
@@ -79,7 +68,7 @@ fn derivative(v: f32, out: f32) -> f32 {
     case 5u: { return 1.0 - out * out; }
     case 6u: { return select(0.0, 1.0, v > 0.0); }
     case 7u: { return out * (1.0 - out); }
-    case 8u: { return 0.5 * (1.0 + erf_(v * SQRT1_2)) + v * INV_SQRT_2PI * exp(-0.5 * v * v); }
+    case 8u: { return gelu_erf_grad(v); }
     case 9u: {
       let u = SQRT_2_OVER_PI * (v + 0.044715 * v * v * v);
       let t = tanh_(u);

@@ -6,3 +6,5 @@ import './models-portable.test.js';
 import './engine-nan.test.js';
 import './engine-misuse.test.js';
 import './engine-attention.test.js';
+import './engine-fused.test.js';
+import './engine-fused-layer.test.js';

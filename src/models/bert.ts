@@ -13,6 +13,18 @@ export function free(...ts: (Tensor | null | undefined)[]): void {
   for (const t of ts) t?.dispose();
 }
 
+let fusedKernels = true;
+/**
+ * Whether the encoder layers use the fused kernels (bias + GELU, dropout + residual + LayerNorm,
+ * softmax + dropout) or the op-by-op path; both give the same numbers (test/engine-fused-layer).
+ * Returns the previous setting.
+ */
+export function setFusedKernels(on: boolean): boolean {
+  const prev = fusedKernels;
+  fusedKernels = on;
+  return prev;
+}
+
 export interface ModelInit {
   /** Random source of the initial weights and of dropout. */
   generator?: Generator;
@@ -134,12 +146,17 @@ export class BertSelfAttention extends Module {
     const k = this.split(this.key.forward(x));
     const v = this.split(this.value.forward(x));
     const scores = ops.matmul(q, k, { transB: true, alpha: 1 / Math.sqrt(this.headDim) });
-    const probs = ops.softmax(scores, mask ? { mask } : {});
-    const dropped = this.dropout.forward(probs);
+    const d = this.dropout;
+    // fused: the softmax kernel applies the dropout too (same masks)
+    const probs = ops.softmax(scores, {
+      mask: mask ?? undefined,
+      ...(fusedKernels && { dropout: d.p, training: d.training, generator: d.generator }),
+    });
+    const dropped = fusedKernels ? probs : d.forward(probs);
     const ctx = ops.matmul(dropped, v); // [B, heads, T, D]
     const merged = ops.permute(ctx, [0, 2, 1, 3]);
     const out = ops.reshape(merged, [B, T, H]);
-    free(q, k, v, scores, probs, dropped, ctx, merged);
+    free(q, k, v, scores, probs, fusedKernels ? null : dropped, ctx, merged);
     return out;
   }
 }
@@ -157,6 +174,17 @@ export class BertResidualOutput extends Module {
   }
   forward(x: Tensor, residual: Tensor): Tensor {
     const h = this.dense.forward(x);
+    if (fusedKernels) {
+      const { LayerNorm: ln, dropout: d } = this;
+      const out = ops.residualLayerNorm(h, residual, ln.weight, ln.bias, {
+        eps: ln.eps,
+        dropout: d.p,
+        training: d.training,
+        generator: d.generator,
+      });
+      free(h);
+      return out;
+    }
     const d = this.dropout.forward(h);
     const s = ops.add(d, residual);
     const out = this.LayerNorm.forward(s);
@@ -184,8 +212,10 @@ export class BertAttention extends Module {
 export class BertIntermediate extends Module {
   readonly dense: Linear;
   private readonly act: (x: Tensor) => Tensor;
+  private readonly exactGelu: boolean;
   constructor(config: BertConfig, init: ModelInit) {
     super();
+    this.exactGelu = config.hidden_act === 'gelu';
     this.dense = this.module(
       'dense',
       new Linear(config.hidden_size, config.intermediate_size, { std: config.initializer_range, generator: init.generator }),
@@ -193,7 +223,17 @@ export class BertIntermediate extends Module {
     this.act = activation(config.hidden_act);
   }
   forward(x: Tensor): Tensor {
-    const h = this.dense.forward(x);
+    const dense = this.dense;
+    // fused: the matmul without its bias, then bias + GELU in one kernel; a LoRA-wrapped dense
+    // (dense.adapter) keeps its own forward
+    if (fusedKernels && this.exactGelu && dense.bias && !dense.adapter) {
+      if (x.shape[x.rank - 1] !== dense.inFeatures) return dense.forward(x); // Linear's own shape error
+      const h = ops.matmul(x, dense.weight, { transB: true });
+      const out = ops.biasGelu(h, dense.bias);
+      free(h);
+      return out;
+    }
+    const h = dense.forward(x);
     const out = this.act(h);
     free(h);
     return out;

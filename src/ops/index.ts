@@ -17,6 +17,8 @@ export * from './matmul.js';
 export * from './softmax.js';
 export * from './attention.js';
 export * from './layernorm.js';
+export * from './residual-layernorm.js';
+export * from './bias-gelu.js';
 export * from './gather.js';
 export * from './dropout.js';
 export * from './losses.js';

@@ -40,33 +40,7 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-12):
         dx = Tensor.empty(x.shape, 'f32', 'layerNorm dx');
         rt.dispatch(LAYERNORM, 'layernorm_backward_x', { x: sx, weight: sw, g, saved_mean: sm, saved_rstd: sr, dx, p }, { threads: rows });
       }
-      if (weight.requiresGrad || bias.requiresGrad) {
-        if (rows <= 4 * ROW_CHUNK) {
-          dw = Tensor.empty([cols], 'f32', 'layerNorm dweight');
-          db = Tensor.empty([cols], 'f32', 'layerNorm dbias');
-          rt.dispatch(
-            LAYERNORM,
-            'layernorm_backward_weight',
-            { x: sx, g, saved_mean: sm, saved_rstd: sr, dweight: dw, dbias: db, p },
-            { threads: cols },
-          );
-        } else {
-          // many rows: per-chunk sums, then a sum over the chunks
-          const chunks = Math.ceil(rows / ROW_CHUNK);
-          const pw = Tensor.empty([chunks, cols], 'f32', 'layerNorm dweight partials');
-          const pb = Tensor.empty([chunks, cols], 'f32', 'layerNorm dbias partials');
-          rt.dispatch(
-            LAYERNORM,
-            'layernorm_backward_weight_partial',
-            { x: sx, g, saved_mean: sm, saved_rstd: sr, dweight: pw, dbias: pb, p },
-            { threads: chunks * cols },
-          );
-          dw = sum(pw, 0);
-          db = sum(pb, 0);
-          pw.dispose();
-          pb.dispose();
-        }
-      }
+      if (weight.requiresGrad || bias.requiresGrad) [dw, db] = layerNormParamGrads(sx, g, sm, sr, rows, cols);
       return [dx, dw, db];
     },
     [x, weight, mean, rstd],
@@ -74,4 +48,39 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-12):
   mean.dispose();
   rstd.dispose();
   return out;
+}
+
+/**
+ * dweight = sum over rows of g * xhat, dbias = sum of g, from the forward's input x and its saved
+ * per-row mean / rstd (also used by residualLayerNorm).
+ */
+export function layerNormParamGrads(x: Tensor, g: Tensor, mean: Tensor, rstd: Tensor, rows: number, cols: number): [Tensor, Tensor] {
+  const rt = runtime();
+  const p = { rows, cols, eps: 0, pad: 0 };
+  if (rows <= 4 * ROW_CHUNK) {
+    const dw = Tensor.empty([cols], 'f32', 'layerNorm dweight');
+    const db = Tensor.empty([cols], 'f32', 'layerNorm dbias');
+    rt.dispatch(
+      LAYERNORM,
+      'layernorm_backward_weight',
+      { x, g, saved_mean: mean, saved_rstd: rstd, dweight: dw, dbias: db, p },
+      { threads: cols },
+    );
+    return [dw, db];
+  }
+  // many rows: per-chunk sums, then a sum over the chunks
+  const chunks = Math.ceil(rows / ROW_CHUNK);
+  const pw = Tensor.empty([chunks, cols], 'f32', 'layerNorm dweight partials');
+  const pb = Tensor.empty([chunks, cols], 'f32', 'layerNorm dbias partials');
+  rt.dispatch(
+    LAYERNORM,
+    'layernorm_backward_weight_partial',
+    { x, g, saved_mean: mean, saved_rstd: rstd, dweight: pw, dbias: pb, p },
+    { threads: chunks * cols },
+  );
+  const dw = sum(pw, 0);
+  const db = sum(pb, 0);
+  pw.dispose();
+  pb.dispose();
+  return [dw, db];
 }

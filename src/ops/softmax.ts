@@ -1,10 +1,13 @@
-// Softmax / log-softmax over the last axis of (x * scale + mask) (softmax.wgsl).
+// Softmax / log-softmax over the last axis of (x * scale + mask) (softmax.wgsl), and softmax
+// with dropout on its output in the same kernel (unfused attention's probabilities).
 import softmaxSource from '../../shaders/softmax.wgsl';
+import philoxSource from '../../shaders/philox.wgsl';
 import { defineShader, runtime } from '../runtime.js';
 import { Tensor, record, shapeStr } from '../tensor.js';
 import { checkDtype } from './util.js';
+import { defaultGenerator, type Generator } from './creation.js';
 
-const SOFTMAX = defineShader('softmax', softmaxSource);
+const SOFTMAX = defineShader('softmax', softmaxSource, [philoxSource]);
 
 export interface SoftmaxOptions {
   /** Multiplies x before the softmax. */
@@ -14,6 +17,14 @@ export interface SoftmaxOptions {
    * leading dimensions are a prefix of x's followed by ones (e.g. [B, 1, 1, T] for [B, H, T, T]).
    */
   mask?: Tensor;
+}
+
+export interface SoftmaxDropoutOptions extends SoftmaxOptions {
+  /** Dropout probability on the probabilities: the same masks as ops.dropout(softmax(x), p). */
+  dropout?: number;
+  /** Dropout applies only when training (as ops.dropout). */
+  training?: boolean;
+  generator?: Generator;
 }
 
 function maskGroup(x: Tensor, mask: Tensor): number {
@@ -33,17 +44,24 @@ function maskGroup(x: Tensor, mask: Tensor): number {
   return xLead.slice(k).reduce((a, b) => a * b, 1);
 }
 
-function run(log: boolean, x: Tensor, options: SoftmaxOptions): Tensor {
-  const op = log ? 'logSoftmax' : 'softmax';
+const NO_DROPOUT = { seed_lo: 0, seed_hi: 0, offset: 0, drop_p: 0, drop_scale: 1, pad0: 0, pad1: 0 };
+
+function params(op: string, x: Tensor, { scale = 1, mask }: SoftmaxOptions) {
   checkDtype(op, 'x', x, 'f32');
   if (x.rank === 0) throw new Error(`${op}: x must have at least one dimension`);
-  const { scale = 1, mask } = options;
   if (mask) checkDtype(op, 'mask', mask, 'f32');
   const cols = x.shape[x.rank - 1];
   const rows = cols === 0 ? 0 : x.size / cols;
   const group = mask ? maskGroup(x, mask) : 1;
+  return { rows, cols, scale, has_mask: mask ? 1 : 0, mask_group: group, ...NO_DROPOUT };
+}
+
+function run(log: boolean, x: Tensor, options: SoftmaxOptions): Tensor {
+  const op = log ? 'logSoftmax' : 'softmax';
+  const p = params(op, x, options);
+  const { mask } = options;
+  const rows = p.rows;
   const out = Tensor.empty(x.shape, 'f32', op);
-  const p = { rows, cols, scale, has_mask: mask ? 1 : 0, mask_group: group, pad0: 0, pad1: 0, pad2: 0 };
   // An unused mask binding still needs a buffer: bind x itself (read-only).
   runtime().dispatch(SOFTMAX, 'softmax_forward', { x, mask: mask ?? x, y: out, p }, { threads: rows }, { LOG: log ? 1 : 0 });
   return record(
@@ -59,5 +77,31 @@ function run(log: boolean, x: Tensor, options: SoftmaxOptions): Tensor {
   );
 }
 
-export const softmax = (x: Tensor, options: SoftmaxOptions = {}) => run(false, x, options);
+/** softmax(x * scale + mask), then (when training with dropout > 0) dropout on it. */
+export function softmax(x: Tensor, options: SoftmaxDropoutOptions = {}): Tensor {
+  const { dropout = 0, training = true, generator = defaultGenerator } = options;
+  if (!(dropout >= 0 && dropout < 1)) throw new Error(`softmax: dropout must be in [0, 1), got ${dropout}`);
+  if (!training || dropout === 0) return run(false, x, options);
+  const op = 'softmaxDropout';
+  const base = params(op, x, options);
+  const s = generator.next();
+  const p = { ...base, seed_lo: s.seedLo, seed_hi: s.seedHi, offset: s.offset, drop_p: dropout, drop_scale: 1 / (1 - dropout) };
+  const y = Tensor.empty(x.shape, 'f32', `${op} probabilities`);
+  const out = Tensor.empty(x.shape, 'f32', op);
+  const rt = runtime();
+  rt.dispatch(SOFTMAX, 'softmax_dropout_forward', { x, mask: options.mask ?? x, y, y_dropped: out, p }, { threads: p.rows });
+  const result = record(
+    op,
+    out,
+    [x],
+    (g, [sy]) => {
+      const dx = Tensor.empty(x.shape, 'f32', `${op} backward`);
+      rt.dispatch(SOFTMAX, 'softmax_dropout_backward', { g, saved_y: sy, dx, p }, { threads: p.rows });
+      return [dx];
+    },
+    [y],
+  );
+  y.dispose();
+  return result;
+}
 export const logSoftmax = (x: Tensor, options: SoftmaxOptions = {}) => run(true, x, options);

@@ -1,10 +1,11 @@
 // Elementwise functions (unary.wgsl): forward y = f(x), backward dx = g * f'(x) in one kernel.
 import unarySource from '../../shaders/unary.wgsl';
+import geluSource from '../../shaders/gelu.wgsl';
 import { defineShader, runtime } from '../runtime.js';
 import { Tensor, record } from '../tensor.js';
 import { checkDtype } from './util.js';
 
-const UNARY = defineShader('unary', unarySource);
+const UNARY = defineShader('unary', unarySource, [geluSource]);
 
 const OPS = {
   neg: 0,
