@@ -10,5 +10,6 @@ import { command as predict } from './predict.js';
 import { command as evaluate } from './evaluate.js';
 import { command as fillMask } from './fill-mask.js';
 import { command as mergeAdapter } from './merge-adapter.js';
+import { command as continual } from './continual.js';
 
-export const COMMANDS: CliCommand[] = [info, tokenize, run, pretrain, finetune, predict, evaluate, fillMask, mergeAdapter];
+export const COMMANDS: CliCommand[] = [info, tokenize, run, pretrain, finetune, predict, evaluate, fillMask, mergeAdapter, continual];

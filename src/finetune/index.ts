@@ -9,4 +9,5 @@ export * from './inputs.js';
 export * as metrics from './metrics.js';
 export * from './train.js';
 export * from './features.js';
+export * from './continual.js';
 export * from './baselines.js';
