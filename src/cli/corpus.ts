@@ -1,8 +1,11 @@
 // The pre-training corpus of `bertgpu pretrain`: files and directories -> documents, and which of
-// them are held back for evaluation (the last ones), said in plain words.
+// them are held back for evaluation (the last ones), said in plain words; or, for a corpus larger
+// than memory, the files as a CorpusStream (src/data/stream.ts) read one shard at a time.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { decodeCorpusText, describeDocuments, readCorpus, type Corpus, type DocumentSplit, type SentenceSplit } from '../data/corpus.js';
+import { CorpusStream, type ByteSource, type CorpusStreamOptions } from '../data/stream.js';
 
 const CORPUS_EXTENSIONS = ['.txt', '.jsonl'];
 
@@ -118,4 +121,58 @@ export function holdBack(
     ? `held back for evaluation: ${held} documents, ${heldSentences} sentences (${percent}): ${names.join(', ')}`
     : `held back for evaluation: nothing${n === 1 && fraction > 0 ? ' (one document)' : ''}`;
   return { train, eval: evalDocs, report: `${found}; ${heldText}`, names };
+}
+
+/** --stream auto reads a corpus whole up to this many bytes and streams a larger one. */
+export const STREAM_ABOVE_BYTES = 32 << 20;
+
+/** A file as synchronous positioned reads (the trainer asks for batches synchronously). */
+export function fileSource(path: string): ByteSource & { close(): void } {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    throw new Error(`cannot read --corpus ${path}: ${(err as Error).message}`);
+  }
+  const size = fstatSync(fd).size;
+  return {
+    name: path,
+    size,
+    read(position, length) {
+      const buf = new Uint8Array(Math.max(0, Math.min(length, size - position)));
+      let got = 0;
+      while (got < buf.length) {
+        const n = readSync(fd, buf, got, buf.length - got, position + got);
+        if (!n) break;
+        got += n;
+      }
+      return got === buf.length ? buf : buf.subarray(0, got);
+    },
+    close: () => closeSync(fd),
+  };
+}
+
+/** Whether --stream (auto, always, never) streams these files. */
+export async function shouldStream(when: string, files: readonly string[]): Promise<boolean> {
+  if (when !== 'auto') return when === 'always';
+  let bytes = 0;
+  for (const f of files) bytes += (await stat(f)).size;
+  return bytes > STREAM_ABOVE_BYTES;
+}
+
+/** The files of --corpus as a CorpusStream, with the line saying what was found and how it is read. */
+export function openCorpusStream(
+  files: readonly string[],
+  options: Omit<CorpusStreamOptions, 'documents'> & { documents: DocumentSplit | 'auto' },
+): { corpus: CorpusStream; report: string; close(): void } {
+  const sources = files.map(fileSource);
+  const textFiles = files.filter((f) => !f.endsWith('.jsonl')).length;
+  const documents: DocumentSplit = options.documents === 'auto' ? (textFiles <= 1 ? 'blank-line' : 'file') : options.documents;
+  const corpus = new CorpusStream(sources, { ...options, documents });
+  const mib = (n: number) => `${(n / 1048576).toFixed(n < 1048576 ? 3 : 1)} MiB`;
+  const report =
+    `corpus: ${files.length} file(s), ${mib(corpus.bytes)}, streamed in ${corpus.shards.length} shards of ${mib(options.shardBytes)} ` +
+    `(documents: ${documents === 'file' ? 'one per file' : 'separated by blank lines'}; documents and sentences are counted as training reaches each shard); ` +
+    `held back for evaluation: ${options.heldBack ? `the documents whose hash of (file, start offset) falls below ${options.heldBack} (about ${(100 * options.heldBack).toFixed(0)}%)` : 'nothing'}`;
+  return { corpus, report, close: () => sources.forEach((s) => s.close()) };
 }

@@ -56,6 +56,28 @@ export const PRETRAIN_FLAGS: Record<string, Flag> = {
     check: oneOf(['split', 'line']),
     help: 'sentences: split (found in prose) or line (one per line)',
   },
+  stream: {
+    kind: 'string',
+    default: 'auto',
+    onResume: 'fixed',
+    arg: 'when',
+    check: oneOf(['auto', 'always', 'never']),
+    help: 'read the corpus shard by shard as training reaches it (auto: above 32 MiB of files), or whole',
+  },
+  'shard-bytes': {
+    kind: 'int',
+    default: String(4 << 20),
+    onResume: 'fixed',
+    check: atLeast1,
+    help: 'streamed corpus: bytes per shard (a shard is read, made into instances and shuffled at a time)',
+  },
+  'vocab-sample-bytes': {
+    kind: 'int',
+    default: String(16 << 20),
+    onResume: 'fixed',
+    check: atLeast1,
+    help: 'streamed corpus: --train-vocab counts words in about this many bytes of whole shards spread over the corpus',
+  },
   vocab: { kind: 'path', onResume: 'fixed', arg: 'file', help: 'a WordPiece vocab.txt' },
   'train-vocab': {
     kind: 'int',

@@ -8,12 +8,21 @@ import { init, kernelTimeTable, type KernelTime } from '../runtime.js';
 import { presetConfig, PRESETS } from '../models/config.js';
 import { WordPieceTokenizer } from '../tokenizers/wordpiece.js';
 import { trainWordPiece } from '../tokenizers/wordpiece-trainer.js';
-import { PretrainingDataset } from '../data/dataset.js';
+import { PretrainingDataset, type PretrainingDatasetOptions } from '../data/dataset.js';
+import { StreamedPretrainingDataset, type ShardReport } from '../data/stream.js';
 import { OBJECTIVES, type ObjectiveName, type PretrainingBatch } from '../train/objectives.js';
-import { Trainer, datasetSource, readCheckpointState, recoverCheckpoint, type LogRecord, type EvalRecord } from '../train/trainer.js';
+import {
+  Trainer,
+  datasetSource,
+  readCheckpointState,
+  recoverCheckpoint,
+  type BatchSource,
+  type LogRecord,
+  type EvalRecord,
+} from '../train/trainer.js';
 import { writeAtomic } from '../io/files.js';
 import type { DocumentSplit, SentenceSplit } from '../data/corpus.js';
-import { holdBack, loadCorpus } from './corpus.js';
+import { corpusFiles, holdBack, loadCorpus, openCorpusStream, shouldStream } from './corpus.js';
 import { PRETRAIN_FLAGS, argsToKeep, flagOption, parseFlag, resolveArgs, type PretrainValues } from './pretrain-args.js';
 import { UsageError, addVerbose, givenOptions, newCommand, type CliCommand } from './program.js';
 import { unigramEntropy, nspMajorityAccuracy } from '../train/baselines.js';
@@ -24,7 +33,12 @@ document ({"text": "..."}). Text files: --documents auto reads one file as docum
 by blank lines (google-research/bert's format) and several files as one document each;
 --sentences line takes one sentence per line (that format's), split finds sentences in prose.
 The last documents are held back (--eval-fraction); more than half of the sentences is refused
-unless --allow-large-held-back. --out receives a Hugging Face
+unless --allow-large-held-back. A corpus over 32 MiB (or any, with --stream always) is streamed:
+cut into shards of --shard-bytes, each read, made into instances (the dupe factor and random next
+sentences within the shard) and shuffled when training reaches it, the shards in a new order every
+epoch; documents and sentences are counted as shards are read; the held-back documents are those
+whose hash of (file, start offset) falls below --eval-fraction; --train-vocab counts the words of
+--vocab-sample-bytes of shards spread over the corpus. --out receives a Hugging Face
 directory (for electra: the discriminator) and checkpoint/: the whole training state and these
 arguments, so --resume DIR alone continues the run. A flag given again with --resume either
 overrides (--steps, --out, --log, --log-every, --eval-every, --eval-batches,
@@ -110,65 +124,10 @@ async function pretrain(cmd: Command): Promise<number> {
   const weightDecay = values['weight-decay'] as number;
   const logFile = values.log as string | undefined;
 
-  const loaded = await loadCorpus(
-    values.corpus as string[],
-    values.documents as DocumentSplit | 'auto',
-    values.sentences as SentenceSplit,
-    (line) => console.error(`bertgpu pretrain: ${line}`),
-  );
-  const split = holdBack(loaded, evalFraction, {
-    explicit: given['eval-fraction'] !== undefined,
-    allowLarge: values['allow-large-held-back'] as boolean,
-    needsPairs: objective === 'mlm-nsp',
-  });
-  console.log(split.report);
-  const trainDocs = split.train;
-  const evalDocs = split.eval;
-
-  let tokenizer: WordPieceTokenizer;
-  if (values.vocab) {
-    const text = await readFile(values.vocab as string, 'utf8').catch((e) => {
-      throw new Error(`cannot read --vocab ${values.vocab}: ${e.message}`);
-    });
-    tokenizer = WordPieceTokenizer.fromVocabText(text);
-  } else {
-    tokenizer = trainWordPiece(trainDocs.flat(), { vocabSize: values['train-vocab'] as number });
-  }
-
-  const mode = MODE[objective];
-  const wholeWordMask = values['whole-word-mask'] as boolean;
-  const dataset = new PretrainingDataset({
-    tokenizer,
-    mode,
-    sentenceDocuments: trainDocs,
-    maxSeqLength: seq,
-    seed,
-    dupeFactor,
-    masking,
-    wholeWordMask,
-  });
-  const evalBatches: PretrainingBatch[] = [];
-  if (evalDocs.length) {
-    const evalSet = new PretrainingDataset({
-      tokenizer,
-      mode,
-      sentenceDocuments: mode === 'bert' ? [...evalDocs, ...trainDocs.slice(0, 1)] : evalDocs,
-      maxSeqLength: seq,
-      seed: seed + 7,
-      masking: 'static',
-      wholeWordMask,
-    });
-    for (const b of evalSet.batches(batch, { epochs: 1 })) {
-      evalBatches.push(b);
-      if (evalBatches.length >= evalBatchLimit) break;
-    }
-  }
-
-  // which documents are held back depends on the order of --corpus (a shell glob sorts by locale)
-  const shown = split.names.length > 6 ? [...split.names.slice(0, 3), '...', ...split.names.slice(-2)] : split.names;
-  console.log(
-    `training data: ${dataset.instances.length} ${mode} instances from ${trainDocs.length} documents (dupe factor ${mode === 'bert' ? dupeFactor : 1}, ${dataset.masking} masking); held back: ${evalDocs.length} documents, ${evalBatches.length} batches${shown.length ? ` (${shown.join(' ')})` : ''}`,
-  );
+  const data = (await shouldStream(values.stream as string, await corpusFiles(values.corpus as string[])))
+    ? await streamedCorpusData(values, { objective, batch, seq, seed, dupeFactor, masking, evalFraction, evalBatchLimit })
+    : await wholeCorpusData(values, given, { objective, batch, seq, seed, dupeFactor, masking, evalFraction, evalBatchLimit });
+  const { tokenizer, evalBatches } = data;
   const rt = await init();
   const config = presetConfig(values.config as string, {
     vocab_size: tokenizer.vocab.length,
@@ -190,7 +149,7 @@ async function pretrain(cmd: Command): Promise<number> {
     generatorSize,
   };
   const checkpointDir = join(out, 'checkpoint');
-  const source = datasetSource(dataset, batch);
+  const source = data.source;
   const trainer = checkpoint
     ? await Trainer.resume(checkpoint, source, evalBatches, { steps, logEvery, evalEvery })
     : Trainer.create(objective, config, source, options, evalBatches);
@@ -300,6 +259,8 @@ async function pretrain(cmd: Command): Promise<number> {
       console.log(
         `stopped by ${stoppedBy} at step ${trainer.step} of ${steps}: wrote ${checkpointDir}; continue with: bertgpu pretrain --resume ${out}`,
       );
+      if (data.summary) console.log(data.summary());
+      data.close?.();
       trainer.dispose();
       rt.destroy();
       return 128 + (stoppedBy === 'SIGINT' ? 2 : 15);
@@ -347,9 +308,174 @@ async function pretrain(cmd: Command): Promise<number> {
   console.log(
     `wrote ${out} (${objective === 'electra' ? 'ElectraForPreTraining discriminator' : trainer.objective.models.model.architecture}) and ${checkpointDir}`,
   );
+  if (data.summary) console.log(data.summary());
+  data.close?.();
   trainer.dispose();
   rt.destroy();
   return 0;
+}
+
+interface DataSettings {
+  objective: ObjectiveName;
+  batch: number;
+  seq: number;
+  seed: number;
+  dupeFactor: number;
+  masking: 'static' | 'dynamic' | undefined;
+  evalFraction: number;
+  evalBatchLimit: number;
+}
+
+interface TrainingData {
+  tokenizer: WordPieceTokenizer;
+  source: BatchSource;
+  evalBatches: PretrainingBatch[];
+  /** What the corpus gave, said at the end of the run (a streamed corpus: the shards read). */
+  summary?: () => string;
+  close?: () => void;
+}
+
+const warn = (line: string) => console.error(`bertgpu pretrain: ${line}`);
+
+async function readVocab(path: string): Promise<WordPieceTokenizer> {
+  const text = await readFile(path, 'utf8').catch((e) => {
+    throw new Error(`cannot read --vocab ${path}: ${e.message}`);
+  });
+  return WordPieceTokenizer.fromVocabText(text);
+}
+
+/** The corpus read whole: the last documents held back, instances created once. */
+async function wholeCorpusData(values: PretrainValues, given: PretrainValues, settings: DataSettings): Promise<TrainingData> {
+  const { objective, batch, seq, seed, dupeFactor, masking, evalFraction, evalBatchLimit } = settings;
+  const loaded = await loadCorpus(
+    values.corpus as string[],
+    values.documents as DocumentSplit | 'auto',
+    values.sentences as SentenceSplit,
+    warn,
+  );
+  const split = holdBack(loaded, evalFraction, {
+    explicit: given['eval-fraction'] !== undefined,
+    allowLarge: values['allow-large-held-back'] as boolean,
+    needsPairs: objective === 'mlm-nsp',
+  });
+  console.log(split.report);
+  const trainDocs = split.train;
+  const evalDocs = split.eval;
+
+  const tokenizer = values.vocab
+    ? await readVocab(values.vocab as string)
+    : trainWordPiece(trainDocs.flat(), { vocabSize: values['train-vocab'] as number });
+  const mode = MODE[objective];
+  const wholeWordMask = values['whole-word-mask'] as boolean;
+  const dataset = new PretrainingDataset({
+    tokenizer,
+    mode,
+    sentenceDocuments: trainDocs,
+    maxSeqLength: seq,
+    seed,
+    dupeFactor,
+    masking,
+    wholeWordMask,
+  });
+  const evalBatches = heldBackBatches(
+    mode === 'bert' && evalDocs.length ? [...evalDocs, ...trainDocs.slice(0, 1)] : evalDocs,
+    tokenizer,
+    { mode, maxSeqLength: seq, seed: seed + 7, wholeWordMask },
+    batch,
+    evalBatchLimit,
+  );
+
+  // which documents are held back depends on the order of --corpus (a shell glob sorts by locale)
+  const shown = split.names.length > 6 ? [...split.names.slice(0, 3), '...', ...split.names.slice(-2)] : split.names;
+  console.log(
+    `training data: ${dataset.instances.length} ${mode} instances from ${trainDocs.length} documents (dupe factor ${mode === 'bert' ? dupeFactor : 1}, ${dataset.masking} masking); held back: ${evalDocs.length} documents, ${evalBatches.length} batches${shown.length ? ` (${shown.join(' ')})` : ''}`,
+  );
+  return { tokenizer, source: datasetSource(dataset, batch), evalBatches };
+}
+
+/**
+ * The corpus streamed (src/data/stream.ts): held-back documents by hash, the vocabulary from a
+ * sample of shards, instances built per shard as training reaches it; a line per shard read.
+ */
+async function streamedCorpusData(values: PretrainValues, settings: DataSettings): Promise<TrainingData> {
+  const { objective, batch, seq, seed, dupeFactor, masking, evalFraction, evalBatchLimit } = settings;
+  if (evalFraction > 0.5 && !values['allow-large-held-back'])
+    throw new UsageError(
+      `--eval-fraction ${evalFraction} holds back more than half of the data; lower it (0 holds nothing back), or pass --allow-large-held-back`,
+    );
+  const stream = openCorpusStream(await corpusFiles(values.corpus as string[]), {
+    documents: values.documents as DocumentSplit | 'auto',
+    sentences: values.sentences as SentenceSplit,
+    shardBytes: values['shard-bytes'] as number,
+    heldBack: evalFraction,
+    warn,
+  });
+  try {
+    const { corpus } = stream;
+    console.log(stream.report);
+    const mode = MODE[objective];
+    const options = { mode, maxSeqLength: seq, seed, dupeFactor, masking, wholeWordMask: values['whole-word-mask'] as boolean };
+    let tokenizer: WordPieceTokenizer;
+    if (values.vocab) tokenizer = await readVocab(values.vocab as string);
+    else {
+      const sample = corpus.sampleSentences(values['vocab-sample-bytes'] as number);
+      tokenizer = trainWordPiece(sample.sentences, { vocabSize: values['train-vocab'] as number });
+      console.log(
+        `vocabulary: ${tokenizer.vocab.length} WordPiece pieces trained on the ${sample.sentences.length} training sentences of ${sample.shards} of the ${corpus.shards.length} shards, spread over the corpus (${(sample.bytes / 1048576).toFixed(1)} MiB: --vocab-sample-bytes ${values['vocab-sample-bytes']} caps the bytes sampled)`,
+      );
+    }
+    const evalDocs = corpus.heldBackDocuments(
+      (docs) => heldBackBatches(docs, tokenizer, { ...options, seed: seed + 7 }, batch, evalBatchLimit).length >= evalBatchLimit,
+    );
+    const evalBatches = heldBackBatches(evalDocs, tokenizer, { ...options, seed: seed + 7 }, batch, evalBatchLimit);
+    const totals = { shards: new Set<number>(), documents: 0, sentences: 0, heldBack: 0, instances: 0 };
+    const onShard = (r: ShardReport) => {
+      if (!totals.shards.has(r.shard)) {
+        totals.shards.add(r.shard);
+        totals.documents += r.documents;
+        totals.sentences += r.sentences;
+        totals.heldBack += r.heldBackDocuments;
+        totals.instances += r.instances;
+      }
+      if (!values.quiet)
+        console.log(
+          `shard ${r.shard} (${r.position + 1} of ${corpus.shards.length} in epoch ${r.epoch}): ${r.documents} documents, ${r.sentences} sentences, ${r.heldBackDocuments} held back; ${r.instances} ${mode} instances`,
+        );
+    };
+    const dataset = new StreamedPretrainingDataset({ corpus, tokenizer, ...options, onShard });
+    console.log(
+      `training data: ${mode} instances built per shard as training reaches it (dupe factor ${mode === 'bert' ? dupeFactor : 1} within each shard, ${masking ?? (mode === 'bert' ? 'static' : 'dynamic')} masking; the shards and each shard's instances shuffled every epoch); held back: ${evalDocs.length} documents from the first shards, ${evalBatches.length} batches`,
+    );
+    return {
+      tokenizer,
+      source: datasetSource(dataset, batch),
+      evalBatches,
+      summary: () =>
+        `corpus read so far: ${totals.shards.size} of ${corpus.shards.length} shards, ${totals.documents} documents (${totals.heldBack} held back), ${totals.sentences} sentences, ${totals.instances} training instances`,
+      close: stream.close,
+    };
+  } catch (err) {
+    stream.close();
+    throw err;
+  }
+}
+
+/** Up to `limit` batches of held-back instances (static masks, so every evaluation sees the same). */
+function heldBackBatches(
+  docs: string[][],
+  tokenizer: WordPieceTokenizer,
+  options: Omit<PretrainingDatasetOptions, 'tokenizer'>,
+  batch: number,
+  limit: number,
+): PretrainingBatch[] {
+  const batches: PretrainingBatch[] = [];
+  if (!docs.length) return batches;
+  const evalSet = new PretrainingDataset({ tokenizer, ...options, sentenceDocuments: docs, masking: 'static', dupeFactor: 1 });
+  for (const b of evalSet.batches(batch, { epochs: 1 })) {
+    batches.push(b);
+    if (batches.length >= limit) break;
+  }
+  return batches;
 }
 
 /** The checkpoint directory of --resume DIR: DIR/checkpoint or DIR itself, made whole first. */

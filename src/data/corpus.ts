@@ -33,14 +33,15 @@ export function decodeCorpusText(bytes: Uint8Array, name: string): DecodedText {
   return { text, invalid };
 }
 
-function countReplacement(text: string): number {
+/** U+FFFD characters in decoded text. */
+export function countReplacement(text: string): number {
   let n = 0;
   for (let i = text.indexOf('\uFFFD'); i >= 0; i = text.indexOf('\uFFFD', i + 1)) n++;
   return n;
 }
 
 /** U+FFFD encoded in the bytes (EF BF BD). */
-function countReplacementBytes(bytes: Uint8Array): number {
+export function countReplacementBytes(bytes: Uint8Array): number {
   let n = 0;
   for (let i = bytes.indexOf(0xef); i >= 0 && i + 2 < bytes.length; i = bytes.indexOf(0xef, i + 1)) {
     if (bytes[i + 1] === 0xbf && bytes[i + 2] === 0xbd) n++;
@@ -91,7 +92,8 @@ export function readCorpus(texts: readonly CorpusText[], documents: DocumentSpli
   return { documents: docs, files, sentences: docs.reduce((n, d) => n + d.length, 0) };
 }
 
-function jsonlText(line: string, where: string): string {
+/** The text of one .jsonl line ({"text": "..."} or a JSON string); errors name `where` (file:line). */
+export function jsonlText(line: string, where: string): string {
   let value: unknown;
   try {
     value = JSON.parse(line);

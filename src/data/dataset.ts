@@ -205,10 +205,13 @@ export class PretrainingDataset {
     this.position = state.position;
   }
 
-  /** Pads masked instances into one batch. */
-  collate(rows: readonly { index: number; epoch: number }[]): PretrainingBatch {
+  /**
+   * Pads masked instances into one batch; a row `from` another dataset of the same settings (a
+   * streamed corpus's next shard) takes its instance from there.
+   */
+  collate(rows: readonly { index: number; epoch: number; from?: PretrainingDataset }[]): PretrainingBatch {
     const B = rows.length;
-    const masked = rows.map((r) => this.masked(r.index, r.epoch));
+    const masked = rows.map((r) => (r.from ?? this).masked(r.index, r.epoch));
     const T = this.padTo === 'max' ? this.maxSeqLength : Math.max(...masked.map((m) => m.inputIds.length));
     const P = this.maxPredictions;
     const batch: PretrainingBatch = {
@@ -225,7 +228,7 @@ export class PretrainingDataset {
       epochs: Int32Array.from(rows, (r) => r.epoch),
     };
     rows.forEach((r, b) => {
-      const inst = this.instances[r.index];
+      const inst = (r.from ?? this).instances[r.index];
       const m = masked[b];
       const n = m.inputIds.length;
       if (n > T) throw new Error(`PretrainingDataset: instance ${r.index} has ${n} tokens, more than ${T}`);

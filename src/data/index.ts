@@ -9,4 +9,8 @@ export {
   type Instance, type CreationStats, type BertInstanceOptions,
 } from './instances.js';
 export { PretrainingDataset, type PretrainingDatasetOptions, type PretrainingBatch, type PretrainingDatasetState, type PretrainingMode } from './dataset.js';
-export { decodeCorpusText, readCorpus, describeDocuments, MAX_INVALID_UTF8_SHARE, type Corpus, type CorpusText, type DecodedText, type DocumentSplit, type SentenceSplit } from './corpus.js';
+export { decodeCorpusText, readCorpus, describeDocuments, jsonlText, MAX_INVALID_UTF8_SHARE, type Corpus, type CorpusText, type DecodedText, type DocumentSplit, type SentenceSplit } from './corpus.js';
+export {
+  CorpusStream, StreamedPretrainingDataset, planShards, heldBackScore, lineAt, MAX_LINE_BYTES,
+  type ByteSource, type ShardPiece, type StreamDocument, type CorpusStreamOptions, type ShardReport, type StreamedDatasetOptions, type StreamedDatasetState,
+} from './stream.js';
