@@ -182,7 +182,7 @@ function pretrain(corpus, label) {
     child.stderr.on('data', (chunk) => (stderr += chunk));
     const timer = setInterval(() => {
       const r = rssOf(child.pid);
-      if (r) samples.push({ t: (Date.now() - t0) / 1000, step, ...r });
+      if (r && Number.isFinite(r.rss)) samples.push({ t: (Date.now() - t0) / 1000, step, ...r });
     }, 250);
     child.on('close', (code) => {
       clearInterval(timer);

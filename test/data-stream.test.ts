@@ -111,6 +111,17 @@ test('held-back documents: chosen by a hash of (file, start offset), the same fo
   assert.equal(held(1 << 30), a);
   const total = readCorpus([{ name: 'a.txt', text }], 'blank-line', 'line').documents.length;
   assert.ok(total > 100 && a.length > 0.1 * total && a.length < 0.3 * total, `${a.length} of ${total} held back`);
+  // the vocabulary sample: whole shards spread over the corpus, without held-back documents
+  const corpus = stream([memorySource('a.txt', text)], 2000, 'blank-line', 'line', 0.2);
+  const sample = corpus.sampleSentences(10000);
+  const sentences = [...sample.sentences];
+  assert.is(sample.shards, 5);
+  assert.is(sample.read.sentences, sentences.length);
+  const picked = [0, 1, 2, 3, 4].map((i) => Math.floor((i * corpus.shards.length) / 5));
+  assert.equal(
+    sentences,
+    picked.flatMap((k) => corpus.readShard(k).filter((d) => !corpus.isHeldBack(d))).flatMap((d) => d.sentences),
+  );
   // the score depends on the file and the offset only
   assert.is(heldBackScore(0, 123), heldBackScore(0, 123));
   assert.is.not(heldBackScore(0, 123), heldBackScore(1, 123));

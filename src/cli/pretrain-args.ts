@@ -151,7 +151,7 @@ export const PRETRAIN_FLAGS: Record<string, Flag> = {
     default: '0.05',
     onResume: 'fixed',
     check: (v) => (v >= 0 && v < 1 ? null : 'must be in [0, 1)'),
-    help: 'share of the documents held back for evaluation (the last ones)',
+    help: 'share of the documents held back for evaluation (the last ones; streamed: by a hash of where each starts)',
   },
   'allow-large-held-back': {
     kind: 'boolean',

@@ -421,7 +421,7 @@ async function streamedCorpusData(values: PretrainValues, settings: DataSettings
       const sample = corpus.sampleSentences(values['vocab-sample-bytes'] as number);
       tokenizer = trainWordPiece(sample.sentences, { vocabSize: values['train-vocab'] as number });
       console.log(
-        `vocabulary: ${tokenizer.vocab.length} WordPiece pieces trained on the ${sample.sentences.length} training sentences of ${sample.shards} of the ${corpus.shards.length} shards, spread over the corpus (${(sample.bytes / 1048576).toFixed(1)} MiB: --vocab-sample-bytes ${values['vocab-sample-bytes']} caps the bytes sampled)`,
+        `vocabulary: ${tokenizer.vocab.length} WordPiece pieces trained on the ${sample.read.sentences} training sentences of ${sample.shards} of the ${corpus.shards.length} shards, spread over the corpus (${(sample.bytes / 1048576).toFixed(1)} MiB: --vocab-sample-bytes ${values['vocab-sample-bytes']} caps the bytes sampled)`,
       );
     }
     const evalDocs = corpus.heldBackDocuments(

@@ -230,20 +230,26 @@ export class CorpusStream {
 
   /**
    * Training sentences for a vocabulary from about `bytes` of the corpus: whole shards spread
-   * evenly over it (a cap on the bytes sampled, so the count of distinct words stays bounded too).
+   * evenly over it (a cap on the bytes sampled, so the count of distinct words stays bounded too),
+   * read one shard at a time as the sentences are iterated; `read` counts what has been given.
    */
-  sampleSentences(bytes: number): { sentences: string[]; shards: number; bytes: number } {
+  sampleSentences(bytes: number): { sentences: Iterable<string>; shards: number; bytes: number; read: { sentences: number } } {
     const n = this.shards.length;
-    const shardBytes = (k: number) => this.shards[k].reduce((s, p) => s + p.end - p.start, 0);
     const take = Math.min(n, Math.max(1, Math.ceil(bytes / this.options.shardBytes)));
-    const sentences: string[] = [];
-    let read = 0;
-    for (let i = 0; i < take; i++) {
-      const k = Math.floor((i * n) / take);
-      for (const d of this.readShard(k)) if (!this.isHeldBack(d)) sentences.push(...d.sentences);
-      read += shardBytes(k);
-    }
-    return { sentences, shards: take, bytes: read };
+    const picked = Array.from({ length: take }, (_, i) => Math.floor((i * n) / take));
+    const read = { sentences: 0 };
+    const sentences = function* (this: CorpusStream): Generator<string> {
+      read.sentences = 0;
+      for (const k of picked) {
+        for (const d of this.readShard(k)) {
+          if (this.isHeldBack(d)) continue;
+          read.sentences += d.sentences.length;
+          yield* d.sentences;
+        }
+      }
+    }.bind(this);
+    const sampled = picked.reduce((sum, k) => sum + this.shards[k].reduce((s, p) => s + p.end - p.start, 0), 0);
+    return { sentences: { [Symbol.iterator]: sentences }, shards: take, bytes: sampled, read };
   }
 
   private isJsonl(source: ByteSource): boolean {
