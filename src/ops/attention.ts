@@ -45,7 +45,23 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
     if (shapeStr(t.shape) !== shapeStr(q.shape))
       throw new Error(`attention: q, k and v must have one shape, got q ${shapeStr(q.shape)}, ${name} ${shapeStr(t.shape)}`);
   }
-  const [B, T, H] = q.shape;
+  return attend(q, k, v, q.shape[2], false, options);
+}
+
+/**
+ * attention() on one packed QKV projection [B, T, 3 * hidden] (q, k, v side by side in each row,
+ * as one matmul by the concatenated weights makes it): no split copies, and the backward writes
+ * one [B, T, 3 * hidden] gradient.
+ */
+export function attentionQkv(qkv: Tensor, options: AttentionOptions): Tensor {
+  checkDtype('attentionQkv', 'qkv', qkv, 'f32');
+  if (qkv.rank !== 3 || qkv.shape[2] % 3 !== 0)
+    throw new Error(`attentionQkv: qkv must be [batch, seq, 3 * hidden], got ${shapeStr(qkv.shape)}`);
+  return attend(qkv, qkv, qkv, qkv.shape[2] / 3, true, options);
+}
+
+function attend(q: Tensor, k: Tensor, v: Tensor, H: number, packed: boolean, options: AttentionOptions): Tensor {
+  const [B, T] = q.shape;
   const { heads, mask = null, dropout = 0, training = true, generator = defaultGenerator } = options;
   if (!(Number.isInteger(heads) && heads > 0 && H % heads === 0))
     throw new Error(`attention: heads must be a positive divisor of the hidden size ${H}, got ${heads}`);
@@ -82,6 +98,10 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
     seed_hi: seed.seedHi,
     offset: seed.offset,
     head_dim: D,
+    qkv_stride: packed ? 3 * H : H,
+    k_col: packed ? H : 0,
+    v_col: packed ? 2 * H : 0,
+    packed: packed ? 1 : 0,
   };
   if (B * heads > rt.report.limits.maxComputeWorkgroupsPerDimension)
     throw new Error(
@@ -92,20 +112,24 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   const rows = variant === 'tiled' ? 1 : [4, 2, 1].find((r) => r * Math.ceil(D / 4) <= 128)!;
   const constants = { ROWS: rows, ROWS_GROUP: ROWS_PER_GROUP / rows };
   const maskBinding = mask ?? rt.placeholder();
-  const out = Tensor.empty(q.shape, 'f32', 'attention');
+  const out = Tensor.empty([B, T, H], 'f32', 'attention');
   const lse = Tensor.empty([B, heads, T], 'f32', 'attention logsumexp');
   if (out.size > 0)
     rt.dispatch(ATTENTION, `attention_forward_${variant}`, { q, k, v, mask: maskBinding, p, o: out, lse }, { workgroups }, constants);
-  const saved = mask ? [q, k, v, out, lse, mask] : [q, k, v, out, lse];
+  const inputs = packed ? [q] : [q, k, v];
+  const saved = [...inputs, out, lse, ...(mask ? [mask] : [])];
   const result = record(
     'attention',
     out,
-    [q, k, v],
-    (g, [sq, sk, sv, so, slse, smask]) => {
+    inputs,
+    (g, savedTensors) => {
+      const [sq, sk, sv] = packed ? [savedTensors[0], savedTensors[0], savedTensors[0]] : savedTensors;
+      const [so, slse, smask] = savedTensors.slice(inputs.length);
       const m = smask ?? rt.placeholder();
-      const dq = Tensor.empty(q.shape, 'f32', 'attention backward dq');
-      const dk = Tensor.empty(q.shape, 'f32', 'attention backward dk');
-      const dv = Tensor.empty(q.shape, 'f32', 'attention backward dv');
+      // packed: one gradient for the QKV projection, dq / dk / dv writing their columns of it
+      const dq = Tensor.empty(q.shape, 'f32', packed ? 'attention backward dqkv' : 'attention backward dq');
+      const dk = packed ? dq : Tensor.empty(q.shape, 'f32', 'attention backward dk');
+      const dv = packed ? rt.placeholder() : Tensor.empty(q.shape, 'f32', 'attention backward dv');
       const delta = Tensor.empty([B, heads, T], 'f32', 'attention backward rowsum(dO * O)');
       if (out.size > 0) {
         rt.dispatch(
@@ -124,7 +148,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
         );
       }
       delta.dispose();
-      return [dq, dk, dv];
+      return packed ? [dq] : [dq, dk, dv as Tensor];
     },
     saved,
   );
