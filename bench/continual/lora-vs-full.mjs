@@ -1,0 +1,94 @@
+// LoRA r = 8 on query / value next to full fine-tuning (issue 15, must-show 1), on the
+// fine-tuning results' sentiment setup: train on imdb + amazon, test on yelp (UCI sentences,
+// a seeded sample of --limit per file). Both runs start from the same pre-trained directory
+// and take their steps interleaved in one process (full, LoRA, full, LoRA, ...), each step
+// synchronised and timed, so both see the same machine load. Reports trainable parameters as a
+// share of the total, yelp accuracy after the last epoch, median step time, and the adapter's
+// file size (PEFT's two files) next to the full model's.
+//
+// Data: npm install --prefix /tmp/exp --no-save sentiment@5.0.2
+// Usage: node bench/continual/lora-vs-full.mjs --lib .test-build-cl/dist [--model .test-build-exp/runs/bert]
+//   [--limit 250] [--epochs 2] [--lr 1e-3] [--lora-lr 5e-3] [--json FILE]
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadLib, machine, shuffled, table, writeJson } from '../finetune/common.mjs';
+
+const { values: o } = parseArgs({
+  options: {
+    lib: { type: 'string', default: '.test-build-cl/dist' },
+    data: { type: 'string', default: '/tmp/exp/node_modules/sentiment/test/fixtures' },
+    model: { type: 'string', default: '.test-build-exp/runs/bert' },
+    limit: { type: 'string', default: '250' },
+    epochs: { type: 'string', default: '2' },
+    batch: { type: 'string', default: '16' },
+    lr: { type: 'string', default: '1e-3' },
+    'lora-lr': { type: 'string', default: '5e-3' },
+    'max-length': { type: 'string', default: '64' },
+    seed: { type: 'string', default: '0' },
+    json: { type: 'string' },
+  },
+});
+const [limit, epochs, batchSize, maxLength, seed] = [+o.limit, +o.epochs, +o.batch, +o['max-length'], +o.seed];
+const bg = await loadLib(o.lib);
+const task = bg.getTask('cls');
+const sample = (name, k) => {
+  // the fixtures end with an empty {"text": "", "class": null} entry
+  const rows = JSON.parse(readFileSync(`${o.data}/${name}.json`, 'utf8')).filter((r) => r.class !== null);
+  const text = rows.map((r) => JSON.stringify({ text: r.text.trim(), label: r.class === 1 ? 'pos' : 'neg' })).join('\n');
+  return shuffled(task.read(text, `${name}.jsonl`), seed * 10 + k).slice(0, limit);
+};
+const train = [...sample('imdb', 1), ...sample('amazon', 2)];
+const test = sample('yelp', 3);
+const labels = task.labelSet(train);
+
+await bg.init();
+const rt = bg.runtime();
+const rows = [];
+const runs = [];
+for (const [name, lr, lora] of [
+  ['full', +o.lr, undefined],
+  ['lora', +o['lora-lr'], { r: 8, alpha: 16, dropout: 0, targetModules: ['query', 'value'] }],
+]) {
+  const { model, tokenizer } = await bg.taskModelFrom(o.model, 'cls', labels, { seed });
+  const run = bg.finetune({ task: 'cls', model, tokenizer, train, labels, epochs, batchSize, lr, maxLength, seed, lora, logEvery: 10 });
+  const total = model.namedParameters().reduce((a, [, t]) => a + t.size, 0);
+  const trainable = run.trainer.objective.namedParameters().reduce((a, [, t]) => a + t.size, 0);
+  runs.push({ name, lr, run, model, total, trainable, times: [] });
+}
+const steps = runs[0].run.trainer.options.steps;
+for (let s = 0; s < steps; s++) {
+  for (const r of runs) {
+    const t0 = performance.now();
+    await r.run.trainer.trainStep();
+    await rt.sync();
+    r.times.push(performance.now() - t0);
+  }
+  if ((s + 1) % 10 === 0)
+    console.error(`step ${s + 1}/${steps}: ${runs.map((r) => `${r.name} ${r.times.at(-1).toFixed(0)} ms`).join(', ')}`);
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+for (const r of runs) {
+  const e = await r.run.evaluate(test);
+  const files = r.name === 'lora' ? await r.run.adapterFiles() : await r.run.modelFiles();
+  const bytes = Object.values(files).reduce((a, f) => a + f.byteLength, 0);
+  rows.push({
+    run: r.name === 'lora' ? 'LoRA r=8 (query, value) + head' : 'full fine-tuning',
+    lr: r.lr,
+    'trainable parameters': `${r.trainable} of ${r.total} (${((100 * r.trainable) / r.total).toFixed(2)}%)`,
+    'yelp accuracy': e.metrics.accuracy,
+    'median step': `${median(r.times).toFixed(0)} ms`,
+    'files written': `${(bytes / 1024).toFixed(1)} KiB (${Object.keys(files).join(', ')})`,
+    times: r.times,
+    metrics: e.metrics,
+  });
+  r.run.dispose();
+  r.model.dispose();
+}
+const majority = Math.max(...['pos', 'neg'].map((l) => test.filter((e) => e.label === l).length)) / test.length;
+console.log(table(rows, ['run', 'lr', 'trainable parameters', 'yelp accuracy', 'median step', 'files written']));
+console.log(
+  `\n${train.length} training sentences, ${test.length} yelp test sentences (majority ${majority.toFixed(3)}), ${steps} steps each, interleaved`,
+);
+console.log(JSON.stringify(machine()));
+if (o.json)
+  writeJson(o.json, { settings: { limit, epochs, batchSize, maxLength, seed, model: o.model, steps }, majority, rows, machine: machine() });
