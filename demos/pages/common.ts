@@ -8,6 +8,7 @@ export const PAGES: [file: string, title: string][] = [
   ['tokenizer.html', 'Tokenizer'],
   ['pretrain.html', 'Pre-train'],
   ['fill-mask.html', 'Fill-mask'],
+  ['finetune.html', 'Fine-tune'],
 ];
 
 type Child = Node | string | null | undefined | false;
@@ -35,13 +36,7 @@ export const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.g
 export function shell(active: string, title: string, intro: string): HTMLElement {
   document.title = `${title} · bertgpu`;
   document.head.append(el('style', {}, css), el('meta', { name: 'viewport', content: 'width=device-width, initial-scale=1' }));
-  const nav = el(
-    'nav',
-    {},
-    ...PAGES.map(([file, name]) => el('a', { href: file, class: file === active ? 'active' : undefined }, name)),
-    // the fine-tuning trainer does not exist yet: a marked placeholder, not a page
-    el('span', { class: 'muted', title: 'needs the fine-tuning trainer, which the library does not have yet' }, 'Fine-tune: not yet'),
-  );
+  const nav = el('nav', {}, ...PAGES.map(([file, name]) => el('a', { href: file, class: file === active ? 'active' : undefined }, name)));
   document.body.append(
     el('header', {}, el('b', {}, el('a', { href: 'index.html', style: 'color:inherit;text-decoration:none' }, 'bertgpu')), nav),
   );
@@ -72,7 +67,7 @@ function noWebGPU(reason: string, needed: boolean): HTMLElement {
     el('b', {}, `No WebGPU here: ${reason}.`),
     needed
       ? ' This page trains and runs models on the GPU and needs it.'
-      : ' This page works without it; the pre-train and fill-mask pages need it.',
+      : ' This page works without it; the pre-train, fill-mask and fine-tune pages need it.',
     el(
       'ul',
       {},
@@ -204,4 +199,55 @@ export function dropZone(zone: HTMLElement, input: HTMLInputElement, handle: (fi
     onFiles([...(e.dataTransfer?.files ?? [])]);
   });
   input.addEventListener('change', () => onFiles([...(input.files ?? [])]));
+}
+
+/** A setting of a page's form: a number input, or a select of `options`. */
+export interface Field<K extends string> {
+  key: K;
+  label: string;
+  options?: string[];
+  /** 'any' for a real number; whole numbers otherwise. */
+  step?: string;
+  title: string;
+}
+
+/** The labelled inputs of `fields` (ids `set-<key>`), filled with `defaults`. */
+export function fieldInputs<S extends object>(fields: Field<keyof S & string>[], defaults: S): HTMLElement[] {
+  return fields.map((f) => {
+    const v = String(defaults[f.key]);
+    return el(
+      'label',
+      { title: f.title },
+      `${f.label} `,
+      f.options
+        ? el('select', { id: `set-${f.key}` }, ...f.options.map((o) => el('option', { value: o, selected: v === o }, o)))
+        : el('input', { type: 'number', id: `set-${f.key}`, value: v, step: f.step ?? '1', min: 0 }),
+    );
+  });
+}
+
+/** Settings given in the query string (?steps=50) replace the form's values. */
+export function fieldsFromQuery<K extends string>(fields: Field<K>[], params: URLSearchParams): void {
+  for (const f of fields) {
+    const v = params.get(f.key);
+    if (v !== null) $<HTMLInputElement>(`set-${f.key}`).value = v;
+  }
+}
+
+/** The form's values, checked: an option among its options, a number non-negative (whole unless step 'any'). */
+export function readFields<S extends object>(fields: Field<keyof S & string>[]): S {
+  const s = {} as Record<string, unknown>;
+  for (const f of fields) {
+    const raw = $<HTMLInputElement>(`set-${f.key}`).value;
+    if (f.options) {
+      if (!f.options.includes(raw)) throw new Error(`${f.label}: '${raw}' is not one of ${f.options.join(', ')}`);
+      s[f.key] = raw;
+    } else {
+      const n = Number(raw);
+      if (!Number.isFinite(n) || n < 0 || (f.step !== 'any' && !Number.isInteger(n)))
+        throw new Error(`${f.label}: expected a ${f.step === 'any' ? 'non-negative number' : 'whole number'}, got '${raw}'`);
+      s[f.key] = n;
+    }
+  }
+  return s as S;
 }

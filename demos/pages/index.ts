@@ -33,8 +33,9 @@ main.append(
       ),
       el(
         'li',
-        { class: 'muted' },
-        'Fine-tune (sentiment, tagging, QA) — not yet: it needs the fine-tuning trainer, which the library does not have yet.',
+        {},
+        el('a', { href: 'finetune.html' }, 'Fine-tune'),
+        ' — sentiment on the UCI sentences (full or LoRA) with live curves against the majority class and a bag of words, then your sentences; token tagging in colours; QA with the answer highlighted.',
       ),
     ),
   ),

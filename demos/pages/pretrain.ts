@@ -4,10 +4,22 @@
 // checkpoint kept in IndexedDB (a reload resumes it); the Hugging Face directory as a zip.
 // Settings come from the form, or from the query string (?objective=electra&steps=50&autostart=1).
 import * as bg from '../../src/index.js';
-import uPlot from 'uplot';
-import uplotCss from 'uplot/dist/uPlot.min.css';
+import type uPlot from 'uplot';
 import { zipSync } from 'fflate';
-import { $, el, shell, startWebGPU, showError, clearError, dropZone } from './common.js';
+import {
+  $,
+  el,
+  shell,
+  startWebGPU,
+  showError,
+  fieldInputs,
+  fieldsFromQuery,
+  readFields,
+  type Field,
+  clearError,
+  dropZone,
+} from './common.js';
+import { chart, line, DOTS, DASHED } from './charts.js';
 import { checkpointFiles, resumeFromFiles } from './checkpoint.js';
 import { load, save, remove, RUN_KEY, MODEL_KEY, type Files, type StoredModel } from './store.js';
 
@@ -48,7 +60,7 @@ const DEFAULTS: Settings = {
   seed: 1,
 };
 
-const FIELDS: { key: keyof Settings; label: string; options?: string[]; step?: string; title: string }[] = [
+const FIELDS: Field<keyof Settings>[] = [
   {
     key: 'objective',
     label: 'objective',
@@ -108,7 +120,6 @@ const main = shell(
   'Pre-train live',
   'A WordPiece vocabulary and a BERT-family model trained from scratch in this tab on WebGPU. Held-back chapters are never trained on; the model beats its baselines when its held-back MLM loss is below the unigram entropy of those chapters (it uses context, not just word frequencies).',
 );
-document.head.append(el('style', {}, uplotCss));
 
 const params = new URLSearchParams(location.search);
 main.append(
@@ -116,24 +127,7 @@ main.append(
     'section',
     {},
     el('h2', {}, 'Setup'),
-    el(
-      'div',
-      { class: 'row', id: 'settings' },
-      ...FIELDS.map((f) =>
-        el(
-          'label',
-          { title: f.title },
-          `${f.label} `,
-          f.options
-            ? el(
-                'select',
-                { id: `set-${f.key}` },
-                ...f.options.map((o) => el('option', { value: o, selected: String(DEFAULTS[f.key]) === o }, o)),
-              )
-            : el('input', { type: 'number', id: `set-${f.key}`, value: DEFAULTS[f.key], step: f.step ?? '1', min: 0 }),
-        ),
-      ),
-    ),
+    el('div', { class: 'row', id: 'settings' }, ...fieldInputs(FIELDS, DEFAULTS)),
     el(
       'div',
       { class: 'row drop', id: 'corpus-drop' },
@@ -188,26 +182,10 @@ main.append(
   ),
 );
 
-for (const f of FIELDS) {
-  const v = params.get(f.key);
-  if (v !== null) $<HTMLInputElement>(`set-${f.key}`).value = v;
-}
+fieldsFromQuery(FIELDS, params);
 
 function readSettings(): Settings {
-  const s = {} as Record<string, unknown>;
-  for (const f of FIELDS) {
-    const raw = $<HTMLInputElement>(`set-${f.key}`).value;
-    if (f.options) {
-      if (!f.options.includes(raw)) throw new Error(`${f.label}: '${raw}' is not one of ${f.options.join(', ')}`);
-      s[f.key] = raw;
-    } else {
-      const n = Number(raw);
-      if (!Number.isFinite(n) || n < 0 || (f.step !== 'any' && !Number.isInteger(n)))
-        throw new Error(`${f.label}: expected a ${f.step === 'any' ? 'non-negative number' : 'whole number'}, got '${raw}'`);
-      s[f.key] = n;
-    }
-  }
-  const set = s as unknown as Settings;
+  const set = readFields<Settings>(FIELDS);
   for (const k of ['vocab', 'seq', 'batch', 'steps', 'evalEvery', 'evalBatches', 'chapters', 'heldBack'] as const)
     if (set[k] < 1) throw new Error(`${k}: must be at least 1, got ${set[k]}`);
   if (set.seq < 8) throw new Error(`sequence: at least 8 tokens, got ${set.seq}`);
@@ -484,32 +462,7 @@ async function download(): Promise<void> {
 }
 
 // ---- display ----
-const COLOURS = ['#2457c5', '#e8590c', '#2b8a3e', '#862e9c', '#868e96'];
 let charts: (uPlot | null)[] = [];
-
-function chart(id: string, title: string, series: uPlot.Series[], yLabel: string): uPlot {
-  // accuracies stay on [0, 1]; the other scales follow their data
-  const box = $(id);
-  box.replaceChildren();
-  const width = Math.max(280, box.clientWidth || 380);
-  return new uPlot(
-    {
-      title,
-      width,
-      height: 210,
-      series: [{ label: 'step' }, ...series],
-      scales: { x: { time: false }, ...(yLabel === 'accuracy' ? { y: { range: [0, 1] as uPlot.Range.MinMax } } : {}) },
-      axes: [{ label: 'step' }, { label: yLabel, size: 52 }],
-      legend: { live: false },
-    },
-    [[], ...series.map(() => [])] as uPlot.AlignedData,
-    box,
-  );
-}
-
-function line(label: string, i: number, extra: Partial<uPlot.Series> = {}): uPlot.Series {
-  return { label, stroke: COLOURS[i % COLOURS.length], width: 2, spanGaps: true, ...extra };
-}
 
 /** The series of the four charts for an objective: [label, value at a step, style]. */
 function chartSpecs(o: bg.ObjectiveName) {
@@ -518,8 +471,7 @@ function chartSpecs(o: bg.ObjectiveName) {
   const evalAt = new Map(evals.map((r) => [r.step, r]));
   const [a, b] = o === 'electra' ? ['generator', 'discriminator'] : ['mlm', 'nsp'];
   type Spec = [string, (step: number) => number | undefined, Partial<uPlot.Series>?];
-  const dots = { points: { show: true, size: 7 } };
-  const dashed = { dash: [6, 4], width: 1.5, stroke: '#868e96' };
+  const [dots, dashed] = [DOTS, DASHED];
   const m = (k: string) => (s: number) => evalAt.get(s)?.metrics[k];
   const mlm: Spec[] = [
     [`train ${a}`, (s) => logAt.get(s)?.parts[a]],

@@ -1,8 +1,10 @@
 // The demo pages as a person sees them, in headless Chromium: `npm run demo` at its smallest
-// setting (tokenizer -> a few pre-training steps with a pause, a reload and a resume -> fill-mask),
-// then what is on screen: the token table and highlighted spans, the BPE merges, a chart with
-// points and a loss number, k guesses per mask, screenshots that are not blank, the downloaded
-// Hugging Face directory, no console errors; and a browser without WebGPU told what to do.
+// setting (tokenizer -> a few pre-training steps with a pause, a reload and a resume -> fill-mask
+// -> a few fine-tuning steps on sentiment, tagging and QA), then what is on screen: the token table
+// and highlighted spans, the BPE merges, charts with points and a loss number, k guesses per mask,
+// a typed sentence's label with probabilities, coloured tags, the QA answer highlighted at its
+// offsets, screenshots that are not blank, the downloaded Hugging Face directory, no console
+// errors; and a browser without WebGPU told what to do.
 // Run by `node scripts/test.mjs pages`; prints uvu's summary.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -56,6 +58,50 @@ test('the Hugging Face directory downloaded from the page: config, weights, a vo
   const config = JSON.parse(readFileSync(join(demo.modelDir, 'config.json'), 'utf8'));
   assert.equal(config.architectures, ['BertForPreTraining']);
   assert.is(readFileSync(join(demo.modelDir, 'vocab.txt'), 'utf8').split('\n').filter(Boolean).length, config.vocab_size);
+});
+
+test('fine-tune page: sentiment from the stored model, both charts with points, the verdict against both baselines', () => {
+  const s = demo.sentiment;
+  assert.ok(s, 'no sentiment result');
+  assert.is(s.source, 'stored');
+  assert.ok(s.lossPoints >= 2, `loss chart points ${s.lossPoints}`);
+  assert.ok(s.accuracyPoints >= 2, `accuracy chart points ${s.accuracyPoints}`);
+  assert.ok(s.canvas[0] > 200 && s.canvas[1] > 100, String(s.canvas));
+  for (const k of ['accuracy', 'majority', 'bow']) assert.ok(s[k] >= 0 && s[k] <= 1, `${k} ${s[k]}`);
+  assert.match(s.text, /held-back yelp accuracy \d+\.\d% vs majority class \d+\.\d% and bag of words \d+\.\d%/);
+});
+
+test('fine-tune page: each typed sentence gets a label and two probabilities that sum to 100%', () => {
+  assert.is(demo.classified.length, 3);
+  for (const c of demo.classified) {
+    assert.ok(['positive', 'negative'].includes(c.label), c.label);
+    assert.equal(c.probs.map((p) => p[0]).sort(), ['neg', 'pos']);
+    const sum = c.probs.reduce((a, p) => a + parseFloat(p[1]), 0);
+    assert.ok(Math.abs(sum - 100) < 0.2, `${c.sentence}: ${sum}`);
+    // the shown label is the more probable one
+    assert.is(c.probs[0][0] === 'pos' ? 'positive' : 'negative', c.label);
+  }
+});
+
+test('fine-tune page: every word tagged in its tag colour at its offsets; the QA highlight is the predicted span', () => {
+  const words = demo.tagText.match(/[\p{L}\p{M}\p{N}]+|[^\s\p{L}\p{M}\p{N}]/gu);
+  assert.equal(
+    demo.tagged.map((t) => t.word),
+    words,
+  );
+  const colourOf = new Map();
+  for (const t of demo.tagged) {
+    assert.is(demo.tagText.slice(t.start, t.end), t.word);
+    assert.ok(t.colour, `${t.word} has no colour`);
+    if (colourOf.has(t.tag)) assert.is(t.colour, colourOf.get(t.tag), t.tag);
+    colourOf.set(t.tag, t.colour);
+  }
+  assert.is(new Set(colourOf.values()).size, colourOf.size, 'two tags share a colour');
+  const a = demo.answer;
+  assert.ok(a.end > a.start, `empty answer ${a.start}-${a.end}`);
+  assert.is(a.shown, a.context.slice(a.start, a.end));
+  assert.is(a.before, a.context.slice(0, a.start));
+  assert.match(a.info, new RegExp(`characters ${a.start}–${a.end}`));
 });
 
 test('fill-mask page: k guesses for each sentence', () => {
@@ -125,6 +171,10 @@ async function look(browser, base, result) {
   await bare.waitForSelector('#no-webgpu');
   seen.noWebGPU = await bare.$eval('#no-webgpu', (e) => e.textContent);
   seen.startDisabled = await bare.$eval('#start', (b) => b.disabled);
+  await bare.goto(`${base}/finetune.html`);
+  await bare.waitForSelector('#no-webgpu');
+  seen.finetuneNoWebGPU = await bare.$eval('#no-webgpu', (e) => e.textContent);
+  seen.finetuneDisabled = await bare.$$eval('#train-sentiment, #train-tag, #train-qa', (b) => b.map((x) => x.disabled));
   return seen;
 }
 
@@ -155,16 +205,30 @@ test('fill-mask page: k = 3 guesses per mask, probabilities in [0, 100]%', () =>
 
 test('screenshots are not blank; a browser without WebGPU is told what to do', () => {
   const s = demo.inspected;
-  assert.is(demo.screenshots.length, 3);
+  assert.equal(
+    demo.screenshots.map((p) => p.split('/').at(-1)),
+    ['tokenizer.png', 'pretrain.png', 'fill-mask.png', 'finetune.png'],
+  );
   for (const [i, v] of s.spreads.entries()) assert.ok(v > 20, `${demo.screenshots[i]} looks blank (spread ${v})`);
   assert.match(s.noWebGPU, /No WebGPU here: this browser has no navigator\.gpu.*--enable-unsafe-webgpu/);
   assert.ok(s.startDisabled);
+  assert.match(s.finetuneNoWebGPU, /No WebGPU here: .*--enable-unsafe-webgpu/);
+  assert.equal(s.finetuneDisabled, [true, true, true]);
 });
 
 test('buildPages makes its folder when missing', async () => {
   const dir = join(OUT, 'fresh', 'nested');
   await buildPages(dir);
-  for (const f of ['index.html', 'tokenizer.js', 'pretrain.js', 'fill-mask.js', 'data/bert-base-uncased-vocab.txt', 'corpus/files.json'])
+  for (const f of [
+    'index.html',
+    'tokenizer.js',
+    'pretrain.js',
+    'fill-mask.js',
+    'finetune.js',
+    'data/bert-base-uncased-vocab.txt',
+    'data/sentiment/yelp.json',
+    'corpus/files.json',
+  ])
     assert.ok(existsSync(join(dir, f)), f);
 });
 
