@@ -238,7 +238,7 @@ export async function loadTaskModel(dir: string, options: TaskModelOptions = {})
 }
 
 /** A WordPiece tokenizer from a directory's vocab.txt, if it has one. */
-async function loadWordPiece(dir: string): Promise<TaskTokenizer | null> {
+export async function loadWordPiece(dir: string): Promise<TaskTokenizer | null> {
   const vocab = await readText(joinPath(dir, 'vocab.txt'));
   return vocab === null ? null : WordPieceTokenizer.fromVocabText(vocab, {}, `${dir}/vocab.txt`);
 }

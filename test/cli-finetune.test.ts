@@ -159,7 +159,7 @@ test('refused before any work (exit 2): --out a file or holding a model, bad val
   assert.is(r2.status, 2);
   assert.match(r2.stderr, /already holds a model \(config\.json, model\.safetensors\); pass --overwrite/);
   const checks: [string[], RegExp][] = [
-    [args(join(root, 'x'), '--lora', 'r=2', '--freeze-encoder'), /--freeze-encoder and --lora .* choose one/],
+    [args(join(root, 'x'), '--lora', 'r=2', '--freeze-encoder'), /--freeze-encoder, --lora and --features .* choose one/],
     [args(join(root, 'x'), '--lora', 'r=two'), /--lora r must be a positive integer, got 'two'/],
     [args(join(root, 'x'), '--lora', 'rank=2'), /--lora: unknown key 'rank'/],
     [

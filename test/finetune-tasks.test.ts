@@ -8,7 +8,7 @@ import { TASKS, getTask, splitBatchOutputs } from '../src/finetune/tasks.js';
 import { qaFeatures, decodeQa, type QaFeature } from '../src/finetune/qa.js';
 import { tagFeatures, wordTags, groupEntities } from '../src/finetune/tagging.js';
 import { collate, collateChoices, bucketedBatches } from '../src/finetune/collate.js';
-import { parseJsonLines, qaExamples, tagExamples, labelSet, type QaExample } from '../src/finetune/data.js';
+import { parseJsonLines, qaExamples, tagExamples, labelSet, labelSetFromConfig, type QaExample } from '../src/finetune/data.js';
 import { ARCHITECTURES } from '../src/models/tasks.js';
 
 // ids: [PAD] 0, [UNK] 1, [CLS] 2, [SEP] 3, [MASK] 4, then the words
@@ -370,8 +370,16 @@ test('classification, regression and choice through the registry', () => {
     num_labels: 2,
     id2label: { 0: 'neg', 1: 'pos' },
     label2id: { neg: 0, pos: 1 },
+    // string labels: the key is cleared (a base's 'number' does not carry over)
+    bertgpu_label_type: undefined,
     problem_type: 'single_label_classification',
   });
+  // integer labels keep their type through config.json
+  const ints = cls.read('{"text":"the cat","label":1}\n{"text":"a b","label":0}', 'i.jsonl');
+  const intFields = cls.configFields(cls.labelSet!(ints));
+  assert.is(intFields.bertgpu_label_type, 'number');
+  assert.equal(labelSetFromConfig(JSON.parse(JSON.stringify(intFields)) as typeof intFields).labels, [0, 1]);
+  assert.equal(labelSetFromConfig({ id2label: { 0: '0', 1: '1' } }).labels, ['0', '1']);
   const fs = cls.encode(examples, { tokenizer: wp, labels });
   assert.equal(
     fs.map((f) => f.labels),

@@ -2,7 +2,8 @@
 // where the checkpoint has none, the best model by a metric of --eval kept, --out a Hugging Face
 // directory of the task class (or, with --lora, PEFT's adapter files).
 import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { init } from '../runtime.js';
@@ -11,10 +12,11 @@ import { parseConfigJson } from '../models/config.js';
 import type { LoraOptions } from '../nn/lora.js';
 import { getTask, type TaskName } from '../finetune/tasks.js';
 import { readTaskFile } from '../finetune/node-data.js';
-import { DEFAULT_METRIC, PEFT_TASK, finetune as startRun, taskModelFrom, type EvalResult } from '../finetune/train.js';
+import { DEFAULT_METRIC, FineTuneRun, taskModelFrom, type EvalResult, type FineTuneOptions } from '../finetune/train.js';
 import type { TextExample } from '../finetune/data.js';
-import { fitTokenizer, loadTokenizer, maxTokens } from '../pipelines.js';
-import { TASK_HEADS } from '../nn/lora.js';
+import type { PreTrainedModel } from '../models/tasks.js';
+import { readCheckpointState, recoverCheckpoint } from '../train/trainer.js';
+import { fitTokenizer, loadTokenizer, loadWordPiece, maxTokens } from '../pipelines.js';
 import { UsageError, addVerbose, newCommand, type CliCommand, type Io } from './program.js';
 import { checkDataFile, checkModelDir, checkOutDir, intArg, numberArg, tokenizerFiles, writeModelDir } from './task-io.js';
 
@@ -48,6 +50,12 @@ the base. --lora takes r=N,alpha=X,dropout=P,targets=NAME,NAME...,rslora (defaul
 alpha=8, dropout=0, targets=query,value, as PEFT). An --out that holds a model needs --overwrite.
 Progress: a bar on a terminal, else a line per log step; --log FILE: JSON lines of train
 records ({"step", "epoch", "loss", "lr", ...}) and eval records ({"eval": true, ...metrics}).
+--features trains a small head on a frozen encoder (the encoder gets no gradient kernels; --out
+then holds feature_head.safetensors, the head alone, beside config.json of the encoder).
+Checkpoints: --checkpoint-every N writes OUT/checkpoint/ (model or adapter, optimizer, data
+position, dropout streams, best model so far, these arguments) every N steps and on Ctrl-C;
+--resume OUT continues it with the same losses as an uninterrupted run. With --resume, only
+--out, --log, --log-every and --checkpoint-every may be given anew; others must match.
 Ctrl-C stops without writing --out (exit 130).`;
 
 /** Parses --lora r=8,alpha=16,dropout=0.05,targets=query,value[,rslora]. */
@@ -88,11 +96,11 @@ export function parseLoraSpec(spec: string): LoraOptions {
 }
 
 interface Options {
-  task: TaskName;
-  model: string;
-  train: string;
+  task?: TaskName;
+  model?: string;
+  train?: string;
   eval?: string;
-  out: string;
+  out?: string;
   epochs: number;
   steps?: number;
   batch: number;
@@ -105,15 +113,25 @@ interface Options {
   seed: number;
   freezeEncoder?: boolean;
   lora?: string;
+  features?: 'scalar-mix' | 'concat-last-4';
   accumulation: number;
   evalEvery?: number;
   metric?: string;
   patience?: number;
   logEvery: number;
   log?: string;
+  checkpointEvery?: number;
+  resume?: string;
   overwrite?: boolean;
   quiet?: boolean;
+  verbose?: boolean;
 }
+
+/** Options that a resumed run may set anew; any other given with --resume must equal the checkpoint's. */
+const RESETTABLE = new Set(['out', 'log', 'logEvery', 'checkpointEvery', 'resume', 'overwrite', 'quiet', 'verbose']);
+
+/** Test hook (the resume test): stop as Ctrl-C would once this step is done. */
+const STOP_AT_STEP = Number(process.env.BERTGPU_TEST_FINETUNE_STOP_AT ?? 0);
 
 export const command: CliCommand = {
   name: 'finetune',
@@ -123,11 +141,14 @@ export const command: CliCommand = {
       newCommand('finetune', 'fine-tune a Hugging Face model on a task: cls, pair, regression, choice, tag, qa', io, (cmd) =>
         finetune(cmd, io),
       )
-        .addOption(new Option('--task <name>', 'the task').choices(TASK_NAMES).makeOptionMandatory())
-        .requiredOption('--model <dir>', 'a Hugging Face directory (any checkpoint of the family; a missing head is made fresh)')
-        .requiredOption('--train <file>', 'training data (JSON lines, .csv or .tsv)')
+        .addOption(new Option('--task <name>', 'the task (required unless --resume)').choices(TASK_NAMES))
+        .option(
+          '--model <dir>',
+          'a Hugging Face directory (any checkpoint of the family; a missing head is made fresh; required unless --resume)',
+        )
+        .option('--train <file>', 'training data (JSON lines, .csv or .tsv; required unless --resume)')
         .option('--eval <file>', 'held-back data: evaluated every epoch (or --eval-every steps) and at the end')
-        .requiredOption('--out <dir>', 'output: the best model (Hugging Face directory), or the adapter with --lora')
+        .option('--out <dir>', 'output: the best model (Hugging Face directory), or the adapter with --lora (required unless --resume)')
         .option('--epochs <n>', 'passes over the training data', intArg(1), 3)
         .option('--steps <n>', 'optimizer steps (overrides --epochs)', intArg(1))
         .option('--batch <n>', 'examples per micro-batch', intArg(1), 16)
@@ -159,6 +180,12 @@ export const command: CliCommand = {
         .option('--seed <n>', 'seed of the fresh head, the batch order and dropout', intArg(0), 0)
         .option('--freeze-encoder', 'train the task head only (the encoder gets no gradient kernels)')
         .option('--lora <spec>', 'train LoRA adapters and the head, e.g. r=8,alpha=16,dropout=0.05,targets=query,value')
+        .addOption(
+          new Option(
+            '--features <mode>',
+            "cls, pair, regression: freeze the encoder, train a head on ELMo's scalar mix of every layer or on the last 4 layers concatenated",
+          ).choices(['scalar-mix', 'concat-last-4']),
+        )
         .option('--accumulation <n>', 'micro-batches per optimizer step (the loss is the mean over all of them)', intArg(1), 1)
         .option('--eval-every <n>', 'evaluate --eval every N steps (default: once per epoch)', intArg(1))
         .option(
@@ -168,37 +195,115 @@ export const command: CliCommand = {
         .option('--patience <n>', 'stop after N evaluations without a better --metric', intArg(0))
         .option('--log-every <n>', 'read the loss back every N steps', intArg(1), 10)
         .option('--log <file>', 'JSON-lines log: train and eval records')
+        .option('--checkpoint-every <n>', 'write OUT/checkpoint (the whole run state) every N steps, and on Ctrl-C', intArg(1))
+        .option('--resume <dir>', 'continue the run of OUT/checkpoint (or DIR itself): it holds the arguments, so DIR alone is enough')
         .option('--overwrite', 'replace a model already in --out')
         .option('--quiet', 'no progress output')
         .addHelpText('after', HELP_AFTER),
     ),
 };
 
+/** The checkpoint of --resume DIR: DIR/checkpoint or DIR itself, made whole first. */
+async function findCheckpoint(dir: string): Promise<string> {
+  for (const candidate of [join(dir, 'checkpoint'), dir]) {
+    await recoverCheckpoint(candidate);
+    if (existsSync(join(candidate, 'trainer_state.json'))) return candidate;
+  }
+  throw new UsageError(`--resume ${dir}: no checkpoint there (no trainer_state.json in ${dir}/checkpoint or ${dir})`);
+}
+
+/** The options of a resumed run: the checkpoint's, with those given now that may change (others must agree). */
+function resumedOptions(cmd: Command, saved: Options, checkpoint: string): Options {
+  const given = cmd.opts<Options>();
+  const out: Options = { ...saved };
+  for (const o of cmd.options) {
+    const key = o.attributeName() as keyof Options;
+    if (cmd.getOptionValueSource(key) !== 'cli') continue;
+    const now = given[key];
+    if (!RESETTABLE.has(key) && JSON.stringify(now) !== JSON.stringify(saved[key]) && !samePath(key, now, saved[key]))
+      throw new UsageError(
+        `${o.long} ${String(now)} conflicts with the checkpoint ${checkpoint}, which has ${saved[key] === undefined ? 'none' : String(saved[key])}`,
+      );
+    (out as unknown as Record<string, unknown>)[key] = now;
+  }
+  if (cmd.getOptionValueSource('out') !== 'cli' && basename(checkpoint) === 'checkpoint') out.out = dirname(checkpoint);
+  return out;
+}
+
+const PATHS = new Set(['model', 'train', 'eval']);
+const samePath = (key: string, a: unknown, b: unknown) =>
+  PATHS.has(key) && typeof a === 'string' && typeof b === 'string' && resolve(a) === resolve(b);
+
+/** The arguments a checkpoint keeps: everything of the run, its files as absolute paths. */
+function argsToKeep(o: Options): Options {
+  const kept: Options = { ...o, resume: undefined, overwrite: undefined, quiet: undefined, verbose: undefined };
+  for (const key of ['model', 'train', 'eval'] as const) if (kept[key]) kept[key] = resolve(kept[key]);
+  return JSON.parse(JSON.stringify(kept)) as Options;
+}
+
+/** Cuts a --log back to the records up to the checkpoint's step (the resumed run writes the steps after it once). */
+function cutLog(path: string, step: number): string {
+  const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  return text
+    .split('\n')
+    .filter((line) => {
+      const r = line ? (JSON.parse(line) as { step?: number; final?: boolean }) : null;
+      return r !== null && typeof r.step === 'number' && r.step <= step && !r.final;
+    })
+    .map((line) => line + '\n')
+    .join('');
+}
+
 async function finetune(cmd: Command, io: Io): Promise<number> {
-  const o = cmd.opts<Options>();
+  let o = cmd.opts<Options>();
+  let checkpoint: string | null = null;
+  if (o.resume) {
+    checkpoint = await findCheckpoint(o.resume);
+    const meta = (await readCheckpointState(checkpoint)).meta as { command?: string; args?: Options } | undefined;
+    if (meta?.command !== 'finetune' || !meta.args)
+      throw new UsageError(`--resume ${o.resume}: ${checkpoint} is not a checkpoint of bertgpu finetune (it keeps no finetune arguments)`);
+    o = resumedOptions(cmd, meta.args, checkpoint);
+  }
+  const missing = (['task', 'model', 'train', 'out'] as const).filter((k) => o[k] === undefined);
+  if (missing.length)
+    throw new UsageError(
+      `${missing.map((k) => `--${k}`).join(', ')} ${missing.length > 1 ? 'are' : 'is'} required (unless --resume DIR continues a checkpointed run)`,
+    );
+  const [taskName, modelDir, trainFile, outDir] = [o.task!, o.model!, o.train!, o.out!];
   // everything that can be checked without the GPU is checked first
-  checkModelDir(o.model);
-  checkDataFile(o.train, '--train');
+  checkModelDir(modelDir);
+  checkDataFile(trainFile, '--train');
   if (o.eval) checkDataFile(o.eval, '--eval');
-  if (o.freezeEncoder && o.lora) throw new UsageError('--freeze-encoder and --lora are two ways to train fewer parameters; choose one');
+  if ([o.freezeEncoder, o.lora, o.features].filter(Boolean).length > 1)
+    throw new UsageError('--freeze-encoder, --lora and --features are three ways to train fewer parameters; choose one');
+  if (o.features && !['cls', 'pair', 'regression'].includes(taskName))
+    throw new UsageError(`--features serves sequence tasks (cls, pair, regression), not --task ${taskName}`);
   const lora = o.lora === undefined ? undefined : parseLoraSpec(o.lora);
-  if (o.metric !== undefined && !METRICS[o.task].includes(o.metric))
-    throw new UsageError(`--metric for --task ${o.task} must be one of ${METRICS[o.task].join(', ')}, got '${o.metric}'`);
+  if (o.metric !== undefined && !METRICS[taskName].includes(o.metric))
+    throw new UsageError(`--metric for --task ${taskName} must be one of ${METRICS[taskName].join(', ')}, got '${o.metric}'`);
   if ((o.metric !== undefined || o.patience !== undefined || o.evalEvery !== undefined) && !o.eval)
     throw new UsageError('--metric, --patience and --eval-every need --eval FILE');
   if (o.log && existsSync(o.log) && statSync(o.log).isDirectory()) throw new UsageError(`--log ${o.log} is a directory`);
-  const { config, architecture } = parseConfigJson(readFileSync(join(o.model, 'config.json'), 'utf8'), `${o.model}/config.json`);
+  const { config, architecture } = parseConfigJson(readFileSync(join(modelDir, 'config.json'), 'utf8'), `${modelDir}/config.json`);
   if (o.maxLength !== undefined && o.maxLength > maxTokens(config))
-    throw new UsageError(`--max-length ${o.maxLength} is more than the model's ${maxTokens(config)} positions (${o.model}/config.json)`);
-  await checkOutDir(o.out, !!o.overwrite);
+    throw new UsageError(`--max-length ${o.maxLength} is more than the model's ${maxTokens(config)} positions (${modelDir}/config.json)`);
+  const checkpointDir = join(outDir, 'checkpoint');
+  const resumingHere = checkpoint !== null && resolve(checkpoint) === resolve(checkpointDir);
+  if (!resumingHere) {
+    await checkOutDir(outDir, !!o.overwrite);
+    if (existsSync(checkpointDir) && !o.overwrite)
+      throw new UsageError(
+        `--out ${outDir} holds a run's checkpoint; pass --resume ${outDir} to continue it, or --overwrite to start afresh`,
+      );
+  }
   // the data: a bad line stops here, before the GPU and before --out
-  const task = getTask(o.task);
-  const train = readTaskFile(task, o.train);
+  const task = getTask(taskName);
+  const train = readTaskFile(task, trainFile);
   const evalSet = o.eval ? readTaskFile(task, o.eval) : [];
   const labels = task.labelSet?.(train);
-  let metric = o.metric ?? DEFAULT_METRIC[o.task];
+  let metric = o.metric ?? DEFAULT_METRIC[taskName];
   if (
-    o.task === 'tag' &&
+    taskName === 'tag' &&
     o.metric === undefined &&
     evalSet.some((e: { tags?: string[] }) => e.tags!.some((t) => t !== 'O' && !/^[BI]-./.test(t)))
   )
@@ -206,22 +311,30 @@ async function finetune(cmd: Command, io: Io): Promise<number> {
   const quiet = !!o.quiet;
   const say = (line: string) => quiet || io.stdout.write(line + '\n');
   say(
-    `${o.task}: ${train.length} training examples${labels ? ` (labels: ${labels.labels.join(', ')})` : ''}${evalSet.length ? `, ${evalSet.length} held back (${o.eval})` : ''}`,
+    `${taskName}: ${train.length} training examples${labels ? ` (labels: ${labels.labels.join(', ')})` : ''}${evalSet.length ? `, ${evalSet.length} held back (${o.eval})` : ''}`,
   );
 
   const rt = await init();
-  const { model, tokenizer: wordPiece, freshHead } = await taskModelFrom(o.model, o.task, labels, { seed: o.seed });
+  let model: PreTrainedModel | null = null;
   try {
-    const found = wordPiece ?? (await loadTokenizer(o.model));
-    if (!found) throw new Error(`${o.model}: no tokenizer (vocab.txt, tokenizer.json, or vocab.json + merges.txt)`);
-    const tokenizer = fitTokenizer(found, model.config);
-    if (freshHead.length)
+    // a full run's model comes from its checkpoint; a LoRA or feature run's base is built as the first run's was
+    let found = null;
+    let freshHead: string[] = [];
+    if (!checkpoint || lora || o.features) {
+      const made = await taskModelFrom(modelDir, taskName, labels, { seed: o.seed });
+      model = made.model;
+      found = made.tokenizer;
+      freshHead = made.freshHead;
+    }
+    found ??= (await loadWordPiece(modelDir)) ?? (await loadTokenizer(modelDir));
+    if (!found) throw new Error(`${modelDir}: no tokenizer (vocab.txt, tokenizer.json, or vocab.json + merges.txt)`);
+    const tokenizer = fitTokenizer(found, config);
+    if (freshHead.length && !checkpoint)
       io.stderr.write(
-        `bertgpu finetune: ${o.model} is a ${architecture ?? 'model'}; ${model.architecture} gets a fresh head (seed ${o.seed}): ${freshHead.join(', ')}\n`,
+        `bertgpu finetune: ${modelDir} is a ${architecture ?? 'model'}; ${model!.architecture} gets a fresh head (seed ${o.seed}): ${freshHead.join(', ')}\n`,
       );
-    const run = startRun({
-      task: o.task,
-      model,
+    const options: Omit<FineTuneOptions, 'model'> = {
+      task: taskName,
       tokenizer,
       train,
       eval: evalSet,
@@ -241,21 +354,27 @@ async function finetune(cmd: Command, io: Io): Promise<number> {
       evalEvery: o.evalEvery,
       metric,
       patience: o.patience,
-      // an adapter saves what the base lacked (e.g. a fresh pooler) with the head, or a later load would draw it anew
       freezeEncoder: o.freezeEncoder,
-      lora: lora && {
-        ...lora,
-        baseModelNameOrPath: o.model,
-        modulesToSave: [...new Set([...TASK_HEADS[PEFT_TASK[o.task]], ...freshHead.map((n) => n.replace(/\.[^.]+$/, ''))])],
-      },
-    });
+      features: o.features,
+      // the run saves the head and every module the base lacked (e.g. a fresh pooler) with the adapter
+      lora: lora && { ...lora, baseModelNameOrPath: modelDir },
+    };
+    const run = checkpoint
+      ? await FineTuneRun.resume(checkpoint, { ...options, model: model ?? undefined })
+      : new FineTuneRun({ ...options, model: model! });
+    model = run.options.model;
     const steps = run.trainer.options.steps;
+    if (checkpoint) say(`resuming ${checkpoint} at step ${run.trainer.step} of ${steps}`);
     const trained = run.trainer.optimizer.parameters.reduce((n, p) => n + p.tensor.size, 0);
-    const total = model.namedParameters().reduce((n, [, t]) => n + t.size, 0);
-    say(
-      `training ${model.architecture}: ${steps} steps of ${o.batch * o.accumulation} examples, ${trained.toLocaleString('en')} of ${total.toLocaleString('en')} parameters trained${o.lora ? ' (LoRA)' : o.freezeEncoder ? ' (frozen encoder)' : ''}`,
+    const total = [...new Set([...model.namedParameters(), ...run.model.namedParameters()].map(([, t]) => t))].reduce(
+      (n, t) => n + t.size,
+      0,
     );
-    if (o.log) await writeAtomic(o.log, '');
+    const kind = o.lora ? ' (LoRA)' : o.freezeEncoder ? ' (frozen encoder)' : o.features ? ` (frozen encoder, ${o.features} head)` : '';
+    say(
+      `training ${run.model.architecture}: ${steps} steps of ${o.batch * o.accumulation} examples, ${trained.toLocaleString('en')} of ${total.toLocaleString('en')} parameters trained${kind}`,
+    );
+    if (o.log) await writeAtomic(o.log, checkpoint ? cutLog(o.log, run.trainer.step) : '');
     const log = (record: object) => o.log && appendFileSync(o.log, JSON.stringify(record) + '\n');
     const bar =
       quiet || !process.stdout.isTTY
@@ -280,48 +399,66 @@ async function finetune(cmd: Command, io: Io): Promise<number> {
       if (!bar) say(`eval at step ${r.step} (epoch ${r.epoch.toFixed(2)}): loss ${r.loss.toFixed(4)} ${metricsText(r.metrics)}`);
       log({ step: r.step, epoch: r.epoch, eval: true, loss: r.loss, ...r.metrics });
     };
+    const checkpointEvery = o.checkpointEvery;
+    const saveCheckpoint = () => run.saveCheckpoint(checkpointDir, { meta: { command: 'finetune', args: argsToKeep(o) } });
+    if (checkpointEvery && o.overwrite && !resumingHere) await rm(checkpointDir, { recursive: true, force: true });
     const signal = { aborted: false };
     const onSignal = () => {
       signal.aborted = true;
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
-    bar?.start(steps, 0, { loss: '-', epoch: '0.00' });
+    bar?.start(steps, run.trainer.step, { loss: '-', epoch: run.epoch.toFixed(2) });
     try {
-      await run.run(signal);
+      // in legs of --checkpoint-every steps (the test hook stops at its step as Ctrl-C would)
+      while (run.trainer.step < steps && !run.stopped) {
+        const every = checkpointEvery ?? steps;
+        let until = Math.min(steps, (Math.floor(run.trainer.step / every) + 1) * every);
+        if (STOP_AT_STEP > run.trainer.step) until = Math.min(until, STOP_AT_STEP);
+        await run.run(signal, until);
+        if (STOP_AT_STEP && run.trainer.step === STOP_AT_STEP) signal.aborted = true;
+        if (signal.aborted) run.stopped = 'cancelled';
+        if (checkpointEvery && (run.trainer.step % checkpointEvery === 0 || run.stopped === 'cancelled')) await saveCheckpoint();
+      }
     } finally {
       bar?.stop();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
     if (run.stopped === 'cancelled') {
-      io.stderr.write(`bertgpu finetune: stopped at step ${run.trainer.step} of ${steps}; ${o.out} was not written\n`);
+      io.stderr.write(
+        `bertgpu finetune: stopped at step ${run.trainer.step} of ${steps}; ${outDir} was not written${checkpointEvery ? `; ${checkpointDir} was: continue with bertgpu finetune --resume ${outDir}` : ''}\n`,
+      );
       run.dispose();
       return 130;
     }
     if (run.stopped === 'early') say(`early stop at step ${run.trainer.step}: ${o.patience} evaluations without a better ${metric}`);
     const best = run.best;
-    if (evalSet.length) report(best ?? run.evals.at(-1)!, metric, o.task, train as TextExample[], evalSet as TextExample[], say, log);
+    if (evalSet.length) report(best ?? run.evals.at(-1)!, metric, taskName, train as TextExample[], evalSet as TextExample[], say, log);
     let files: Record<string, Uint8Array>;
-    if (run.lora) files = { ...tokenizerFiles(o.model), ...(best?.adapter ?? (await run.adapterFiles())) };
+    if (run.lora) files = { ...tokenizerFiles(modelDir), ...(best?.adapter ?? (await run.adapterFiles())) };
+    else if (o.features)
+      files = best?.files ?? (await run.modelFiles()); // the head alone: the encoder is --model, unchanged
     else {
       const modelFiles = best?.files ?? (await run.modelFiles());
-      const tokFiles = tokenizerFiles(o.model);
+      const tokFiles = tokenizerFiles(modelDir);
       // the source's own tokenizer files, as they are (exportPretrained writes a vocab.txt only)
       if (Object.keys(tokFiles).length) delete modelFiles['vocab.txt'];
       files = { ...tokFiles, ...modelFiles };
     }
-    await writeModelDir(o.out, files);
+    await writeModelDir(outDir, files);
     const what = run.lora
       ? `a LoRA adapter (${Object.keys(files)
           .filter((n) => n.startsWith('adapter_'))
-          .join(', ')}) for ${model.architecture} on ${o.model}`
-      : model.architecture;
-    say(`wrote ${o.out}: ${what}${best ? `, the best by ${metric} (step ${best.step})` : ', the final model'}`);
+          .join(', ')}) for ${model.architecture} on ${modelDir}`
+      : o.features
+        ? `a ${o.features} head (${Object.keys(files).join(', ')}) on the frozen encoder of ${modelDir}`
+        : run.model.architecture;
+    say(`wrote ${outDir}: ${what}${best ? `, the best by ${metric} (step ${best.step})` : ', the final model'}`);
     run.dispose();
     return 0;
   } finally {
-    model.dispose();
+    model?.dispose();
     rt.destroy();
   }
 }

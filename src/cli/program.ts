@@ -45,6 +45,17 @@ export function newCommand(name: string, description: string, io: Io, run: (cmd:
   cmd.action(async () => {
     exitCodes.set(cmd, await run(cmd));
   });
+  // commander reports a missing required option before an unknown one: a typo'd --modle would read
+  // "required option '--model' not specified"; the unknown option (with its suggestion) goes first
+  const parseOptions = cmd.parseOptions.bind(cmd);
+  cmd.parseOptions = (args) => {
+    const parsed = parseOptions(args);
+    const first = parsed.unknown[0];
+    const help = parsed.unknown.some((a) => a === '-h' || a === '--help');
+    if (!cmd.commands.length && first?.startsWith('-') && !help)
+      (cmd as unknown as { unknownOption(flag: string): never }).unknownOption(first);
+    return parsed;
+  };
   return cmd;
 }
 

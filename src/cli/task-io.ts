@@ -45,7 +45,7 @@ export function checkDataFile(path: string, flag: string): void {
   if (statSync(path).isDirectory()) throw new UsageError(`${flag} ${path} is a directory`);
 }
 
-const MODEL_FILES = ['config.json', 'model.safetensors', 'adapter_config.json', 'adapter_model.safetensors'];
+const MODEL_FILES = ['config.json', 'model.safetensors', 'adapter_config.json', 'adapter_model.safetensors', 'feature_head.safetensors'];
 
 /**
  * Refuses an --out that cannot take a model, before any work: a file, under a file, not

@@ -564,21 +564,43 @@ export function labelSet(examples: readonly (Located & { label?: string | number
   };
 }
 
-/** The label set of a fine-tuned model's config.json (labels are the id2label names). */
-export function labelSetFromConfig(config: { id2label?: Record<string, string> }): LabelSet {
+/**
+ * Integer labels keep their type through config.json, whose id2label holds strings (Hugging
+ * Face's): this key says so, and predictions give numbers again.
+ */
+export const LABEL_TYPE_KEY = 'bertgpu_label_type';
+
+/** The config.json fields of a label set: id2label / label2id, and LABEL_TYPE_KEY for integer labels. */
+export function labelConfig(set: LabelSet): {
+  id2label: Record<string, string>;
+  label2id: Record<string, number>;
+  [LABEL_TYPE_KEY]?: 'number';
+} {
+  // set explicitly (undefined: dropped from config.json) so that a base's key does not carry over to string labels
+  return { id2label: set.id2label, label2id: set.label2id, [LABEL_TYPE_KEY]: typeof set.labels[0] === 'number' ? 'number' : undefined };
+}
+
+/**
+ * The label set of a fine-tuned model's config.json (labels are the id2label names; numbers when
+ * LABEL_TYPE_KEY says 'number' or when the names are JSON numbers, as an adapter's metadata keeps them).
+ */
+export function labelSetFromConfig(config: { id2label?: Record<string, string | number>; [LABEL_TYPE_KEY]?: unknown }): LabelSet {
   const entries = Object.entries(config.id2label ?? {});
   if (!entries.length) throw new Error('config.json has no id2label');
-  const labels: string[] = [];
+  const numeric = config[LABEL_TYPE_KEY] === 'number' || entries.every(([, name]) => typeof name === 'number');
+  const labels: (string | number)[] = [];
   for (const [id, name] of entries) {
     const i = Number(id);
     if (!Number.isInteger(i) || i < 0 || i >= entries.length)
       throw new Error(`config.json id2label: id ${JSON.stringify(id)} is not in 0..${entries.length - 1}`);
-    labels[i] = String(name);
+    if (numeric && !Number.isFinite(Number(name)))
+      throw new Error(`config.json id2label: ${JSON.stringify(name)} is not a number (${LABEL_TYPE_KEY} says the labels are)`);
+    labels[i] = numeric ? Number(name) : String(name);
   }
   return {
     labels,
-    id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
-    label2id: Object.fromEntries(labels.map((l, i) => [l, i])),
+    id2label: Object.fromEntries(labels.map((l, i) => [String(i), String(l)])),
+    label2id: Object.fromEntries(labels.map((l, i) => [String(l), i])),
   };
 }
 

@@ -10,6 +10,7 @@ import {
   tagExamples,
   qaExamples,
   labelSet,
+  labelConfig,
   labelId,
   type ReadOptions,
   type LabelSet,
@@ -149,7 +150,7 @@ function target<T>(ex: Located & { label?: T }): T {
 
 function labelFields(labels: LabelSet | undefined, problem?: BertConfig['problem_type']): Partial<BertConfig> {
   const l = needLabels(labels, 'config');
-  return { num_labels: l.labels.length, id2label: l.id2label, label2id: l.label2id, ...(problem ? { problem_type: problem } : {}) };
+  return { num_labels: l.labels.length, ...labelConfig(l), ...(problem ? { problem_type: problem } : {}) };
 }
 
 function sequenceTask(name: 'cls' | 'pair'): Task<TextExample, Indexed<LabelledFeature>, ClassPrediction> {

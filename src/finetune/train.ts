@@ -13,20 +13,21 @@ import {
   readCheckpointState,
   recoverCheckpoint,
   type BatchSource,
+  type CheckpointWriteOptions,
   type LogRecord,
   type TrainerOptions,
 } from '../train/trainer.js';
-import { Dropout } from '../nn/module.js';
+import { Dropout, Linear } from '../nn/module.js';
 import { defaultGenerator } from '../ops/creation.js';
 import type { Objective, StepTensors } from '../train/objectives.js';
 import { exportPretrained, fromPretrained } from '../io/pretrained.js';
 import type { PreTrainedModel } from '../models/tasks.js';
 import { parseConfigJson } from '../models/config.js';
-import { joinPath, readText } from '../io/files.js';
+import { joinPath, readBytes, readText } from '../io/files.js';
 import type { WordPieceTokenizer } from '../tokenizers/wordpiece.js';
-import { LoraModel, type LoraOptions, type PeftTaskType } from '../nn/lora.js';
+import { LoraModel, TASK_HEADS, type LoraOptions, type PeftTaskType } from '../nn/lora.js';
 import { FeatureClassifier, type FeatureMode } from './features.js';
-import { writeSafetensors } from '../io/safetensors.js';
+import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { bucketedBatches, type Batch } from './collate.js';
 import { batchInputs } from './inputs.js';
 import {
@@ -183,13 +184,14 @@ class TaskObjective implements Objective<Batch> {
     readonly task: AnyTask,
     readonly model: TaskModel,
     private readonly params: [string, Tensor][],
-    generator: Generator,
+    generators: Record<string, Generator>,
+    /** Whether the Trainer's checkpoint holds the model (a LoRA run's holds its adapter, a feature run's its head). */
+    checkpointModel: boolean,
     private readonly extraLoss?: (model: TaskModel) => Tensor,
   ) {
     this.name = `finetune:${task.name}`;
-    // checkpoints hold Hugging Face directories; a feature head is not one (FineTuneRun refuses to checkpoint it)
-    this.models = model instanceof FeatureClassifier ? {} : { model };
-    this.generators = { model: generator };
+    this.models = checkpointModel ? { model: model as PreTrainedModel } : {};
+    this.generators = generators;
   }
   namedParameters() {
     return this.params;
@@ -217,6 +219,31 @@ class TaskObjective implements Objective<Batch> {
     const loss = add(out.loss, extra);
     return { loss, parts: { task: out.loss, extra }, metrics: async () => ({}) };
   }
+}
+
+/** The best evaluation as a checkpoint keeps it: its result and the names of its files (best/, best-adapter/). */
+type SavedBest = EvalResult & { files: string[]; adapter?: string[] };
+/** What a fine-tuning checkpoint keeps of the run in trainer_state.json's meta. */
+interface SavedRun {
+  best: SavedBest | null;
+  sinceBest: number;
+  evals: EvalResult[];
+}
+
+/** The file of a frozen-feature run's head (modelFiles()). */
+const FEATURE_HEAD_FILE = 'feature_head.safetensors';
+
+/** Parameters that taskModelFrom initialised rather than loaded, per model. */
+const freshParameters = new WeakMap<PreTrainedModel, string[]>();
+
+/**
+ * PEFT's modules_to_save of a LoRA run: the task's head, `given` ones, and every module of
+ * `model` that taskModelFrom initialised (e.g. a pooler a masked-LM checkpoint lacks); a fresh
+ * module not saved with the adapter would be drawn anew, differently, by every later load.
+ */
+export function loraModulesToSave(task: TaskName, model: PreTrainedModel, given: string[] = []): string[] {
+  const fresh = (freshParameters.get(model) ?? []).map((n) => n.replace(/\.[^.]+$/, ''));
+  return [...new Set([...TASK_HEADS[PEFT_TASK[task]], ...given, ...fresh])];
 }
 
 function headParameters(model: PreTrainedModel): [string, Tensor][] {
@@ -277,7 +304,15 @@ export class FineTuneRun {
     if (o.features) this.lora = null;
     else if (o.lora) {
       this.ownsLora = !(o.lora instanceof LoraModel);
-      this.lora = o.lora instanceof LoraModel ? o.lora : new LoraModel(o.model, { taskType: PEFT_TASK[o.task], seed, ...o.lora });
+      this.lora =
+        o.lora instanceof LoraModel
+          ? o.lora
+          : new LoraModel(o.model, {
+              taskType: PEFT_TASK[o.task],
+              seed,
+              ...o.lora,
+              modulesToSave: loraModulesToSave(o.task, o.model, o.lora.modulesToSave),
+            });
       if (this.lora.model !== o.model) throw new Error('finetune: the LoraModel given as lora must be built on the model given as model');
       params = this.lora.trainableParameters();
     } else {
@@ -301,7 +336,11 @@ export class FineTuneRun {
     };
     // the generator the model's dropout draws from: its stream goes into checkpoints
     const dropout = this.model.namedModules().find(([, m]) => m instanceof Dropout)?.[1] as Dropout | undefined;
-    const objective = new TaskObjective(this.task, this.model, params!, dropout?.generator ?? defaultGenerator, o.extraLoss);
+    const generators: Record<string, Generator> = { model: dropout?.generator ?? defaultGenerator };
+    const loraDropout = this.lora?.dropoutGenerator();
+    if (loraDropout) generators.lora_dropout = loraDropout;
+    const checkpointModel = !this.lora && !(this.model instanceof FeatureClassifier);
+    const objective = new TaskObjective(this.task, this.model, params!, generators, checkpointModel, o.extraLoss);
     this.trainer = new Trainer<Batch>(objective, this.model.config, this.source, trainerOptions);
     this.trainer.onLog = (r) => this.onLog?.({ ...r, epoch: this.epoch });
   }
@@ -315,10 +354,13 @@ export class FineTuneRun {
     return this.options.evalEvery ?? Math.max(1, Math.round(this.source.batchesPerEpoch / (this.options.accumulationSteps ?? 1)));
   }
 
-  /** Trains to the end (or early stop / `signal`), evaluating every evalEvery steps and at the end. */
-  async run(signal?: { aborted: boolean }): Promise<void> {
+  /**
+   * Trains to the end (or early stop / `signal`; or until step `until`, to be called again),
+   * evaluating every evalEvery steps and at the end.
+   */
+  async run(signal?: { aborted: boolean }, until = this.trainer.options.steps): Promise<void> {
     const t = this.trainer;
-    while (t.step < t.options.steps) {
+    while (t.step < Math.min(until, t.options.steps)) {
       if (signal?.aborted) {
         this.stopped = 'cancelled';
         break;
@@ -332,7 +374,7 @@ export class FineTuneRun {
         }
       }
     }
-    this.stopped ??= 'steps';
+    if (t.step >= t.options.steps) this.stopped ??= 'steps';
     await runtime().sync();
   }
 
@@ -391,14 +433,20 @@ export class FineTuneRun {
       // the head alone (the encoder is options.model, unchanged)
       const tensors: Record<string, { data: Float32Array; shape: number[] }> = {};
       for (const [n, t] of model.namedParameters()) tensors[n] = { data: (await t.toArray()) as Float32Array, shape: t.shape };
-      return { 'feature_head.safetensors': writeSafetensors(tensors, { mode: model.mode, layers: String(model.layers) }) };
+      return { [FEATURE_HEAD_FILE]: writeSafetensors(tensors, { mode: model.mode, layers: String(model.layers) }) };
     }
     if (!this.lora) return exportPretrained(model, tok);
+    // unmerge would leave W + BA - BA, not W: the adapted weights are put back as they were, bit for bit
+    const adapted = model.namedModules().flatMap(([, m]) => (m instanceof Linear && m.adapter ? [m.weight] : []));
+    const before = await Promise.all(adapted.map((w) => w.toArray()));
     this.lora.merge();
     try {
       return await exportPretrained(model, tok);
     } finally {
+      // (unmerge is only recorded: submitted first, so that the writes land after it, not before)
       this.lora.unmerge();
+      runtime().flush();
+      adapted.forEach((w, i) => runtime().upload(w.buffer, before[i]));
     }
   }
 
@@ -412,35 +460,94 @@ export class FineTuneRun {
     const labels = this.options.labels;
     return this.lora.saveAdapter(undefined, {
       [ADAPTER_TASK_KEY]: this.task.name,
-      ...(labels ? { [ADAPTER_LABELS_KEY]: JSON.stringify(labels.id2label) } : {}),
+      // the labels as the training data had them (integers stay numbers: labelSetFromConfig)
+      ...(labels ? { [ADAPTER_LABELS_KEY]: JSON.stringify(Object.fromEntries(labels.labels.map((l, i) => [String(i), l]))) } : {}),
     });
   }
 
-  /** The whole training state (model, optimizer, step, data position, dropout stream), written atomically. */
-  async saveCheckpoint(dir: string): Promise<void> {
-    if (this.model instanceof FeatureClassifier)
-      throw new Error('finetune: runs on frozen features are not checkpointed (they are short; rerun them)');
+  /**
+   * The whole training state, written atomically into `dir`: the model (a LoRA run: its adapter
+   * files; frozen features: the head), optimizer moments, step, data position, dropout streams,
+   * and the best evaluation so far with its files (best/, best-adapter/) and the early-stopping
+   * count. `options.meta` is kept beside (the CLI keeps its arguments there).
+   */
+  async saveCheckpoint(dir: string, options: CheckpointWriteOptions = {}): Promise<void> {
+    if (this.lora && !this.ownsLora)
+      throw new Error('finetune: a run on a LoraModel it was given is not checkpointed (the caller owns the adapters)');
+    const files: Record<string, Uint8Array> = { ...options.files };
+    const put = (folder: string, from: Record<string, Uint8Array>) => {
+      for (const [name, bytes] of Object.entries(from)) files[`${folder}/${name}`] = bytes;
+    };
+    if (this.lora) put('adapter', await this.adapterFiles());
+    if (this.model instanceof FeatureClassifier) put('head', await this.modelFiles());
+    let best: SavedBest | null = null;
+    if (this.best) {
+      const { files: bestFiles, adapter, ...result } = this.best;
+      put('best', bestFiles);
+      if (adapter) put('best-adapter', adapter);
+      best = { ...result, files: Object.keys(bestFiles), adapter: adapter ? Object.keys(adapter) : undefined };
+    }
+    const run: SavedRun = { best, sinceBest: this.sinceBest, evals: this.evals };
     const tok = 'vocab' in this.options.tokenizer ? (this.options.tokenizer as WordPieceTokenizer) : null;
-    await this.trainer.saveCheckpoint(dir, tok);
+    await this.trainer.saveCheckpoint(dir, tok, { ...options, files, meta: { ...options.meta, finetune: run } });
   }
 
   /**
-   * Continues a run from `saveCheckpoint(dir)` with the same options (data, task, sizes) but the
-   * model: the losses that follow are those of the uninterrupted run. The best model so far and
-   * the early-stopping count start afresh. LoRA runs are not resumable yet (their checkpoint
-   * would need the adapter files).
+   * Continues a run from `saveCheckpoint(dir)` with the options the first run had: the losses
+   * that follow are those of the uninterrupted run, bit for bit, and the best model and
+   * early-stopping count are the saved ones. A full fine-tuning run's model comes from the
+   * checkpoint (`options.model` is not needed); a LoRA or frozen-feature run needs `options.model`
+   * built as the first run's was (e.g. the same `taskModelFrom(dir, task, labels, {seed})`): the
+   * adapter (with the head) or the feature head is loaded onto it.
    */
-  static async resume(dir: string, options: Omit<FineTuneOptions, 'model'>): Promise<FineTuneRun> {
-    if (options.lora) throw new Error('finetune: resuming a LoRA run is not supported yet; restart it, or fine-tune the saved model');
+  static async resume(dir: string, options: Omit<FineTuneOptions, 'model'> & { model?: PreTrainedModel }): Promise<FineTuneRun> {
     await recoverCheckpoint(dir);
     const state = await readCheckpointState(dir);
-    const saved = state.generators.model;
-    if (!saved) throw new Error(`${dir}/trainer_state.json: no generator 'model'`);
-    const { model } = await fromPretrained(joinPath(dir, 'model'), { generator: new Generator(saved.seed) });
-    const run = new FineTuneRun({ ...options, model });
-    if (state.objective !== run.trainer.objective.name)
-      throw new Error(`${dir}: a checkpoint of '${state.objective}', not of '${run.trainer.objective.name}'`);
+    if (state.objective !== `finetune:${options.task}`)
+      throw new Error(`${dir}: a checkpoint of '${state.objective}', not of 'finetune:${options.task}'`);
+    const trained = options.lora ? 'adapter' : options.features ? 'head' : 'model';
+    let model = options.model;
+    if (trained === 'model') {
+      const saved = state.generators.model;
+      if (!saved) throw new Error(`${dir}/trainer_state.json: no generator 'model'`);
+      model = (await fromPretrained(joinPath(dir, 'model'), { generator: new Generator(saved.seed) })).model;
+    } else if (!model)
+      throw new Error(
+        `finetune: resuming a ${options.lora ? 'LoRA' : 'frozen-feature'} run needs options.model, the base the first run was given`,
+      );
+    const run = new FineTuneRun({ ...options, model: model });
+    if (trained !== 'model') {
+      const name = trained === 'adapter' ? 'adapter/adapter_model.safetensors' : `head/${FEATURE_HEAD_FILE}`;
+      const bytes = await readBytes(joinPath(dir, name));
+      if (!bytes) throw new Error(`${dir}: no ${name} (the ${trained} of this run)`);
+      const tensors = readSafetensors(bytes, `${dir}/${name}`).tensors;
+      const params = run.lora ? run.lora.trainableParameters() : run.model.namedParameters();
+      runtime().flush(); // the fresh initialisation must run before these writes
+      for (const [key, t] of params) {
+        const saved = tensors.get(key);
+        if (!saved || saved.data.length !== t.size) throw new Error(`${dir}/${name}: no tensor '${key}' of ${t.size} values`);
+        runtime().upload(t.buffer, saved.data);
+      }
+    }
     await run.trainer.restore(dir, state);
+    const saved = (state.meta as { finetune?: SavedRun } | undefined)?.finetune;
+    if (saved) {
+      run.sinceBest = saved.sinceBest;
+      run.evals.push(...saved.evals);
+      if (saved.best) {
+        const read = async (folder: string, names: string[]) => {
+          const out: Record<string, Uint8Array> = {};
+          for (const n of names) {
+            const b = await readBytes(joinPath(dir, `${folder}/${n}`));
+            if (!b) throw new Error(`${dir}: no ${folder}/${n} (the best model so far)`);
+            out[n] = b;
+          }
+          return out;
+        };
+        const { files, adapter, ...result } = saved.best;
+        run.best = { ...result, files: await read('best', files), ...(adapter ? { adapter: await read('best-adapter', adapter) } : {}) };
+      }
+    }
     return run;
   }
 
@@ -550,5 +657,7 @@ export async function taskModelFrom(
     dir,
     same ? {} : { architecture: arch, allowMissing: true, config: fields, generator: new Generator(options.seed ?? 0) },
   );
-  return { model: loaded.model, tokenizer: loaded.tokenizer, freshHead: same ? [] : loaded.missing };
+  const freshHead = same ? [] : loaded.missing;
+  freshParameters.set(loaded.model, freshHead);
+  return { model: loaded.model, tokenizer: loaded.tokenizer, freshHead };
 }

@@ -301,6 +301,11 @@ export class LoraModel {
     }
   }
 
+  /** The generator of the active adapter's dropout (its stream goes into training checkpoints), or null. */
+  dropoutGenerator(): Generator | null {
+    return this.active ? this.adapters.get(this.active)!.dropout : null;
+  }
+
   /** [PEFT key, tensor] of what the active adapter trains: lora_A / lora_B and the saved modules. */
   trainableParameters(): [string, Tensor][] {
     check(!!this.active && !this.disabled, 'no active adapter');

@@ -88,6 +88,8 @@ export interface SavedState {
 
 export interface CheckpointWriteOptions {
   meta?: Record<string, unknown>;
+  /** More files of the caller's (path inside the checkpoint -> bytes), written before trainer_state.json. */
+  files?: Record<string, Uint8Array>;
   /** A test hook: runs between replaceDir's two renames (the kill test stops the process there). */
   betweenRenames?: () => void | Promise<void>;
 }
@@ -316,6 +318,12 @@ export class Trainer<B = PretrainingBatch> {
     for (const [k, v] of Object.entries(opt.m)) moments[`m.${k}`] = { data: v, shape: [v.length] };
     for (const [k, v] of Object.entries(opt.v)) moments[`v.${k}`] = { data: v, shape: [v.length] };
     await writeAtomic(joinPath(tmp, 'optimizer.safetensors'), writeSafetensors(moments));
+    for (const [path, bytes] of Object.entries(options.files ?? {})) {
+      const parts = path.split('/');
+      let sub = tmp;
+      for (const part of parts.slice(0, -1)) await makeDir((sub = joinPath(sub, part)));
+      await writeAtomic(joinPath(sub, parts.at(-1)!), bytes);
+    }
     const { m: _m, v: _v, ...optScalars } = opt;
     const state: SavedState = {
       version: 1,
