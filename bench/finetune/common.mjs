@@ -269,3 +269,84 @@ export function saveRow(dir, result, settings, t0) {
 export function loadRows(dir, names) {
   return names.filter((r) => existsSync(`${dir}/${r}.json`)).map((r) => JSON.parse(readFileSync(`${dir}/${r}.json`, 'utf8')));
 }
+
+/** Examples (task.read of the bench's data) as the JSON lines `bertgpu finetune` reads. */
+export function exampleLines(examples, { unlabelled = false } = {}) {
+  const line = (e) =>
+    e.question !== undefined
+      ? { question: e.question, context: e.context, ...(unlabelled ? {} : { answers: e.answers }) }
+      : e.tags !== undefined
+        ? { tokens: e.words, ...(unlabelled ? {} : { tags: e.tags }) }
+        : { text: e.text, ...(e.pair !== undefined ? { pair: e.pair } : {}), ...(unlabelled ? {} : { label: e.label }) };
+  return examples.map((e) => JSON.stringify(line(e))).join('\n') + '\n';
+}
+
+/** The same configuration and vocabulary as the pre-trained `dir`, every weight freshly drawn: the random-init rows' --model. */
+export async function randomModelDir(bg, dir, out, seed) {
+  if (existsSync(`${out}/model.safetensors`)) return out;
+  const loaded = await bg.fromPretrained(dir);
+  const model = bg.createModel(loaded.model.architecture, loaded.model.config, { generator: new bg.Generator(seed + 1) });
+  await bg.savePretrained(model, out, loaded.tokenizer);
+  model.dispose();
+  loaded.model.dispose();
+  return out;
+}
+
+/** Runs `bertgpu ARGS` (the built CLI of `lib`) to completion; its stdout, or an error naming the command. */
+export function bertgpu(lib, args, { capture = false } = {}) {
+  const shown = `bertgpu ${args.map((a) => (/[\s&]/.test(a) ? JSON.stringify(a) : a)).join(' ')}`;
+  console.error(shown);
+  const r = spawnSync(process.execPath, [resolve(lib, 'cli.js'), ...args], {
+    stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'],
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
+  if (r.status !== 0) throw new Error(`${shown}: exit ${r.status}`);
+  return { shown, stdout: r.stdout };
+}
+
+/**
+ * One fine-tuning row through the CLI: `bertgpu finetune` on the training examples for a fixed
+ * number of epochs (no --eval, so nothing is chosen on the test set), then `bertgpu evaluate` on
+ * the test examples, or (`predictOnly`) `bertgpu predict`, whose predictions the caller scores.
+ * The data files, the model, its --log and the commands are kept in `dir`/`name`.
+ */
+export function cliFineTuneRow(row) {
+  const { lib, dir, name, task, modelDir, train, test, maxLength, flags = [], predictOnly } = row;
+  const t0 = Date.now();
+  const work = resolve(dir, name.replace(/\s+/g, '-'));
+  mkdirSync(work, { recursive: true });
+  writeFileSync(`${work}/train.jsonl`, exampleLines(train));
+  writeFileSync(`${work}/test.jsonl`, exampleLines(test, { unlabelled: predictOnly }));
+  const length = maxLength ? ['--max-length', String(maxLength)] : [];
+  const ft = bertgpu(lib, [
+    'finetune',
+    ...['--task', task, '--model', modelDir, '--train', `${work}/train.jsonl`, '--out', `${work}/model`],
+    ...['--epochs', String(row.epochs), '--batch', String(row.batchSize), '--lr', String(row.lr), '--seed', String(row.seed), ...length],
+    ...['--log-every', '10', '--log', `${work}/log.jsonl`, '--overwrite', ...flags],
+  ]);
+  const trainSeconds = (Date.now() - t0) / 1000;
+  const scored = predictOnly
+    ? bertgpu(lib, ['predict', '--model', `${work}/model`, '--input', `${work}/test.jsonl`, ...length], { capture: true })
+    : bertgpu(lib, ['evaluate', '--model', `${work}/model`, '--data', `${work}/test.jsonl`, ...length], { capture: true });
+  const log = readFileSync(`${work}/log.jsonl`, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  return {
+    name,
+    commands: [ft.shown, scored.shown],
+    ...(predictOnly
+      ? {
+          predictions: scored.stdout
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l)),
+        }
+      : { metrics: JSON.parse(scored.stdout) }),
+    losses: log.filter((r) => !r.eval).map((r) => ({ step: r.step, loss: +r.loss.toFixed(4) })),
+    steps: log.filter((r) => !r.eval).at(-1)?.step,
+    trainSeconds,
+    seconds: (Date.now() - t0) / 1000,
+  };
+}

@@ -13,12 +13,14 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   accuracy,
+  cliFineTuneRow,
   fineTuneRow,
   loadLib,
   loadRows,
   machine,
   majority,
   pretrain,
+  randomModelDir,
   saveRow,
   table,
   taskModel,
@@ -41,6 +43,7 @@ const { values: o } = parseArgs({
     'max-length': { type: 'string', default: '128' },
     seed: { type: 'string', default: '0' },
     rows: { type: 'string', default: ROWS.join(',') },
+    via: { type: 'string', default: 'cli' },
     json: { type: 'string' },
   },
 });
@@ -58,8 +61,11 @@ const examples = task.read(
 );
 const topics = [...new Set(examples.map((e) => e.pair))];
 const labels = task.labelSet(examples);
-const settings = { epochs, batchSize, lr, maxLength, seed, pairs: examples.length, folds: topics.length };
-const out = `${o.work}/pairs`;
+const hyper = { epochs, batchSize, lr, maxLength, seed };
+const settings = { ...hyper, pairs: examples.length, folds: topics.length };
+// the fine-tuning rows run through `bertgpu finetune` / `bertgpu evaluate` (--via cli) or the library (--via api)
+if (!['cli', 'api'].includes(o.via)) throw new Error(`--via must be cli or api, got '${o.via}'`);
+const out = `${o.work}/pairs${o.via === 'cli' ? '-cli' : ''}`;
 
 /** n-gram containment of the answer in the source, n = 1..4 (Clough & Stevenson). */
 function containment(e) {
@@ -101,6 +107,12 @@ for (const row of rows) {
         { epochs: 200, lr: 0.5, l2: 1e-4, seed, features: containment },
       );
       p = test.map((e) => model.predict(e));
+    } else if (o.via === 'cli') {
+      const modelDir =
+        row === 'random-full' ? await randomModelDir(bg, pretrained.bert.dir, `${o.work}/bert-random`, seed) : pretrained.bert.dir;
+      const name = `${row} fold ${folds.length + 1}`;
+      const r = cliFineTuneRow({ lib: o.lib, dir: out, name, task: 'pair', modelDir, train, test, ...hyper });
+      folds.push({ topic: topic.slice(0, 40), ...r });
     } else {
       const { model, tokenizer } = await taskModel(bg, {
         dir: pretrained.bert.dir,
@@ -136,7 +148,16 @@ for (const row of rows) {
   const result = {
     name: row,
     metrics: { accuracy: right / examples.length },
-    folds: folds.length ? folds.map((f) => ({ topic: f.topic, metrics: f.metrics, perEpoch: f.perEpoch, seconds: f.seconds })) : undefined,
+    folds: folds.length
+      ? folds.map((f) => ({
+          topic: f.topic,
+          metrics: f.metrics,
+          perEpoch: f.perEpoch,
+          commands: f.commands,
+          losses: f.losses,
+          seconds: f.seconds,
+        }))
+      : undefined,
   };
   saveRow(out, result, settings, t0);
 }

@@ -13,7 +13,20 @@
 //   [--train-lines 1600] [--test-lines 600] [--epochs 2] [--rows ...] [--json FILE]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { fineTuneRow, loadLib, loadRows, machine, pretrain, rng, saveRow, table, taskModel, writeJson } from './common.mjs';
+import {
+  cliFineTuneRow,
+  fineTuneRow,
+  loadLib,
+  loadRows,
+  machine,
+  pretrain,
+  randomModelDir,
+  rng,
+  saveRow,
+  table,
+  taskModel,
+  writeJson,
+} from './common.mjs';
 
 const ROWS = ['first-sentence', 'random-word', 'lexical-match', 'random-full', 'bert-full'];
 const { values: o } = parseArgs({
@@ -30,6 +43,7 @@ const { values: o } = parseArgs({
     'max-length': { type: 'string', default: '128' },
     seed: { type: 'string', default: '0' },
     rows: { type: 'string', default: ROWS.join(',') },
+    via: { type: 'string', default: 'cli' },
     json: { type: 'string' },
   },
 });
@@ -89,7 +103,8 @@ const settings = {
   test: test.length,
   lines: { train: [2001, trainEnd], test: [trainEnd + 1, trainEnd + +o['test-lines']] },
 };
-const out = `${o.work}/qa`;
+if (!['cli', 'api'].includes(o.via)) throw new Error(`--via must be cli or api, got '${o.via}'`);
+const out = `${o.work}/qa${o.via === 'cli' ? '-cli' : ''}`;
 
 /** The rule: the line of the context sharing most words with the question; its word where the question says "what". */
 function lexicalMatch(q, sentences) {
@@ -126,6 +141,12 @@ for (const row of rows) {
         test.map((q) => q.answers.text),
       ),
     };
+  } else if (o.via === 'cli') {
+    // through `bertgpu finetune` / `bertgpu evaluate`
+    const modelDir =
+      row === 'random-full' ? await randomModelDir(bg, pretrained.bert.dir, `${o.work}/bert-random`, seed) : pretrained.bert.dir;
+    const hyper = { epochs, batchSize, lr, maxLength, seed };
+    result = cliFineTuneRow({ lib: o.lib, dir: out, name: row, task: 'qa', modelDir, train, test, ...hyper });
   } else {
     const { model, tokenizer } = await taskModel(bg, {
       dir: pretrained.bert.dir,
