@@ -6,7 +6,7 @@
 // with the peak (VmHWM). A streamed run holds one shard, so its RSS must not grow with the corpus.
 // --data-mb N also streams N MiB of the largest corpus through the data pipeline alone (no GPU),
 // RSS per shard, to show that reading many shards does not grow it either.
-// Usage: node bench/stream-corpus.mjs [--sizes 10M,1G] [--steps 300] [--batch 16] [--seq 64]
+// Usage: node --expose-gc bench/stream-corpus.mjs [--sizes 10M,1G] [--steps 300] [--batch 16] [--seq 64]
 //        [--shard-bytes 131072] [--dupe-factor 2] [--data-mb 64] [--dir /tmp/bertgpu-stream-bench]
 import * as esbuild from 'esbuild';
 import { spawn } from 'node:child_process';
@@ -120,14 +120,23 @@ await esbuild.build({
   logLevel: 'error',
 });
 
+/** RSS of a process and its descendants (the CLI re-spawns itself to filter Dawn's notices), and the largest one's peak. */
 function rssOf(pid) {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (key) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) * 1024;
-    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
-  } catch {
-    return null; // the process has ended
-  }
+  let rss = 0;
+  let hwm = 0;
+  const visit = (p) => {
+    try {
+      const status = readFileSync(`/proc/${p}/status`, 'utf8');
+      const kb = (key) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) * 1024;
+      rss += kb('VmRSS');
+      hwm = Math.max(hwm, kb('VmHWM'));
+      for (const child of readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) visit(child);
+    } catch {
+      // the process has ended
+    }
+  };
+  visit(pid);
+  return rss ? { rss, hwm } : null;
 }
 
 /** One `bertgpu pretrain` run; RSS sampled every 250 ms, tagged with the last step printed. */
@@ -195,11 +204,12 @@ function pretrain(corpus, label) {
       const steps = Number(values.steps);
       const first = at(10);
       const middle = at(Math.round(steps / 20) * 10);
-      const last = samples.filter((x) => x.step >= steps - 10).at(-1) ?? samples.at(-1);
+      const last = at(steps); // the first sample after the last step (later ones may see only the exiting wrapper)
       const peak = Math.max(...samples.map((x) => x.hwm));
+      const maxRss = Math.max(...samples.map((x) => x.rss));
       const corpusLine = /^corpus: .*$/m.exec(stdout)?.[0] ?? '';
       const readLine = /^corpus read so far: .*$/m.exec(stdout)?.[0] ?? '';
-      done({ label, first, middle, last, peak, shards, wall: (Date.now() - t0) / 1000, corpusLine, readLine });
+      done({ label, first, middle, last, peak, maxRss, shards, wall: (Date.now() - t0) / 1000, corpusLine, readLine });
     });
   });
 }
@@ -235,6 +245,7 @@ async function dataOnly(corpus, mb) {
   const stream = new CorpusStream([source], { documents: 'blank-line', sentences: 'line', shardBytes, heldBack: 0.05 });
   const tokenizer = trainWordPiece(stream.sampleSentences(4 << 20).sentences, { vocabSize: 2000 });
   const rss = [];
+  const heap = [];
   let shards = 0;
   const dataset = new StreamedPretrainingDataset({
     corpus: stream,
@@ -244,7 +255,10 @@ async function dataOnly(corpus, mb) {
     dupeFactor: Number(values['dupe-factor']),
     onShard: () => {
       shards++;
-      rss.push(process.memoryUsage().rss);
+      globalThis.gc?.(); // with --expose-gc: what is live, not what V8 has not collected yet
+      const m = process.memoryUsage();
+      rss.push(m.rss);
+      heap.push(m.heapUsed);
     },
   });
   const t0 = Date.now();
@@ -254,9 +268,9 @@ async function dataOnly(corpus, mb) {
     batches++;
   }
   closeSync(fd);
-  const q = (f) => mib(rss[Math.min(rss.length - 1, Math.floor(f * rss.length))]);
+  const q = (f, list = rss) => mib(list[Math.min(list.length - 1, Math.floor(f * list.length))]);
   console.log(
-    `data pipeline alone, ${mib(size)} MiB corpus: ${shards} shards (${mib(shards * shardBytes)} MiB) made into ${batches} batches in ${((Date.now() - t0) / 1000).toFixed(0)} s; RSS after the first shard ${q(0)} MiB, the middle one ${q(0.5)} MiB, the last ${q(1)} MiB (max ${mib(Math.max(...rss))} MiB)`,
+    `data pipeline alone, ${mib(size)} MiB corpus: ${shards} shards (${mib(shards * shardBytes)} MiB) made into ${batches} batches in ${((Date.now() - t0) / 1000).toFixed(0)} s; RSS after the first shard ${q(0)} MiB, the middle one ${q(0.5)} MiB, the last ${q(1)} MiB (max ${mib(Math.max(...rss))} MiB)${globalThis.gc ? `; V8 heap used after a GC ${q(0, heap)} / ${q(0.5, heap)} / ${q(1, heap)} MiB` : ' (run with node --expose-gc to collect before each sample)'}`,
   );
 }
 
@@ -271,14 +285,16 @@ for (const c of corpora) {
   console.log(r.readLine);
 }
 console.log(
-  `\nbert-tiny mlm-nsp, ${values.steps} steps of ${values.batch} x ${values.seq}, shards of ${values['shard-bytes']} bytes, dupe factor ${values['dupe-factor']}; RSS of the bertgpu process (MiB):`,
+  `\nbert-tiny mlm-nsp, ${values.steps} steps of ${values.batch} x ${values.seq}, shards of ${values['shard-bytes']} bytes, dupe factor ${values['dupe-factor']}; RSS of the bertgpu processes (the CLI and the child it re-spawns), MiB:`,
 );
-console.log('| corpus | RSS at step (first log) | RSS at step (middle) | RSS at step (last) | peak (VmHWM) | shard reports | wall |');
-console.log('|---|---|---|---|---|---|---|');
+console.log(
+  '| corpus | RSS (first log step) | RSS (middle) | RSS (last) | max sampled RSS | peak of the training process (VmHWM) | shards read | wall |',
+);
+console.log('|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const cell = (s) => `${mib(s.rss)} (step ${s.step})`;
   console.log(
-    `| ${r.label} | ${cell(r.first)} | ${cell(r.middle)} | ${cell(r.last)} | ${mib(r.peak)} | ${r.shards} | ${r.wall.toFixed(0)} s |`,
+    `| ${r.label} | ${cell(r.first)} | ${cell(r.middle)} | ${cell(r.last)} | ${mib(r.maxRss)} | ${mib(r.peak)} | ${r.shards} | ${r.wall.toFixed(0)} s |`,
   );
 }
 if (Number(values['data-mb'])) await dataOnly(corpora.at(-1).path, Number(values['data-mb']));
