@@ -108,7 +108,7 @@ interface Options {
   warmupRatio: number;
   weightDecay: number;
   maxLength?: number;
-  docStride: number;
+  docStride?: number;
   labelAllTokens?: boolean;
   seed: number;
   freezeEncoder?: boolean;
@@ -175,7 +175,11 @@ export const command: CliCommand = {
           "tokens per sequence, special tokens included (default: 128, qa 384; at most the model's positions)",
           intArg(8),
         )
-        .option('--doc-stride <n>', 'qa: tokens shared by consecutive context windows', intArg(1), 128)
+        .option(
+          '--doc-stride <n>',
+          'qa: tokens shared by consecutive context windows (default: 128, at most half of --max-length, as predict)',
+          intArg(1),
+        )
         .option('--label-all-tokens', 'tag: label every piece of a word, not only the first')
         .option('--seed <n>', 'seed of the fresh head, the batch order and dropout', intArg(0), 0)
         .option('--freeze-encoder', 'train the task head only (the encoder gets no gradient kernels)')
@@ -347,7 +351,7 @@ async function finetune(cmd: Command, io: Io): Promise<number> {
       weightDecay: o.weightDecay,
       accumulationSteps: o.accumulation,
       maxLength: o.maxLength,
-      docStride: o.docStride,
+      docStride: o.docStride ?? Math.min(128, Math.floor((o.maxLength ?? 384) / 2)),
       labelAllTokens: o.labelAllTokens,
       seed: o.seed,
       logEvery: o.logEvery,
