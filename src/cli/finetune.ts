@@ -51,7 +51,7 @@ alpha=8, dropout=0, targets=query,value, as PEFT). An --out that holds a model n
 Progress: a bar on a terminal, else a line per log step; --log FILE: JSON lines of train
 records ({"step", "epoch", "loss", "lr", ...}) and eval records ({"eval": true, ...metrics}).
 --features trains a small head on a frozen encoder (the encoder gets no gradient kernels; --out
-then holds feature_head.safetensors, the head alone, beside config.json of the encoder).
+then holds feature_head.safetensors alone: the encoder is --model, unchanged).
 Checkpoints: --checkpoint-every N writes OUT/checkpoint/ (model or adapter, optimizer, data
 position, dropout streams, best model so far, these arguments) every N steps and on Ctrl-C;
 --resume OUT continues it with the same losses as an uninterrupted run. With --resume, only
