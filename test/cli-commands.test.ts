@@ -8,7 +8,7 @@ import { mkdtempSync, mkdirSync, copyFileSync, writeFileSync, readFileSync } fro
 import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { buildCli, cli, start, CORPUS } from './cli-helpers.js';
+import { buildCli, cli, start, tinyPretrainArgs, CORPUS } from './cli-helpers.js';
 import { readSafetensors } from '../src/io/safetensors.js';
 
 const COMMANDS = ['info', 'tokenize', 'run', 'pretrain'];
@@ -184,30 +184,7 @@ test('tokenize takes plain text lines; run takes JSON lines (ids or text) and ag
 test('SIGINT during pretrain: plain progress lines (stdout not a TTY), a checkpoint, exit 130; --resume DIR alone continues', async () => {
   await buildCli();
   const out = join(mkdtempSync(join(tmpdir(), 'bertgpu-cmd-')), 'model');
-  const run = start([
-    'pretrain',
-    '--objective',
-    'mlm',
-    '--corpus',
-    join(CORPUS, 'chapter_1.txt'),
-    join(CORPUS, 'chapter_2.txt'),
-    '--train-vocab',
-    '200',
-    '--batch',
-    '2',
-    '--seq',
-    '32',
-    '--eval-fraction',
-    '0',
-    '--dupe-factor',
-    '1',
-    '--steps',
-    '1000',
-    '--log-every',
-    '2',
-    '--out',
-    out,
-  ]);
+  const run = start(tinyPretrainArgs(out, 1000, ['--log-every', '2']));
   // interrupt once the first progress line is out
   await new Promise<void>((resolve) => run.child.stdout!.on('data', (c: Buffer) => /step 2\/1000 loss \d/.test(c.toString()) && resolve()));
   run.child.kill('SIGINT');
@@ -230,30 +207,7 @@ test('SIGINT during pretrain: plain progress lines (stdout not a TTY), a checkpo
 test('SIGKILL of the stderr-filtering parent takes its training child with it', async () => {
   await buildCli();
   const out = join(mkdtempSync(join(tmpdir(), 'bertgpu-cmd-')), 'model');
-  const run = start([
-    'pretrain',
-    '--objective',
-    'mlm',
-    '--corpus',
-    join(CORPUS, 'chapter_1.txt'),
-    join(CORPUS, 'chapter_2.txt'),
-    '--train-vocab',
-    '200',
-    '--batch',
-    '2',
-    '--seq',
-    '32',
-    '--eval-fraction',
-    '0',
-    '--dupe-factor',
-    '1',
-    '--steps',
-    '1000',
-    '--log-every',
-    '2',
-    '--out',
-    out,
-  ]);
+  const run = start(tinyPretrainArgs(out, 1000, ['--log-every', '2']));
   await new Promise<void>((resolve) => run.child.stdout!.on('data', (c: Buffer) => /step 2\/1000/.test(c.toString()) && resolve()));
   const child = Number(execFileSync('pgrep', ['-P', String(run.child.pid)], { encoding: 'utf8' }).trim());
   assert.ok(child > 0);

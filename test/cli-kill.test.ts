@@ -8,38 +8,11 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildCli, cli, start, CORPUS } from './cli-helpers.js';
+import { buildCli, cli, start, tinyPretrainArgs } from './cli-helpers.js';
 
 const STEPS = 40;
-const args = (out: string) => [
-  'pretrain',
-  '--objective',
-  'mlm',
-  '--corpus',
-  join(CORPUS, 'chapter_1.txt'),
-  join(CORPUS, 'chapter_2.txt'),
-  '--train-vocab',
-  '200',
-  '--batch',
-  '2',
-  '--seq',
-  '32',
-  '--eval-fraction',
-  '0',
-  '--dupe-factor',
-  '1',
-  '--steps',
-  String(STEPS),
-  '--checkpoint-every',
-  '1',
-  '--log-every',
-  '1',
-  '--out',
-  out,
-  '--log',
-  `${out}.jsonl`,
-  '--quiet',
-];
+const args = (out: string) =>
+  tinyPretrainArgs(out, STEPS, ['--checkpoint-every', '1', '--log-every', '1', '--log', `${out}.jsonl`, '--quiet']);
 
 function losses(log: string): [number, number][] {
   return readFileSync(log, 'utf8')
