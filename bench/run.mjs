@@ -15,14 +15,12 @@
 //   --full (the whole grid: bert-base, matmul n=256..2048 and bert-base shapes, 5 rounds)
 //   --rounds N  --models bert-tiny,bert-mini  --batches 1,8  --seq 128  --train-batch 16
 //   --threads 2 (ORT WASM / ORT CPU / torch threads)  --json FILE  --python /usr/bin/python3
-import * as esbuild from 'esbuild';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gpuEnv } from '../scripts/gpu-env.mjs';
-import { runPage } from './suite/page.mjs';
 
 const SECTIONS = ['matmul', 'forward', 'train', 'tokenize'];
 const RUNTIMES = ['node', 'chromium'];
@@ -84,6 +82,10 @@ if (seq > 512) fail(`--seq: at most 512 (max_position_embeddings), got ${seq}`);
 const trainBatch = int(values['train-batch'], 'train-batch');
 const threads = int(values.threads, 'threads');
 if (values.json && existsSync(values.json)) fail(`--json: ${values.json} exists (not overwritten; remove it or name another file)`);
+
+// Loaded after the arguments are checked, so a bad one is reported at once.
+const esbuild = await import('esbuild');
+const { runPage } = await import('./suite/page.mjs');
 
 const MODEL_DIR = resolve('tmp/bench/models');
 const started = performance.now();
