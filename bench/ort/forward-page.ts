@@ -29,7 +29,11 @@ try {
     const peers: Peer[] = [];
     const sessions: any[] = [];
     for (const ep of ['webgpu', 'wasm']) {
-      const session = await ort.InferenceSession.create(onnx, { executionProviders: [ep], graphOptimizationLevel: 'all' });
+      const session = await ort.InferenceSession.create(onnx, {
+        executionProviders: [ep],
+        graphOptimizationLevel: 'all',
+        logSeverityLevel: 3,
+      });
       sessions.push(session);
       const i64 = (a: Int32Array, x: Inputs) =>
         new ort.Tensor(
