@@ -12,7 +12,8 @@
 // Then a table with the goals, met or not.
 //
 // Options: --only matmul,forward,train,tokenize  --runtime node|chromium (repeatable; default both)
-//   --full (the whole grid: bert-base, matmul n=256..2048 and bert-base shapes, 5 rounds)
+//   --full (the whole grid: bert-base forward, matmul n=256..2048 and bert-base shapes, 5 rounds;
+//   training stays at bert-tiny / bert-mini unless --models names more)
 //   --rounds N  --models bert-tiny,bert-mini  --batches 1,8  --seq 128  --train-batch 16
 //   --threads 2 (ORT WASM / ORT CPU / torch threads)  --json FILE  --python /usr/bin/python3
 import { spawn, spawnSync } from 'node:child_process';
