@@ -2,11 +2,13 @@
 // Chromium (WebGPU on SwiftShader) as a person would: the tokenizer playground, pre-training on
 // the bundled Moby-Dick, fill-mask with the trained model, then fine-tuning it on the UCI
 // sentiment sentences (imdb + amazon -> held-back yelp), classifying sentences, tagging and QA.
-// Progress and results go to the terminal; screenshots of each page and the trained Hugging Face
-// directory (downloaded from the page as a zip, unpacked) go to --out. Exits 1 unless, with no
-// page error, the pre-trained model beats its baseline on held-back text (MLM loss below the
-// unigram entropy) and the fine-tuned classifier beats the majority class on held-back yelp
-// (whether it beats the bag of words is printed, not required).
+// Progress and results go to the terminal; screenshots of each page, the pre-trained Hugging Face
+// directory and the fine-tuned sentiment model (each downloaded from its page as a zip, kept as
+// model.zip / sentiment-model.zip and unpacked beside) go to --out. Exits 1 unless, with no page
+// error, the pre-trained model beats its baseline on held-back text (MLM loss below the unigram
+// entropy), the fine-tuned classifier beats the majority class on held-back yelp (whether it
+// beats the bag of words is printed, not required), the tagger beats the most frequent tag of
+// each word and the QA model the best place rule.
 // Usage: node demos/browser.mjs [--out demo-output] [--smoke] [--objective mlm-nsp|roberta|electra|mlm]
 //   [--steps N] [--size demo|bert-tiny|...] [--vocab N] [--seq N] [--batch N] [--lr X] [--eval-every N]
 //   [--chapters N] [--held-back N] [--eval-batches N] [--warmup N] [--dropout P] [--seed N] [--timeout-min M]
@@ -53,7 +55,8 @@ const SMOKE = {
 const DEMO = { steps: '400', 'eval-every': '100' };
 /**
  * The fine-tune page's settings in the demo (query parameters of finetune.html): its defaults, from the model pre-trained
- * above: 2 epochs of imdb + amazon (500 each) in batches of 8 at lr 1e-3, evaluated on 500 yelp sentences every 63 steps.
+ * above: 2 epochs of imdb + amazon (500 each) in batches of 8 at lr 1e-3, evaluated on 500 yelp sentences every 63 steps;
+ * tagging 40 steps and QA 250 steps of 8, each with its words added to the vocabulary.
  */
 const FINETUNE = {};
 const FINETUNE_SMOKE = {
@@ -76,9 +79,51 @@ const SENTENCES = [
 const camel = (s) => s.replace(/-(\w)/g, (_, c) => c.toUpperCase());
 
 /**
+ * Browser downloads into `folder`: `zipFrom(page, selector, dir)` clicks the page's download button,
+ * waits for the zip, keeps it as `dir`.zip and unpacks it into `dir` (without the zip's top folder);
+ * returns { zip, path, dir, files } or, when no zip came, a string saying why.
+ */
+export async function downloads(browser, folder) {
+  const cdp = await browser.target().createCDPSession();
+  await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: folder, eventsEnabled: true });
+  return {
+    async zipFrom(page, selector, dir) {
+      rmSync(folder, { recursive: true, force: true });
+      mkdirSync(folder, { recursive: true });
+      let on;
+      const done = new Promise((settle) => {
+        on = (e) => {
+          if (e.state === 'completed' || e.state === 'canceled') settle(e.state);
+        };
+        cdp.on('Browser.downloadProgress', on);
+      });
+      await page.click(selector);
+      const how = await Promise.race([done, new Promise((r) => setTimeout(() => r('timeout'), 60_000))]);
+      cdp.off('Browser.downloadProgress', on);
+      const zip = readdirSync(folder).find((f) => f.endsWith('.zip'));
+      if (how !== 'completed' || !zip) return `${how}${zip ? '' : ', no zip'}`;
+      const bytes = readFileSync(join(folder, zip));
+      rmSync(folder, { recursive: true, force: true });
+      const entries = unzipSync(bytes);
+      rmSync(dir, { recursive: true, force: true });
+      const files = [];
+      for (const [name, b] of Object.entries(entries)) {
+        const rel = name.split('/').slice(1).join('/'); // drop the zip's top folder
+        if (!rel || name.endsWith('/')) continue;
+        mkdirSync(join(dir, rel, '..'), { recursive: true });
+        writeFileSync(join(dir, rel), b);
+        files.push(rel);
+      }
+      writeFileSync(`${dir}.zip`, bytes);
+      return { zip, path: `${dir}.zip`, dir, files };
+    },
+  };
+}
+
+/**
  * Runs the demo; returns { ok, verdict, failures, wallSeconds, out, screenshots, modelDir, tokens, ids, merges, fills,
- * resumedAt }. `pauseAndReload` pauses after the first held-back evaluation, reloads the page and
- * resumes the stored run. `inspect(browser, base, result)`, when given, runs at the end in the same browser
+ * resumedAt, ... }. `pauseAndReload` pauses after the first held-back evaluation, reloads the page and
+ * resumes the stored run. `inspect(browser, base, result, downloader)` (downloads()), when given, runs at the end in the same browser
  * (same storage) and its result is returned as `inspected`. `log` receives each line for the terminal.
  */
 export async function runDemo({
@@ -118,8 +163,11 @@ export async function runDemo({
     fills: [],
     resumedAt: null,
     sentiment: null,
+    sentimentModel: null,
     classified: [],
     tagged: [],
+    tagVerdict: null,
+    qaVerdict: null,
     answer: null,
   };
   try {
@@ -160,16 +208,7 @@ export async function runDemo({
     const query = new URLSearchParams({ fresh: '1', autostart: '1' });
     for (const [k, v] of Object.entries({ ...(smoke ? SMOKE : DEMO), ...settings })) query.set(camel(k), String(v));
     say(`pre-train: ${base}/pretrain.html?${query}`);
-    const downloads = resolve(out, '.download');
-    rmSync(downloads, { recursive: true, force: true });
-    mkdirSync(downloads, { recursive: true });
-    const cdp = await browser.target().createCDPSession();
-    await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads, eventsEnabled: true });
-    const downloaded = new Promise((done) =>
-      cdp.on('Browser.downloadProgress', (e) => {
-        if (e.state === 'completed' || e.state === 'canceled') done(e.state);
-      }),
-    );
+    const downloader = await downloads(browser, resolve(out, '.download'));
     await page.goto(`${base}/pretrain.html?${query}`);
     const deadline = Date.now() + timeoutMinutes * 60_000;
     for (;;) {
@@ -217,30 +256,13 @@ export async function runDemo({
     result.verdict = { pass: verdictState === 'pass', text: verdictState ? await text('#verdict-text') : '' };
     await shot('pretrain');
     if (verdictState) {
-      await page.click('#download');
-      const how = await Promise.race([downloaded, new Promise((r) => setTimeout(() => r('timeout'), 60_000))]);
-      const zip = readdirSync(downloads).find((f) => f.endsWith('.zip'));
-      if (how !== 'completed' || !zip) failures.push(`the model download did not complete (${how})`);
+      const got = await downloader.zipFrom(page, '#download', join(out, 'model'));
+      if (typeof got === 'string') failures.push(`the model download did not complete (${got})`);
       else {
-        const files = unzipSync(readFileSync(join(downloads, zip)));
-        const modelDir = join(out, 'model');
-        rmSync(modelDir, { recursive: true, force: true });
-        for (const [name, bytes] of Object.entries(files)) {
-          const rel = name.split('/').slice(1).join('/'); // drop the zip's top folder
-          if (!rel || name.endsWith('/')) continue;
-          mkdirSync(join(modelDir, rel, '..'), { recursive: true });
-          writeFileSync(join(modelDir, rel), bytes);
-        }
-        result.modelDir = modelDir;
-        say(
-          `Hugging Face directory (from the page's download, ${zip}): ${modelDir}/ ${Object.keys(files)
-            .map((n) => n.split('/').slice(1).join('/'))
-            .filter(Boolean)
-            .join(', ')}`,
-        );
+        result.modelDir = got.dir;
+        say(`Hugging Face directory (from the page's download, ${got.zip}): ${got.dir}/ ${got.files.join(', ')}`);
       }
     }
-    rmSync(downloads, { recursive: true, force: true });
 
     // 3. fill-mask with the model the pre-train page stored in this browser
     if (verdictState) {
@@ -309,6 +331,14 @@ export async function runDemo({
         await page.$eval('#classify-text', (e, t) => (e.value = t), SENTENCES[0]);
         await page.click('#classify');
         await page.waitForSelector('#classified-label', { timeout: 60_000 });
+        const got = await downloader.zipFrom(page, '#download-sentiment', join(out, 'sentiment-model'));
+        if (typeof got === 'string') failures.push(`the fine-tuned model download did not complete (${got})`);
+        else {
+          result.sentimentModel = got;
+          say(
+            `fine-tuned sentiment model (from the page's download, ${got.zip}): ${got.path}, unpacked in ${got.dir}/ ${got.files.join(', ')}`,
+          );
+        }
       }
       if ((await page.$eval('body', (b) => b.dataset.state ?? '')) === 'done') {
         result.tagText = await page.$eval('#tag-text', (e) => e.value);
@@ -321,7 +351,10 @@ export async function runDemo({
             colour: x.style.background,
           })),
         );
-        say(`tagging: ${await text('#tag-status')} ${result.tagged.map((t) => `${t.word}/${t.tag}`).join(' ')}`);
+        const panel = (id) => page.$eval(id, (e) => ({ ...e.dataset, text: e.textContent ?? '' }));
+        result.tagVerdict = await panel('#tag-verdict');
+        result.qaVerdict = await panel('#qa-verdict');
+        say(`tagging: ${result.tagVerdict.text} ${result.tagged.map((t) => `${t.word}/${t.tag}`).join(' ')}`);
         result.answer = await page.evaluate(() => {
           const m = document.querySelector('#answer-span');
           return {
@@ -334,17 +367,21 @@ export async function runDemo({
             info: document.querySelector('#answer-info')?.textContent ?? '',
           };
         });
-        say(`QA: ${await text('#qa-status')} "${result.answer.question}" -> ${result.answer.info}`);
+        say(`QA: ${result.qaVerdict.text} "${result.answer.question}" -> ${result.answer.info}`);
       }
       await shot('finetune');
     }
-    if (inspect) result.inspected = await inspect(browser, base, result);
+    if (inspect) result.inspected = await inspect(browser, base, result, downloader);
   } finally {
     await browser.close();
     server.close();
   }
   result.wallSeconds = (Date.now() - t0) / 1000;
-  result.ok = failures.length === 0 && (smoke || (result.verdict?.pass === true && result.sentiment?.beatsMajority === true));
+  const beats = (v) => v?.verdict === 'beats';
+  result.ok =
+    failures.length === 0 &&
+    (smoke ||
+      (result.verdict?.pass === true && result.sentiment?.beatsMajority === true && beats(result.tagVerdict) && beats(result.qaVerdict)));
   return result;
 }
 
@@ -376,7 +413,18 @@ async function main() {
         ` (${s.beatsMajority ? 'beats it' : 'does NOT beat it'}) and bag-of-words logistic regression ${pct(s.bow)} on the same split` +
         ` (${s.beatsBow ? 'beats it' : 'does not beat it in this budget'})`,
     );
-  const verdictText = [r.verdict?.text ?? 'no pre-training verdict', s ? s.text : 'no fine-tuning verdict'].join('; ');
+  for (const [name, v] of [
+    ['tagging', r.tagVerdict],
+    ['QA', r.qaVerdict],
+  ])
+    if (v) console.log(`${name}: ${v.verdict === 'beats' ? 'beats' : 'does NOT beat'} its baseline: ${v.text.replace(/^[^:]*: /, '')}`);
+  if (r.sentimentModel) console.log(`fine-tuned sentiment model: ${r.sentimentModel.path} (${r.sentimentModel.files.join(', ')})`);
+  const verdictText = [
+    r.verdict?.text ?? 'no pre-training verdict',
+    s ? s.text : 'no fine-tuning verdict',
+    `tagging ${r.tagVerdict?.text.replace(/^[^:]*: /, '') ?? 'no verdict'}`,
+    `QA ${r.qaVerdict?.text.replace(/^[^:]*: /, '') ?? 'no verdict'}`,
+  ].join('; ');
   console.log(`${r.ok ? (values.smoke ? 'DEMO SMOKE RUN OK (verdict not judged)' : 'DEMO OK') : 'DEMO FAILED'}: ${verdictText}`);
   process.exitCode = r.ok ? 0 : 1;
 }

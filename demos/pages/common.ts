@@ -2,6 +2,7 @@
 // message saying what to install or enable when WebGPU is missing), an error box, and a small
 // element helper. The pages are bundled by demos/build.mjs with the library's sources.
 import * as bg from '../../src/index.js';
+import { zipSync } from 'fflate';
 import css from './style.css';
 
 export const PAGES: [file: string, title: string][] = [
@@ -28,6 +29,23 @@ export function el<K extends keyof HTMLElementTagNameMap>(
   }
   for (const c of children) if (c !== null && c !== undefined && c !== false) e.append(c);
   return e;
+}
+
+/**
+ * Offers `files` for download as `name.zip` (fflate; every file in a top folder `name/`, as a
+ * Hugging Face directory); returns a line listing the zip and its files' sizes.
+ */
+export function downloadZip(name: string, files: Record<string, Uint8Array>): string {
+  const zip = zipSync(Object.fromEntries(Object.entries(files).map(([f, b]) => [`${name}/${f}`, b])), { level: 6 });
+  const url = URL.createObjectURL(new Blob([zip], { type: 'application/zip' }));
+  const a = el('a', { href: url, download: `${name}.zip` });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  return `${name}.zip (${zip.length} bytes): ${Object.entries(files)
+    .map(([f, b]) => `${f} ${(b.length / 1024).toFixed(0)} KiB`)
+    .join(', ')}`;
 }
 
 export const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;

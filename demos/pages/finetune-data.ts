@@ -1,7 +1,8 @@
 // The fine-tune page's small synthetic tasks, drawn from a seed so a page trains them in seconds:
 // part-of-speech tagging from a little grammar of sea sentences (some words are nouns or verbs by
-// their place), and extractive QA over three facts about a crew ("Who is the cook?").
-import { seededRandom } from '../../src/index.js';
+// their place), and extractive QA over sentences naming a sailor, a ship and a port ("Which ship
+// is it?"); and the words of a task added to a WordPiece model's vocabulary.
+import * as bg from '../../src/index.js';
 
 export const TAG_NAMES = ['DET', 'ADJ', 'NOUN', 'VERB', 'ADP', 'PRON', 'PUNCT'];
 export const TAG_COLOURS: Record<string, string> = {
@@ -26,7 +27,7 @@ const PRON = ['they', 'we', 'you'];
 
 /** `n` tagged sentences ({tokens, tags}, the tag task's JSON lines shape). */
 export function tagCorpus(n: number, seed: number): { tokens: string[]; tags: string[] }[] {
-  const r = seededRandom(seed);
+  const r = bg.seededRandom(seed);
   const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)];
   const out: { tokens: string[]; tags: string[] }[] = [];
   for (let i = 0; i < n; i++) {
@@ -58,37 +59,87 @@ export function tagCorpus(n: number, seed: number): { tokens: string[]; tags: st
   return out;
 }
 
-const ROLES = ['captain', 'mate', 'cook', 'harpooner', 'carpenter', 'blacksmith', 'cabin boy', 'lookout'];
-const NAMES = ['Ahab', 'Starbuck', 'Stubb', 'Flask', 'Queequeg', 'Tashtego', 'Daggoo', 'Pip', 'Ishmael', 'Fleece', 'Perth', 'Bulkington'];
+const SAILORS = ['Ahab', 'Starbuck', 'Stubb', 'Flask', 'Queequeg', 'Tashtego', 'Daggoo', 'Pip', 'Ishmael', 'Fleece', 'Perth', 'Bulkington'];
+const SHIPS = ['Pequod', 'Rachel', 'Jeroboam', 'Bachelor', 'Delight', 'Samuel Enderby', 'Virgin', 'Albatross'];
+const PORTS = ['Nantucket', 'New Bedford', 'Sag Harbor', 'Manhattan', 'Lima', 'Java', 'Bombay', 'Tahiti'];
+/** Every name a context can hold (sailors, ships, ports), for the baseline's position rule. */
+export const QA_NAMES = [...SAILORS, ...SHIPS, ...PORTS];
+/** One sentence per context, the sailor (N), ship (S) and port (P) in each of the six orders. */
+const TEMPLATES = [
+  '{N} sailed the {S} from {P}.',
+  '{N} left {P} on the {S}.',
+  'The {S} carried {N} to {P}.',
+  'The {S} left {P} with {N} aboard.',
+  'From {P}, {N} took the {S}.',
+  'At {P}, the {S} took on {N}.',
+];
+const QUESTIONS: Record<'N' | 'S' | 'P', string[]> = {
+  N: ['Who was aboard?', 'Which sailor is named?'],
+  S: ['Which ship is it?', 'What is the ship called?'],
+  P: ['Which port is named?', 'Where was the ship?'],
+};
 
-/** `n` questions over contexts of three "The ROLE is NAME." facts (SQuAD's shape). */
+/**
+ * `n` questions (SQuAD's shape) over one-sentence contexts naming a sailor, a ship and a port in
+ * one of six orders; the question asks for one of the three, so the answer's place varies and the
+ * model has to learn what each question asks for and which words are sailors, ships and ports.
+ */
 export function qaCorpus(n: number, seed: number) {
-  const r = seededRandom(seed);
-  const draw = <T>(xs: T[], k: number) => {
-    const a = [...xs];
-    for (let i = a.length - 1; i > 0; i--) {
-      const j = Math.floor(r() * (i + 1));
-      [a[i], a[j]] = [a[j], a[i]];
-    }
-    return a.slice(0, k);
-  };
+  const r = bg.seededRandom(seed);
+  const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)];
   return Array.from({ length: n }, (_, i) => {
-    const roles = draw(ROLES, 3);
-    const names = draw(NAMES, 3);
-    let context = '';
-    const starts: number[] = [];
-    roles.forEach((role, k) => {
-      const fact = `The ${role} is `;
-      context += (k ? ' ' : '') + fact;
-      starts.push(context.length);
-      context += `${names[k]}.`;
-    });
-    const k = Math.floor(r() * 3);
+    const names = { N: pick(SAILORS), S: pick(SHIPS), P: pick(PORTS) };
+    const template = pick(TEMPLATES);
+    const asked = pick(['N', 'S', 'P'] as const);
+    const fill = (t: string) => t.replace(/\{([NSP])\}/g, (_, k: 'N' | 'S' | 'P') => names[k]);
     return {
       id: `q${seed}-${i}`,
-      question: `Who is the ${roles[k]}?`,
-      context,
-      answers: { text: [names[k]], answer_start: [starts[k]] },
+      question: pick(QUESTIONS[asked]),
+      context: fill(template),
+      answers: { text: [names[asked]], answer_start: [fill(template.slice(0, template.indexOf(`{${asked}}`))).length] },
     };
   });
+}
+
+/** The names of a context in order (the baseline's positions). */
+export function namesIn(context: string): string[] {
+  return context.match(NAME_RE) ?? [];
+}
+const NAME_RE = new RegExp([...QA_NAMES].sort((a, b) => b.length - a.length).join('|'), 'g');
+
+/**
+ * Hugging Face's `tokenizer.add_tokens(words)` + `model.resize_token_embeddings()` for a WordPiece
+ * model's files: each word the vocabulary lacks (lower-cased, as the uncased tokenizer sees it)
+ * becomes one whole token at the end of vocab.txt, its embedding row the mean of the rows of the
+ * pieces it was split into. Returns the new vocab.txt, config.json and weights (the MLM head, sized
+ * to the old vocabulary and unused by a task model, dropped) and the words added.
+ */
+export function addWords<W extends Uint8Array | null>(
+  files: { vocab: string; config: string; weights: W },
+  words: Iterable<string>,
+): { vocab: string; config: string; weights: W; added: string[] } {
+  const tokenizer = bg.WordPieceTokenizer.fromVocabText(files.vocab, {}, 'vocab.txt');
+  const added = [...new Set([...words].map((w) => w.toLowerCase()))].filter(
+    (w) => /^\p{L}+$/u.test(w) && tokenizer.tokenToId(w) === undefined,
+  );
+  const config = JSON.parse(files.config) as { vocab_size: number };
+  const vocab = files.vocab.replace(/\n?$/, '\n') + added.map((w) => `${w}\n`).join('');
+  const resized = JSON.stringify({ ...config, vocab_size: config.vocab_size + added.length });
+  // a fresh initialisation has no weights: the vocabulary and config alone
+  if (!files.weights) return { vocab, config: resized, weights: files.weights, added };
+  const key = 'bert.embeddings.word_embeddings.weight';
+  const tensors = bg.readSafetensors(files.weights, 'model.safetensors').tensors;
+  const emb = tensors.get(key);
+  if (!emb || emb.shape[0] !== config.vocab_size) throw new Error(`addWords: model.safetensors has no ${key} of ${config.vocab_size} rows`);
+  const [V, H] = emb.shape;
+  const data = new Float32Array((V + added.length) * H);
+  data.set(emb.data);
+  added.forEach((w, k) => {
+    const ids = tokenizer.encode(w, null, { addSpecialTokens: false }).inputIds;
+    for (const id of ids) for (let h = 0; h < H; h++) data[(V + k) * H + h] += emb.data[id * H + h] / ids.length;
+  });
+  const out: Record<string, { data: Float32Array; shape: number[] }> = {};
+  for (const [name, t] of tensors) if (!name.startsWith('cls.')) out[name] = { data: t.data as Float32Array, shape: t.shape };
+  out[key] = { data, shape: [V + added.length, H] };
+  return { vocab, config: resized, weights: bg.writeSafetensors(out, { format: 'pt' }) as W, added };
 }

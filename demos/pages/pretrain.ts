@@ -5,7 +5,6 @@
 // Settings come from the form, or from the query string (?objective=electra&steps=50&autostart=1).
 import * as bg from '../../src/index.js';
 import type uPlot from 'uplot';
-import { zipSync } from 'fflate';
 import {
   $,
   el,
@@ -18,6 +17,7 @@ import {
   type Field,
   clearError,
   dropZone,
+  downloadZip,
 } from './common.js';
 import { chart, line, DOTS, DASHED } from './charts.js';
 import { checkpointFiles, resumeFromFiles } from './checkpoint.js';
@@ -447,15 +447,9 @@ async function download(): Promise<void> {
   try {
     const files = await hfFiles();
     const name = `bertgpu-${live!.record.settings.objective}-step${live!.trainer.step}`;
-    const zip = zipSync(Object.fromEntries(Object.entries(files).map(([f, b]) => [`${name}/${f}`, b])), { level: 6 });
-    const a = el('a', { href: URL.createObjectURL(new Blob([zip], { type: 'application/zip' })), download: `${name}.zip` });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    $('files').textContent = `${name}.zip: ${Object.entries(files)
-      .map(([f, b]) => `${f} ${(b.length / 1024).toFixed(0)} KiB`)
-      .join(', ')}`;
-    say(`download: ${name}.zip (${zip.length} bytes)`);
+    const listing = downloadZip(name, files);
+    $('files').textContent = listing;
+    say(`download: ${listing}`);
   } catch (err) {
     showError(err, 'download');
   }

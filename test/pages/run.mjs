@@ -3,13 +3,15 @@
 // -> a few fine-tuning steps on sentiment, tagging and QA), then what is on screen: the token table
 // and highlighted spans, the BPE merges, charts with points and a loss number, k guesses per mask,
 // a typed sentence's label with probabilities, coloured tags, the QA answer highlighted at its
-// offsets, screenshots that are not blank, the downloaded Hugging Face directory, no console
-// errors; and a browser without WebGPU told what to do.
+// offsets, each panel's verdict against its baseline, screenshots that are not blank, the
+// downloaded Hugging Face directories (pre-trained; fine-tuned, full and LoRA), no console errors;
+// and a browser without WebGPU told what to do.
 // Run by `node scripts/test.mjs pages`; prints uvu's summary.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { unzipSync } from 'fflate';
 import { runDemo } from '../../demos/browser.mjs';
 import { buildPages } from '../../demos/build.mjs';
 
@@ -104,6 +106,68 @@ test('fine-tune page: every word tagged in its tag colour at its offsets; the QA
   assert.match(a.info, new RegExp(`characters ${a.start}–${a.end}`));
 });
 
+/** The JSON header of a safetensors file: tensor entries and __metadata__. */
+function safetensorsHeader(bytes) {
+  const n = Number(Buffer.from(bytes.buffer, bytes.byteOffset, 8).readBigUInt64LE(0));
+  return JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+}
+
+/** A downloaded zip's files, by their path below its one top folder. */
+function zipFiles(path) {
+  const entries = Object.entries(unzipSync(readFileSync(path))).filter(([n]) => !n.endsWith('/'));
+  const tops = new Set(entries.map(([n]) => n.split('/')[0]));
+  assert.is(tops.size, 1, `one top folder, got ${[...tops]}`);
+  return Object.fromEntries(entries.map(([n, b]) => [n.split('/').slice(1).join('/'), b]));
+}
+
+test('fine-tune page: the sentiment model downloaded as a zip, a Hugging Face directory with the labels', () => {
+  const m = demo.sentimentModel;
+  assert.ok(m, 'no fine-tuned model downloaded');
+  assert.match(m.zip, /^bertgpu-sentiment-full-step\d+\.zip$/);
+  const files = zipFiles(m.path);
+  assert.equal(Object.keys(files).sort(), ['config.json', 'model.safetensors', 'vocab.txt']);
+  const config = JSON.parse(new TextDecoder().decode(files['config.json']));
+  assert.equal(config.architectures, ['BertForSequenceClassification']);
+  assert.equal(config.id2label, { 0: 'neg', 1: 'pos' });
+  assert.equal(config.label2id, { neg: 0, pos: 1 });
+  const header = safetensorsHeader(files['model.safetensors']);
+  assert.equal(header['classifier.weight'].shape, [2, config.hidden_size]);
+  assert.equal(header['bert.embeddings.word_embeddings.weight'].shape, [config.vocab_size, config.hidden_size]);
+  assert.is(new TextDecoder().decode(files['vocab.txt']).split('\n').filter(Boolean).length, config.vocab_size);
+  // the unpacked copy is the zip's
+  assert.equal(new Uint8Array(readFileSync(join(m.dir, 'model.safetensors'))), files['model.safetensors']);
+});
+
+test("fine-tune page: a LoRA run downloads PEFT's adapter directory, its head's labels in the adapter", () => {
+  const m = demo.inspected.lora;
+  assert.ok(m && typeof m === 'object', `no LoRA download: ${m}`);
+  assert.match(m.zip, /^bertgpu-sentiment-lora-step\d+\.zip$/);
+  const files = zipFiles(m.path);
+  assert.equal(Object.keys(files).sort(), ['adapter_config.json', 'adapter_model.safetensors', 'vocab.txt']);
+  const config = JSON.parse(new TextDecoder().decode(files['adapter_config.json']));
+  assert.is(config.peft_type, 'LORA');
+  assert.is(config.task_type, 'SEQ_CLS');
+  assert.is(config.r, 8);
+  const header = safetensorsHeader(files['adapter_model.safetensors']);
+  assert.equal(JSON.parse(header.__metadata__['bertgpu.id2label']), { 0: 'neg', 1: 'pos' });
+  assert.ok(
+    Object.keys(header).some((k) => k.includes('lora_A')),
+    'no lora_A tensor',
+  );
+});
+
+test('fine-tune page: tagging and QA each say plainly whether they beat their baseline, with both figures', () => {
+  const check = (v, pattern) => {
+    assert.ok(v, 'no verdict');
+    assert.match(v.text, pattern);
+    const beats = Number(v.model) > Number(v.baseline);
+    assert.is(v.verdict, beats ? 'beats' : 'fail');
+    assert.ok(v.text.startsWith(beats ? 'Beats the baseline: ' : 'Does not beat the baseline: '), v.text);
+  };
+  check(demo.tagVerdict, /held-back word accuracy \d+\.\d% vs most frequent tag of each word \d+\.\d% \(after 2 steps/);
+  check(demo.qaVerdict, /held-back exact match \d+\.\d% \(F1 \d+\.\d%\) vs the best place rule \d+\.\d% \(after 2 steps/);
+});
+
 test('fill-mask page: k guesses for each sentence', () => {
   assert.is(demo.fills.length, 4);
   for (const f of demo.fills) assert.is(f.rows, 5, f.sentence);
@@ -134,10 +198,14 @@ async function pixelSpread(page, path) {
 }
 
 /** What the pages show, read in the demo's own browser (its storage holds the trained run). */
-async function look(browser, base, result) {
+async function look(browser, base, result, downloader) {
   const seen = {};
   const page = await browser.newPage();
   await page.setViewport({ width: 1280, height: 800 });
+  // a LoRA sentiment run from the stored model, and its download
+  await page.goto(`${base}/finetune.html?autostart=sentiment&method=lora&perFile=8&evalSize=8&epochs=1&evalEvery=1&maxLength=32`);
+  await page.waitForFunction(() => document.body.dataset.state, { timeout: 300_000 });
+  seen.lora = await downloader.zipFrom(page, '#download-sentiment', join(result.out, 'sentiment-lora'));
   seen.spreads = [];
   for (const shot of result.screenshots) seen.spreads.push(await pixelSpread(page, shot));
 
