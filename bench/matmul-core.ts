@@ -12,6 +12,10 @@ export interface BenchOptions {
   ceiling: boolean;
   /** Skip one of our variants at a size where one product would take longer (tfjs always runs). */
   maxSeconds: number;
+  /** Products to time instead of the square `sizes` (parseCases syntax: '2048x128x512:nt', 'bert-tiny'). */
+  shapes?: string[];
+  /** Interleaved rounds per shape (default 3). */
+  rounds?: number;
 }
 
 export const DEFAULTS: BenchOptions = {
@@ -62,66 +66,112 @@ interface Product {
   drop: () => void;
 }
 
-/** Times `enqueue` (one product, not waited for) k times, then one readback; median over trials. */
-async function measure(
-  name: string,
-  n: number,
-  opts: BenchOptions,
-  log: Log,
-  enqueue: () => Product,
-): Promise<{ gflops: number; trials: number; reps: number }> {
-  const flops = 2 * n * n * n;
-  // Warm-up compiles the pipeline (lavapipe/SwiftShader compile on first dispatch) and tells
-  // how long one product takes; big sizes get fewer trials so the whole bench stays short.
-  const t0 = now();
-  await enqueue().done();
-  let one = (now() - t0) / 1000;
-  // A product this slow was compiled at a smaller size already: the warm-up is the one trial.
-  if (one > 5) return { gflops: flops / one / 1e9, trials: 1, reps: 1 };
-  if (one < 1) {
-    const t1 = now();
-    await enqueue().done();
-    one = (now() - t1) / 1000;
-  }
-  const reps = Math.max(1, Math.min(50, Math.round(opts.trialSeconds / Math.max(one, 1e-4))));
-  const trials = one > 3 ? 1 : one > 0.5 ? 3 : 5;
-  const times: number[] = [];
-  for (let t = 0; t < trials; t++) {
-    const start = now();
-    for (let r = 0; r < reps - 1; r++) enqueue().drop();
-    // Reading the last product back waits for every queued one.
-    await enqueue().done();
-    times.push((now() - start) / 1000 / reps);
-  }
-  const sec = median(times);
-  return { gflops: flops / sec / 1e9, trials, reps };
+const fmt = (x: number | undefined, w: number, d = 2) => (x === undefined || !isFinite(x) ? '-' : x.toFixed(d)).padStart(w);
+
+/** One product of the bench: op(A) [M, K] times op(B) [K, N]; transA / transB as bg.matmul's. */
+export interface MatmulCase {
+  label: string;
+  M: number;
+  K: number;
+  N: number;
+  transA: boolean;
+  transB: boolean;
 }
 
-async function ceiling(): Promise<number> {
+/**
+ * Parses 'MxKxN' (op(A) is M x K, op(B) K x N) with an optional ':nn' / ':nt' / ':tn' / ':tt'
+ * (transA, transB as bg.matmul's), or 'bert-tiny' / 'bert-base': the six products of one
+ * encoder layer's FFN linears at B*T = 2048 rows, forward (x W^T), dx (g W) and dW (g^T x).
+ */
+export function parseCases(spec: string): MatmulCase[] {
+  const out: MatmulCase[] = [];
+  for (const item of spec
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
+    const preset = /^bert-(tiny|base)$/.exec(item);
+    if (preset) {
+      const [h, f] = preset[1] === 'tiny' ? [128, 512] : [768, 3072];
+      const rows = 2048;
+      for (const [inF, outF] of [
+        [h, f],
+        [f, h],
+      ])
+        out.push(
+          { label: `fwd ${inF}->${outF}`, M: rows, K: inF, N: outF, transA: false, transB: true },
+          { label: `dx ${inF}->${outF}`, M: rows, K: outF, N: inF, transA: false, transB: false },
+          { label: `dW ${inF}->${outF}`, M: outF, K: rows, N: inF, transA: true, transB: false },
+        );
+      continue;
+    }
+    const m = /^(\d+)x(\d+)x(\d+)(?::([nt])([nt]))?$/.exec(item);
+    if (!m) throw new Error(`bench:matmul: bad shape '${item}' (want MxKxN, MxKxN:nt, bert-tiny or bert-base)`);
+    out.push({ label: item, M: +m[1], K: +m[2], N: +m[3], transA: m[4] === 't', transB: m[5] === 't' });
+  }
+  return out;
+}
+
+const square = (n: number): MatmulCase => ({ label: `n=${n}`, M: n, K: n, N: n, transA: false, transB: false });
+
+/** The ceiling kernel as a timed trial of about `seconds` (GFLOPS); `iters` adapts to the speed seen. */
+function ceilingTrials() {
   const rt = bg.runtime();
   const groups = 256;
   const invocations = groups * 64;
   const out = bg.zeros([invocations]);
-  const run = async (iters: number) => {
+  let iters = 256;
+  const run = async (n: number) => {
     const start = now();
-    rt.dispatch(CEILING, 'fma_ceiling', { out, p: { iters, m: 0.999, c: 1e-3, pad: 0 } }, { workgroups: [groups, 1, 1] });
+    rt.dispatch(CEILING, 'fma_ceiling', { out, p: { iters: n, m: 0.999, c: 1e-3, pad: 0 } }, { workgroups: [groups, 1, 1] });
     await out.toArray();
     return (now() - start) / 1000;
   };
-  await run(16);
-  const t = await run(256);
-  const iters = Math.max(256, Math.round((256 * 0.4) / t));
-  const times: number[] = [];
-  for (let i = 0; i < 3; i++) times.push(await run(iters));
-  out.dispose();
-  return (invocations * iters * 64) / median(times) / 1e9;
+  return {
+    async warm() {
+      await run(16);
+      const t = await run(iters);
+      iters = Math.max(256, Math.round((iters * 0.3) / t));
+    },
+    async trial(seconds: number) {
+      const n = Math.max(64, Math.round((iters * seconds) / 0.3));
+      const t = await run(n);
+      iters = Math.max(64, Math.round((n * 0.3) / t));
+      return (invocations * n * 64) / t / 1e9;
+    },
+    dispose: () => out.dispose(),
+  };
 }
 
-const fmt = (x: number | undefined, w: number, d = 2) => (x === undefined || !isFinite(x) ? '-' : x.toFixed(d)).padStart(w);
+/** `enqueue` (one product, not waited for) k times, then one readback: GFLOPS of the batch. */
+function productTrials(flops: number, enqueue: () => Product) {
+  let one = 0;
+  return {
+    /** Compiles the pipeline (lavapipe / SwiftShader compile on first dispatch); seconds of one product. */
+    async warm() {
+      const t0 = now();
+      await enqueue().done();
+      const t1 = now();
+      await enqueue().done();
+      one = (now() - t1) / 1000;
+      return Math.max(one, (t1 - t0) / 1000 / 50);
+    },
+    async trial(seconds: number) {
+      const reps = Math.max(1, Math.min(50, Math.round(seconds / Math.max(one, 1e-4))));
+      const start = now();
+      for (let r = 0; r < reps - 1; r++) enqueue().drop();
+      await enqueue().done();
+      const sec = (now() - start) / 1000 / reps;
+      one = sec;
+      return flops / sec / 1e9;
+    },
+  };
+}
 
 /**
  * Runs the whole benchmark on the current bertgpu runtime (bg.init must have been called)
  * and, when `tf` is given (tfjs-core with the webgpu backend set), on tfjs too. Prints a table.
+ * Each round times the ceiling kernel, every variant and tfjs back to back, so a machine whose
+ * load changes moves all of them alike; ratios are medians of the per-round ratios.
  */
 export async function runBench(title: string, tf: any | null, log: Log, opts: BenchOptions = DEFAULTS): Promise<void> {
   const rt = bg.runtime();
@@ -129,100 +179,116 @@ export async function runBench(title: string, tf: any | null, log: Log, opts: Be
   log(
     `\n## ${title}: ${[a0.vendor, a0.architecture, a0.description || a0.device].filter(Boolean).join(' / ')}${a0.isFallbackAdapter ? ' (fallback adapter)' : ''}`,
   );
-  log(`default variant per size: ${opts.sizes.map((n) => `${n}: ${rt.matmulVariant(n, n, n)}`).join(', ')}`);
-  const results = new Map<string, Map<number, number>>();
-  const put = (k: string, n: number, g: number) => {
-    if (!results.has(k)) results.set(k, new Map());
-    results.get(k)!.set(n, g);
-  };
-  // Seconds one n x n product would take at the speed measured at the previous size.
-  const estimate = (k: string, n: number) => {
-    const g = [...(results.get(k)?.entries() ?? [])].at(-1);
-    return g ? (2 * n ** 3) / (g[1] * 1e9) : 0;
-  };
-  let ceil = NaN;
-  if (opts.ceiling) {
-    ceil = await ceiling();
-    log(`ceiling (register vec4 FMAs only): ${ceil.toFixed(2)} GFLOPS`);
-  }
-  for (const n of opts.sizes) {
-    const a = bg.randn([n, n]);
-    const b = bg.randn([n, n]);
-    // Correctness spot check against tfjs at the smallest size (and variants against each other).
+  const cases = opts.shapes?.length ? opts.shapes.flatMap(parseCases) : opts.sizes.map(square);
+  const rounds = opts.rounds ?? 3;
+  log(`default variant per shape: ${cases.map((c) => `${c.label}: ${rt.matmulVariant(c.M, c.N, c.K)}`).join(', ')}`);
+  const ceil = opts.ceiling ? ceilingTrials() : null;
+  if (ceil) await ceil.warm();
+  const rows: { c: MatmulCase; g: Map<string, number>; r: Map<string, number> }[] = [];
+  const names = [...opts.variants, ...(tf ? ['tfjs'] : [])];
+  for (const c of cases) {
+    const flops = 2 * c.M * c.N * c.K;
+    const aShape = c.transA ? [c.K, c.M] : [c.M, c.K];
+    const bShape = c.transB ? [c.N, c.K] : [c.K, c.N];
+    const a = bg.randn(aShape);
+    const b = bg.randn(bShape);
+    const trials = new Map<string, ReturnType<typeof productTrials>>();
     let ref: Float32Array | null = null;
+    let refName = '';
     for (const variant of opts.variants) {
-      const est = estimate(variant, n);
-      if (est > opts.maxSeconds) {
-        log(`  n=${n} ${variant}: skipped (about ${est.toFixed(0)} s per product at its speed at n=${n / 2})`);
+      const t = productTrials(flops, () => {
+        const out = bg.matmul(a, b, { variant, transA: c.transA, transB: c.transB });
+        return {
+          done: async () => {
+            await out.toArray();
+            out.dispose();
+          },
+          drop: () => out.dispose(),
+        };
+      });
+      const one = await t.warm();
+      if (one > opts.maxSeconds) {
+        log(`  ${c.label} ${variant}: skipped (${one.toFixed(0)} s per product)`);
         continue;
       }
-      const r = await measure(variant, n, opts, log, () => {
-        const c = bg.matmul(a, b, { variant });
-        return {
-          done: async () => {
-            await c.toArray();
-            c.dispose();
-          },
-          drop: () => c.dispose(),
-        };
-      });
-      put(variant, n, r.gflops);
-      log(`  n=${n} ${variant}: ${r.gflops.toFixed(2)} GFLOPS (${r.trials} trial(s) x ${r.reps} rep(s))`);
-      if (n <= 512) {
-        const c = bg.matmul(a, b, { variant });
-        const v = (await c.toArray()) as Float32Array;
-        c.dispose();
-        if (!ref) ref = v;
-        else checkClose(ref, v, `${variant} vs ${opts.variants[0]} at n=${n}`, log);
+      trials.set(variant, t);
+      if (c.M * c.N * c.K <= 512 ** 3) {
+        const out = bg.matmul(a, b, { variant, transA: c.transA, transB: c.transB });
+        const v = (await out.toArray()) as Float32Array;
+        out.dispose();
+        if (!ref) [ref, refName] = [v, variant];
+        else checkClose(ref, v, `${variant} vs ${refName} at ${c.label}`, log);
       }
     }
+    let ta: any = null;
+    let tb: any = null;
     if (tf) {
-      const ad = (await a.toArray()) as Float32Array;
-      const bd = (await b.toArray()) as Float32Array;
-      const ta = tf.tensor2d(ad, [n, n]);
-      const tb = tf.tensor2d(bd, [n, n]);
-      const r = await measure('tfjs', n, opts, log, () => {
-        const c = tf.matMul(ta, tb);
+      ta = tf.tensor(await a.toArray(), aShape);
+      tb = tf.tensor(await b.toArray(), bShape);
+      const t = productTrials(flops, () => {
+        const out = tf.matMul(ta, tb, c.transA, c.transB);
         return {
           done: async () => {
-            await c.data();
-            c.dispose();
+            await out.data();
+            out.dispose();
           },
-          drop: () => c.dispose(),
+          drop: () => out.dispose(),
         };
       });
-      put('tfjs', n, r.gflops);
-      log(`  n=${n} tfjs: ${r.gflops.toFixed(2)} GFLOPS (${r.trials} trial(s) x ${r.reps} rep(s))`);
+      await t.warm();
+      trials.set('tfjs', t);
       if (ref) {
-        const c = tf.matMul(ta, tb);
-        checkClose(ref, (await c.data()) as Float32Array, `tfjs vs ${opts.variants[0]} at n=${n}`, log);
-        c.dispose();
+        const out = tf.matMul(ta, tb, c.transA, c.transB);
+        checkClose(ref, (await out.data()) as Float32Array, `tfjs vs ${refName} at ${c.label}`, log);
+        out.dispose();
       }
-      ta.dispose();
-      tb.dispose();
     }
+    const samples = new Map<string, number[]>();
+    const ratios = new Map<string, number[]>();
+    const push = (m: Map<string, number[]>, k: string, x: number) => m.set(k, [...(m.get(k) ?? []), x]);
+    for (let r = 0; r < rounds; r++) {
+      const before = ceil ? await ceil.trial(opts.trialSeconds / 2) : NaN;
+      const got = new Map<string, number>();
+      for (const [name, t] of trials) got.set(name, await t.trial(opts.trialSeconds));
+      const after = ceil ? await ceil.trial(opts.trialSeconds / 2) : NaN;
+      const cr = (before + after) / 2;
+      push(samples, 'ceiling', cr);
+      for (const [name, g] of got) {
+        push(samples, name, g);
+        push(ratios, `${name}/ceil`, g / cr);
+        if (got.has('tfjs') && name !== 'tfjs') push(ratios, `${name}/tfjs`, g / got.get('tfjs')!);
+      }
+    }
+    const g = new Map([...samples].map(([k, xs]) => [k, median(xs)]));
+    const rr = new Map([...ratios].map(([k, xs]) => [k, median(xs)]));
+    log(
+      `  ${c.label} (${c.M}x${c.K}x${c.N}${c.transA ? ' tA' : ''}${c.transB ? ' tB' : ''}): ` +
+        [...g].map(([k, x]) => `${k} ${x.toFixed(2)}`).join(', ') +
+        ` GFLOPS; ` +
+        [...rr].map(([k, x]) => `${k} ${x.toFixed(2)}`).join(', '),
+    );
+    rows.push({ c, g, r: rr });
+    ta?.dispose();
+    tb?.dispose();
     a.dispose();
     b.dispose();
   }
+  ceil?.dispose();
   // Table.
-  const cols: string[] = [...opts.variants, ...(tf ? ['tfjs'] : []), ...(opts.ceiling ? ['ceiling'] : [])];
+  const cols: string[] = [...names, ...(opts.ceiling ? ['ceiling'] : [])];
   const ratioCols: string[] = [];
   for (const v of opts.variants) {
     if (tf) ratioCols.push(`${v}/tfjs`);
     if (opts.ceiling) ratioCols.push(`${v}/ceil`);
   }
   const w = 17;
-  log(`\n${title} — GFLOPS, n x n x n f32 (median of trials; ceiling = FMA-only kernel; '-' = skipped as too slow)`);
-  log(['n'.padStart(6), ...cols.map((c) => c.padStart(w)), ...ratioCols.map((c) => c.padStart(w))].join(''));
-  for (const n of opts.sizes) {
-    const cells = cols.map((c) => fmt(c === 'ceiling' ? ceil : results.get(c)?.get(n), w));
-    const ratios: string[] = [];
-    for (const v of opts.variants) {
-      const g = results.get(v)?.get(n);
-      if (tf) ratios.push(fmt(g !== undefined ? g / results.get('tfjs')!.get(n)! : undefined, w) + '');
-      if (opts.ceiling) ratios.push(fmt(g !== undefined ? g / ceil : undefined, w));
-    }
-    log([String(n).padStart(6), ...cells, ...ratios].join(''));
+  const lw = Math.max(6, ...cases.map((c) => c.label.length + 2));
+  log(
+    `\n${title} — GFLOPS, f32 (median of ${rounds} rounds; ceiling = FMA-only kernel timed around each round; ratios = medians of per-round ratios; '-' = skipped)`,
+  );
+  log(['shape'.padEnd(lw), ...cols.map((c) => c.padStart(w)), ...ratioCols.map((c) => c.padStart(w))].join(''));
+  for (const { c, g, r } of rows) {
+    log([c.label.padEnd(lw), ...cols.map((k) => fmt(g.get(k), w)), ...ratioCols.map((k) => fmt(r.get(k), w))].join(''));
   }
 }
 

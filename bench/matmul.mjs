@@ -6,6 +6,8 @@
 // Options: --runtime node|browser (repeatable; default both), --sizes 256,512,
 //          --variants register16,register,tiled, --no-tfjs, --no-ceiling, --trial-seconds 0.4,
 //          --max-seconds 60 (skip one of our variants at a size where a product would take longer),
+//          --shapes 2048x128x512:nt,bert-tiny (MxKxN[:nn|nt|tn|tt] products instead of --sizes),
+//          --rounds 3 (interleaved rounds of ceiling, variants and tfjs per shape),
 //          --unsafe-fast (Chromium without robustness/validation, both libraries alike)
 import * as esbuild from 'esbuild';
 import { spawn } from 'node:child_process';
@@ -25,6 +27,8 @@ const { values } = parseArgs({
     'trial-seconds': { type: 'string' },
     'unsafe-fast': { type: 'boolean' },
     'max-seconds': { type: 'string' },
+    shapes: { type: 'string' },
+    rounds: { type: 'string' },
   },
 });
 const runtimes = values.runtime?.length ? values.runtime : ['node', 'browser'];
@@ -35,6 +39,8 @@ const opts = {
   tfjs: !values['no-tfjs'],
   ceiling: !values['no-ceiling'],
   maxSeconds: values['max-seconds'] ? +values['max-seconds'] : 60,
+  shapes: values.shapes ? [values.shapes] : undefined,
+  rounds: values.rounds ? +values.rounds : 3,
 };
 
 // Inside node_modules/ (ignored by git) so the Node bundle's external imports resolve.

@@ -17,7 +17,8 @@ const { values, positionals } = parseArgs({
 const runtimes = positionals.length ? positionals : ['lint', 'node', 'browser', 'deno', 'consumers', 'pages'];
 // TEST_BUILD_DIR lets several test runs share a checkout without clobbering each other's bundles.
 const OUT = process.env.TEST_BUILD_DIR ?? '.test-build';
-const env = { ...gpuEnv(), NO_COLOR: '1', FORCE_COLOR: '0' };
+// BERTGPU_MATMUL_TUNING=0: matmul variants by the per-adapter rules, never by timings (deterministic).
+const env = { ...gpuEnv(), NO_COLOR: '1', FORCE_COLOR: '0', BERTGPU_MATMUL_TUNING: '0' };
 const common = { bundle: true, format: 'esm', target: 'es2022', loader: { '.wgsl': 'text' }, sourcemap: 'inline', logLevel: 'warning' };
 
 function findTests(dir) {

@@ -1,7 +1,8 @@
 // Batched matmul C[b] = alpha * op(A[b]) @ op(B[b]) (+ bias[n] when HAS_BIAS), op = transpose
 // when TRANS_A / TRANS_B. The bias add is fused into the store, so a linear layer is one dispatch.
 // A is [batch, M, K] (or [batch, K, M] transposed), B is [batch, K, N] (or [batch, N, K]);
-// a batch stride of 0 broadcasts a matrix over the batch. Two variants:
+// a batch stride of 0 broadcasts a matrix over the batch. Three variants here (and matmul_subgroup
+// in matmul-subgroup.wgsl, for CPU adapters with subgroups):
 //  - matmul_tiled: 16x16 shared-memory tiles, one output per invocation (fast on real GPUs);
 //  - matmul_register: no shared memory and no barriers, an 8x8 block of outputs per invocation,
 //    written out by hand (fast on CPU Vulkan, where workgroup barriers are very expensive; on
@@ -10,18 +11,7 @@
 //    compilers that unroll them (lavapipe: ~1.6x matmul_register at n >= 512). On these CPU
 //    drivers every storage load costs far more than an FMA, so bigger blocks (fewer loads per
 //    FMA) win even when their accumulators spill.
-struct Params { M: u32, N: u32, K: u32, alpha: f32, stride_a: u32, stride_b: u32, stride_c: u32, pad: u32 }
-
-@group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(1) var<storage, read> B: array<f32>;
-@group(0) @binding(2) var<storage, read_write> C: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
-// [N], added to every row; without HAS_BIAS a 16-byte placeholder is bound and never read
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
-
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
-override HAS_BIAS: bool = false;
+// Params, bindings, TRANS_A / TRANS_B / HAS_BIAS: matmul-io.wgsl (prepended by src/ops/matmul.ts).
 
 // The value stored for output column n.
 fn out_value(acc: f32, n: u32) -> f32 {

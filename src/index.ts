@@ -1,6 +1,6 @@
 // bertgpu: tensors, autograd and WGSL kernels on WebGPU, for the BERT family.
-export { init, runtime, hasRuntime, Runtime, defineShader, kernelTimeTable } from './runtime.js';
-export type { DType, InitOptions, DeviceReport, MatmulVariant, Shader, KernelTime } from './runtime.js';
+export { init, runtime, hasRuntime, Runtime, defineShader, kernelTimeTable, matmulShapeClass } from './runtime.js';
+export type { DType, InitOptions, DeviceReport, MatmulVariant, MatmulShape, Shader, KernelTime } from './runtime.js';
 export { Tensor, scope, scopeAsync, noGrad, backward, isGradEnabled, shapeSize } from './tensor.js';
 export type { Shape, GradNode } from './tensor.js';
 export * from './ops/index.js';

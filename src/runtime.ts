@@ -18,6 +18,14 @@ export interface InitOptions {
   matmulVariant?: MatmulVariant;
   /** Force the attention path for every head size (tests run each this way). */
   attentionVariant?: AttentionVariant;
+  /**
+   * Measured matmul variant choices (ops.tuneMatmul): true (default) reads and writes them in a
+   * per-device cache (a JSON file under the user's cache directory in Node / Deno, localStorage
+   * in a browser); 'memory' measures but keeps nothing; false never measures and keeps the
+   * per-adapter defaults (deterministic; the tests use it). BERTGPU_MATMUL_TUNING=0 in the
+   * environment means false.
+   */
+  matmulTuning?: boolean | 'memory';
 }
 
 /** GPU time of one kernel entry point over a profiled stretch (timestamp queries). */
@@ -46,10 +54,29 @@ export function kernelTimeTable(times: KernelTime[], steps: number, top = 20): s
 const PROFILE_QUERIES = 4096;
 
 /**
- * matmul kernels (shaders/matmul.wgsl): 'tiled' = shared-memory tiles (real GPUs); 'register' =
- * barrier-free 8x8 register blocks; 'register16' = barrier-free 16x16 blocks (lavapipe).
+ * matmul kernels (shaders/matmul*.wgsl): 'tiled' = shared-memory tiles (real GPUs); 'register' =
+ * barrier-free 8x8 register blocks; 'register16' = barrier-free 16x16 blocks; 'subgroup' = op(A)
+ * broadcast across the lanes of a 4- or 8-lane subgroup (CPU adapters with subgroups).
  */
-export type MatmulVariant = 'tiled' | 'register' | 'register16';
+export type MatmulVariant = 'tiled' | 'register' | 'register16' | 'subgroup';
+
+/** One matmul product's dimensions: op(A) is M x K, op(B) K x N. */
+export interface MatmulShape {
+  M: number;
+  N: number;
+  K: number;
+  transA?: boolean;
+  transB?: boolean;
+}
+
+/**
+ * The shape class a measured matmul choice stands for: the transpose flags and each dimension
+ * rounded to a power of two (at least 16, so small products share one class).
+ */
+export function matmulShapeClass(m: number, n: number, k: number, transA = false, transB = false): string {
+  const c = (d: number) => 2 ** Math.max(4, Math.round(Math.log2(Math.max(1, d))));
+  return `${transA ? 't' : 'n'}${transB ? 't' : 'n'}:${c(m)}x${c(n)}x${c(k)}`;
+}
 
 /**
  * Fused attention kernels (shaders/attention.wgsl): 'rows' = barrier-free, keys read from storage
@@ -64,6 +91,8 @@ export interface DeviceReport {
   features: string[];
   limits: Record<string, number>;
   runtime: 'browser' | 'deno' | 'node';
+  /** Lanes per subgroup where the device has 'subgroups' and the adapter gives one fixed size (lavapipe 8, SwiftShader 4). */
+  subgroupSize?: number;
 }
 
 /** Bindings of one compute entry point, as read from the WGSL source. */
@@ -236,6 +265,8 @@ export async function init(options: InitOptions = {}): Promise<Runtime> {
     limits,
     runtime: runtimeName(),
   };
+  if (device.features.has('subgroups') && info.subgroupMinSize > 0 && info.subgroupMinSize === info.subgroupMaxSize)
+    report.subgroupSize = info.subgroupMinSize;
   current?.destroy();
   current = new Runtime(device, report, options);
   return current;
@@ -893,15 +924,38 @@ export class Runtime {
     if (current === this) current = null;
   }
 
-  matmulVariant(m: number, n: number, k: number): MatmulVariant {
+  /**
+   * Measured choices by shape class (matmulShapeClass), filled by ops.tuneMatmul; shape classes
+   * asked for but not measured yet are kept in matmulUntuned (with one shape each) to tune later.
+   */
+  readonly matmulChoices = new Map<string, MatmulVariant>();
+  readonly matmulUntuned = new Map<string, MatmulShape>();
+
+  matmulVariant(m: number, n: number, k: number, transA = false, transB = false): MatmulVariant {
     if (this.options.matmulVariant) return this.options.matmulVariant;
+    if (this.options.matmulTuning !== false) {
+      const key = matmulShapeClass(m, n, k, transA, transB);
+      const chosen = this.matmulChoices.get(key);
+      if (chosen) return chosen;
+      if (!this.matmulUntuned.has(key) && this.matmulUntuned.size < 256) this.matmulUntuned.set(key, { M: m, N: n, K: k, transA, transB });
+    }
+    return this.defaultMatmulVariant(m, n, k);
+  }
+
+  /** The per-adapter choice without measurements. */
+  defaultMatmulVariant(m: number, n: number, k: number): MatmulVariant {
     const a = this.report.adapter;
     const desc = `${a.description} ${a.device} ${a.architecture} ${a.vendor}`;
     // Workgroup barriers are very slow on CPU Vulkan (lavapipe, SwiftShader): register blocking
     // wins there (bench/matmul.mjs). lavapipe's compiler unrolls the 16x16 block's loops and runs
     // it ~1.6x faster than 8x8 once there are enough 128x128 tiles to keep every core busy;
     // SwiftShader does not unroll them (16x16 runs ~5x slower there), so it keeps 8x8.
-    if (/llvmpipe|lavapipe/i.test(desc)) return m >= 128 && n >= 128 && m * n >= 256 * 256 ? 'register16' : 'register';
+    // With 8-lane subgroups (lavapipe), broadcasting op(A) across the lanes needs ~3x fewer
+    // per-lane loads per FMA than register16 and ran 1.5-3.5x faster (bench/matmul.mjs).
+    if (/llvmpipe|lavapipe/i.test(desc)) {
+      if (m * n < 128 * 128) return 'register';
+      return this.report.subgroupSize === 8 ? 'subgroup' : m >= 128 && n >= 128 && m * n >= 256 * 256 ? 'register16' : 'register';
+    }
     if (a.isFallbackAdapter || /swiftshader/i.test(desc)) return 'register';
     // H100 through Dawn/Vulkan (bench/gpu-kit, 2026-11-26): 8x8 register blocking beat the
     // shared-memory tiles from 2048^2 outputs up (10.1 vs 5.6 TFLOPS at n=2048), tied at 1024

@@ -45,9 +45,18 @@ const MATMUL_CASES: [number, number, number, number][] = [
   [2, 130, 136, 40],
 ];
 
-for (const variant of ['register', 'register16', 'tiled'] as const) {
+const MATMUL_VARIANTS = ['register', 'register16', 'tiled', 'subgroup'] as const;
+
+/** Whether this device runs the variant ('subgroup' needs subgroups of a fixed 4 or 8 lanes; Deno's wgpu has none). */
+async function runs(variant: bg.MatmulVariant): Promise<boolean> {
+  const ok = bg.matmulCandidates(await device()).includes(variant);
+  if (!ok) console.log(`  matmul ${variant}: not run, this device has no subgroups of a fixed 4 or 8 lanes`);
+  return ok;
+}
+
+for (const variant of MATMUL_VARIANTS) {
   test(`matmul (${variant}): shapes x transpose flags, forward and backward`, async () => {
-    await device();
+    if (!(await runs(variant))) return;
     for (const [batch, M, N, K] of MATMUL_CASES) {
       for (const [transA, transB] of [
         [false, false],
@@ -77,7 +86,7 @@ for (const variant of ['register', 'register16', 'tiled'] as const) {
   });
 
   test(`matmul (${variant}): a batched operand times a shared 2-D one, alpha`, async () => {
-    await device();
+    if (!(await runs(variant))) return;
     const r = rng(7);
     const x = f32(r.uniform(2 * 3 * 4));
     const w = f32(r.uniform(5 * 4));
@@ -108,7 +117,8 @@ for (const variant of ['register', 'register16', 'tiled'] as const) {
 
 test('matmul with a fused bias (every variant, batched, transposed, the linear-layer reshape): forward and backward', async () => {
   await device();
-  for (const variant of ['register', 'register16', 'tiled'] as const) {
+  for (const variant of MATMUL_VARIANTS) {
+    if (!(await runs(variant))) continue;
     for (const [batch, M, N, K, transA, transB] of [
       [1, 3, 17, 5, false, true],
       [2, 19, 17, 6, true, false],
@@ -152,6 +162,78 @@ test('matmul with a fused bias (every variant, batched, transposed, the linear-l
     /matmul: bias must be \[4\] \(the output's last dimension\), got \[3\]/,
   );
   assert.throws(() => bg.matmul(bg.zeros([2, 3]), bg.zeros([3, 4]), { bias: bg.zeros([1, 4]) }), /matmul: bias must be \[4\]/);
+});
+
+test('matmul tuning: the fastest variant measured once per shape class, kept per device (file or localStorage), off switch', async () => {
+  const rt = await device();
+  const g = globalThis as any;
+  const saved = rt.options.matmulTuning;
+  const shape = { M: 40, N: 36, K: 20, transB: true };
+  const key = bg.matmulShapeClass(40, 36, 20, false, true);
+  const setEnv = (k: string, v: string | undefined) => {
+    if (g.Deno && v === undefined) g.Deno.env.delete(k);
+    else if (g.Deno) g.Deno.env.set(k, v);
+    else if (v === undefined) delete g.process.env[k];
+    else g.process.env[k] = v;
+  };
+  const browser = !!g.localStorage && !g.Deno;
+  const oldCache = browser ? undefined : g.Deno ? g.Deno.env.get('XDG_CACHE_HOME') : g.process.env.XDG_CACHE_HOME;
+  let tmp: string | null = null;
+  try {
+    // Off: nothing measured, the per-adapter default stands.
+    rt.options.matmulTuning = false;
+    assert.is((await bg.tuneMatmul([shape])).size, 0);
+    assert.is(rt.matmulVariant(40, 36, 20, false, true), rt.defaultMatmulVariant(40, 36, 20));
+    // In memory: one of the timed variants becomes the class's choice, for other sizes of the class too.
+    rt.options.matmulTuning = 'memory';
+    rt.matmulChoices.clear();
+    const made = await bg.tuneMatmul([shape], { variants: ['register', 'register16'], reps: 1 });
+    assert.equal([...made.keys()], [key]);
+    const choice = made.get(key)!;
+    assert.ok(['register', 'register16'].includes(choice), choice);
+    assert.is(rt.matmulVariant(40, 36, 20, false, true), choice);
+    assert.is(rt.matmulVariant(38, 33, 22, false, true), choice); // same class
+    assert.is((await bg.tuneMatmul([shape])).size, 0); // measured once
+    // Persisted: written for this device, read back by a fresh table.
+    if (!browser) {
+      const fs = await import('node:fs');
+      const os = await import('node:os');
+      tmp = fs.mkdtempSync(`${os.tmpdir()}/bertgpu-tune-`);
+      setEnv('XDG_CACHE_HOME', tmp);
+    } else g.localStorage.removeItem('bertgpu:matmul-tuning');
+    rt.options.matmulTuning = true;
+    rt.matmulChoices.clear();
+    const stored = await bg.tuneMatmul([shape], { variants: ['register', 'register16'], reps: 1 });
+    const text = browser
+      ? g.localStorage.getItem('bertgpu:matmul-tuning')
+      : (await import('node:fs')).readFileSync(bg.matmulTuningFile()!, 'utf8');
+    assert.equal(JSON.parse(text)[bg.matmulDeviceKey(rt)], Object.fromEntries(stored));
+    rt.matmulChoices.clear();
+    assert.is(await bg.loadMatmulTuning(rt), 1);
+    assert.is(rt.matmulVariant(40, 36, 20, false, true), stored.get(key));
+    // The tuned kernel computes the same product.
+    const a = bg.tensor(
+      Array.from({ length: 800 }, (_, i) => (i % 7) - 3),
+      [40, 20],
+    );
+    const b = bg.tensor(
+      Array.from({ length: 720 }, (_, i) => (i % 5) - 2),
+      [36, 20],
+    );
+    assertClose(await bg.matmul(a, b, { transB: true }).toArray(), await bg.matmul(a, b, { transB: true, variant: 'register' }).toArray(), {
+      rtol: 0,
+      atol: 0,
+      what: 'tuned vs register',
+    });
+  } finally {
+    rt.options.matmulTuning = saved;
+    rt.matmulChoices.clear();
+    if (browser) g.localStorage.removeItem('bertgpu:matmul-tuning');
+    else {
+      setEnv('XDG_CACHE_HOME', oldCache);
+      if (tmp) (await import('node:fs')).rmSync(tmp, { recursive: true, force: true });
+    }
+  }
 });
 
 function softmaxRef(x: Float64Array, cols: number, scale: number, mask: Float64Array | null, group: number, log: boolean) {

@@ -1,13 +1,19 @@
-// Batched matrix multiply (matmul.wgsl) with transpose flags; the kernel variant (shared-memory
-// tiles or barrier-free register blocking) is chosen per adapter and shape by the runtime.
+// Batched matrix multiply (matmul.wgsl, matmul-subgroup.wgsl) with transpose flags; the kernel
+// variant (shared-memory tiles, barrier-free register blocking, subgroup broadcasts) is chosen per
+// adapter and shape by the runtime, or by timing them once per device and shape class (tuneMatmul).
 import matmulSource from '../../shaders/matmul.wgsl';
-import { defineShader, runtime, type MatmulVariant } from '../runtime.js';
+import matmulSubgroupSource from '../../shaders/matmul-subgroup.wgsl';
+import matmulIoSource from '../../shaders/matmul-io.wgsl';
+import { defineShader, runtime, matmulShapeClass, type MatmulShape, type MatmulVariant, type Runtime } from '../runtime.js';
 import { Tensor, record, shapeStr } from '../tensor.js';
 import { checkDtype } from './util.js';
 import { reshape } from './shape.js';
 import { sum } from './reduce.js';
+import { full } from './creation.js';
 
-const MATMUL = defineShader('matmul', matmulSource);
+const MATMUL = defineShader('matmul', matmulSource, [matmulIoSource]);
+// `enable` must precede every declaration.
+const MATMUL_SUBGROUP = defineShader('matmul_subgroup', matmulSubgroupSource, ['enable subgroups;', matmulIoSource]);
 
 /**
  * Output rows x columns one workgroup of each variant's entry point (matmul_<variant>) covers:
@@ -17,6 +23,7 @@ const GROUP_TILE: Record<MatmulVariant, [number, number]> = {
   tiled: [16, 16], // 16x16 invocations, 1 output each
   register: [4 * 8, 16 * 8], // 16x4 invocations, 8x8 outputs each
   register16: [8 * 16, 8 * 16], // 8x8 invocations, 16x16 outputs each
+  subgroup: [4 * 8, 8 * 8], // one subgroup of SG = 8 lanes, 4 SG rows x 8 columns each (matmul-subgroup.wgsl; halved for SG = 4)
 };
 
 export interface MatmulOptions {
@@ -75,7 +82,12 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const batch = batchShape.reduce((x, y) => x * y, 1);
   const out = Tensor.empty([...batchShape, M, N], 'f32', 'matmul');
   const rt = runtime();
-  const variant = options.variant ?? rt.matmulVariant(M, N, K);
+  const variant = options.variant ?? rt.matmulVariant(M, N, K, transA, transB);
+  const sg = rt.report.subgroupSize;
+  if (variant === 'subgroup' && sg !== 4 && sg !== 8)
+    throw new Error(
+      `matmul: variant 'subgroup' needs the 'subgroups' feature with a fixed subgroup size of 4 or 8 (this device: ${sg ?? 'none'})`,
+    );
   const params = {
     M,
     N,
@@ -88,16 +100,16 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   };
   const tile = GROUP_TILE[variant];
   if (!tile) throw new Error(`matmul: unknown kernel variant '${variant}' (one of ${Object.keys(GROUP_TILE).join(', ')})`);
-  const [rowsPerGroup, colsPerGroup] = tile;
+  const [rowsPerGroup, colsPerGroup] = variant === 'subgroup' ? [4 * sg!, 8 * sg!] : tile;
   const workgroups: [number, number, number] = [Math.ceil(N / colsPerGroup), Math.ceil(M / rowsPerGroup), batch];
   if (M * N * batch > 0) {
     if (K === 0) throw new Error(`matmul: K = 0 (a ${shapeStr(a.shape)}, b ${shapeStr(b.shape)})`);
     rt.dispatch(
-      MATMUL,
+      variant === 'subgroup' ? MATMUL_SUBGROUP : MATMUL,
       `matmul_${variant}`,
       { A: a, B: b, C: out, p: params, bias: bias ?? rt.placeholder() },
       { workgroups },
-      { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0, HAS_BIAS: bias ? 1 : 0 },
+      { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0, HAS_BIAS: bias ? 1 : 0, ...(variant === 'subgroup' ? { SG: sg! } : {}) },
     );
   }
   const inputs = bias ? [a, b, bias] : [a, b];
@@ -137,4 +149,186 @@ function sumLeading(t: Tensor, count: number): Tensor {
     r = next;
   }
   return r;
+}
+
+// ---- Measured variant choice (once per device and shape class, cached) ----
+
+/** Bumped whenever a kernel changes: measurements of older kernels are then ignored. */
+const TUNING_VERSION = 1;
+const STORAGE_KEY = 'bertgpu:matmul-tuning';
+
+/** The variants worth timing on this device: every kernel it can run. */
+export function matmulCandidates(rt: Runtime = runtime()): MatmulVariant[] {
+  const sg = rt.report.subgroupSize;
+  return ['register', 'register16', 'tiled', ...(sg === 4 || sg === 8 ? (['subgroup'] as const) : [])];
+}
+
+/** What identifies a device's measurements: adapter, runtime, subgroup size and kernel version. */
+export function matmulDeviceKey(rt: Runtime = runtime()): string {
+  const a = rt.report.adapter;
+  return [
+    rt.report.runtime,
+    a.vendor,
+    a.architecture,
+    a.device,
+    a.description,
+    `sg${rt.report.subgroupSize ?? 0}`,
+    `v${TUNING_VERSION}`,
+  ].join('|');
+}
+
+function envValue(name: string): string | undefined {
+  const g = globalThis as any;
+  try {
+    if (g.Deno?.env) return g.Deno.env.get(name) ?? undefined;
+    return g.process?.env?.[name];
+  } catch {
+    return undefined; // Deno without --allow-env
+  }
+}
+
+/** The tuning mode in force: the init option, else BERTGPU_MATMUL_TUNING=0 turns it off. */
+export function matmulTuningMode(rt: Runtime = runtime()): boolean | 'memory' {
+  const option = rt.options.matmulTuning;
+  if (option !== undefined) return option;
+  const env = envValue('BERTGPU_MATMUL_TUNING');
+  return env === '0' || env === 'off' || env === 'false' ? false : env === 'memory' ? 'memory' : true;
+}
+
+type Stored = Record<string, Record<string, MatmulVariant>>;
+
+/** The cache file in Node / Deno ($XDG_CACHE_HOME or ~/.cache, then bertgpu/matmul-tuning.json), null elsewhere. */
+export function matmulTuningFile(): string | null {
+  if ((globalThis as any).localStorage && typeof (globalThis as any).Deno === 'undefined') return null;
+  const base = envValue('XDG_CACHE_HOME') || (envValue('HOME') ? `${envValue('HOME')}/.cache` : envValue('LOCALAPPDATA'));
+  return base ? `${base}/bertgpu/matmul-tuning.json` : null;
+}
+
+async function nodeFs(): Promise<any | null> {
+  const name = 'node:fs/promises'; // in a variable so browser bundlers leave it alone
+  try {
+    return await import(/* @vite-ignore */ name);
+  } catch {
+    return null;
+  }
+}
+
+async function readStored(): Promise<Stored> {
+  const ls = (globalThis as any).localStorage;
+  try {
+    const file = matmulTuningFile();
+    if (file) {
+      const fs = await nodeFs();
+      return fs ? (JSON.parse(await fs.readFile(file, 'utf8')) as Stored) : {};
+    }
+    return ls ? ((JSON.parse(ls.getItem(STORAGE_KEY) ?? '{}') as Stored) ?? {}) : {};
+  } catch {
+    return {}; // absent, unreadable or not JSON: measure again
+  }
+}
+
+async function writeStored(all: Stored): Promise<void> {
+  const text = JSON.stringify(all, null, 1);
+  const file = matmulTuningFile();
+  try {
+    if (file) {
+      const fs = await nodeFs();
+      if (!fs) return;
+      const dir = file.slice(0, file.lastIndexOf('/'));
+      await fs.mkdir(dir, { recursive: true });
+      const tmp = `${file}.${Date.now()}-${Math.random().toString(36).slice(2)}.tmp`;
+      await fs.writeFile(tmp, text);
+      await fs.rename(tmp, file); // atomic: a reader sees the old file or the new one
+    } else {
+      (globalThis as any).localStorage?.setItem(STORAGE_KEY, text);
+    }
+  } catch {
+    // a read-only home or a full disk: the choices still hold for this process
+  }
+}
+
+/**
+ * Loads this device's stored matmul choices into the runtime (with tuning on and persisted).
+ * Returns how many shape classes it found.
+ */
+export async function loadMatmulTuning(rt: Runtime = runtime()): Promise<number> {
+  if (matmulTuningMode(rt) !== true) return 0;
+  const mine = (await readStored())[matmulDeviceKey(rt)] ?? {};
+  const known = new Set(matmulCandidates(rt));
+  let n = 0;
+  for (const [key, v] of Object.entries(mine)) {
+    if (!known.has(v)) continue;
+    rt.matmulChoices.set(key, v);
+    rt.matmulUntuned.delete(key);
+    n++;
+  }
+  return n;
+}
+
+export interface TuneMatmulOptions {
+  /** Variants to time (default: matmulCandidates). */
+  variants?: MatmulVariant[];
+  /** Timed products per variant after the warm-up (default 2; the fastest counts). */
+  reps?: number;
+  /** Products bigger than this many multiply-adds are timed with fewer rows (default 2^27). */
+  maxMacs?: number;
+  /** Measure classes that already have a choice too. */
+  force?: boolean;
+}
+
+/**
+ * Times every candidate kernel on one product of each shape class not measured yet (by default
+ * the classes matmul has been asked for since init: runtime().matmulUntuned) and keeps the
+ * fastest as that class's choice; with tuning persisted, the choices are stored for the next
+ * process on this device. Does nothing when tuning is off (matmulTuning: false or
+ * BERTGPU_MATMUL_TUNING=0). Returns the choices it made.
+ */
+export async function tuneMatmul(shapes?: MatmulShape[], options: TuneMatmulOptions = {}): Promise<Map<string, MatmulVariant>> {
+  const rt = runtime();
+  const made = new Map<string, MatmulVariant>();
+  const mode = matmulTuningMode(rt);
+  if (mode === false) return made;
+  if (mode === true) await loadMatmulTuning(rt);
+  const { variants = matmulCandidates(rt), reps = 2, maxMacs = 2 ** 27, force = false } = options;
+  const todo = new Map<string, MatmulShape>();
+  for (const s of shapes ?? [...rt.matmulUntuned.values()]) {
+    const key = matmulShapeClass(s.M, s.N, s.K, s.transA, s.transB);
+    if (force || !rt.matmulChoices.has(key)) todo.set(key, s);
+  }
+  for (const [key, s] of todo) {
+    const { transA = false, transB = false, N, K } = s;
+    // Fewer rows for a huge product: the kernels' speed per FMA hardly depends on M.
+    const M = Math.max(1, Math.min(s.M, Math.floor(maxMacs / Math.max(1, N * K))));
+    const a = full(transA ? [K, M] : [M, K], 0.5);
+    const b = full(transB ? [N, K] : [K, N], 0.25);
+    let best: MatmulVariant | null = null;
+    let bestMs = Infinity;
+    for (const variant of variants) {
+      const once = async () => {
+        const t0 = performance.now();
+        matmul(a, b, { transA, transB, variant }).dispose();
+        await rt.sync();
+        return performance.now() - t0;
+      };
+      await once(); // compiles the pipeline (seconds on a CPU driver)
+      let ms = Infinity;
+      for (let r = 0; r < reps; r++) {
+        ms = Math.min(ms, await once());
+        if (ms > 3 * bestMs) break; // clearly slower: no need to time it again
+      }
+      if (ms < bestMs) [best, bestMs] = [variant, ms];
+    }
+    a.dispose();
+    b.dispose();
+    rt.matmulChoices.set(key, best!);
+    rt.matmulUntuned.delete(key);
+    made.set(key, best!);
+  }
+  if (mode === true && made.size) {
+    const all = await readStored();
+    const id = matmulDeviceKey(rt);
+    all[id] = { ...(all[id] ?? {}), ...Object.fromEntries(made) };
+    await writeStored(all);
+  }
+  return made;
 }

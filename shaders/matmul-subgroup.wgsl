@@ -1,0 +1,76 @@
+// matmul_subgroup: C[b] = alpha * op(A[b]) @ op(B[b]) (+ bias), the same product as matmul.wgsl
+// (same Params, bindings and override constants) for CPU Vulkan drivers, whose subgroups are SG
+// SIMD lanes (lavapipe 8, SwiftShader 4). On lavapipe (Mesa 25.0) every storage load inside a
+// loop is a per-lane scalar load with a mask and a bounds branch per lane, far dearer than an
+// FMA, while a subgroupBroadcast is a register shuffle. So each lane loads one row of op(A) per
+// SG rows and the broadcasts hand every lane all of them: per k, 4 + 8 per-lane loads feed
+// 4 SG x 8 FMAs in each lane. A workgroup is one subgroup; it covers 4 SG rows x 8 SG columns,
+// lane l the columns col0 + l + SG j (j < 8). Used only where the adapter's subgroup size is
+// fixed at 4 or 8 (the runtime checks and passes it as SG).
+// src/ops/matmul.ts prepends `enable subgroups;` and matmul-io.wgsl (Params, bindings, TRANS_A /
+// TRANS_B / HAS_BIAS).
+
+// Lanes per subgroup = invocations per workgroup: 4 or 8.
+override SG: u32 = 8u;
+
+const SN = 8u; // columns per lane
+
+// acc[(base + l) * SN + j] += (lane l's a) * b[j] for the SG lanes l (SG is a constant: the
+// upper half folds away for SG = 4, and every index is a constant once the loops unroll).
+fn rows(acc: ptr<function, array<f32, 256>>, base: u32, a: f32, b: ptr<function, array<f32, SN>>) {
+  var x: array<f32, 8>;
+  x[0] = subgroupBroadcast(a, 0u);
+  x[1] = subgroupBroadcast(a, 1u);
+  x[2] = subgroupBroadcast(a, 2u);
+  x[3] = subgroupBroadcast(a, 3u);
+  if (SG == 8u) {
+    x[4] = subgroupBroadcast(a, 4u);
+    x[5] = subgroupBroadcast(a, 5u);
+    x[6] = subgroupBroadcast(a, 6u);
+    x[7] = subgroupBroadcast(a, 7u);
+  }
+  for (var l = 0u; l < SG; l++) {
+    for (var j = 0u; j < SN; j++) { (*acc)[(base + l) * SN + j] = fma(x[l], (*b)[j], (*acc)[(base + l) * SN + j]); }
+  }
+}
+
+@compute @workgroup_size(SG)
+fn matmul_subgroup(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let row0 = wid.y * 4u * SG;
+  let col0 = wid.x * SG * SN;
+  let batch = wid.z;
+  // Strides of op(A) along m, k and of op(B) along k, n.
+  let sa = select(vec2u(p.K, 1u), vec2u(1u, p.M), TRANS_A);
+  let sb = select(vec2u(p.N, 1u), vec2u(1u, p.K), TRANS_B);
+  // Lane l loads rows row0 + SG g + l (g < 4) and columns col0 + l + SG j, clamped inside the
+  // matrix: what lies past an edge is computed and never stored.
+  let base_a = batch * p.stride_a;
+  let a0 = base_a + min(row0 + lane, p.M - 1u) * sa.x;
+  let a1 = base_a + min(row0 + SG + lane, p.M - 1u) * sa.x;
+  let a2 = base_a + min(row0 + 2u * SG + lane, p.M - 1u) * sa.x;
+  let a3 = base_a + min(row0 + 3u * SG + lane, p.M - 1u) * sa.x;
+  var bo: array<u32, SN>;
+  for (var j = 0u; j < SN; j++) { bo[j] = batch * p.stride_b + min(col0 + lane + SG * j, p.N - 1u) * sb.y; }
+  var acc: array<f32, 256>;
+  for (var k = 0u; k < p.K; k++) {
+    let ka = k * sa.y;
+    let kb = k * sb.x;
+    var b: array<f32, SN>;
+    for (var j = 0u; j < SN; j++) { b[j] = B[bo[j] + kb]; }
+    rows(&acc, 0u, A[a0 + ka], &b);
+    rows(&acc, SG, A[a1 + ka], &b);
+    rows(&acc, 2u * SG, A[a2 + ka], &b);
+    rows(&acc, 3u * SG, A[a3 + ka], &b);
+  }
+  let base_c = batch * p.stride_c;
+  for (var j = 0u; j < SN; j++) {
+    let c = col0 + lane + SG * j;
+    if (c < p.N) {
+      var bj = 0.0;
+      if (HAS_BIAS) { bj = bias[c]; }
+      for (var r = 0u; r < 4u * SG; r++) {
+        if (row0 + r < p.M) { C[base_c + (row0 + r) * p.N + c] = p.alpha * acc[r * SN + j] + bj; }
+      }
+    }
+  }
+}
