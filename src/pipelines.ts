@@ -2,7 +2,8 @@
 // argument and result shapes where they have them): text-classification, token-classification,
 // question-answering, fill-mask, feature-extraction. A model is a directory path or URL (or
 // one loaded with fromPretrained: { model, tokenizer }); task models may come as a base model
-// plus a LoRA adapter (PEFT's files). No file system is needed, so this runs in browsers too.
+// plus a LoRA adapter (PEFT's files), or as a frozen-feature head (`finetune --features`) whose
+// feature_config.json names its base. No file system is needed, so this runs in browsers too.
 // The CLI's predict / evaluate / fill-mask / merge-adapter commands are built on it.
 import { noGrad, scopeAsync } from './tensor.js';
 import * as ops from './ops/index.js';
@@ -29,7 +30,23 @@ import { collate } from './finetune/collate.js';
 import { batchInputs } from './finetune/inputs.js';
 import type { QaPrediction } from './finetune/qa.js';
 import type { AggregationStrategy, EntityGroup, TokenEntity } from './finetune/tagging.js';
-import { ADAPTER_LABELS_KEY, ADAPTER_TASK_KEY, evaluateExamples, predictExamples, taskModelFrom } from './finetune/train.js';
+import {
+  ADAPTER_LABELS_KEY,
+  ADAPTER_TASK_KEY,
+  evaluateExamples,
+  predictExamples,
+  taskModelFrom,
+  type TaskModel,
+} from './finetune/train.js';
+import {
+  FEATURE_CONFIG_FILE,
+  FEATURE_HEAD_FILE,
+  FeatureClassifier,
+  loadFeatureHead,
+  parseFeatureConfig,
+  sha256Hex,
+  type FeatureConfig,
+} from './finetune/features.js';
 
 /** A model and its tokenizer, as fromPretrained returns them. */
 export interface ModelAndTokenizer {
@@ -92,7 +109,11 @@ export function maxTokens(config: BertConfig): number {
 export interface TaskModelOptions {
   /** The task (default: from the model's class, or from the adapter). */
   task?: TaskName;
-  /** A LoRA adapter directory (path / URL) or its two files in memory. */
+  /**
+   * A LoRA adapter directory (path / URL) or its two files in memory; or a frozen-feature
+   * directory (feature_config.json + feature_head.safetensors) run on this base instead of the
+   * one its config names.
+   */
   adapter?: string | Record<string, Uint8Array>;
   /** Tokens per sequence (default: the task's 128, QA 384, at most what the model's positions allow). */
   maxLength?: number;
@@ -100,7 +121,10 @@ export interface TaskModelOptions {
   batchSize?: number;
 }
 
-/** A task model ready to predict and evaluate: the model, its tokenizer, labels and (optionally) adapter. */
+/**
+ * A task model ready to predict and evaluate: the model, its tokenizer, labels and (optionally)
+ * adapter, or a frozen-feature head on `model`'s encoder (then `features` runs, not `model`).
+ */
 export class TaskPredictor {
   readonly maxLength: number;
   constructor(
@@ -110,6 +134,7 @@ export class TaskPredictor {
     readonly labels: LabelSet | undefined,
     readonly lora: LoraModel | null = null,
     readonly options: Omit<TaskModelOptions, 'task' | 'adapter'> = {},
+    readonly features: FeatureClassifier | null = null,
   ) {
     const limit = maxTokens(model.config);
     const wanted = options.maxLength ?? (task.name === 'qa' ? 384 : 128);
@@ -131,7 +156,7 @@ export class TaskPredictor {
 
   /** Predictions for examples (the task's read() shapes, labels not needed), in order; `task` overrides (e.g. pair for a cls model). */
   predict(examples: readonly Located[], decode: DecodeContext & { task?: AnyTask } = {}): Promise<unknown[]> {
-    return predictExamples(decode.task ?? this.task, this.model, examples, this.context(decode));
+    return predictExamples(decode.task ?? this.task, this.runs, examples, this.context(decode));
   }
 
   /** The task's metrics (and mean loss) on labelled examples. */
@@ -139,10 +164,16 @@ export class TaskPredictor {
     examples: readonly Located[],
     decode: DecodeContext & { task?: AnyTask } = {},
   ): Promise<{ loss: number; metrics: Record<string, number | null> }> {
-    return evaluateExamples(decode.task ?? this.task, this.model, examples, this.context(decode));
+    return evaluateExamples(decode.task ?? this.task, this.runs, examples, this.context(decode));
+  }
+
+  /** What predicts: the feature head on the encoder, or the model. */
+  get runs(): TaskModel {
+    return this.features ?? this.model;
   }
 
   dispose(): void {
+    this.features?.dispose(); // the head's parameters (the encoder is `model`)
     this.lora?.dispose();
     this.model.dispose();
   }
@@ -193,6 +224,20 @@ const LABELLED: readonly TaskName[] = ['cls', 'pair', 'tag'];
  * PeftModel.from_pretrained on the task class).
  */
 export async function loadTaskModel(dir: string, options: TaskModelOptions = {}): Promise<TaskPredictor> {
+  // a frozen-feature head: `dir` itself (its base as its config names it), or --adapter on the base `dir`
+  const featureDir = await readFeatureDir(dir);
+  if (featureDir) {
+    if (options.adapter)
+      throw new Error(`${dir} is a frozen-feature directory (${FEATURE_CONFIG_FILE}); it takes no adapter (its base is named in it)`);
+    const base = featureDir.config.base_model_name_or_path;
+    if (base === null)
+      throw new Error(
+        `${dir}/${FEATURE_CONFIG_FILE} names no base model (base_model_name_or_path is null): give the base with the head as its adapter (bertgpu predict --model BASE --adapter ${dir})`,
+      );
+    return loadFeatureModel(base, featureDir, options, 'named');
+  }
+  const given = options.adapter === undefined ? null : await readFeatureDir(options.adapter);
+  if (given) return loadFeatureModel(dir, given, options, 'given');
   const text = await readText(joinPath(dir, 'config.json'));
   if (text === null) throw new Error(`${dir}: no config.json (a Hugging Face directory is expected)`);
   const { config, architecture } = parseConfigJson(text, `${dir}/config.json`);
@@ -233,6 +278,76 @@ export async function loadTaskModel(dir: string, options: TaskModelOptions = {})
     return new TaskPredictor(task, model, tokenizer, labels, lora, options);
   } catch (err) {
     model.dispose();
+    throw err;
+  }
+}
+
+interface FeatureDir {
+  config: FeatureConfig;
+  head: Uint8Array;
+  /** Where the files came from (a directory, or 'adapter' for files in memory). */
+  source: string;
+  tokenizer: TaskTokenizer | null;
+}
+
+/** A frozen-feature directory (path / URL) or its files in memory, or null when `from` is not one. */
+async function readFeatureDir(from: string | Record<string, Uint8Array>): Promise<FeatureDir | null> {
+  const source = typeof from === 'string' ? from : 'adapter';
+  const read = async (name: string) => (typeof from === 'string' ? readBytes(joinPath(from, name)) : (from[name] ?? null));
+  const configBytes = await read(FEATURE_CONFIG_FILE);
+  if (configBytes === null) return null;
+  const config = parseFeatureConfig(new TextDecoder().decode(configBytes), `${source}/${FEATURE_CONFIG_FILE}`);
+  const head = await read(FEATURE_HEAD_FILE);
+  if (head === null) throw new Error(`${source}: no ${FEATURE_HEAD_FILE} (its ${FEATURE_CONFIG_FILE} says it holds a frozen-feature head)`);
+  let tokenizer: TaskTokenizer | null = null;
+  if (typeof from === 'string') tokenizer = (await loadWordPiece(from)) ?? (await loadTokenizer(from));
+  else if (from['vocab.txt'])
+    tokenizer = WordPieceTokenizer.fromVocabText(new TextDecoder().decode(from['vocab.txt']), {}, 'adapter/vocab.txt');
+  return { config, head, source, tokenizer };
+}
+
+/**
+ * The frozen-feature head of `feat` on the encoder of `base` (`how`: the base its config names,
+ * or one given): the same FeatureClassifier the run trained, its head loaded, its tokenizer and
+ * labels; a base that is missing, or not the one trained on (SHA-256 of model.safetensors), is refused.
+ */
+async function loadFeatureModel(base: string, feat: FeatureDir, options: TaskModelOptions, how: 'named' | 'given'): Promise<TaskPredictor> {
+  const { config: fc, source } = feat;
+  const configFile = `${source}/${FEATURE_CONFIG_FILE}`;
+  const where =
+    how === 'named'
+      ? `${configFile} names the base model ${base} (base_model_name_or_path)`
+      : `the base model ${base} given for the frozen-feature head ${source}`;
+  const text = await readText(joinPath(base, 'config.json'));
+  if (text === null)
+    throw new Error(
+      `${where}, but ${joinPath(base, 'config.json')} does not exist${how === 'named' ? `: put the base there, or give it (bertgpu predict --model BASE --adapter ${source})` : ''}`,
+    );
+  const weights = fc.base_model_sha256 ? await readBytes(joinPath(base, 'model.safetensors')) : null;
+  const sha = weights && (await sha256Hex(weights));
+  if (sha && sha !== fc.base_model_sha256)
+    throw new Error(
+      `${where}, but ${joinPath(base, 'model.safetensors')} is not the encoder the head was trained on (SHA-256 ${sha}; ${configFile} has ${fc.base_model_sha256})`,
+    );
+  const taskName = options.task ?? fc.task;
+  if (!['cls', 'pair', 'regression'].includes(taskName))
+    throw new Error(`${source}: a frozen-feature head serves cls, pair or regression, not the task ${taskName}`);
+  const task = getTask(taskName);
+  const labels = fc.task === 'regression' ? undefined : labelSetFromConfig(fc);
+  const loaded = await taskModelFrom(base, fc.task, labels);
+  let features: FeatureClassifier | null = null;
+  try {
+    features = new FeatureClassifier(loaded.model, fc.mode, fc.num_labels);
+    if (features.layers !== fc.layers)
+      throw new Error(`${configFile}: a head on ${fc.layers} hidden states, but ${base} gives ${features.layers}`);
+    loadFeatureHead(features, feat.head, `${source}/${FEATURE_HEAD_FILE}`);
+    const tokenizer = feat.tokenizer ?? loaded.tokenizer ?? (await loadTokenizer(base));
+    if (!tokenizer) throw new Error(`${source}, ${base}: no tokenizer (vocab.txt, tokenizer.json, or vocab.json + merges.txt)`);
+    const rest = { maxLength: options.maxLength ?? fc.max_length, docStride: options.docStride, batchSize: options.batchSize };
+    return new TaskPredictor(task, loaded.model, fitTokenizer(tokenizer, loaded.model.config), labels, null, rest, features);
+  } catch (err) {
+    features?.dispose();
+    loaded.model.dispose();
     throw err;
   }
 }

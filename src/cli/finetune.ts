@@ -15,6 +15,7 @@ import { readTaskFile } from '../finetune/node-data.js';
 import { DEFAULT_METRIC, FineTuneRun, taskModelFrom, type EvalResult, type FineTuneOptions } from '../finetune/train.js';
 import type { TextExample } from '../finetune/data.js';
 import type { PreTrainedModel } from '../models/tasks.js';
+import { FEATURE_CONFIG_FILE, FeatureClassifier, featureConfig, sha256Hex } from '../finetune/features.js';
 import { readCheckpointState, recoverCheckpoint } from '../train/trainer.js';
 import { fitTokenizer, loadTokenizer, loadWordPiece, maxTokens } from '../pipelines.js';
 import { UsageError, addVerbose, newCommand, type CliCommand, type Io } from './program.js';
@@ -50,8 +51,11 @@ the base. --lora takes r=N,alpha=X,dropout=P,targets=NAME,NAME...,rslora (defaul
 alpha=8, dropout=0, targets=query,value, as PEFT). An --out that holds a model needs --overwrite.
 Progress: a bar on a terminal, else a line per log step; --log FILE: JSON lines of train
 records ({"step", "epoch", "loss", "lr", ...}) and eval records ({"eval": true, ...metrics}).
---features trains a small head on a frozen encoder (the encoder gets no gradient kernels; --out
-then holds feature_head.safetensors alone: the encoder is --model, unchanged).
+--features trains a small head on a frozen encoder (the encoder gets no gradient kernels). --out
+then holds feature_head.safetensors, feature_config.json (the base: --model's absolute path as
+base_model_name_or_path and the SHA-256 of its model.safetensors; mode, task, labels, max length)
+and the tokenizer files, not the encoder: predict / evaluate --model OUT run it on that base
+(or --model BASE --adapter OUT on another copy of it).
 Checkpoints: --checkpoint-every N writes OUT/checkpoint/ (model or adapter, optimizer, data
 position, dropout streams, best model so far, these arguments) every N steps and on Ctrl-C;
 --resume OUT continues it with the same losses as an uninterrupted run. With --resume, only
@@ -441,9 +445,19 @@ async function finetune(cmd: Command, io: Io): Promise<number> {
     if (evalSet.length) report(best ?? run.evals.at(-1)!, metric, taskName, train as TextExample[], evalSet as TextExample[], say, log);
     let files: Record<string, Uint8Array>;
     if (run.lora) files = { ...tokenizerFiles(modelDir), ...(best?.adapter ?? (await run.adapterFiles())) };
-    else if (o.features)
-      files = best?.files ?? (await run.modelFiles()); // the head alone: the encoder is --model, unchanged
-    else {
+    else if (o.features) {
+      // the head, the config naming its base (the encoder is --model, unchanged) and the tokenizer
+      const head = best?.files ?? (await run.modelFiles());
+      const weights = join(modelDir, 'model.safetensors');
+      const fc = featureConfig(run.model as FeatureClassifier, {
+        task: taskName as 'cls' | 'pair' | 'regression',
+        base: resolve(modelDir),
+        baseSha256: existsSync(weights) ? await sha256Hex(readFileSync(weights)) : null,
+        maxLength: o.maxLength ?? Math.min(128, maxTokens(config)),
+        labelFields: task.configFields(labels),
+      });
+      files = { ...tokenizerFiles(modelDir), ...head, [FEATURE_CONFIG_FILE]: new TextEncoder().encode(JSON.stringify(fc, null, 2) + '\n') };
+    } else {
       const modelFiles = best?.files ?? (await run.modelFiles());
       const tokFiles = tokenizerFiles(modelDir);
       // the source's own tokenizer files, as they are (exportPretrained writes a vocab.txt only)

@@ -45,7 +45,14 @@ export function checkDataFile(path: string, flag: string): void {
   if (statSync(path).isDirectory()) throw new UsageError(`${flag} ${path} is a directory`);
 }
 
-const MODEL_FILES = ['config.json', 'model.safetensors', 'adapter_config.json', 'adapter_model.safetensors', 'feature_head.safetensors'];
+const MODEL_FILES = [
+  'config.json',
+  'model.safetensors',
+  'adapter_config.json',
+  'adapter_model.safetensors',
+  'feature_head.safetensors',
+  'feature_config.json',
+];
 
 /**
  * Refuses an --out that cannot take a model, before any work: a file, under a file, not
@@ -95,7 +102,7 @@ export function tokenizerFiles(dir: string): Record<string, Uint8Array> {
  */
 export async function writeModelDir(out: string, files: Record<string, Uint8Array>): Promise<void> {
   await makeDir(out);
-  const last = ['adapter_config.json', 'config.json'];
+  const last = ['adapter_config.json', 'feature_config.json', 'config.json'];
   const order = [...Object.keys(files).filter((n) => !last.includes(n)), ...last.filter((n) => files[n])];
   for (const stale of MODEL_FILES) if (!files[stale] && existsSync(join(out, stale))) await rm(join(out, stale));
   for (const name of order) await writeAtomic(join(out, name), files[name]);

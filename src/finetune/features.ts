@@ -12,6 +12,8 @@ import { free } from '../models/bert.js';
 import { sequenceClassificationLoss, type ModelInputs, type ModelOutput, type PreTrainedModel } from '../models/tasks.js';
 import type { BertConfig } from '../models/config.js';
 import type { Generator } from '../ops/creation.js';
+import { runtime } from '../runtime.js';
+import { readSafetensors } from '../io/safetensors.js';
 
 export type FeatureMode = 'scalar-mix' | 'concat-last-4';
 
@@ -112,5 +114,104 @@ export class FeatureClassifier extends Module {
     const v = [...(await s.toArray())];
     s.dispose();
     return v;
+  }
+}
+
+// ---- a frozen-feature directory: the head, its config, the tokenizer; the base stays where it is ----
+
+/** The head's weights in a frozen-feature directory (the encoder is not copied). */
+export const FEATURE_HEAD_FILE = 'feature_head.safetensors';
+/** What a frozen-feature directory needs besides its head: the base it runs on, the task, labels, mode, length. */
+export const FEATURE_CONFIG_FILE = 'feature_config.json';
+
+/**
+ * feature_config.json. `base_model_name_or_path` is the directory (path or URL) of the frozen
+ * encoder, as PEFT's adapter_config.json names its base; `base_model_sha256` is the SHA-256 of
+ * its model.safetensors when the head was trained, so a base changed since is refused rather
+ * than silently giving other features.
+ */
+export interface FeatureConfig {
+  architectures: string[];
+  base_model_name_or_path: string | null;
+  base_model_sha256: string | null;
+  /** The task class whose encoder runs (e.g. BertForSequenceClassification; its own head is not used). */
+  base_architecture: string;
+  task: 'cls' | 'pair' | 'regression';
+  mode: FeatureMode;
+  layers: number;
+  max_length: number;
+  num_labels: number;
+  id2label?: Record<string, string>;
+  label2id?: Record<string, number>;
+  problem_type?: string;
+  [key: string]: unknown;
+}
+
+/** The SHA-256 of bytes as hex (null where the platform has no crypto.subtle, e.g. a page over plain http). */
+export async function sha256Hex(bytes: Uint8Array): Promise<string | null> {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) return null;
+  const digest = new Uint8Array(await subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+const FEATURE_TASKS = ['cls', 'pair', 'regression'];
+const MODES: FeatureMode[] = ['scalar-mix', 'concat-last-4'];
+
+/**
+ * The feature_config.json of a trained head: `labelFields` are the task's config fields
+ * (num_labels, id2label / label2id, problem_type), as a task class's config.json has them.
+ */
+export function featureConfig(
+  model: FeatureClassifier,
+  o: { task: FeatureConfig['task']; base: string | null; baseSha256: string | null; maxLength: number; labelFields: Partial<BertConfig> },
+): FeatureConfig {
+  return {
+    architectures: ['FeatureClassifier'],
+    base_model_name_or_path: o.base,
+    base_model_sha256: o.baseSha256,
+    base_architecture: model.encoder.architecture,
+    task: o.task,
+    mode: model.mode,
+    layers: model.layers,
+    max_length: o.maxLength,
+    ...o.labelFields,
+    num_labels: model.config.num_labels!,
+  };
+}
+
+/** Reads and checks feature_config.json; `source` names it in errors. */
+export function parseFeatureConfig(text: string, source: string): FeatureConfig {
+  let c: FeatureConfig;
+  try {
+    c = JSON.parse(text) as FeatureConfig;
+  } catch (err) {
+    throw new Error(`${source}: not JSON (${(err as Error).message})`);
+  }
+  const bad = (field: string, want: string) =>
+    new Error(`${source}: ${field} must be ${want}, got ${JSON.stringify((c as Record<string, unknown>)[field])}`);
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new Error(`${source}: not a JSON object`);
+  if (!FEATURE_TASKS.includes(c.task)) throw bad('task', `one of ${FEATURE_TASKS.join(', ')}`);
+  if (!MODES.includes(c.mode)) throw bad('mode', `one of ${MODES.join(', ')}`);
+  if (c.base_model_name_or_path !== null && typeof c.base_model_name_or_path !== 'string')
+    throw bad('base_model_name_or_path', 'a directory path or URL (or null)');
+  if (typeof c.base_architecture !== 'string') throw bad('base_architecture', 'a model class name');
+  for (const k of ['layers', 'max_length', 'num_labels'] as const)
+    if (!Number.isInteger(c[k]) || c[k] < 1) throw bad(k, 'a positive integer');
+  return c;
+}
+
+/** Puts a saved head's weights into `model` (freshly built: mode, layers and labels as saved). */
+export function loadFeatureHead(model: FeatureClassifier, bytes: Uint8Array, source: string): void {
+  const st = readSafetensors(bytes, source);
+  if (st.metadata.mode !== undefined && st.metadata.mode !== model.mode)
+    throw new Error(`${source}: a ${st.metadata.mode} head, but the model is ${model.mode}`);
+  runtime().flush(); // the fresh initialisation must run before these writes
+  for (const [key, t] of model.namedParameters()) {
+    const saved = st.tensors.get(key);
+    if (!saved) throw new Error(`${source}: no tensor '${key}' (a ${model.mode} head has ${t.shape.join(' x ')})`);
+    if (saved.data.length !== t.size)
+      throw new Error(`${source}: '${key}' is ${saved.shape.join(' x ')}, the head on this encoder needs ${t.shape.join(' x ')}`);
+    runtime().upload(t.buffer, saved.data);
   }
 }
