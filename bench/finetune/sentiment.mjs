@@ -3,19 +3,24 @@
 // through `bertgpu pretrain` (one learned 1000-piece vocabulary), fine-tunes on imdb + amazon
 // (2000 sentences) and tests on yelp (1000), against the majority class and a bag-of-words
 // logistic regression trained here on the same split. Every row trains a fixed number of epochs;
-// the figure is its last epoch's (nothing is chosen on the test set).
+// the figure is its last epoch's (nothing is chosen on the test set). The transformer rows run
+// through the CLI by default (--via cli: `bertgpu finetune` [--features scalar-mix] without
+// --eval, then `bertgpu evaluate` on yelp); --via api runs them through the library, with the
+// test accuracy after every epoch.
 //
 // Data: npm sentiment@5.0.2's test/fixtures/{imdb,amazon,yelp}.json, e.g.
 //   npm install --prefix /tmp/exp --no-save sentiment@5.0.2
 // Usage: node scripts/build.mjs --no-types --outdir .test-build-exp/dist
 //   node bench/finetune/sentiment.mjs --lib .test-build-exp/dist --data /tmp/exp/node_modules/sentiment/test/fixtures
 //     [--work DIR] [--pretrain-steps 100] [--epochs 2] [--rows a,b,...] [--json FILE] [--limit N (a seeded sample of N per file)]
-// Rows run in this process are written to WORK/sentiment/<row>.json; the table shows every row
+//     [--via cli|api]
+// Rows run in this process are written to WORK/sentiment[-limitN][-cli]/<row>.json; the table shows every row
 // there, so rows can run in separate processes (--rows) and be tabled together.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   accuracy,
+  cliFineTuneRow,
   fineTuneRow,
   loadLib,
   loadRows,
@@ -23,6 +28,7 @@ import {
   majority,
   pretrain,
   pretrainSummary,
+  randomModelDir,
   saveRow,
   shuffled,
   table,
@@ -46,9 +52,11 @@ const { values: o } = parseArgs({
     seed: { type: 'string', default: '0' },
     limit: { type: 'string' },
     rows: { type: 'string', default: ROWS.join(',') },
+    via: { type: 'string', default: 'cli' },
     json: { type: 'string' },
   },
 });
+if (!['cli', 'api'].includes(o.via)) throw new Error(`--via must be cli or api, got '${o.via}'`);
 const rows = o.rows.split(',');
 for (const r of rows) if (!ROWS.includes(r)) throw new Error(`--rows: unknown row '${r}' (rows: ${ROWS.join(', ')})`);
 const [epochs, batchSize, lr, headLr, maxLength, seed] = [+o.epochs, +o.batch, +o['lr'], +o['head-lr'], +o['max-length'], +o.seed];
@@ -69,7 +77,7 @@ const sample = (name, k) => {
 const train = [...sample('imdb', 1), ...sample('amazon', 2)];
 const test = sample('yelp', 3);
 const labels = task.labelSet(train);
-const out = `${o.work}/sentiment${o.limit ? `-limit${o.limit}` : ''}`;
+const out = `${o.work}/sentiment${o.limit ? `-limit${o.limit}` : ''}${o.via === 'cli' ? '-cli' : ''}`;
 const count = (exs, l) => exs.filter((e) => e.label === l).length;
 const settings = {
   epochs,
@@ -79,6 +87,7 @@ const settings = {
   maxLength,
   seed,
   pretrainSteps: +o['pretrain-steps'],
+  via: o.via,
   train: train.length,
   test: test.length,
   testPositive: count(test, 'pos'),
@@ -123,6 +132,27 @@ for (const row of rows) {
       vocabulary: model.vocabSize,
       settings: 'word presence, L2 1e-4, SGD lr 0.1, 5 epochs',
     };
+  } else if (o.via === 'cli') {
+    const [source, mode] = [row.split('-')[0], row.slice(row.indexOf('-') + 1)];
+    const modelDir =
+      source === 'random' ? await randomModelDir(bg, pretrained.bert.dir, `${o.work}/bert-random`, seed) : pretrained[source].dir;
+    const features = mode === 'scalar-mix' ? ['--features', 'scalar-mix'] : [];
+    result = cliFineTuneRow({
+      lib: o.lib,
+      dir: out,
+      name: row,
+      task: 'cls',
+      modelDir,
+      train,
+      test,
+      epochs,
+      batchSize,
+      lr: features.length ? headLr : lr,
+      maxLength,
+      seed,
+      flags: features,
+    });
+    if (features.length) result.layerWeights = layerWeights(`${out}/${row}/model/feature_head.safetensors`);
   } else {
     const [source, mode] = [row.split('-')[0], row.slice(row.indexOf('-') + 1)];
     const { model, tokenizer } = await taskModel(bg, {
@@ -153,6 +183,14 @@ for (const row of rows) {
   saveRow(out, result, settings, t0);
 }
 
+/** The scalar mix's layer weights (softmax of the saved logits) of a feature head file. */
+function layerWeights(file) {
+  const w = [...bg.readSafetensors(readFileSync(file)).tensors.get('scalar_mix.weights').data];
+  const m = Math.max(...w);
+  const z = w.reduce((a, v) => a + Math.exp(v - m), 0);
+  return w.map((v) => +(Math.exp(v - m) / z).toFixed(3));
+}
+
 const all = loadRows(out, ROWS);
 const DESCRIPTIONS = {
   majority: 'majority class (of the training labels)',
@@ -171,8 +209,9 @@ console.log(
       'yelp F1': r.metrics.f1 ?? null,
       'per epoch': r.perEpoch?.map((e) => e.accuracy.toFixed(3)).join(' '),
       'wall s': Math.round(r.seconds),
+      'load at end': r.machine?.loadavg?.[0] ?? null,
     })),
-    ['row', 'yelp accuracy', 'yelp F1', 'per epoch', 'wall s'],
+    ['row', 'yelp accuracy', 'yelp F1', 'per epoch', 'wall s', 'load at end'],
   ),
 );
 if (o.json) writeJson(o.json, { experiment: 'sentiment', settings, pretrained, rows: all, machine: machine() });
