@@ -1,8 +1,10 @@
 // Continual learning (src/finetune/continual.ts): the matrix metrics on a hand-made matrix, the
 // L2-SP penalty's value and gradient (by hand and against finite differences), the extraLoss hook
-// of a fine-tuning run, a tiny two-task run of every method in which the adapter method forgets
-// nothing (the first task's adapter and head bit-identical after the second stage, its accuracy
-// unchanged), and `bertgpu continual --plan` on a tiny plan and on bad plans.
+// of a fine-tuning run, a run with a mixIn task of another head on the same base (loss and
+// gradients the mean over every unit of the batch), a tiny two-task run of every method in which
+// the adapter method forgets nothing (the first task's adapter and head bit-identical after the
+// second stage, its accuracy unchanged), replay across heads (the first head trained in the
+// second stage only with replay), and `bertgpu continual --plan` on a tiny plan and on bad plans.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -26,7 +28,25 @@ function sentiment(n: number, seed: number, positive: string, negative: string):
   }).join('\n');
 }
 
+/** Tagging on the same vocabulary: sentiment words ADJ, the rest X. */
+function tagging(n: number, seed: number): string {
+  const r = rng(seed);
+  const words = ['the', 'film', 'plot', 'was', 'a', 'meal', 'good', 'bad', 'great', 'awful'];
+  return Array.from({ length: n }, (_, i) => {
+    const tokens = Array.from({ length: 2 + (i % 4) }, () => words[Math.floor(r.next() * words.length)]);
+    return JSON.stringify({ tokens, tags: tokens.map((w) => (['good', 'bad', 'great', 'awful'].includes(w) ? 'ADJ' : 'X')) });
+  }).join('\n');
+}
+
+/** Checks that `p` fails with a message matching `pattern`. */
+const rejects = (p: Promise<unknown>, pattern: RegExp) =>
+  p.then(
+    () => assert.unreachable(`expected an error matching ${pattern}`),
+    (e: Error) => assert.match(e.message, pattern),
+  );
+
 const cls = bg.getTask('cls');
+const tag = bg.getTask('tag');
 const DATA = {
   film: { train: sentiment(32, 1, 'good', 'bad'), test: sentiment(16, 2, 'good', 'bad') },
   meal: { train: sentiment(32, 3, 'great', 'awful'), test: sentiment(16, 4, 'great', 'awful') },
@@ -168,6 +188,91 @@ test('finetune extraLoss: the term is added to every step and logged as parts.ta
   model.dispose();
 });
 
+test('finetune mixIn: a second head on the same base; loss and gradients are the mean over every unit of the batch', async () => {
+  await device();
+  const dir = await modelDir();
+  const train = cls.read(DATA.film.train, 'film.jsonl').slice(0, 6);
+  const labels = cls.labelSet!(train);
+  const tagTrain = tag.read(tagging(5, 9), 'tags.jsonl');
+  const tagLabels = tag.labelSet!(tagTrain);
+  const { model: a } = await bg.taskModelFrom(dir, 'cls', labels);
+  const { model: b } = await bg.taskModelFrom(dir, 'tag', tagLabels, { base: a.base });
+  assert.ok(b.base === a.base, 'one base');
+  const run = bg.finetune({
+    task: 'cls',
+    model: a,
+    tokenizer: tok,
+    train,
+    labels,
+    steps: 1,
+    batchSize: 64,
+    mixIn: [{ task: 'tag', model: b, train: tagTrain, labels: tagLabels }],
+  });
+  const batch = run.trainer.data.nextBatch() as bg.MixedBatch;
+  assert.equal(
+    batch.parts.map((p) => [p.task, p.batch.input_ids.shape[0]]),
+    [
+      [0, 6],
+      [1, 5],
+    ],
+  );
+  const units = [6, Array.from(batch.parts[1].batch.labels!.data).filter((v) => v !== -100).length];
+  const N = units[0] + units[1];
+  assert.is(run.trainer.objective.targetCount!(batch), N);
+  const pa = new Map(a.namedParameters());
+  const pb = new Map(b.namedParameters());
+  const watched = [pa.get('bert.encoder.layer.0.attention.self.query.weight')!, pa.get('classifier.weight')!, pb.get('classifier.weight')!];
+  // the run trains both heads and the base once each
+  const trained = run.trainer.objective.namedParameters().map(([, t]) => t);
+  for (const t of watched) assert.is(trained.filter((u) => u === t).length, 1);
+  const grads = async () =>
+    Promise.all(watched.map(async (t) => (t.grad ? Array.from(await t.grad.toArray()) : new Array(t.size).fill(0))));
+  const zero = () => trained.forEach((t) => t.zeroGrad());
+  zero();
+  const st = run.trainer.objective.step(batch, false);
+  st.loss.backward();
+  const mixed = { loss: await st.loss.item(), grads: await grads() };
+  const alone: { loss: number; grads: number[][] }[] = [];
+  for (const [i, model] of [a, b].entries()) {
+    zero();
+    const out = model.forward(bg.batchInputs(batch.parts[i].batch));
+    out.loss!.backward();
+    alone.push({ loss: await out.loss!.item(), grads: await grads() });
+  }
+  const weigh = (x: number, y: number) => (units[0] * x + units[1] * y) / N;
+  assertClose([mixed.loss], [weigh(alone[0].loss, alone[1].loss)], { what: 'loss' });
+  for (const [k, what] of ['the shared encoder', 'the cls head', 'the tag head'].entries()) {
+    const want = mixed.grads[k].map((_, j) => weigh(alone[0].grads[k][j], alone[1].grads[k][j]));
+    assert.ok(
+      mixed.grads[k].some((v) => v !== 0),
+      `${what} gets a gradient`,
+    );
+    assertClose(mixed.grads[k], want, { rtol: 1e-4, atol: 1e-7, what: `gradient of ${what}` });
+  }
+  zero();
+  await rejects(run.saveCheckpoint(join(mkdtempSync(join(tmpdir(), 'mixin-')), 'ckpt')), /mixIn tasks is not checkpointed/);
+  run.dispose();
+  const { model: c } = await bg.taskModelFrom(dir, 'tag', tagLabels);
+  assert.throws(
+    () =>
+      bg.finetune({
+        task: 'cls',
+        model: a,
+        tokenizer: tok,
+        train,
+        labels,
+        mixIn: [{ task: 'tag', model: c, train: tagTrain, labels: tagLabels }],
+      }),
+    /mixIn\[0\]'s model must be built on the run's model's base/,
+  );
+  assert.throws(
+    () => bg.finetune({ task: 'cls', model: a, tokenizer: tok, train, labels, lora: { r: 2 }, mixIn: [] }),
+    /mixIn tasks train the shared encoder in full/,
+  );
+  await rejects(bg.taskModelFrom(dir, 'cls', labels, { base: c.base }), /shared base model has no pooler/);
+  for (const m of [a, b, c]) m.dispose();
+});
+
 test('runContinual: every method on two tasks; the adapter method forgets nothing (first adapter and head bit-identical, accuracy unchanged)', async () => {
   await device();
   const dir = await modelDir();
@@ -209,6 +314,31 @@ test('runContinual: every method on two tasks; the adapter method forgets nothin
   );
   // the adapter method reaches the task: above chance on the first task
   assert.ok(lora.matrix[0][0]! > 0.6, `lora first task ${lora.matrix[0][0]}`);
+});
+
+test('runContinual replay across heads: the first head trains in the second stage with replay, stays bit-identical without', async () => {
+  await device();
+  const dir = await modelDir();
+  const two: bg.ContinualTask[] = [
+    tasks()[0],
+    { name: 'tags', task: 'tag', train: tag.read(tagging(24, 11), 'tags.jsonl'), test: tag.read(tagging(8, 12), 'tags.test.jsonl') },
+  ];
+  const settings = { ...SETTINGS, epochs: 2 };
+  const full = await bg.runContinual({ model: dir, tasks: two, method: 'full', settings });
+  const replay = await bg.runContinual({ model: dir, tasks: two, method: 'replay', settings });
+  const same = (r: bg.ContinualResult) => {
+    const [x, y] = [r.files.afterStage.film['head.safetensors'], r.files.atEnd.film['head.safetensors']];
+    return x.length === y.length && x.every((v, i) => v === y[i]);
+  };
+  assert.ok(same(full), 'full: the film head gets no gradient in the tagging stage');
+  assert.ok(!same(replay), 'replay: the film head trains on its replayed examples in the tagging stage');
+  // the film buffer (8 examples) is stored; the second stage trains the film head too
+  assert.ok(replay.stages[0].bytesStored > full.stages[0].bytesStored, 'the buffer is counted');
+  const filmHead = 16 * 2 + 2;
+  assert.is(replay.stages[1].trainableParameters, full.stages[1].trainableParameters + filmHead);
+  assert.is(replay.stages[1].steps, Math.ceil((24 + 8) / 8) * 2);
+  assert.is(full.stages[1].steps, Math.ceil(24 / 8) * 2);
+  for (const r of [full, replay]) assert.ok(r.matrix[1][1]! >= 0 && r.matrix[1][1]! <= 1);
 });
 
 test('bertgpu continual --plan: a tiny plan end to end; bad plans name the file and the field', async () => {

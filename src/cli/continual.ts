@@ -26,10 +26,10 @@ The plan is JSON; paths are relative to the plan file:
                 {"method": "replay", "replayPerTask": 50}, {"method": "l2sp", "l2spLambda": 0.01},
                 {"method": "features", "features": "scalar-mix", "lr": 1e-2}]
   }
-Methods: full (sequential fine-tuning), replay (earlier tasks' examples mixed in), l2sp (penalty
-toward the stage's starting weights), lora (an adapter + head per task, frozen base), features
-(frozen encoder, scalar mix, a head per task). Tasks with the same "head" share one head where
-the encoder is shared (full, replay, l2sp). Settings: epochs, batchSize, lr, maxLength, seed,
+Methods: full (sequential fine-tuning), replay (earlier tasks' examples mixed into each stage,
+each through its own head), l2sp (penalty toward the stage's starting weights), lora (an adapter
++ head per task, frozen base), features (frozen encoder, scalar mix, a head per task). Tasks with
+the same "head" share one head where the encoder is shared (full, replay, l2sp). Settings: epochs, batchSize, lr, maxLength, seed,
 warmupRatio, weightDecay, lora {r, alpha, dropout, targets, rslora}, replayPerTask, l2spLambda,
 features; a method's own settings override the plan's. Data files are in the finetune format.`;
 

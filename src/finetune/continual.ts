@@ -4,26 +4,37 @@
 // and forgetting. Methods:
 //   full      representation-based: the whole model fine-tuned on each task in turn (the
 //             forgetting baseline);
-//   replay    full fine-tuning with a small buffer of earlier tasks' examples mixed into each
-//             stage (the examples of earlier tasks that share the stage's head);
+//   replay    full fine-tuning with a small buffer of every earlier task's examples mixed into
+//             each stage (a task with another head through its own head: FineTuneOptions.mixIn);
 //   l2sp      full fine-tuning plus (lambda / 2) * ||theta - theta_start||^2 over the encoder,
 //             theta_start the weights the stage began from (L2-SP, Li et al. 2018; EWC with the
 //             Fisher set to 1: exact, and no Fisher pass over old data);
 //   lora      adapter-based: one LoRA adapter + head per task on the frozen base;
 //   features  feature-based: the frozen encoder, a scalar mix and one head per task.
-// Where the encoder is shared and trained (full, replay, l2sp), tasks with the same `head` share
-// one task head (domain shifts of one task); adapters and features keep one head per task.
+// Where the encoder is shared and trained (full, replay, l2sp), one task model per head, all on
+// the very same base tensors (ModelInit.base); tasks with the same `head` share that task head
+// (domain shifts of one task). Adapters and features keep one head per task.
 // Runs in any runtime: the model is a Hugging Face directory, the data already-read examples.
 import { Tensor } from '../tensor.js';
 import { runtime } from '../runtime.js';
 import * as ops from '../ops/index.js';
 import { LoraModel, type LoraOptions } from '../nn/lora.js';
+import { writeSafetensors } from '../io/safetensors.js';
 import type { PreTrainedModel } from '../models/tasks.js';
 import type { FeatureMode } from './features.js';
 import type { LabelSet, Located } from './data.js';
 import type { TaskTokenizer } from './encoding.js';
 import { getTask, type TaskName } from './tasks.js';
-import { DEFAULT_METRIC, PEFT_TASK, evaluateExamples, finetune, taskModelFrom, type FineTuneRun, type TaskModel } from './train.js';
+import {
+  DEFAULT_METRIC,
+  PEFT_TASK,
+  evaluateExamples,
+  finetune,
+  taskModelFrom,
+  type FineTuneRun,
+  type MixedTask,
+  type TaskModel,
+} from './train.js';
 
 export type ContinualMethod = 'full' | 'replay' | 'l2sp' | 'lora' | 'features';
 export const CONTINUAL_METHODS: ContinualMethod[] = ['full', 'replay', 'l2sp', 'lora', 'features'];
@@ -150,7 +161,11 @@ export interface ContinualResult {
   }[];
   /** Bytes of the encoder every task shares (full, replay, l2sp: overwritten by each stage). */
   sharedBytes: number;
-  /** lora / features: each task's files (PEFT adapter / feature head) right after its stage, and at the end. */
+  /**
+   * Each task's own files right after its stage, and at the end: its PEFT adapter (lora), its
+   * feature head (features), its head's parameters as head.safetensors (full, replay, l2sp; the
+   * same for tasks that share a head).
+   */
   files: { afterStage: Record<string, Record<string, Uint8Array>>; atEnd: Record<string, Record<string, Uint8Array>> };
 }
 
@@ -171,14 +186,13 @@ function baseParameters(model: PreTrainedModel): [string, Tensor][] {
   return model.namedParameters().filter(([n]) => n.startsWith(`${model.baseName}.`));
 }
 
-/** Copies `from`'s base parameters into `to`'s (the names both have): the shared encoder moves to `to`. */
-function copyBase(from: PreTrainedModel, to: PreTrainedModel): void {
-  if (from === to) return;
-  const source = new Map(baseParameters(from));
-  for (const [name, t] of baseParameters(to)) {
-    const s = source.get(name);
-    if (s && s.size === t.size) runtime().copy(s.buffer, 0, t.buffer, 0, t.size * 4);
-  }
+/** A task model's parameters beyond the base (its head), as a safetensors file. */
+async function headFiles(model: PreTrainedModel): Promise<Record<string, Uint8Array>> {
+  const base = new Set(baseParameters(model).map(([, t]) => t));
+  const tensors: Record<string, { data: Float32Array; shape: number[] }> = {};
+  for (const [n, t] of model.namedParameters())
+    if (!base.has(t)) tensors[n] = { data: (await t.toArray()) as Float32Array, shape: t.shape };
+  return { 'head.safetensors': writeSafetensors(tensors) };
 }
 
 function copyOf(t: Tensor): Tensor {
@@ -260,15 +274,17 @@ export async function runContinual(options: ContinualOptions): Promise<Continual
     files: { afterStage: {}, atEnd: {} },
   };
 
-  // models: per head (full, replay, l2sp), per head with one LoraModel holding an adapter per task (lora), one encoder (features)
+  // models: per head (full, replay, l2sp: all on one base), per head with one LoraModel holding an
+  // adapter per task (lora), one encoder (features)
   const models = new Map<string, Loaded & { lora?: LoraModel }>();
   const featureHeads = new Map<string, FineTuneRun>();
   const buffers = new Map<string, Located[]>();
-  let current: PreTrainedModel | null = null;
+  const shared = method === 'full' || method === 'replay' || method === 'l2sp';
   const load = async (t: ContinualTask, key: string): Promise<Loaded & { lora?: LoraModel }> => {
     let m = models.get(key);
     if (!m) {
-      const loaded = await taskModelFrom(options.model, t.task, labels.get(headOf(t)), { seed: s.seed });
+      const base = shared ? [...models.values()][0]?.model.base : undefined;
+      const loaded = await taskModelFrom(options.model, t.task, labels.get(headOf(t)), { seed: s.seed, base });
       if (!loaded.tokenizer) {
         loaded.model.dispose();
         throw new Error(`continual: ${options.model} has no tokenizer files (vocab.txt or tokenizer.json)`);
@@ -293,11 +309,16 @@ export async function runContinual(options: ContinualOptions): Promise<Continual
     }
     const m = await load(t, headOf(t));
     if (method === 'lora') m.lora!.setAdapter(t.name);
-    else copyBase(current!, m.model);
     return { model: m.model, loaded: m };
   };
 
   try {
+    // every head's model before any training (loading one puts the checkpoint's encoder into the
+    // shared base); heads on the pooled output first, so that the base has a pooler
+    if (shared) {
+      const pooled = (t: ContinualTask) => ['cls', 'pair', 'regression', 'choice'].includes(t.task);
+      for (const t of [...tasks.filter(pooled), ...tasks.filter((u) => !pooled(u))]) await load(t, headOf(t));
+    }
     for (let k = 0; k < tasks.length; k++) {
       const t = tasks[k];
       const t0 = Date.now();
@@ -331,17 +352,31 @@ export async function runContinual(options: ContinualOptions): Promise<Continual
         totalParameters = countOf(m.model.namedParameters());
       } else {
         const m = await load(t, headOf(t));
-        if (current) copyBase(current, m.model);
-        current = m.model;
         const train = [...t.train];
-        if (method === 'replay') for (const u of tasks.slice(0, k)) if (headOf(u) === headOf(t)) train.push(...(buffers.get(u.name) ?? []));
+        // replay: the buffers of the earlier tasks with this head join the data, those of other
+        // heads are trained through their own heads in the same batches
+        const replayed: MixedTask[] = [];
+        if (method === 'replay')
+          for (const u of tasks.slice(0, k)) {
+            const kept = buffers.get(u.name) ?? [];
+            if (headOf(u) === headOf(t)) train.push(...kept);
+            else {
+              const other = replayed.find((x) => x.model === models.get(headOf(u))!.model);
+              if (other) other.train.push(...kept);
+              else replayed.push({ task: u.task, model: models.get(headOf(u))!.model, train: [...kept], labels: labels.get(headOf(u)) });
+            }
+          }
         let extraLoss: (() => Tensor) | undefined;
         if (method === 'l2sp') {
           for (const [, p] of baseParameters(m.model)) anchors.push([p, copyOf(p)]);
           extraLoss = () => l2spPenalty(anchors, s.l2spLambda);
         }
-        run = finetune({ ...common, model: m.model, tokenizer: m.tokenizer, train, extraLoss });
-        totalParameters = countOf(m.model.namedParameters());
+        const mixIn = replayed.filter((x) => x.train.length);
+        // (mixIn, even empty: the shared base may hold a pooler this head does not train)
+        run = finetune({ ...common, model: m.model, tokenizer: m.tokenizer, train, extraLoss, mixIn });
+        totalParameters =
+          countOf(m.model.namedParameters()) +
+          mixIn.reduce((a, x) => a + countOf(x.model.namedParameters()) - countOf(baseParameters(x.model)), 0);
         result.sharedBytes = countOf(baseParameters(m.model)) * 4;
         // a head's bytes count for the first task that uses it
         if (!tasks.slice(0, k).some((u) => headOf(u) === headOf(t)))
@@ -366,7 +401,7 @@ export async function runContinual(options: ContinualOptions): Promise<Continual
         const files = await models.get(headOf(t))!.lora!.saveAdapter(t.name);
         result.files.afterStage[t.name] = files;
         bytesStored = filesBytes(files);
-      }
+      } else result.files.afterStage[t.name] = await headFiles(models.get(headOf(t))!.model);
       const seconds = (Date.now() - t0) / 1000;
       result.stages.push({ task: t.name, steps: run.trainer.step, seconds, trainableParameters, totalParameters, bytesStored });
       for (let i = 0; i <= k; i++) {
@@ -389,7 +424,8 @@ export async function runContinual(options: ContinualOptions): Promise<Continual
     }
     for (const t of tasks) {
       if (method === 'features') result.files.atEnd[t.name] = await featureHeads.get(t.name)!.modelFiles();
-      if (method === 'lora') result.files.atEnd[t.name] = await models.get(headOf(t))!.lora!.saveAdapter(t.name);
+      else if (method === 'lora') result.files.atEnd[t.name] = await models.get(headOf(t))!.lora!.saveAdapter(t.name);
+      else result.files.atEnd[t.name] = await headFiles(models.get(headOf(t))!.model);
     }
     if (method === 'lora' || method === 'features') result.sharedBytes = countOf(baseParameters([...models.values()][0].model)) * 4;
   } finally {

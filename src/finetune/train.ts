@@ -7,7 +7,7 @@
 import { Tensor, noGrad, scopeAsync } from '../tensor.js';
 import { runtime } from '../runtime.js';
 import { Generator } from '../ops/creation.js';
-import { add } from '../ops/index.js';
+import { add, mulScalar } from '../ops/index.js';
 import {
   Trainer,
   readCheckpointState,
@@ -22,6 +22,7 @@ import { defaultGenerator } from '../ops/creation.js';
 import type { Objective, StepTensors } from '../train/objectives.js';
 import { exportPretrained, fromPretrained } from '../io/pretrained.js';
 import type { PreTrainedModel } from '../models/tasks.js';
+import type { BertModel } from '../models/bert.js';
 import { parseConfigJson } from '../models/config.js';
 import { joinPath, readBytes, readText } from '../io/files.js';
 import type { WordPieceTokenizer } from '../tokenizers/wordpiece.js';
@@ -114,7 +115,33 @@ export interface FineTuneOptions {
    * scalar mix of every layer's mean-pooled vector or on the last four concatenated.
    */
   features?: FeatureMode;
+  /**
+   * Tasks trained in the same steps on `model`'s encoder (continual learning's replay of earlier
+   * tasks whose head differs), each through its own task model built on `model`'s very base
+   * (ModelInit.base). Their examples are shuffled into the same epochs; each batch's share of a
+   * task goes through that task's model, and the loss is the mean over all labelled units of the
+   * batch. A parameter without gradient in a step (a head whose task the batch lacks, a pooler
+   * this head does not use) is left as it is. Full fine-tuning only; not checkpointed.
+   */
+  mixIn?: MixedTask[];
 }
+
+/** A task trained together with a run's own (FineTuneOptions.mixIn). */
+export interface MixedTask {
+  task: TaskName;
+  /** Its task model: its own head on the run's model's base (the same tensors). */
+  model: PreTrainedModel;
+  train: Located[];
+  labels?: LabelSet;
+}
+
+/** A batch of a run with mixIn tasks: one collated batch per task present (task 0: the run's own). */
+export interface MixedBatch {
+  parts: { task: number; batch: Batch }[];
+}
+
+/** What a fine-tuning run's trainer steps on. */
+export type TrainBatch = Batch | MixedBatch;
 
 /** What a run trains: a Hugging Face task class, or a feature head on a frozen encoder. */
 export type TaskModel = PreTrainedModel | FeatureClassifier;
@@ -127,40 +154,33 @@ export interface EvalResult {
 }
 
 /** Epochs of seeded, length-bucketed batches over encoded features (state: epoch and position). */
-class EpochBatches<F> implements BatchSource<Batch> {
+class EpochBatches<B> implements BatchSource<B> {
   epoch = 0;
   index = 0;
   private order: number[][];
   constructor(
-    readonly task: AnyTask,
-    readonly features: F[],
+    /** The features' lengths in tokens. */
+    readonly lengths: number[],
     readonly batchSize: number,
     readonly seed: number,
-    readonly padId: number,
+    /** Collates the features of these indices. */
+    private readonly collate: (rows: number[]) => B,
   ) {
     this.order = this.epochOrder();
   }
   get batchesPerEpoch(): number {
-    return Math.ceil(this.features.length / this.batchSize);
+    return Math.ceil(this.lengths.length / this.batchSize);
   }
   private epochOrder(): number[][] {
-    return bucketedBatches(
-      this.features.map((f) => this.task.length(f)),
-      this.batchSize,
-      { seed: this.seed * 1000 + this.epoch },
-    );
+    return bucketedBatches(this.lengths, this.batchSize, { seed: this.seed * 1000 + this.epoch });
   }
-  nextBatch(): Batch {
+  nextBatch(): B {
     if (this.index >= this.order.length) {
       this.epoch++;
       this.index = 0;
       this.order = this.epochOrder();
     }
-    const rows = this.order[this.index++];
-    return this.task.collate(
-      rows.map((i) => this.features[i]),
-      { padId: this.padId },
-    );
+    return this.collate(this.order[this.index++]);
   }
   state() {
     return { epoch: this.epoch, index: this.index };
@@ -175,8 +195,19 @@ class EpochBatches<F> implements BatchSource<Batch> {
   }
 }
 
-/** A task as the Trainer's objective: the task class's own loss (Hugging Face's), nothing else. */
-class TaskObjective implements Objective<Batch> {
+/** Tagging: tokens with a label (HF's token loss is their mean); otherwise one unit per example. */
+function unitCount(task: AnyTask, b: Batch): number {
+  if (task.name !== 'tag') return b.input_ids.shape[0];
+  let n = 0;
+  for (const v of b.labels!.data) if (v !== -100) n++;
+  return n;
+}
+
+/**
+ * A task as the Trainer's objective: the task class's own loss (Hugging Face's), nothing else;
+ * with mixIn tasks, each task's loss on its share of the batch, weighted by its share of the units.
+ */
+class TaskObjective implements Objective<TrainBatch> {
   readonly name: string;
   readonly models: Record<string, PreTrainedModel>;
   readonly generators: Record<string, Generator>;
@@ -188,6 +219,8 @@ class TaskObjective implements Objective<Batch> {
     /** Whether the Trainer's checkpoint holds the model (a LoRA run's holds its adapter, a feature run's its head). */
     checkpointModel: boolean,
     private readonly extraLoss?: (model: TaskModel) => Tensor,
+    /** The mixIn tasks (task i + 1 of a MixedBatch). */
+    private readonly mixed: { task: AnyTask; model: PreTrainedModel }[] = [],
   ) {
     this.name = `finetune:${task.name}`;
     this.models = checkpointModel ? { model: model as PreTrainedModel } : {};
@@ -198,26 +231,45 @@ class TaskObjective implements Objective<Batch> {
   }
   train(mode: boolean) {
     this.model.train(mode);
+    for (const m of this.mixed) m.model.train(mode);
   }
-  tokenCount(b: Batch): number {
+  private partsOf(b: TrainBatch): { task: AnyTask; model: TaskModel; batch: Batch; name: string }[] {
+    if (!('parts' in b)) return [{ task: this.task, model: this.model, batch: b, name: 'task' }];
+    return b.parts.map((p) => ({
+      ...(p.task === 0 ? { task: this.task, model: this.model } : this.mixed[p.task - 1]),
+      batch: p.batch,
+      name: p.task === 0 ? 'task' : `mixIn${p.task - 1}`,
+    }));
+  }
+  tokenCount(b: TrainBatch): number {
     let n = 0;
-    for (const v of b.attention_mask.data) n += v;
+    for (const p of this.partsOf(b)) for (const v of p.batch.attention_mask.data) n += v;
     return n;
   }
-  /** Tagging: tokens with a label (HF's token loss is their mean); otherwise one unit per example. */
-  targetCount(b: Batch): number {
-    if (this.task.name !== 'tag') return b.input_ids.shape[0];
-    let n = 0;
-    for (const v of b.labels!.data) if (v !== -100) n++;
-    return n;
+  targetCount(b: TrainBatch): number {
+    return this.partsOf(b).reduce((a, p) => a + unitCount(p.task, p.batch), 0);
   }
-  step(batch: Batch, _withMetrics: boolean): StepTensors {
-    const out = this.model.forward(batchInputs(batch));
-    if (!out.loss) throw new Error(`finetune ${this.task.name}: the batch has no labels`);
-    if (!this.extraLoss) return { loss: out.loss, parts: {}, metrics: async () => ({}) };
+  step(b: TrainBatch, _withMetrics: boolean): StepTensors {
+    const parts: Record<string, Tensor> = {};
+    let loss: Tensor | null = null;
+    const all = this.partsOf(b);
+    const total = all.length > 1 ? this.targetCount(b) : 0;
+    for (const p of all) {
+      const out = p.model.forward(batchInputs(p.batch));
+      if (!out.loss) throw new Error(`finetune ${p.task.name}: the batch has no labels`);
+      if (all.length === 1) loss = out.loss;
+      else {
+        // the mean over all units of the batch: each part's mean loss times its share of them
+        parts[p.name] = out.loss;
+        const share = mulScalar(out.loss, unitCount(p.task, p.batch) / Math.max(1, total));
+        loss = loss ? add(loss, share) : share;
+      }
+    }
+    if (!this.extraLoss) return { loss: loss!, parts, metrics: async () => ({}) };
     const extra = this.extraLoss(this.model);
-    const loss = add(out.loss, extra);
-    return { loss, parts: { task: out.loss, extra }, metrics: async () => ({}) };
+    if (all.length === 1) parts.task = loss!;
+    parts.extra = extra;
+    return { loss: add(loss!, extra), parts, metrics: async () => ({}) };
   }
 }
 
@@ -252,7 +304,7 @@ function headParameters(model: PreTrainedModel): [string, Tensor][] {
 
 /** One fine-tuning run; `run()` trains it to the end, `trainer.trainStep()` steps it (a page's loop). */
 export class FineTuneRun {
-  readonly trainer: Trainer<Batch>;
+  readonly trainer: Trainer<TrainBatch>;
   readonly task: AnyTask;
   readonly lora: LoraModel | null;
   /** The model trained: options.model, or the feature head around its encoder. */
@@ -264,7 +316,7 @@ export class FineTuneRun {
   stopped: 'steps' | 'early' | 'cancelled' | null = null;
   onLog: ((r: LogRecord & { epoch: number }) => void) | null = null;
   onEval: ((r: EvalResult) => void) | null = null;
-  private readonly source: EpochBatches<unknown>;
+  private readonly source: EpochBatches<TrainBatch>;
   private readonly evalFeatures: unknown[];
   private sinceBest = 0;
   private ownsLora = true;
@@ -283,11 +335,46 @@ export class FineTuneRun {
       labelAllTokens: o.labelAllTokens,
     };
     if (!o.train.length) throw new Error('finetune: no training examples');
+    if (o.mixIn && (o.lora || o.features || o.freezeEncoder))
+      throw new Error('finetune: mixIn tasks train the shared encoder in full; not with LoRA, frozen features or a frozen encoder');
     const features = this.task.encode(o.train, encode);
     this.evalFeatures = o.eval?.length ? this.task.encode(o.eval, { ...encode, labelled: true }) : [];
     const batchSize = o.batchSize ?? 16;
     const seed = o.seed ?? 0;
-    this.source = new EpochBatches(this.task, features, batchSize, seed, o.model.config.pad_token_id);
+    const padId = o.model.config.pad_token_id;
+    const mixed = (o.mixIn ?? []).map((m, i) => {
+      if (m.model.base !== o.model.base)
+        throw new Error(`finetune: mixIn[${i}]'s model must be built on the run's model's base (ModelInit.base), not on its own`);
+      const task = getTask(m.task);
+      return { task, model: m.model, features: task.encode(m.train, { ...encode, labels: m.labels }) as unknown[] };
+    });
+    if (!o.mixIn)
+      this.source = new EpochBatches(
+        features.map((f) => this.task.length(f)),
+        batchSize,
+        seed,
+        (rows) =>
+          this.task.collate(
+            rows.map((i) => features[i]),
+            { padId },
+          ),
+      );
+    else {
+      // one pool of (task, feature) over every task: the batches mix the tasks as they fall
+      const all = [{ task: this.task, features: features as unknown[] }, ...mixed];
+      const pool = all.flatMap((t, ti) => t.features.map((f) => ({ ti, f })));
+      this.source = new EpochBatches<TrainBatch>(
+        pool.map(({ ti, f }) => all[ti].task.length(f)),
+        batchSize,
+        seed,
+        (rows) => ({
+          parts: all
+            .map((t, ti) => ({ task: ti, rows: rows.filter((i) => pool[i].ti === ti).map((i) => pool[i].f) }))
+            .filter((p) => p.rows.length)
+            .map((p) => ({ task: p.task, batch: all[p.task].task.collate(p.rows, { padId }) })),
+        }),
+      );
+    }
     const acc = o.accumulationSteps ?? 1;
     const steps = o.steps ?? Math.max(1, Math.ceil(((o.epochs ?? 3) * this.source.batchesPerEpoch) / acc));
     let params: [string, Tensor][] | undefined;
@@ -323,6 +410,11 @@ export class FineTuneRun {
         const trained = new Set(params.map(([, t]) => t));
         for (const [, p] of o.model.namedParameters()) p.requiresGrad = trained.has(p);
       } else params = o.model.namedParameters();
+      // the mixIn models' own parameters (their heads; the shared base is listed already)
+      const listed = new Set(params.map(([, t]) => t));
+      mixed.forEach(({ model }, i) => {
+        for (const [name, t] of model.namedParameters()) if (!listed.has(t)) params!.push([`mixIn.${i}.${name}`, t]);
+      });
     }
     const trainerOptions: TrainerOptions = {
       steps,
@@ -333,6 +425,7 @@ export class FineTuneRun {
       accumulationSteps: acc,
       logEvery: o.logEvery ?? 10,
       seed,
+      ...(o.mixIn ? { skipMissingGrads: true } : {}),
     };
     // the generator the model's dropout draws from: its stream goes into checkpoints
     const dropout = this.model.namedModules().find(([, m]) => m instanceof Dropout)?.[1] as Dropout | undefined;
@@ -340,8 +433,8 @@ export class FineTuneRun {
     const loraDropout = this.lora?.dropoutGenerator();
     if (loraDropout) generators.lora_dropout = loraDropout;
     const checkpointModel = !this.lora && !(this.model instanceof FeatureClassifier);
-    const objective = new TaskObjective(this.task, this.model, params!, generators, checkpointModel, o.extraLoss);
-    this.trainer = new Trainer<Batch>(objective, this.model.config, this.source, trainerOptions);
+    const objective = new TaskObjective(this.task, this.model, params!, generators, checkpointModel, o.extraLoss, mixed);
+    this.trainer = new Trainer<TrainBatch>(objective, this.model.config, this.source, trainerOptions);
     this.trainer.onLog = (r) => this.onLog?.({ ...r, epoch: this.epoch });
   }
 
@@ -474,6 +567,7 @@ export class FineTuneRun {
   async saveCheckpoint(dir: string, options: CheckpointWriteOptions = {}): Promise<void> {
     if (this.lora && !this.ownsLora)
       throw new Error('finetune: a run on a LoraModel it was given is not checkpointed (the caller owns the adapters)');
+    if (this.options.mixIn?.length) throw new Error("finetune: a run with mixIn tasks is not checkpointed (their heads are the caller's)");
     const files: Record<string, Uint8Array> = { ...options.files };
     const put = (folder: string, from: Record<string, Uint8Array>) => {
       for (const [name, bytes] of Object.entries(from)) files[`${folder}/${name}`] = bytes;
@@ -637,13 +731,14 @@ export function finetune(options: FineTuneOptions): FineTuneRun {
 /**
  * A task model from a Hugging Face directory: a checkpoint of the task class loads as is; any
  * other (a `...ForPreTraining` / `...ForMaskedLM`) gets the task's class with a fresh head, and
- * `freshHead` lists the parameters that were initialised rather than loaded.
+ * `freshHead` lists the parameters that were initialised rather than loaded. `base`: build it on
+ * another task model's base (several heads on one encoder).
  */
 export async function taskModelFrom(
   dir: string,
   task: TaskName,
   labels?: LabelSet,
-  options: { seed?: number } = {},
+  options: { seed?: number; base?: BertModel } = {},
 ): Promise<{ model: PreTrainedModel; tokenizer: WordPieceTokenizer | null; freshHead: string[] }> {
   const t = getTask(task);
   const text = await readText(joinPath(dir, 'config.json'));
@@ -653,9 +748,11 @@ export async function taskModelFrom(
   const fields = t.configFields(labels);
   // the task's own checkpoint keeps its head (and its labels, unless the data brings others)
   const same = architecture === arch && (!labels || config.num_labels === fields.num_labels);
+  // (with options.base, another task model's: the checkpoint's encoder weights are loaded into it)
+  const base = options.base ? { base: options.base } : {};
   const loaded = await fromPretrained(
     dir,
-    same ? {} : { architecture: arch, allowMissing: true, config: fields, generator: new Generator(options.seed ?? 0) },
+    same ? base : { ...base, architecture: arch, allowMissing: true, config: fields, generator: new Generator(options.seed ?? 0) },
   );
   const freshHead = same ? [] : loaded.missing;
   freshParameters.set(loaded.model, freshHead);

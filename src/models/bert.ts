@@ -30,6 +30,8 @@ export interface ModelInit {
   generator?: Generator;
   /** Embeddings owned by another model (ELECTRA's generator shares the discriminator's). */
   embeddings?: BertEmbeddings;
+  /** A task model's whole base owned by another task model (several heads on one encoder: continual replay). */
+  base?: BertModel;
 }
 
 export class BertEmbeddings extends Module {

@@ -54,7 +54,14 @@ export abstract class PreTrainedModel extends Module {
     addPoolingLayer: boolean,
   ) {
     super();
-    this.base = this.module(baseName, new BertModel(config, { ...init, addPoolingLayer }));
+    const arch = new.target.architecture;
+    if (init.base && init.base.config.hidden_size !== config.hidden_size)
+      throw new Error(
+        `${arch}: the shared base model is ${init.base.config.hidden_size} wide, this config's hidden_size is ${config.hidden_size}`,
+      );
+    if (init.base && addPoolingLayer && !init.base.pooler)
+      throw new Error(`${arch}: the shared base model has no pooler, which this head needs`);
+    this.base = this.module(baseName, init.base ?? new BertModel(config, { ...init, addPoolingLayer }));
   }
   private named(name: BaseName): BertModel {
     if (this.baseName !== name) throw new Error(`${this.architecture} has no '${name}' (its base model is '${this.baseName}')`);

@@ -48,6 +48,8 @@ export interface TrainerOptions {
   seed?: number;
   /** ELECTRA: the generator's hidden size as a fraction of the discriminator's (default 0.25). */
   generatorSize?: number;
+  /** Parameters that get no gradient in a step keep their values and moments (AdamW's skipMissingGrads; default: an error). */
+  skipMissingGrads?: boolean;
 }
 
 export interface LogRecord {
@@ -113,6 +115,7 @@ const DEFAULTS: Required<TrainerOptions> = {
   evalEvery: 0,
   seed: 0,
   generatorSize: 0.25,
+  skipMissingGrads: false,
 };
 
 function rates(counts: Record<string, Count>): Record<string, number> {
@@ -153,6 +156,7 @@ export class Trainer<B = PretrainingBatch> {
       weightDecay: o.weightDecay,
       maxGradNorm: o.maxGradNorm,
       accumulationSteps: o.accumulationSteps,
+      skipMissingGrads: o.skipMissingGrads,
     });
     this.startTime = this.lastLogTime = now();
   }
