@@ -2,27 +2,29 @@
 // (imdb -> yelp -> amazon, UCI sentences from npm sentiment@5.0.2, one shared head), then a
 // different task, Clough & Stevenson's plagiarism pairs (4 labels, python3-pattern's corpora).
 // Writes WORK/<task>.{train,test}.jsonl and WORK/plan.json; `bertgpu continual --plan
-// WORK/plan.json` runs it. The encoder is the bert-tiny pre-trained on Moby-Dick by
-// bench/finetune (common.mjs pretrain(); built when missing).
+// WORK/plan.json` runs it. The encoder is --model: by default the demo's 2 x 64 BERT
+// pre-trained on Moby-Dick by bench/continual/pretrain-small.mjs (run when the directory is missing).
 //
 // Data: npm install --prefix /tmp/exp --no-save sentiment@5.0.2
 //       apt-get download python3-pattern && dpkg -x python3-pattern_*.deb /tmp/pattern
-// Usage: node scripts/build.mjs --no-types --outdir .test-build-cl/dist
-//   node bench/continual/prepare.mjs --lib .test-build-cl/dist [--work DIR] [--train 160] [--test 100]
+// Usage: node scripts/build.mjs --no-types --outdir .bench-out/continual/dist
+//   node bench/continual/prepare.mjs --lib .bench-out/continual/dist [--work DIR] [--train 160] [--test 100]
 //     [--pairs-test 35] [--epochs 2] [--lr 1e-3] [--max-length 64]
-//   node .test-build-cl/dist/cli.js continual --plan DIR/plan.json --json DIR/result.json
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+//   node .bench-out/continual/dist/cli.js continual --plan DIR/plan.json --json DIR/result.json
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadLib, pretrain, shuffled, writeJson } from '../finetune/common.mjs';
+import { loadLib, shuffled, writeJson } from '../finetune/common.mjs';
 
 const { values: o } = parseArgs({
   options: {
-    lib: { type: 'string', default: '.test-build-cl/dist' },
+    lib: { type: 'string', default: '.bench-out/continual/dist' },
     sentiment: { type: 'string', default: '/tmp/exp/node_modules/sentiment/test/fixtures' },
     corpora: { type: 'string', default: '/tmp/pattern/usr/share/doc/python3-pattern/test/corpora' },
-    model: { type: 'string', default: '.test-build-exp/runs/bert' },
-    work: { type: 'string', default: '.test-build-cl/continual' },
+    model: { type: 'string', default: '.bench-out/continual/small-bert' },
+    work: { type: 'string', default: '.bench-out/continual/table' },
     train: { type: 'string', default: '160' },
     test: { type: 'string', default: '100' },
     'pairs-test': { type: 'string', default: '35' },
@@ -68,7 +70,12 @@ const nPairsTest = +o['pairs-test'];
 written.push(write('clough', p.slice(nPairsTest), p.slice(0, nPairsTest)));
 
 const model = resolve(o.model);
-const pretrained = pretrain({ lib: o.lib, objective: 'mlm-nsp', out: model, steps: 100 });
+const reused = existsSync(`${model}/model.safetensors`);
+if (!reused) {
+  const script = resolve(dirname(fileURLToPath(import.meta.url)), 'pretrain-small.mjs');
+  const r = spawnSync(process.execPath, [script, '--lib', o.lib, '--out', model], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`pretrain-small exited ${r.status}`);
+}
 const task = (name, kind, head) => ({
   name,
   task: kind,
@@ -93,6 +100,4 @@ const plan = {
   ],
 };
 writeJson(`${o.work}/plan.json`, plan);
-console.error(
-  `wrote ${o.work}/plan.json: ${JSON.stringify(written)}; model ${model} (${pretrained.reused ? 'reused' : 'pre-trained now'})`,
-);
+console.error(`wrote ${o.work}/plan.json: ${JSON.stringify(written)}; model ${model} (${reused ? 'reused' : 'pre-trained now'})`);
