@@ -173,7 +173,14 @@ function productTrials(flops: number, enqueue: () => Product) {
  * Each round times the ceiling kernel, every variant and tfjs back to back, so a machine whose
  * load changes moves all of them alike; ratios are medians of the per-round ratios.
  */
-export async function runBench(title: string, tf: any | null, log: Log, opts: BenchOptions = DEFAULTS): Promise<void> {
+/** One shape's medians: GFLOPS per name (variants, 'tfjs', 'ceiling') and ratios ('register/ceil', 'register/tfjs', ...). */
+export interface BenchRow {
+  c: MatmulCase;
+  g: Map<string, number>;
+  r: Map<string, number>;
+}
+
+export async function runBench(title: string, tf: any | null, log: Log, opts: BenchOptions = DEFAULTS): Promise<BenchRow[]> {
   const rt = bg.runtime();
   const a0 = rt.report.adapter;
   log(
@@ -184,7 +191,7 @@ export async function runBench(title: string, tf: any | null, log: Log, opts: Be
   log(`default variant per shape: ${cases.map((c) => `${c.label}: ${rt.matmulVariant(c.M, c.N, c.K)}`).join(', ')}`);
   const ceil = opts.ceiling ? ceilingTrials() : null;
   if (ceil) await ceil.warm();
-  const rows: { c: MatmulCase; g: Map<string, number>; r: Map<string, number> }[] = [];
+  const rows: BenchRow[] = [];
   const names = [...opts.variants, ...(tf ? ['tfjs'] : [])];
   for (const c of cases) {
     const flops = 2 * c.M * c.N * c.K;
@@ -290,6 +297,7 @@ export async function runBench(title: string, tf: any | null, log: Log, opts: Be
   for (const { c, g, r } of rows) {
     log([c.label.padEnd(lw), ...cols.map((k) => fmt(g.get(k), w)), ...ratioCols.map((k) => fmt(r.get(k), w))].join(''));
   }
+  return rows;
 }
 
 function checkClose(ref: Float32Array, got: Float32Array, what: string, log: Log) {

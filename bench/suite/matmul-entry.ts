@@ -1,6 +1,6 @@
 // Matmul part of `npm run bench`, for Node (npm webgpu) and Chromium alike: bench/matmul-core.ts's
 // runBench (the code of `npm run bench:matmul`) on the shapes asked for, with our default variant
-// per shape, tfjs-backend-webgpu and the FMA ceiling kernel; its per-shape lines become results.
+// per shape, tfjs-backend-webgpu and the FMA ceiling kernel; its rows become results.
 import * as bg from '../../src/index.js';
 import { parseCases, runBench, DEFAULTS } from '../matmul-core.js';
 import { adapterName, emit } from './common.js';
@@ -20,27 +20,18 @@ export async function runMatmul(
 ): Promise<void> {
   const rt = bg.runtime();
   const cases = opts.shapes.flatMap(parseCases);
-  const pick = new Map(cases.map((c) => [c.label, rt.matmulVariant(c.M, c.N, c.K)]));
+  const pick = new Map(cases.map((c) => [c.label, rt.matmulVariant(c.M, c.N, c.K, c.transA, c.transB)]));
   const variants = [...new Set(pick.values())];
-  const lines: string[] = [];
-  await runBench(
-    title,
-    tf,
-    (l) => {
-      lines.push(l);
-      log(l);
-    },
-    { ...DEFAULTS, variants, shapes: opts.shapes, rounds: opts.rounds, trialSeconds: opts.trialSeconds, tfjs: true, ceiling: true },
-  );
-  // runBench's per-shape line: '  <label> (MxKxN[ tA][ tB]): <name> <GFLOPS>, ... GFLOPS; <a>/<b> <ratio>, ...'
-  for (const c of cases) {
-    const line = lines.find((l) => l.startsWith(`  ${c.label} (`) && l.includes(' GFLOPS; '));
-    if (!line) throw new Error(`matmul bench: no result line for ${c.label}`);
-    const [gPart, rPart] = line.slice(line.indexOf('): ') + 3).split(' GFLOPS; ');
-    const pairs = (s: string) =>
-      new Map(s.split(', ').map((kv) => [kv.slice(0, kv.lastIndexOf(' ')), Number(kv.slice(kv.lastIndexOf(' ') + 1))]));
-    const g = pairs(gPart);
-    const r = pairs(rPart);
+  const rows = await runBench(title, tf, log, {
+    ...DEFAULTS,
+    variants,
+    shapes: opts.shapes,
+    rounds: opts.rounds,
+    trialSeconds: opts.trialSeconds,
+    tfjs: true,
+    ceiling: true,
+  });
+  for (const { c, g, r } of rows) {
     const v = pick.get(c.label)!;
     const shape = `${c.label} (${c.M}x${c.K}x${c.N}${c.transA ? ' tA' : ''}${c.transB ? ' tB' : ''})`;
     for (const [peer, peerName] of [
