@@ -292,22 +292,27 @@ test('a 1 MB string finishes in linear time', () => {
   const big = words.repeat(Math.ceil(1_000_000 / words.length));
   const half = big.slice(0, big.length / 2);
   tok.encode(half.slice(0, 10_000)); // warm up
-  let t = performance.now();
-  const eh = tok.encode(half);
-  const tHalf = performance.now() - t;
-  t = performance.now();
-  const e = tok.encode(big);
-  const tFull = performance.now() - t;
-  assert.ok(e.inputIds.length > 200_000);
-  assert.ok(Math.abs(e.inputIds.length - 2 * eh.inputIds.length) < 30);
-  assert.ok(tFull < 3000, `1 MB took ${tFull} ms`);
-  assert.ok(tFull < 6 * tHalf + 50, `not linear: half ${tHalf} ms, full ${tFull} ms`);
-  // One 1 MB word (no spaces) is a single [UNK], quickly.
-  t = performance.now();
+  // The best of three runs each, and only their ratio: a quadratic encoder takes ~4x for twice the text,
+  // a linear one ~2x, whatever the machine's speed or load (absolute times are for bench/tokenize.mjs).
+  const best = (s: string) => {
+    let ms = Infinity;
+    let out = tok.encode(s);
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now();
+      out = tok.encode(s);
+      ms = Math.min(ms, performance.now() - t);
+    }
+    return { out, ms };
+  };
+  const h = best(half);
+  const f = best(big);
+  assert.ok(f.out.inputIds.length > 200_000);
+  assert.ok(Math.abs(f.out.inputIds.length - 2 * h.out.inputIds.length) < 30);
+  assert.ok(f.ms < 3.2 * h.ms + 50, `not linear: half ${h.ms} ms, full ${f.ms} ms`);
+  // One 1 MB word (no spaces) is a single [UNK].
   const word = tok.encode('x'.repeat(1_000_000));
   assert.equal(word.tokens, ['[CLS]', '[UNK]', '[SEP]']);
   assert.equal(word.offsets[1], [0, 1_000_000]);
-  assert.ok(performance.now() - t < 2000);
 });
 
 // ---- CLI --------------------------------------------------------------------------------
