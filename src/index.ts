@@ -32,6 +32,7 @@ export {
   pipeline,
   loadTaskModel,
   loadTokenizer,
+  loadWordPiece,
   fitTokenizer,
   readAdapterFiles,
   taskOfModel,

@@ -14,6 +14,7 @@ import { parseConfigJson, type BertConfig } from './models/config.js';
 import type { PreTrainedModel } from './models/tasks.js';
 import { ByteLevelBpeTokenizer } from './tokenizers/byte-level-bpe.js';
 import { WordPieceTokenizer } from './tokenizers/wordpiece.js';
+import { wordPieceOptionsFromTokenizerConfig } from './tokenizers/tokenizer-config.js';
 import { LoraModel, parseAdapterConfig, type PeftTaskType } from './nn/lora.js';
 import { getTask, type AnyTask, type TaskName, type DecodeContext, type ClassPrediction } from './finetune/tasks.js';
 import {
@@ -301,8 +302,11 @@ async function readFeatureDir(from: string | Record<string, Uint8Array>): Promis
   if (head === null) throw new Error(`${source}: no ${FEATURE_HEAD_FILE} (its ${FEATURE_CONFIG_FILE} says it holds a frozen-feature head)`);
   let tokenizer: TaskTokenizer | null = null;
   if (typeof from === 'string') tokenizer = (await loadWordPiece(from)) ?? (await loadTokenizer(from));
-  else if (from['vocab.txt'])
-    tokenizer = WordPieceTokenizer.fromVocabText(new TextDecoder().decode(from['vocab.txt']), {}, 'adapter/vocab.txt');
+  else if (from['vocab.txt']) {
+    const tc = from['tokenizer_config.json'];
+    const options = tc ? wordPieceOptionsFromTokenizerConfig(new TextDecoder().decode(tc), 'adapter/tokenizer_config.json') : {};
+    tokenizer = WordPieceTokenizer.fromVocabText(new TextDecoder().decode(from['vocab.txt']), options, 'adapter/vocab.txt');
+  }
   return { config, head, source, tokenizer };
 }
 
@@ -352,10 +356,13 @@ async function loadFeatureModel(base: string, feat: FeatureDir, options: TaskMod
   }
 }
 
-/** A WordPiece tokenizer from a directory's vocab.txt, if it has one. */
+/** A WordPiece tokenizer from a directory's vocab.txt (and its tokenizer_config.json), if it has one. */
 export async function loadWordPiece(dir: string): Promise<TaskTokenizer | null> {
   const vocab = await readText(joinPath(dir, 'vocab.txt'));
-  return vocab === null ? null : WordPieceTokenizer.fromVocabText(vocab, {}, `${dir}/vocab.txt`);
+  if (vocab === null) return null;
+  const tc = await readText(joinPath(dir, 'tokenizer_config.json'));
+  const options = tc === null ? {} : wordPieceOptionsFromTokenizerConfig(tc, `${dir}/tokenizer_config.json`);
+  return WordPieceTokenizer.fromVocabText(vocab, options, `${dir}/vocab.txt`);
 }
 
 /** A model and tokenizer from a directory (path / URL) or as given. */

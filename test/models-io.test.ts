@@ -84,6 +84,48 @@ test('the tokenizer comes along: vocab.txt, or tokenizer.json when there is no v
   c.model.dispose();
 });
 
+test('a cased tokenizer stays cased through save -> load (tokenizer_config.json, as BertTokenizer reads it)', async () => {
+  await device();
+  const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'Hello', 'hello', 'world', '!'];
+  const cased = bg.WordPieceTokenizer.fromVocabText(vocab.join('\n'), { lowercase: false });
+  const ids = (t: bg.WordPieceTokenizer | null) => t!.encode('Hello world!').inputIds;
+  assert.equal(ids(cased), [2, 5, 7, 8, 3]);
+  const a = await bg.fromPretrained(copyFixture('BertForSequenceClassification'));
+  const files = await bg.exportPretrained(a.model, cased);
+  const tc = JSON.parse(new TextDecoder().decode(files['tokenizer_config.json']));
+  assert.is(tc.do_lower_case, false);
+  assert.is(tc.tokenizer_class, 'BertTokenizer');
+  // saved to a directory, loaded by path (fromPretrained and the pipelines' loader)
+  const dir = tmp();
+  await bg.savePretrained(a.model, dir, cased);
+  a.model.dispose();
+  assert.ok(readdirSync(dir).includes('tokenizer_config.json'));
+  const b = await bg.fromPretrained(dir);
+  assert.equal(ids(b.tokenizer), [2, 5, 7, 8, 3], 'Hello keeps its capital');
+  b.model.dispose();
+  const fromDir = (await bg.loadWordPiece(dir)) as bg.WordPieceTokenizer;
+  assert.equal(ids(fromDir), [2, 5, 7, 8, 3]);
+  // in-memory files too; an uncased tokenizer writes no tokenizer_config.json (BertTokenizer's defaults)
+  const c = await bg.fromPretrained({
+    config: new TextDecoder().decode(files['config.json']),
+    weights: files['model.safetensors'],
+    vocab: new TextDecoder().decode(files['vocab.txt']),
+    tokenizerConfig: new TextDecoder().decode(files['tokenizer_config.json']),
+  });
+  assert.equal(ids(c.tokenizer), [2, 5, 7, 8, 3]);
+  const uncased = await bg.exportPretrained(c.model, bg.WordPieceTokenizer.fromVocabText(vocab.join('\n')));
+  assert.not.ok('tokenizer_config.json' in uncased);
+  c.model.dispose();
+  // a bad field is named with its file
+  writeFileSync(join(dir, 'tokenizer_config.json'), '{"do_lower_case": "no"}');
+  try {
+    await bg.fromPretrained(dir);
+    assert.unreachable('a bad tokenizer_config.json loaded');
+  } catch (err) {
+    assert.match((err as Error).message, 'tokenizer_config.json: do_lower_case must be true, false or null, got "no"');
+  }
+});
+
 test('presets have the documented sizes', () => {
   const sizes = Object.fromEntries(
     Object.keys(bg.PRESETS).map((k) => {

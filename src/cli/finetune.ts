@@ -460,8 +460,8 @@ async function finetune(cmd: Command, io: Io): Promise<number> {
     } else {
       const modelFiles = best?.files ?? (await run.modelFiles());
       const tokFiles = tokenizerFiles(modelDir);
-      // the source's own tokenizer files, as they are (exportPretrained writes a vocab.txt only)
-      if (Object.keys(tokFiles).length) delete modelFiles['vocab.txt'];
+      // the source's own tokenizer files, as they are (exportPretrained writes vocab.txt and tokenizer_config.json only)
+      if (Object.keys(tokFiles).length) for (const name of ['vocab.txt', 'tokenizer_config.json']) delete modelFiles[name];
       files = { ...tokFiles, ...modelFiles };
     }
     await writeModelDir(outDir, files);

@@ -6,6 +6,7 @@ import { bertConfig, configToJson, parseConfigJson, type BertConfig } from '../m
 import { createModel, type PreTrainedModel } from '../models/tasks.js';
 import { WordPieceTokenizer } from '../tokenizers/wordpiece.js';
 import { formatVocabText } from '../tokenizers/vocab.js';
+import { tokenizerConfigFor, wordPieceOptionsFromTokenizerConfig } from '../tokenizers/tokenizer-config.js';
 import type { ModelInit } from '../models/bert.js';
 
 export interface PretrainedFiles {
@@ -15,6 +16,8 @@ export interface PretrainedFiles {
   weights: ArrayBuffer | Uint8Array | Blob;
   /** vocab.txt text, when the tokenizer should come along. */
   vocab?: string;
+  /** tokenizer_config.json text beside vocab.txt (casing, accents, special tokens). */
+  tokenizerConfig?: string;
   /** Or a Hugging Face tokenizer.json (WordPiece model). */
   tokenizerJson?: string;
 }
@@ -52,7 +55,14 @@ export async function fromPretrained(source: string | PretrainedFiles, options: 
     if (weights === null) throw new Error(`${source}: no model.safetensors (only safetensors checkpoints are read)`);
     const vocab = await readText(joinPath(source, 'vocab.txt'));
     const tokenizerJson = vocab === null ? await readText(joinPath(source, 'tokenizer.json')) : null;
-    files = { config, weights, vocab: vocab ?? undefined, tokenizerJson: tokenizerJson ?? undefined };
+    const tokenizerConfig = vocab === null ? null : await readText(joinPath(source, 'tokenizer_config.json'));
+    files = {
+      config,
+      weights,
+      vocab: vocab ?? undefined,
+      tokenizerJson: tokenizerJson ?? undefined,
+      tokenizerConfig: tokenizerConfig ?? undefined,
+    };
   } else files = source;
   const parsed = parseConfigJson(files.config, `${where}/config.json`);
   const architecture = parsed.architecture;
@@ -61,7 +71,11 @@ export async function fromPretrained(source: string | PretrainedFiles, options: 
   if (!arch) throw new Error(`${where}: config.json has no architectures[0] and no architecture was given`);
   // the tokenizer first: it is cheap to check, and a bad one should not cost a model
   const tokenizer = files.vocab
-    ? WordPieceTokenizer.fromVocabText(files.vocab, {}, `${where}/vocab.txt`)
+    ? WordPieceTokenizer.fromVocabText(
+        files.vocab,
+        files.tokenizerConfig ? wordPieceOptionsFromTokenizerConfig(files.tokenizerConfig, `${where}/tokenizer_config.json`) : {},
+        `${where}/vocab.txt`,
+      )
     : files.tokenizerJson
       ? WordPieceTokenizer.fromTokenizerJson(files.tokenizerJson, `${where}/tokenizer.json`)
       : null;
@@ -103,16 +117,24 @@ export async function exportPretrained(model: PreTrainedModel, tokenizer?: WordP
     'config.json': enc.encode(JSON.stringify(configToJson(model.config, model.architecture), null, 2) + '\n'),
     'model.safetensors': writeSafetensors(tensors, { format: 'pt' }),
   };
-  if (tokenizer) out['vocab.txt'] = enc.encode(formatVocabText(tokenizer.vocab));
+  if (tokenizer) {
+    out['vocab.txt'] = enc.encode(formatVocabText(tokenizer.vocab));
+    // without it a cased tokenizer would load back lowercasing (BertTokenizer's default)
+    const tc = tokenizerConfigFor(tokenizer);
+    if (tc) out['tokenizer_config.json'] = enc.encode(JSON.stringify(tc, null, 2) + '\n');
+  }
   return out;
 }
 
-/** Writes config.json, model.safetensors (and vocab.txt) into `dir`, each file atomically. */
+/** The files exportPretrained may give, in the order to write them (config last: a directory with one is complete). */
+export const PRETRAINED_FILES = ['model.safetensors', 'vocab.txt', 'tokenizer_config.json', 'config.json'];
+
+/** Writes config.json, model.safetensors (and vocab.txt, tokenizer_config.json) into `dir`, each file atomically. */
 export async function savePretrained(model: PreTrainedModel, dir: string, tokenizer?: WordPieceTokenizer | null): Promise<void> {
   const files = await exportPretrained(model, tokenizer);
   await makeDir(dir);
   // weights first, config last: a directory with a config.json is complete
-  for (const name of ['model.safetensors', 'vocab.txt', 'config.json']) {
+  for (const name of PRETRAINED_FILES) {
     if (files[name]) await writeAtomic(joinPath(dir, name), files[name]);
   }
 }

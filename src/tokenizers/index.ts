@@ -11,6 +11,7 @@ export {
 } from './encoding.js';
 export { WordPieceTokenizer, type DecodeOptions, type WordPieceOptions } from './wordpiece.js';
 export { parseVocabText, formatVocabText } from './vocab.js';
+export { wordPieceOptionsFromTokenizerConfig, tokenizerConfigFor } from './tokenizer-config.js';
 export {
   BpeTokenizer,
   trainBpe,

@@ -17,7 +17,7 @@ import {
   type ObjectiveName,
   type PretrainingBatch,
 } from './objectives.js';
-import { fromPretrained, exportPretrained } from '../io/pretrained.js';
+import { fromPretrained, exportPretrained, PRETRAINED_FILES } from '../io/pretrained.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { joinPath, readText, readBytes, writeAtomic, makeDir, replaceDir, recoverDir, removeLeftovers } from '../io/files.js';
 import { Generator } from '../ops/creation.js';
@@ -411,7 +411,7 @@ export class Trainer<B = PretrainingBatch> {
     const model = this.objective.models.discriminator ?? this.objective.models.model;
     const files = await exportPretrained(model, tokenizer);
     await makeDir(dir);
-    for (const name of ['model.safetensors', 'vocab.txt', 'config.json']) {
+    for (const name of PRETRAINED_FILES) {
       if (!files[name]) continue;
       await removeLeftovers(joinPath(dir, name)); // of an earlier write that was cut short
       await writeAtomic(joinPath(dir, name), files[name]);
