@@ -5,7 +5,7 @@
 //    curves of the training loss and the held-back accuracy against the majority class and a
 //    bag-of-words logistic regression trained on the same split; then a box to classify a sentence;
 // 2. token tagging (a small synthetic part-of-speech task, trained in seconds) with coloured tags;
-// 3. extractive QA (synthetic "Which port was it?" questions) with the answer highlighted in the context.
+// 3. extractive QA (synthetic "Which port is named?" questions) with the answer highlighted in the context.
 // Tagging and QA add their words to the base's vocabulary first (withWords: the demo's 200 pieces are
 // nearly letters); each panel prints its figure next to its baseline and says whether it beats it.
 // Settings come from the form or the query string (?perFile=500&epochs=2&autostart=1; autostart=sentiment: panel 1 alone).
@@ -166,7 +166,7 @@ main.append(
     el(
       'p',
       { class: 'muted' },
-      'Contexts of one sentence naming a sailor, a ship and a port in one of six orders ("The Pequod left Nantucket with Ishmael aboard.") and a question asking for one of them ("Which port was it?"); the model picks a span of the context (src/finetune/qa.ts decodes its start and end logits into character offsets). The baseline is the best rule by place: for each question, the name (first, second or third of the context) most often right in training.',
+      'Contexts of one sentence naming a sailor, a ship and a port in one of six orders ("The Pequod left Nantucket with Ishmael aboard.") and a question asking for one of them ("Which port is named?"); the model picks a span of the context (src/finetune/qa.ts decodes its start and end logits into character offsets). The baseline is the best rule by place: for each question, the name (first, second or third of the context) most often right in training.',
     ),
     el('div', { class: 'row' }, el('button', { id: 'train-qa' }, 'Fine-tune for QA'), el('b', { id: 'qa-status' }, 'Not started.')),
     el('div', { id: 'qa-info', class: 'muted' }),
@@ -175,7 +175,7 @@ main.append(
     el(
       'div',
       { class: 'row' },
-      el('input', { type: 'text', id: 'qa-question', size: 40, value: params.get('question') ?? 'Which port was it?' }),
+      el('input', { type: 'text', id: 'qa-question', size: 40, value: params.get('question') ?? 'Which port is named?' }),
       el('button', { id: 'answer', disabled: true }, 'Answer'),
     ),
     el('div', { id: 'answered', class: 'spans' }),
