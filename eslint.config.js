@@ -5,7 +5,20 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.test-build*/', '.demo-build/', 'demo-output/', 'data/', 'test/fixtures/', 'bench/gpu-kit/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      '.test-build*/',
+      '.demo-build/',
+      'demo-output/',
+      '.bench-out/',
+      'tmp/',
+      'data/',
+      'test/fixtures/',
+      'bench/gpu-kit/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
