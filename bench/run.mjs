@@ -9,6 +9,7 @@
 //   train    bert-tiny / bert-mini mlm-nsp step tokens/s vs plain torch CPU (bench/suite/torch_step.py),
 //            with our dispatches, submits and peak live GPU bytes per step;
 //   tokenize WordPiece tokens/s vs @huggingface/tokenizers.
+// onnxruntime-node is installed on first use into tmp/bench/ort-node (npm, --ignore-scripts).
 // Then a table with the issue's goals, met or not.
 //
 // Options: --only matmul,forward,train,tokenize  --runtime node|chromium (repeatable; default both)
@@ -89,6 +90,34 @@ const esbuild = await import('esbuild');
 const { runPage } = await import('./suite/page.mjs');
 
 const MODEL_DIR = resolve('tmp/bench/models');
+// onnxruntime-node is not a devDependency: its postinstall downloads CUDA binaries from outside the
+// npm registry (and fails where only the registry is reachable); its npm tarball holds the CPU ones.
+const ORT_NODE = { version: '1.30.0', dir: resolve('tmp/bench/ort-node') };
+
+/** Installs onnxruntime-node (CPU) into tmp/bench/ort-node once, without its install script. */
+function ensureOrtNode() {
+  if (existsSync(join(ORT_NODE.dir, 'node_modules', 'onnxruntime-node', 'package.json'))) return true;
+  console.log(`installing onnxruntime-node@${ORT_NODE.version} into ${ORT_NODE.dir} (--ignore-scripts: CPU binaries only)`);
+  mkdirSync(ORT_NODE.dir, { recursive: true });
+  const r = spawnSync(
+    'npm',
+    [
+      'install',
+      '--prefix',
+      ORT_NODE.dir,
+      '--no-save',
+      '--no-package-lock',
+      '--ignore-scripts',
+      '--no-audit',
+      '--no-fund',
+      `onnxruntime-node@${ORT_NODE.version}`,
+    ],
+    { stdio: 'inherit' },
+  );
+  if (r.status !== 0)
+    problems.push(`npm install onnxruntime-node@${ORT_NODE.version} failed (exit ${r.status}): the Node forward row is skipped`);
+  return r.status === 0;
+}
 const started = performance.now();
 const results = [];
 const problems = [];
@@ -212,7 +241,8 @@ try {
     console.log(`\n# BERT encoder forward (${models.join(', ')}; B = ${batches.join(', ')}; T = ${seq})`);
     if (await prepareModels()) {
       const opts = { models, batches, seq, rounds, threads };
-      if (runtimes.includes('node')) await nodeEntry('bench/ort/forward-node.ts', { ...opts, mode: 'compare', dir: MODEL_DIR });
+      if (runtimes.includes('node') && ensureOrtNode())
+        await nodeEntry('bench/ort/forward-node.ts', { ...opts, mode: 'compare', dir: MODEL_DIR, ortNodeDir: ORT_NODE.dir });
       if (runtimes.includes('chromium'))
         await pageEntry('bench/ort/forward-page.ts', opts, {
           '/ort/': resolve('node_modules/onnxruntime-web/dist'),

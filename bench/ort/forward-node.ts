@@ -3,11 +3,14 @@
 //   compare: ours (Dawn, lavapipe here) vs onnxruntime-node's CPU EP on DIR/<model>/model.onnx.
 // Options come as JSON in BERTGPU_BENCH_OPTS: { mode, dir, models, batches, seq, rounds, threads }.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import * as bg from '../../src/index.js';
 import { compareForward, layerDispatches, loadOurs, makeInputs, type ForwardOptions, type Inputs } from './forward-core.js';
 
-const opts: ForwardOptions & { mode: 'prepare' | 'compare'; dir: string; threads: number } = JSON.parse(process.env.BERTGPU_BENCH_OPTS!);
+const opts: ForwardOptions & { mode: 'prepare' | 'compare'; dir: string; threads: number; ortNodeDir?: string } = JSON.parse(
+  process.env.BERTGPU_BENCH_OPTS!,
+);
 const log = (l: string) => console.log(l);
 await bg.init();
 
@@ -31,7 +34,8 @@ if (opts.mode === 'prepare') {
     log(`wrote ${dir} (${name}, random init, seed 1, vocab ${config.vocab_size})`);
   }
 } else {
-  const ort = await import('onnxruntime-node');
+  // installed by bench/run.mjs into its own folder (not a devDependency: see ORT_NODE there)
+  const ort = createRequire(join(opts.ortNodeDir!, 'package.json'))('onnxruntime-node') as typeof import('onnxruntime-common');
   for (const name of opts.models) {
     const dir = join(opts.dir, name);
     const configText = readFileSync(join(dir, 'config.json'), 'utf8');
