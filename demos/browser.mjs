@@ -55,7 +55,7 @@ const SMOKE = {
 const DEMO = { steps: '400', 'eval-every': '100' };
 /**
  * The fine-tune page's settings in the demo (query parameters of finetune.html): its defaults, from the model pre-trained
- * above: 2 epochs of imdb + amazon (500 each) in batches of 8 at lr 1e-3, evaluated on 500 yelp sentences every 63 steps;
+ * above: 3 epochs of imdb + amazon (500 each; the words seen twice added to the vocabulary) in batches of 8 at lr 1e-3, evaluated on 500 yelp sentences every 63 steps;
  * tagging 40 steps and QA 250 steps of 8, each with its words added to the vocabulary.
  */
 const FINETUNE = {};
