@@ -385,13 +385,16 @@ async function trainSentiment(): Promise<void> {
   $<HTMLButtonElement>('download-sentiment').disabled = true;
   $('sentiment-files').textContent = '';
   const split = await sentimentSplit(s);
-  const b = withWords(
-    await base(s, allTexts),
-    repeatedWords(
-      split.train.map((e) => e.text),
-      2,
-    ),
-  );
+  // LoRA's download is PEFT's adapter directory for the base as it is: no words added (they would
+  // resize the frozen embeddings, which the adapter does not carry)
+  const words =
+    s.method === 'lora'
+      ? []
+      : repeatedWords(
+          split.train.map((e) => e.text),
+          2,
+        );
+  const b = withWords(await base(s, allTexts), words);
   // the baselines, on the same split
   const maj = bg.majorityBaseline(
     split.train.map((e) => e.label),
