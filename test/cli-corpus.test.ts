@@ -91,6 +91,27 @@ test('a one-document file is accepted for MLM (nothing held back unless asked); 
   assert.match(nsp.stderr, /mlm-nsp needs at least 2 training documents for its random next sentences; the corpus gives 1/);
 });
 
+test('--cased trains a cased vocabulary and saves it so that it loads back cased (tokenizer_config.json do_lower_case false)', async () => {
+  await buildCli();
+  const d = dir();
+  const one = join(d, 'one.txt');
+  writeFileSync(one, readFileSync(join(CORPUS, 'chapter_1.txt'), 'utf8').replace(/\n\s*\n/g, '\n'));
+  const run = (out: string, extra: string[]) =>
+    pretrain(['--objective', 'mlm', '--corpus', one, '--train-vocab', '300', '--steps', '1', '--out', join(d, out), ...extra, ...small]);
+  const cased = run('cased', ['--cased']);
+  assert.is(cased.status, 0, cased.stderr);
+  const uncased = run('uncased', []);
+  assert.is(uncased.status, 0, uncased.stderr);
+  const upper = (out: string) =>
+    readFileSync(join(d, out, 'vocab.txt'), 'utf8')
+      .split('\n')
+      .filter((t) => !/^\[[A-Z]+\]$/.test(t) && /\p{Lu}/u.test(t));
+  assert.ok(upper('cased').length > 10, `cased vocabulary has only ${upper('cased').length} pieces with capitals`);
+  assert.equal(upper('uncased'), []);
+  const config = JSON.parse(readFileSync(join(d, 'cased', 'tokenizer_config.json'), 'utf8')) as { do_lower_case?: boolean };
+  assert.is(config.do_lower_case, false);
+});
+
 test('a directory (recursively, .txt and .jsonl, in path order) and several files; more than half held back is refused', async () => {
   await buildCli();
   const d = dir();

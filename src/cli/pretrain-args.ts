@@ -85,6 +85,12 @@ export const PRETRAIN_FLAGS: Record<string, Flag> = {
     check: atLeast1,
     help: 'train a WordPiece vocabulary of this size on the training documents',
   },
+  cased: {
+    kind: 'boolean',
+    default: false,
+    onResume: 'fixed',
+    help: 'keep case and accents (BertTokenizer do_lower_case false): the vocabulary is trained and read cased',
+  },
   config: {
     kind: 'string',
     default: 'bert-tiny',

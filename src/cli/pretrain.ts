@@ -337,11 +337,11 @@ interface TrainingData {
 
 const warn = (line: string) => console.error(`bertgpu pretrain: ${line}`);
 
-async function readVocab(path: string): Promise<WordPieceTokenizer> {
+async function readVocab(path: string, cased: boolean): Promise<WordPieceTokenizer> {
   const text = await readFile(path, 'utf8').catch((e) => {
     throw new Error(`cannot read --vocab ${path}: ${e.message}`);
   });
-  return WordPieceTokenizer.fromVocabText(text);
+  return WordPieceTokenizer.fromVocabText(text, { lowercase: !cased }, path);
 }
 
 /** The corpus read whole: the last documents held back, instances created once. */
@@ -363,8 +363,8 @@ async function wholeCorpusData(values: PretrainValues, given: PretrainValues, se
   const evalDocs = split.eval;
 
   const tokenizer = values.vocab
-    ? await readVocab(values.vocab as string)
-    : trainWordPiece(trainDocs.flat(), { vocabSize: values['train-vocab'] as number });
+    ? await readVocab(values.vocab as string, values.cased as boolean)
+    : trainWordPiece(trainDocs.flat(), { vocabSize: values['train-vocab'] as number, lowercase: !values.cased });
   const mode = MODE[objective];
   const wholeWordMask = values['whole-word-mask'] as boolean;
   const dataset = new PretrainingDataset({
@@ -416,10 +416,10 @@ async function streamedCorpusData(values: PretrainValues, settings: DataSettings
     const mode = MODE[objective];
     const options = { mode, maxSeqLength: seq, seed, dupeFactor, masking, wholeWordMask: values['whole-word-mask'] as boolean };
     let tokenizer: WordPieceTokenizer;
-    if (values.vocab) tokenizer = await readVocab(values.vocab as string);
+    if (values.vocab) tokenizer = await readVocab(values.vocab as string, values.cased as boolean);
     else {
       const sample = corpus.sampleSentences(values['vocab-sample-bytes'] as number);
-      tokenizer = trainWordPiece(sample.sentences, { vocabSize: values['train-vocab'] as number });
+      tokenizer = trainWordPiece(sample.sentences, { vocabSize: values['train-vocab'] as number, lowercase: !values.cased });
       console.log(
         `vocabulary: ${tokenizer.vocab.length} WordPiece pieces trained on the ${sample.read.sentences} training sentences of ${sample.shards} of the ${corpus.shards.length} shards, spread over the corpus (${(sample.bytes / 1048576).toFixed(1)} MiB: --vocab-sample-bytes ${values['vocab-sample-bytes']} caps the bytes sampled)`,
       );
