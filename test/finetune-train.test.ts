@@ -287,4 +287,44 @@ test('frozen features: a scalar mix / the last four layers feed a new head; the 
   }
 });
 
+test('qa: maxAnswerLength bounds the spans of evaluation and predict (HF run_qa --max_answer_length)', async () => {
+  await device();
+  const task = bg.getTask('qa');
+  // the answer is always two words ("john smith"), so a model that learned it gives two-token spans
+  const rows = ['john smith lives in paris', 'the film was mary smith', 'a plot in paris was john smith', 'mary smith was a film'].map(
+    (context, i) => {
+      const answer = /(john|mary) smith/.exec(context)!;
+      return { id: `q${i}`, question: 'who ?', context, answers: { text: [answer[0]], answer_start: [answer.index] } };
+    },
+  );
+  const examples = task.read(jsonl(rows), 'qa.jsonl');
+  const spans = async (maxAnswerLength?: number) => {
+    // same seed, same data: the same trained weights, decoded with or without the bound
+    const model = tiny('bert', task);
+    const run = bg.finetune({
+      task: 'qa',
+      model,
+      tokenizer: tok,
+      train: examples,
+      eval: examples,
+      steps: 60,
+      batchSize: 4,
+      lr: 1e-2,
+      seed: 1,
+      maxAnswerLength,
+    });
+    await run.run();
+    const preds = (await run.predict(examples)) as bg.QaPrediction[];
+    const em = run.evals.at(-1)!.metrics.exact_match;
+    run.dispose();
+    model.dispose();
+    return { em, tokens: preds.map((p) => tok.encode(p.answer, null, { addSpecialTokens: false }).inputIds.length) };
+  };
+  const free = await spans();
+  assert.is(free.em, 100, `unbounded: exact match ${free.em}, spans of ${free.tokens} tokens`);
+  const bounded = await spans(1);
+  assert.ok(Math.max(...bounded.tokens) <= 1, `spans of ${bounded.tokens} tokens with maxAnswerLength 1`);
+  assert.is(bounded.em, 0, 'evaluation decodes with the bound too');
+});
+
 test.run();

@@ -89,6 +89,8 @@ export interface FineTuneOptions {
   maxGradNorm?: number;
   maxLength?: number;
   docStride?: number;
+  /** QA: the longest answer span in tokens, in evaluation and predict (HF run_qa's --max_answer_length; default 30). */
+  maxAnswerLength?: number;
   labelAllTokens?: boolean;
   seed?: number;
   logEvery?: number;
@@ -507,11 +509,12 @@ export class FineTuneRun {
       maxLength: o.maxLength,
       docStride: o.docStride,
       batchSize: o.batchSize,
+      maxAnswerLength: o.maxAnswerLength,
     });
   }
 
   private decodeContext(): DecodeContext {
-    return { labels: this.options.labels, tokenizer: this.options.tokenizer };
+    return { labels: this.options.labels, tokenizer: this.options.tokenizer, maxAnswerLength: this.options.maxAnswerLength };
   }
 
   private outputs(features: unknown[], labelled: boolean): Promise<{ outputs: FeatureOutput[]; loss: number }> {
