@@ -308,6 +308,11 @@ export async function runDemo({
           bow: Number(v.bow),
           beatsMajority: v.verdict !== 'fail',
           beatsBow: v.verdict === 'beats-both',
+          levelBow: v.verdict === 'level-bow',
+          pBow: Number(v.pBow),
+          pMajority: Number(v.pMajority),
+          onlyModel: Number(v.onlyModel),
+          onlyBow: Number(v.onlyBow),
           seconds: Number(v.seconds),
           source: await page.$eval('body', (b) => b.dataset.source),
           text: await text('#sentiment-verdict-text'),
@@ -411,7 +416,7 @@ async function main() {
     console.log(
       `fine-tuning (from ${s.source === 'stored' ? 'the model pre-trained above' : 'a fresh init'}, ${Math.round(s.seconds)} s): held-back yelp accuracy ${pct(s.accuracy)} vs majority class ${pct(s.majority)}` +
         ` (${s.beatsMajority ? 'beats it' : 'does NOT beat it'}) and bag-of-words logistic regression ${pct(s.bow)} on the same split` +
-        ` (${s.beatsBow ? 'beats it' : 'does not beat it in this budget'})`,
+        ` (${s.beatsBow ? 'beats it' : s.levelBow ? 'level with it: the gap is within chance' : 'below it'}; McNemar p = ${s.pBow.toPrecision(2)}, ${s.onlyModel} sentences only the model gets right, ${s.onlyBow} only the bag of words)`,
     );
   for (const [name, v] of [
     ['tagging', r.tagVerdict],

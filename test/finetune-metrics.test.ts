@@ -15,6 +15,7 @@ import {
   exactMatch,
   answerF1,
   squadScores,
+  mcnemar,
 } from '../src/finetune/metrics.js';
 
 const close = (a: number | null | undefined, b: number, what: string) =>
@@ -143,6 +144,22 @@ test('SQuAD EM / F1: token overlap; best over gold answers; v2 empty vs no-answe
   // max over golds: 'Broncos' matches the second gold exactly
   const v1 = squadScores(['Broncos'], [['Denver Broncos', 'Broncos']]);
   assert.equal(v1, { exact_match: 100, f1: 100, total: 1 });
+});
+
+test("McNemar exact: 10 only-first vs 2 only-second -> 2 * (C(12,0) + C(12,1) + C(12,2)) / 2^12 = 158 / 4096; equal counts -> 1; agreement ignored", () => {
+  const first = [...Array(10).fill(true), ...Array(2).fill(false), true, false];
+  const second = [...Array(10).fill(false), ...Array(2).fill(true), true, false];
+  const r = mcnemar(first, second);
+  assert.is(r.onlyFirst, 10);
+  assert.is(r.onlySecond, 2);
+  close(r.pValue, 158 / 4096, 'p');
+  close(mcnemar(second, first).pValue, 158 / 4096, 'p, swapped');
+  close(mcnemar([true, false, true], [false, true, true]).pValue, 1, 'p of 1 vs 1');
+  close(mcnemar([true, false], [true, false]).pValue, 1, 'p with no disagreement');
+  // 600 vs 400 disagreements, without overflow: SciPy's binomtest(400, 1000, 0.5).pvalue = 2.728464156065947e-10
+  const big = mcnemar([...Array(600).fill(true), ...Array(400).fill(false)], [...Array(600).fill(false), ...Array(400).fill(true)]);
+  assert.ok(Math.abs(big.pValue / 2.728464156065947e-10 - 1) < 1e-6, String(big.pValue));
+  assert.throws(() => mcnemar([true], []), /mcnemar: 1 predictions for 0 references/);
 });
 
 test('bad input: length mismatch, empty', () => {

@@ -15,6 +15,41 @@ export function accuracy<T>(preds: ArrayLike<T>, golds: ArrayLike<T>): number {
   return right / preds.length;
 }
 
+/** McNemar's exact test of two classifiers on the same examples. */
+export interface McNemarResult {
+  /** Examples only the first gets right. */
+  onlyFirst: number;
+  /** Examples only the second gets right. */
+  onlySecond: number;
+  /** Two-sided exact p-value: the binomial(onlyFirst + onlySecond, 1/2) tail (statsmodels' mcnemar(exact=True)). */
+  pValue: number;
+}
+
+/**
+ * Whether two classifiers scored on the same examples differ by more than chance: only the
+ * examples one gets right and the other wrong count. `firstRight[i]` / `secondRight[i]`: whether
+ * each got example i right.
+ */
+export function mcnemar(firstRight: ArrayLike<boolean>, secondRight: ArrayLike<boolean>): McNemarResult {
+  checkPaired('mcnemar', firstRight, secondRight);
+  let onlyFirst = 0;
+  let onlySecond = 0;
+  for (let i = 0; i < firstRight.length; i++) {
+    if (firstRight[i] && !secondRight[i]) onlyFirst++;
+    else if (!firstRight[i] && secondRight[i]) onlySecond++;
+  }
+  const n = onlyFirst + onlySecond;
+  const k = Math.min(onlyFirst, onlySecond);
+  // P(X <= k) for X ~ binomial(n, 1/2), summed in log space (n may be in the thousands)
+  let logChoose = 0;
+  let tail = 0;
+  for (let i = 0; i <= k; i++) {
+    if (i > 0) logChoose += Math.log((n - i + 1) / i);
+    tail += Math.exp(logChoose - n * Math.LN2);
+  }
+  return { onlyFirst, onlySecond, pValue: Math.min(1, 2 * tail) };
+}
+
 /** 2tp / (2tp + fp + fn); 0 when there is nothing to count (scikit-learn's zero_division). */
 function f1FromCounts(tp: number, fp: number, fn: number): number {
   const d = 2 * tp + fp + fn;

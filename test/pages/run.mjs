@@ -70,7 +70,19 @@ test('fine-tune page: sentiment from the stored model, both charts with points, 
   assert.ok(s.accuracyPoints >= 2, `accuracy chart points ${s.accuracyPoints}`);
   assert.ok(s.canvas[0] > 200 && s.canvas[1] > 100, String(s.canvas));
   for (const k of ['accuracy', 'majority', 'bow']) assert.ok(s[k] >= 0 && s[k] <= 1, `${k} ${s[k]}`);
-  assert.match(s.text, /held-back yelp accuracy \d+\.\d% vs majority class \d+\.\d% and bag of words \d+\.\d%/);
+  assert.match(s.text, /held-back yelp accuracy \d+\.\d% vs majority class \d+\.\d% and bag of words \d+\.\d% \(McNemar's exact test/);
+  // the wording follows the numbers: "beats" only above the baseline at p < 0.05, "level" within chance
+  const beatsMajority = s.accuracy > s.majority && s.pMajority < 0.05;
+  assert.is(s.beatsMajority, beatsMajority, s.text);
+  if (beatsMajority) {
+    assert.is(s.beatsBow, s.accuracy > s.bow && s.pBow < 0.05, s.text);
+    assert.is(s.levelBow, s.pBow >= 0.05, s.text);
+    assert.match(
+      s.text,
+      s.beatsBow ? /^Beats the majority class and the bag of words/ : s.levelBow ? /level with the bag of words/ : /below the bag of words/,
+    );
+  } else assert.match(s.text, /^Does not beat the majority class/);
+  assert.ok(s.pBow > 0 && s.pBow <= 1 && s.pMajority > 0 && s.pMajority <= 1, `${s.pBow} ${s.pMajority}`);
 });
 
 test('fine-tune page: each typed sentence gets a label and two probabilities that sum to 100%', () => {
