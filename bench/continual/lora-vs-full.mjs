@@ -6,7 +6,7 @@
 // share of the total, yelp accuracy after the last epoch, median step time, and the adapter's
 // file size (PEFT's two files) next to the full model's.
 //
-// Data: npm install --prefix /tmp/exp --no-save sentiment@5.0.2
+// Data: npm sentiment@5.0.2's fixtures (a devDependency: node_modules/sentiment/test/fixtures)
 // Usage: node bench/continual/lora-vs-full.mjs --lib .bench-out/continual/dist [--model .test-build-exp/runs/bert]
 //   [--limit 250] [--epochs 2] [--lr 1e-3] [--lora-lr 5e-3] [--json FILE]
 import { readFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ import { loadLib, machine, shuffled, table, writeJson } from '../finetune/common
 const { values: o } = parseArgs({
   options: {
     lib: { type: 'string', default: '.bench-out/continual/dist' },
-    data: { type: 'string', default: '/tmp/exp/node_modules/sentiment/test/fixtures' },
+    data: { type: 'string', default: 'node_modules/sentiment/test/fixtures' },
     model: { type: 'string', default: '.test-build-exp/runs/bert' },
     limit: { type: 'string', default: '250' },
     epochs: { type: 'string', default: '2' },
