@@ -744,7 +744,7 @@ async function trainQa(): Promise<void> {
     maxLength: 48,
     docStride: 16,
     // the answers are names of one or two words (whole tokens once added): longer spans are never right
-    maxAnswerLength: 4,
+    maxAnswerLength: 2,
     seed: s.seed,
     evalEvery: s.qaSteps,
     logEvery: Math.max(1, Math.floor(s.qaSteps / 6)),
