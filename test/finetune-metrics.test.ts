@@ -146,7 +146,7 @@ test('SQuAD EM / F1: token overlap; best over gold answers; v2 empty vs no-answe
   assert.equal(v1, { exact_match: 100, f1: 100, total: 1 });
 });
 
-test("McNemar exact: 10 only-first vs 2 only-second -> 2 * (C(12,0) + C(12,1) + C(12,2)) / 2^12 = 158 / 4096; equal counts -> 1; agreement ignored", () => {
+test('McNemar exact: 10 only-first vs 2 only-second -> 2 * (C(12,0) + C(12,1) + C(12,2)) / 2^12 = 158 / 4096; equal counts -> 1; agreement ignored', () => {
   const first = [...Array(10).fill(true), ...Array(2).fill(false), true, false];
   const second = [...Array(10).fill(false), ...Array(2).fill(true), true, false];
   const r = mcnemar(first, second);

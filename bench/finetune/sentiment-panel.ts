@@ -98,7 +98,7 @@ if (taptSteps > 0) {
   trainer.onLog = (r) => console.error(`tapt step ${r.step} loss ${r.loss.toFixed(3)}`);
   await trainer.run();
   const files = await bg.exportPretrained(pre);
-  x.weights = files['model.safetensors'];
+  x.weights = new Uint8Array(files['model.safetensors']);
   pre.dispose?.();
 }
 function tokenizerOld() {
