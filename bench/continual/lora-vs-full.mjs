@@ -8,7 +8,7 @@
 //
 // Data: npm sentiment@5.0.2's fixtures (a devDependency: node_modules/sentiment/test/fixtures)
 // Usage: node bench/continual/lora-vs-full.mjs --lib .bench-out/continual/dist [--model .test-build-exp/runs/bert]
-//   [--limit 250] [--epochs 2] [--lr 1e-3] [--lora-lr 5e-3] [--json FILE]
+//   [--limit 250] [--epochs 2] [--lr 1e-3] [--lora-lr 5e-3] [--r 8] [--targets query,value] [--json FILE]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadLib, machine, shuffled, table, writeJson } from '../finetune/common.mjs';
@@ -23,6 +23,8 @@ const { values: o } = parseArgs({
     batch: { type: 'string', default: '16' },
     lr: { type: 'string', default: '1e-3' },
     'lora-lr': { type: 'string', default: '5e-3' },
+    r: { type: 'string', default: '8' },
+    targets: { type: 'string', default: 'query,value' },
     'max-length': { type: 'string', default: '64' },
     seed: { type: 'string', default: '0' },
     json: { type: 'string' },
@@ -47,7 +49,7 @@ const rows = [];
 const runs = [];
 for (const [name, lr, lora] of [
   ['full', +o.lr, undefined],
-  ['lora', +o['lora-lr'], { r: 8, alpha: 16, dropout: 0, targetModules: ['query', 'value'] }],
+  ['lora', +o['lora-lr'], { r: +o.r, alpha: 2 * +o.r, dropout: 0, targetModules: o.targets.split(',') }],
 ]) {
   const { model, tokenizer } = await bg.taskModelFrom(o.model, 'cls', labels, { seed });
   const run = bg.finetune({ task: 'cls', model, tokenizer, train, labels, epochs, batchSize, lr, maxLength, seed, lora, logEvery: 10 });
@@ -72,7 +74,7 @@ for (const r of runs) {
   const files = r.name === 'lora' ? await r.run.adapterFiles() : await r.run.modelFiles();
   const bytes = Object.values(files).reduce((a, f) => a + f.byteLength, 0);
   rows.push({
-    run: r.name === 'lora' ? 'LoRA r=8 (query, value) + head' : 'full fine-tuning',
+    run: r.name === 'lora' ? `LoRA r=${o.r} (${o.targets.split(',').join(', ')}) + head` : 'full fine-tuning',
     lr: r.lr,
     'trainable parameters': `${r.trainable} of ${r.total} (${((100 * r.trainable) / r.total).toFixed(2)}%)`,
     'yelp accuracy': e.metrics.accuracy,
