@@ -439,6 +439,16 @@ test('predict shapes of regression, pair, choice and qa models (task from the ar
     assert.equal(Object.keys(a), ['answer', 'start', 'end', 'score']);
     assert.is([context, 'mary'][i].slice(a.start, a.end), a.answer);
   }
+  // --max-answer-length bounds the spans (HF run_qa's --max_answer_length)
+  const questions = ['where lives john ?', 'who ?', 'what film ?', 'where was mary ?'].map((question) => ({ question, context }));
+  const words = (extra: string[]) => {
+    const run = cli(['predict', '--model', qa, '--max-length', '16', ...extra], { input: jsonl(questions) });
+    assert.is(run.status, 0, run.stderr);
+    return lines(run.stdout).map((a) => a.answer.split(' ').length);
+  };
+  const free = words([]);
+  assert.ok(Math.max(...free) > 1, `unbounded answers of ${free} words: the bound below would not be tested`);
+  assert.ok(Math.max(...words(['--max-answer-length', '1'])) === 1, 'spans longer than one token with --max-answer-length 1');
   const ev = JSON.parse(
     cli([
       'evaluate',

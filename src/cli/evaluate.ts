@@ -35,14 +35,14 @@ export const command: CliCommand = {
 };
 
 async function evaluate(cmd: Command, io: Io): Promise<number> {
-  const o = cmd.opts<TaskModelFlags & { data: string; allowImpossible?: boolean }>();
+  const o = cmd.opts<TaskModelFlags & { data: string; allowImpossible?: boolean; maxAnswerLength?: number }>();
   checkTaskModelFlags(o);
   checkDataFile(o.data, '--data');
   const { text, source } = await readInput(o.data, io);
   return withTaskModel(o, async (tm) => {
     const task = inputTask(tm, o.task, text, source);
     const examples = task.read(text, source, { labelled: true });
-    const { loss, metrics } = await tm.evaluate(examples, { task, allowImpossible: o.allowImpossible });
+    const { loss, metrics } = await tm.evaluate(examples, { task, allowImpossible: o.allowImpossible, maxAnswerLength: o.maxAnswerLength });
     io.stdout.write(JSON.stringify({ ...metrics, loss }) + '\n');
     return 0;
   });

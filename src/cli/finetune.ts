@@ -113,6 +113,7 @@ interface Options {
   weightDecay: number;
   maxLength?: number;
   docStride?: number;
+  maxAnswerLength?: number;
   labelAllTokens?: boolean;
   seed: number;
   freezeEncoder?: boolean;
@@ -182,6 +183,11 @@ export const command: CliCommand = {
         .option(
           '--doc-stride <n>',
           'qa: tokens shared by consecutive context windows (default: 128, at most half of --max-length, as predict)',
+          intArg(1),
+        )
+        .option(
+          '--max-answer-length <n>',
+          'qa: the longest answer span in tokens when --eval is decoded (default: 30, as HF run_qa)',
           intArg(1),
         )
         .option('--label-all-tokens', 'tag: label every piece of a word, not only the first')
@@ -356,6 +362,7 @@ async function finetune(cmd: Command, io: Io): Promise<number> {
       accumulationSteps: o.accumulation,
       maxLength: o.maxLength,
       docStride: o.docStride ?? Math.min(128, Math.floor((o.maxLength ?? 384) / 2)),
+      maxAnswerLength: o.maxAnswerLength,
       labelAllTokens: o.labelAllTokens,
       seed: o.seed,
       logEvery: o.logEvery,

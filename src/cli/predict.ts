@@ -49,6 +49,7 @@ export function addTaskModelOptions(cmd: Command): Command {
     )
     .addOption(new Option('--task <name>', "the task (default: from the model's class or the adapter)").choices(TASK_NAMES))
     .option('--allow-impossible', 'qa: answer "" when no span beats the null answer (SQuAD v2.0)')
+    .option('--max-answer-length <n>', 'qa: the longest answer span in tokens (default: 30, as HF run_qa)', intArg(1))
     .option(
       '--max-length <n>',
       "tokens per sequence (default: a feature directory's max_length, else 128, qa 384; at most the model's positions)",
@@ -143,6 +144,7 @@ interface PredictOptions extends TaskModelFlags {
   input: string;
   topK?: number;
   allowImpossible?: boolean;
+  maxAnswerLength?: number;
   aggregation: AggregationStrategy;
 }
 
@@ -156,7 +158,12 @@ async function predict(cmd: Command, io: Io): Promise<number> {
       throw new UsageError(`--top-k applies to cls and pair models; this one is ${tm.task.name}`);
     const task = inputTask(tm, o.task, text, source);
     const examples = task.read(text, source, { labelled: false, plainText: ['cls', 'regression', 'tag'].includes(task.name) });
-    const preds = await tm.predict(examples, { task, aggregation: o.aggregation, allowImpossible: o.allowImpossible });
+    const preds = await tm.predict(examples, {
+      task,
+      aggregation: o.aggregation,
+      allowImpossible: o.allowImpossible,
+      maxAnswerLength: o.maxAnswerLength,
+    });
     writeJsonLines(
       io,
       preds.map((p, i) => shape(task.name, p, examples[i], o.topK)),
