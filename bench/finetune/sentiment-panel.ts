@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as bg from '../../src/index.js';
-import { addWords } from '../../demos/pages/finetune-data.js';
+import { addWords, repeatedWords } from '../../demos/pages/finetune-data.js';
 
 const { values: o } = parseArgs({
   options: Object.fromEntries(
@@ -40,9 +40,13 @@ const train = [...sample('imdb', 1, perFile), ...sample('amazon', 2, perFile)];
 const test = sample('yelp', 3, evalSize);
 const task = bg.getTask('cls');
 const read = (r: typeof train, s: string) => task.read(r.map((x) => JSON.stringify(x)).join('\n'), s);
-const counts = new Map<string, number>();
-for (const t of train) for (const w of t.text.toLowerCase().match(/\p{L}+/gu) ?? []) counts.set(w, (counts.get(w) ?? 0) + 1);
-const words = minCount > 0 ? [...counts].filter(([, c]) => c >= minCount).map(([w]) => w) : [];
+const words =
+  minCount > 0
+    ? repeatedWords(
+        train.map((e) => e.text),
+        minCount,
+      )
+    : [];
 const x = addWords(
   {
     vocab: readFileSync(`${dir}/vocab.txt`, 'utf8'),

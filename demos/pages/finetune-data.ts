@@ -143,3 +143,14 @@ export function addWords<W extends Uint8Array | null>(
   out[key] = { data, shape: [V + added.length, H] };
   return { vocab, config: resized, weights: bg.writeSafetensors(out, { format: 'pt' }) as W, added };
 }
+
+/**
+ * The words (runs of letters, lower-cased) seen at least `min` times in these texts: the sentiment
+ * panel's added tokens. Words seen once are mostly names and typos; adding them too (2627 words
+ * rather than 991) left the held-back yelp accuracy at 63.6% against 68.2% (2 epochs, Node).
+ */
+export function repeatedWords(texts: string[], min: number): string[] {
+  const counts = new Map<string, number>();
+  for (const t of texts) for (const w of t.toLowerCase().match(/\p{L}+/gu) ?? []) counts.set(w, (counts.get(w) ?? 0) + 1);
+  return [...counts].filter(([, c]) => c >= min).map(([w]) => w);
+}

@@ -26,7 +26,7 @@ import {
 } from './common.js';
 import { chart, line, DOTS, DASHED } from './charts.js';
 import { load, MODEL_KEY, type StoredModel } from './store.js';
-import { tagCorpus, qaCorpus, namesIn, addWords, TAG_COLOURS, TAG_NAMES } from './finetune-data.js';
+import { tagCorpus, qaCorpus, namesIn, addWords, repeatedWords, TAG_COLOURS, TAG_NAMES } from './finetune-data.js';
 
 interface Settings {
   source: 'stored' | 'fresh';
@@ -263,17 +263,6 @@ function withWords(b: Base, words: string[]): Base & { added: string[] } {
     config: { ...b.config, vocab_size: b.config.vocab_size + x.added.length },
     added: x.added,
   };
-}
-
-/**
- * The words (runs of letters, lower-cased) seen at least `min` times in these texts: the sentiment
- * panel's added tokens. Words seen once are mostly names and typos; adding them too (2627 words
- * rather than 991) left the held-back yelp accuracy at 63.6% against 68.2% (2 epochs, Node).
- */
-function repeatedWords(texts: string[], min: number): string[] {
-  const counts = new Map<string, number>();
-  for (const t of texts) for (const w of t.toLowerCase().match(/\p{L}+/gu) ?? []) counts.set(w, (counts.get(w) ?? 0) + 1);
-  return [...counts].filter(([, c]) => c >= min).map(([w]) => w);
 }
 
 /** The task class on the base: its encoder loaded (or fresh), a fresh head for the task's labels. */
