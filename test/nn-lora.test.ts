@@ -15,6 +15,9 @@ import { compareOutputs } from './golden.js';
 
 const BASE = 'test/fixtures/models/BertForSequenceClassification';
 const LORA = 'test/fixtures/lora/BertForSequenceClassification';
+const TOKENS = 'test/fixtures/lora/BertForSequenceClassification-tokens';
+const TOKEN_IDS = [52, 7, 0, 95, 98]; // gen.py's: 52 twice in the inputs, 0 the padding id, 98 absent
+const DELTA_KEY = 'base_model.model.bert.embeddings.word_embeddings.token_adapter.trainable_tokens_delta';
 
 function tensors(path: string) {
   return bg.readSafetensors(readFileSync(path), path).tensors;
@@ -65,6 +68,26 @@ const PEFT_KEYS: [string, number[]][] = [
   ['base_model.model.classifier.weight', [3, 32]],
 ];
 
+/** The fixture adapter in `dir` on the base: logits, loss and the trainable tensors' gradients vs torch's. */
+async function againstTorch(dir: string) {
+  const model = await base();
+  const lora = new LoraModel(model, null);
+  lora.loadAdapter(adapterFiles(dir), 'default', dir);
+  model.eval();
+  const out = model.forward(inputs());
+  out.loss!.backward();
+  const actual = new Map<string, { data: Float32Array; shape: number[] }>();
+  actual.set('logits', { data: (await out.logits!.toArray()) as Float32Array, shape: out.logits!.shape });
+  actual.set('loss', { data: (await out.loss!.toArray()) as Float32Array, shape: [] });
+  for (const [key, t] of lora.trainableParameters())
+    actual.set(`grad.${key}`, { data: (await t.grad!.toArray()) as Float32Array, shape: t.shape });
+  const expected = new Map(
+    [...tensors(join(dir, 'outputs.safetensors'))].map(([k, v]) => [k, { data: v.data as Float32Array, shape: v.shape }]),
+  );
+  compareOutputs(dir, actual, expected, {});
+  return { model, lora, actual, expected };
+}
+
 test('the torch fixture is in PEFT layout: keys and shapes as PEFT writes them', () => {
   const keys = [...tensors(join(LORA, 'adapter_model.safetensors'))].map(([k, t]) => [k, t.shape]).sort();
   assert.equal(keys, PEFT_KEYS);
@@ -76,21 +99,7 @@ test('the torch fixture is in PEFT layout: keys and shapes as PEFT writes them',
 });
 
 test('LoRA forward and the gradients of lora_A, lora_B and the saved classifier match PyTorch (PEFT math)', async () => {
-  const model = await base();
-  const lora = new LoraModel(model, null);
-  lora.loadAdapter(adapterFiles(), 'default', LORA);
-  model.eval();
-  const out = model.forward(inputs());
-  out.loss!.backward();
-  const actual = new Map<string, { data: Float32Array; shape: number[] }>();
-  actual.set('logits', { data: (await out.logits!.toArray()) as Float32Array, shape: out.logits!.shape });
-  actual.set('loss', { data: (await out.loss!.toArray()) as Float32Array, shape: [] });
-  for (const [key, t] of lora.trainableParameters())
-    actual.set(`grad.${key}`, { data: (await t.grad!.toArray()) as Float32Array, shape: t.shape });
-  const expected = new Map(
-    [...tensors(join(LORA, 'outputs.safetensors'))].map(([k, v]) => [k, { data: v.data as Float32Array, shape: v.shape }]),
-  );
-  compareOutputs('lora', actual, expected, {});
+  const { model, lora } = await againstTorch(LORA);
   // the frozen base got no gradient at all
   for (const [name, p] of model.namedParameters()) if (!name.startsWith('classifier.')) assert.is(p.grad, null, `${name} has a gradient`);
   lora.dispose();
@@ -246,6 +255,82 @@ test('adapter_config.json errors name the file and the field', () => {
   );
   assert.throws(() => parseAdapterConfig(enc({ ...good, use_dora: true })), /DoRA is not supported/);
   assert.throws(() => parseAdapterConfig(new TextEncoder().encode('{'), 'a.json'), /a.json: not JSON/);
+});
+
+test("trainable token rows (PEFT's trainable_token_indices) match PyTorch: forward, the rows' gradient (padding row's zero), A, B, head", async () => {
+  const keys = [...tensors(join(TOKENS, 'adapter_model.safetensors'))].map(([k, t]) => [k, t.shape]).sort();
+  assert.equal(keys, [...PEFT_KEYS, [DELTA_KEY, [5, 32]]].sort());
+  const { model, lora, actual, expected } = await againstTorch(TOKENS);
+  assert.equal(lora.trainableParameters().find(([k]) => k === DELTA_KEY)![1].shape, [5, 32]);
+  const g = actual.get(`grad.${DELTA_KEY}`)!.data;
+  const rowNorm = (k: number) => Math.hypot(...g.slice(k * 32, (k + 1) * 32));
+  assert.ok(rowNorm(0) > 0 && rowNorm(1) > 0 && rowNorm(3) > 0, 'rows of ids in the inputs get a gradient');
+  assert.is(rowNorm(2), 0, 'the padding row: no gradient, as F.embedding(padding_idx)');
+  assert.is(rowNorm(4), 0, 'an id absent from the inputs: no gradient');
+  // the torch logits differ from the same adapter without the token rows: the replacement shows
+  const plain = new Map([...tensors(join(LORA, 'outputs.safetensors'))]).get('logits')!.data;
+  assert.ok(
+    expected.get('logits')!.data.some((v, i) => Math.abs(v - plain[i]) > 1e-3),
+    'the fixture tests the rows',
+  );
+  for (const [name, p] of model.namedParameters()) if (!name.startsWith('classifier.')) assert.is(p.grad, null, `${name} has a gradient`);
+  lora.dispose();
+  model.dispose();
+});
+
+test('trainable token rows: the base starts unchanged; merge() writes the rows into the embedding, unmerge() restores it; save -> load is bit-exact', async () => {
+  const model = await base();
+  const before = await logits(model);
+  const word = model.namedParameters().find(([n]) => n === 'bert.embeddings.word_embeddings.weight')![1];
+  const w0 = await word.toArray();
+  const fresh = new LoraModel(model, { r: 4, taskType: 'SEQ_CLS', trainableTokenIndices: TOKEN_IDS, seed: 3 });
+  assert.equal(await logits(model), before, "PEFT's init: the rows start as the base's, so the model is the base model");
+  const config = JSON.parse(new TextDecoder().decode((await fresh.saveAdapter())['adapter_config.json']));
+  assert.equal(config.trainable_token_indices, TOKEN_IDS);
+  fresh.dispose();
+
+  const lora = new LoraModel(model, null);
+  lora.loadAdapter(adapterFiles(TOKENS));
+  const unmerged = await logits(model);
+  lora.merge();
+  const merged = await logits(model);
+  const scale = Math.max(...unmerged.map(Math.abs));
+  unmerged.forEach((v, i) => assert.ok(Math.abs(v - merged[i]) <= 1e-5 * scale, `logit ${i}: ${merged[i]} vs ${v}`));
+  const delta = tensors(join(TOKENS, 'adapter_model.safetensors')).get(DELTA_KEY)!.data;
+  const w1 = await word.toArray();
+  for (let v = 0; v < 99; v++) {
+    const k = TOKEN_IDS.indexOf(v);
+    const want = k < 0 ? w0.slice(v * 32, (v + 1) * 32) : delta.slice(k * 32, (k + 1) * 32);
+    assert.equal([...w1.slice(v * 32, (v + 1) * 32)], [...want], `merged row ${v}`);
+  }
+  lora.unmerge();
+  assert.equal([...(await word.toArray())], [...w0], 'unmerge() restores the rows bit for bit');
+
+  const files = await lora.saveAdapter();
+  const saved = bg.readSafetensors(files['adapter_model.safetensors']).tensors;
+  assert.equal([...saved.get(DELTA_KEY)!.data], [...delta]);
+  const other = await base();
+  const again = new LoraModel(other, null);
+  again.loadAdapter(files, 'reloaded');
+  assert.equal(await logits(other), unmerged, 'the reloaded adapter gives the same logits bit for bit');
+  again.disableAdapters();
+  assert.equal(await logits(other), before, 'disabled: the base rows again');
+  assert.throws(
+    () => again.addAdapter('bad', { trainableTokenIndices: [3, 99] }),
+    /trainable_token_indices for bert.embeddings.word_embeddings must be token ids in \[0, 99\), got an array of 2 \(e.g. 99\)/,
+  );
+  assert.throws(() => again.addAdapter('bad2', { trainableTokenIndices: { nope: [1] } }), /'nope' matches no embedding of the model/);
+  assert.throws(() => again.addAdapter('bad3', { trainableTokenIndices: [4, 4] }), /repeat a token id/);
+  const enc = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
+  const good = JSON.parse(readFileSync(join(TOKENS, 'adapter_config.json'), 'utf8'));
+  assert.throws(
+    () => parseAdapterConfig(enc({ ...good, trainable_token_indices: [1.5] }), 'x/adapter_config.json'),
+    /x\/adapter_config.json: trainable_token_indices must be null, a list of token ids/,
+  );
+  lora.dispose();
+  again.dispose();
+  model.dispose();
+  other.dispose();
 });
 
 test.run();

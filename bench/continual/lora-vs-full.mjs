@@ -8,7 +8,8 @@
 //
 // Data: npm sentiment@5.0.2's fixtures (a devDependency: node_modules/sentiment/test/fixtures)
 // Usage: node bench/continual/lora-vs-full.mjs --lib .bench-out/continual/dist [--model .test-build-exp/runs/bert]
-//   [--limit 250] [--epochs 2] [--lr 1e-3] [--lora-lr 5e-3] [--r 8] [--targets query,value] [--json FILE]
+//   [--limit 250] [--epochs 2] [--lr 1e-3] [--lora-lr 5e-3] [--r 8] [--targets query,value]
+//   [--modules-to-save word_embeddings] [--json FILE]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadLib, machine, shuffled, table, writeJson } from '../finetune/common.mjs';
@@ -25,6 +26,8 @@ const { values: o } = parseArgs({
     'lora-lr': { type: 'string', default: '5e-3' },
     r: { type: 'string', default: '8' },
     targets: { type: 'string', default: 'query,value' },
+    // PEFT modules_to_save beyond the head, e.g. word_embeddings (trained in full, saved with the adapter)
+    'modules-to-save': { type: 'string', default: '' },
     'max-length': { type: 'string', default: '64' },
     seed: { type: 'string', default: '0' },
     json: { type: 'string' },
@@ -47,9 +50,11 @@ await bg.init();
 const rt = bg.runtime();
 const rows = [];
 const runs = [];
+const extraSaved = o['modules-to-save'] ? o['modules-to-save'].split(',') : [];
+const saveModules = extraSaved.length ? { modulesToSave: ['classifier', ...extraSaved] } : {};
 for (const [name, lr, lora] of [
   ['full', +o.lr, undefined],
-  ['lora', +o['lora-lr'], { r: +o.r, alpha: 2 * +o.r, dropout: 0, targetModules: o.targets.split(',') }],
+  ['lora', +o['lora-lr'], { r: +o.r, alpha: 2 * +o.r, dropout: 0, targetModules: o.targets.split(','), ...saveModules }],
 ]) {
   const { model, tokenizer } = await bg.taskModelFrom(o.model, 'cls', labels, { seed });
   const run = bg.finetune({ task: 'cls', model, tokenizer, train, labels, epochs, batchSize, lr, maxLength, seed, lora, logEvery: 10 });
@@ -74,7 +79,10 @@ for (const r of runs) {
   const files = r.name === 'lora' ? await r.run.adapterFiles() : await r.run.modelFiles();
   const bytes = Object.values(files).reduce((a, f) => a + f.byteLength, 0);
   rows.push({
-    run: r.name === 'lora' ? `LoRA r=${o.r} (${o.targets.split(',').join(', ')}) + head` : 'full fine-tuning',
+    run:
+      r.name === 'lora'
+        ? `LoRA r=${o.r} (${o.targets.split(',').join(', ')}) + head${extraSaved.map((m) => ` + ${m}`).join('')}`
+        : 'full fine-tuning',
     lr: r.lr,
     'trainable parameters': `${r.trainable} of ${r.total} (${((100 * r.trainable) / r.total).toFixed(2)}%)`,
     'yelp accuracy': e.metrics.accuracy,

@@ -5,14 +5,18 @@
 // initialises them. The base model is frozen (requiresGrad = false), so its weights get no
 // gradient kernels at all; `modules_to_save` (the task head) are trained in full and saved with
 // the adapter. Several named adapters can sit on one base; one is active per call.
+// PEFT's `trainable_token_indices` (TrainableTokensLayer) trains chosen rows of an embedding, such
+// as the tokens a user added to the vocabulary, with the rest of it frozen: the rows' values are
+// replaced (not offset) by the trained ones.
 // Files: adapter_config.json + adapter_model.safetensors with keys
-// `base_model.model.<module>.lora_A.weight` / `.lora_B.weight` and `base_model.model.<module>.<param>`
-// for saved modules (PEFT's get_peft_model_state_dict, the adapter name removed).
+// `base_model.model.<module>.lora_A.weight` / `.lora_B.weight`, `base_model.model.<module>.<param>`
+// for saved modules and `base_model.model.<embedding>.token_adapter.trainable_tokens_delta` [rows, dim]
+// for trained token rows (PEFT's get_peft_model_state_dict, the adapter name removed).
 import { Tensor, noGrad, shapeStr } from '../tensor.js';
 import { runtime } from '../runtime.js';
 import * as ops from '../ops/index.js';
 import { Generator } from '../ops/creation.js';
-import { Linear, Module, type LinearAdapter } from './module.js';
+import { Embedding, Linear, Module, type EmbeddingAdapter, type LinearAdapter } from './module.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 
 /** PEFT's task types that this library's task models map to. */
@@ -34,6 +38,12 @@ export interface LoraOptions {
   modulesToSave?: string[];
   /** Scale by alpha / sqrt(r) instead of alpha / r. */
   useRslora?: boolean;
+  /**
+   * PEFT `trainable_token_indices`: embedding rows trained (and saved) with the adapter, the rest
+   * of the embedding frozen. A list names rows of the input word embeddings; an object maps
+   * embedding module names (matched as targetModules lists are) to their rows.
+   */
+  trainableTokenIndices?: number[] | Record<string, number[]>;
   taskType?: PeftTaskType;
   baseModelNameOrPath?: string | null;
   /** Seed of lora_A's initialisation and of the adapter's dropout. */
@@ -53,6 +63,7 @@ export interface AdapterConfig {
   base_model_name_or_path: string | null;
   fan_in_fan_out: false;
   use_rslora: boolean;
+  trainable_token_indices: number[] | Record<string, number[]> | null;
   inference_mode: boolean;
   init_lora_weights: boolean;
   use_dora: false;
@@ -78,6 +89,15 @@ interface LayerWeights {
   B: Tensor;
 }
 
+/** One embedding's trained rows: `delta` holds their values (PEFT's name), `original` the base's. */
+interface TokenRows {
+  indices: number[];
+  delta: Tensor;
+  original: Tensor;
+  /** Token id -> 1 + its position in `indices`, 0 for rows not trained. */
+  slot: Int32Array;
+}
+
 interface Adapter {
   config: AdapterConfig;
   scaling: number;
@@ -86,6 +106,48 @@ interface Adapter {
   layers: Map<string, LayerWeights>;
   /** This adapter's copy of each saved module's parameters (path.param -> tensor). */
   saved: Map<string, Tensor>;
+  /** Per embedding path with trained token rows. */
+  tokens: Map<string, TokenRows>;
+}
+
+const TOKENS_KEY = 'token_adapter.trainable_tokens_delta';
+
+/** y with the rows of `values` where `ids` hit a trained row (values[k] for id indices[k]). */
+function replaceRows(ids: Int32Array, shape: number[], y: Tensor, rows: TokenRows, values: Tensor, paddingIdx?: number): Tensor {
+  const slots = new Int32Array(ids.length);
+  for (let i = 0; i < ids.length; i++) slots[i] = ids[i] < rows.slot.length ? rows.slot[ids[i]] : 0;
+  if (!slots.some((v) => v > 0)) return y;
+  const slotsT = Tensor.fromData(slots, shape, 'i32');
+  const hit = Tensor.fromData(
+    slots.map((v) => (v > 0 ? 1 : 0)),
+    [...shape, 1],
+    'i32',
+  );
+  const zero = ops.zeros([1, values.shape[1]]);
+  const table = ops.concat([zero, values], 0); // row 0: what ids of untrained rows pick (discarded)
+  // as F.embedding(padding_idx) in PEFT's forward: the padding row's value is used, its gradient is not
+  const paddingSlot = paddingIdx !== undefined && paddingIdx < rows.slot.length ? rows.slot[paddingIdx] : 0;
+  const picked = ops.embedding(table, slotsT, paddingSlot > 0 ? paddingSlot : undefined);
+  const out = ops.where(hit, picked, y);
+  for (const t of [slotsT, hit, zero, table, picked, y]) t.dispose();
+  return out;
+}
+
+/** PEFT's TrainableTokensLayer.forward: the active adapter's trained rows replace the base's. */
+class TokenLayer implements EmbeddingAdapter {
+  constructor(
+    readonly owner: LoraModel,
+    readonly path: string,
+  ) {}
+  apply(embedding: Embedding, ids: Tensor, y: Tensor): Tensor {
+    const rows = this.owner.activeForward()?.tokens.get(this.path);
+    if (!rows) return y;
+    if (!ids.hostData)
+      throw new Error(
+        `lora: ${this.path} trains token rows and needs its ids known on the CPU (made from data), got ids ${shapeStr(ids.shape)} computed on the GPU`,
+      );
+    return replaceRows(ids.hostData, ids.shape, y, rows, rows.delta, embedding.paddingIdx);
+  }
 }
 
 /** What a targeted Linear adds: the active adapter's B(A(dropout(x))) * scaling. */
@@ -124,6 +186,7 @@ function check(cond: boolean, message: string): void {
 export class LoraModel {
   private readonly adapters = new Map<string, Adapter>();
   private readonly hooks = new Map<string, Linear>();
+  private readonly tokenHooks = new Map<string, Embedding>();
   /** The saved modules' parameters as the base model had them (used while adapters are disabled). */
   private readonly original = new Map<string, Tensor>();
   private active: string | null = null;
@@ -156,6 +219,31 @@ export class LoraModel {
 
   private linears(): [string, Linear][] {
     return this.model.namedModules().filter((e): e is [string, Linear] => e[1] instanceof Linear);
+  }
+
+  /** [path, embedding, rows] for trainable_token_indices (a list: the input word embeddings). */
+  private tokenTargets(spec: number[] | Record<string, number[]>): [string, Embedding, number[]][] {
+    const embeddings = this.model.namedModules().filter((e): e is [string, Embedding] => e[1] instanceof Embedding);
+    const pairs: [string, number[]][] = Array.isArray(spec) ? [['word_embeddings', spec]] : Object.entries(spec);
+    const out: [string, Embedding, number[]][] = [];
+    for (const [name, indices] of pairs) {
+      const found = embeddings.filter(([path]) => matches(path, [name]));
+      check(
+        found.length > 0,
+        `trainable_token_indices: '${name}' matches no embedding of the model (embeddings: ${embeddings.map(([p]) => p).join(', ')})`,
+      );
+      for (const [path, emb] of found) {
+        check(
+          Array.isArray(indices) && indices.length > 0 && indices.every((i) => Number.isInteger(i) && i >= 0 && i < emb.num),
+          `trainable_token_indices for ${path} must be token ids in [0, ${emb.num}), got ${describe(indices)}${
+            Array.isArray(indices) ? ` (e.g. ${indices.find((i) => !(Number.isInteger(i) && i >= 0 && i < emb.num))})` : ''
+          }`,
+        );
+        check(new Set(indices).size === indices.length, `trainable_token_indices for ${path} repeat a token id`);
+        out.push([path, emb, indices]);
+      }
+    }
+    return out;
   }
 
   /** Outermost modules whose path matches a modules_to_save name (PEFT wraps those, not their children). */
@@ -208,6 +296,7 @@ export class LoraModel {
       base_model_name_or_path: options.baseModelNameOrPath ?? null,
       fan_in_fan_out: false,
       use_rslora: !!options.useRslora,
+      trainable_token_indices: options.trainableTokenIndices ?? null,
       inference_mode: false,
       init_lora_weights: true,
       use_dora: false,
@@ -232,6 +321,7 @@ export class LoraModel {
       dropout: new Generator((options.seed ?? 0) + 1),
       layers: new Map(),
       saved: new Map(),
+      tokens: new Map(),
     };
     for (const [path, linear] of targets) {
       const bound = 1 / Math.sqrt(linear.inFeatures);
@@ -244,6 +334,22 @@ export class LoraModel {
         check(!linear.adapter, `${path} already has an adapter of another kind`);
         linear.adapter = new LoraLayer(this, path);
         this.hooks.set(path, linear);
+      }
+    }
+    for (const [path, emb, indices] of config.trainable_token_indices ? this.tokenTargets(config.trainable_token_indices) : []) {
+      const slot = new Int32Array(emb.num);
+      indices.forEach((id, k) => (slot[id] = k + 1));
+      const ids = Tensor.fromData(Int32Array.from(indices), [indices.length], 'i32');
+      // PEFT's init: the rows' current values (init_weights = true)
+      const original = noGrad(() => ops.indexSelect(emb.weight, 0, ids)).keep();
+      ids.dispose();
+      const delta = copyOf(original);
+      delta.name = `${path}.${TOKENS_KEY}`;
+      adapter.tokens.set(path, { indices: [...indices], delta: delta.setRequiresGrad(), original, slot });
+      if (!this.tokenHooks.has(path)) {
+        check(!emb.adapter, `${path} already has an adapter of another kind`);
+        emb.adapter = new TokenLayer(this, path);
+        this.tokenHooks.set(path, emb);
       }
     }
     for (const [key, t] of this.liveSavedParams(adapter)) {
@@ -266,7 +372,10 @@ export class LoraModel {
     this.active = name;
     this.disabled = false;
     this.loadHeads(next!.saved, true);
-    for (const [n, a] of this.adapters) for (const w of a.layers.values()) w.A.requiresGrad = w.B.requiresGrad = n === name;
+    for (const [n, a] of this.adapters) {
+      for (const w of a.layers.values()) w.A.requiresGrad = w.B.requiresGrad = n === name;
+      for (const t of a.tokens.values()) t.delta.requiresGrad = n === name;
+    }
   }
 
   /** The base model alone (PEFT's `disable_adapter` context): no adapter term, original heads. */
@@ -312,6 +421,7 @@ export class LoraModel {
     const a = this.adapters.get(this.active!)!;
     const out: [string, Tensor][] = [];
     for (const [path, w] of a.layers) out.push([`${PREFIX}${path}.lora_A.weight`, w.A], [`${PREFIX}${path}.lora_B.weight`, w.B]);
+    for (const [path, t] of a.tokens) out.push([`${PREFIX}${path}.${TOKENS_KEY}`, t.delta]);
     for (const [key, t] of this.liveSavedParams(a)) out.push([`${PREFIX}${key}`, t]);
     return out;
   }
@@ -342,6 +452,14 @@ export class LoraModel {
         delta.dispose();
         next.dispose();
       }
+      // token rows are replaced: merged, the weight holds the trained rows; unmerged, the base's
+      for (const [path, rows] of a.tokens) {
+        const emb = this.tokenHooks.get(path)!;
+        const all = Int32Array.from({ length: emb.num }, (_, i) => i);
+        const next = replaceRows(all, [emb.num], copyOf(emb.weight), rows, sign === 1 ? rows.delta : rows.original);
+        copyInto(next, emb.weight);
+        next.dispose();
+      }
     });
   }
 
@@ -351,8 +469,7 @@ export class LoraModel {
    */
   mergeAndUnload(): Module {
     if (this.merged === null) this.merge();
-    for (const linear of this.hooks.values()) linear.adapter = null;
-    this.hooks.clear();
+    this.unhook();
     for (const [, p] of this.model.namedParameters()) p.requiresGrad = true;
     this.disposeAdapters();
     return this.model;
@@ -371,6 +488,8 @@ export class LoraModel {
       tensors[`${PREFIX}${path}.lora_A.weight`] = { data: (await w.A.toArray()) as Float32Array, shape: w.A.shape };
       tensors[`${PREFIX}${path}.lora_B.weight`] = { data: (await w.B.toArray()) as Float32Array, shape: w.B.shape };
     }
+    for (const [path, t] of a!.tokens)
+      tensors[`${PREFIX}${path}.${TOKENS_KEY}`] = { data: (await t.delta.toArray()) as Float32Array, shape: t.delta.shape };
     for (const [key, t] of a!.saved) tensors[`${PREFIX}${key}`] = { data: (await t.toArray()) as Float32Array, shape: t.shape };
     const config = { ...a!.config, inference_mode: true };
     return {
@@ -395,12 +514,14 @@ export class LoraModel {
       targetModules: config.target_modules,
       modulesToSave: config.modules_to_save ?? [],
       useRslora: config.use_rslora,
+      trainableTokenIndices: config.trainable_token_indices ?? undefined,
       taskType: config.task_type ?? undefined,
       baseModelNameOrPath: config.base_model_name_or_path,
     });
     const a = this.adapters.get(name)!;
     const expected = new Map<string, Tensor>();
     for (const [path, w] of a.layers) expected.set(`${PREFIX}${path}.lora_A.weight`, w.A).set(`${PREFIX}${path}.lora_B.weight`, w.B);
+    for (const [path, t] of a.tokens) expected.set(`${PREFIX}${path}.${TOKENS_KEY}`, t.delta);
     for (const [key, t] of a.saved) expected.set(`${PREFIX}${key}`, t);
     const where = `${source}/adapter_model.safetensors`;
     for (const [key, t] of file.tensors) {
@@ -434,6 +555,11 @@ export class LoraModel {
           t.dispose();
         }
       for (const t of a.saved.values()) t.dispose();
+      for (const t of a.tokens.values()) {
+        t.delta.zeroGrad();
+        t.delta.dispose();
+        t.original.dispose();
+      }
     }
     for (const t of this.original.values()) t.dispose();
     this.adapters.clear();
@@ -443,9 +569,15 @@ export class LoraModel {
 
   /** Frees the adapters (the base model stays). */
   dispose(): void {
-    for (const linear of this.hooks.values()) linear.adapter = null;
-    this.hooks.clear();
+    this.unhook();
     this.disposeAdapters();
+  }
+
+  private unhook(): void {
+    for (const linear of this.hooks.values()) linear.adapter = null;
+    for (const emb of this.tokenHooks.values()) emb.adapter = null;
+    this.hooks.clear();
+    this.tokenHooks.clear();
   }
 }
 
@@ -476,6 +608,10 @@ export function parseAdapterConfig(bytes: Uint8Array | undefined, source = 'adap
   for (const f of ['rank_pattern', 'alpha_pattern'] as const)
     if (c[f] && Object.keys(c[f]).length) throw bad(f, 'empty (per-layer ranks are not supported)');
   if (c.layers_to_transform != null) throw bad('layers_to_transform', 'null');
+  const tokens = c.trainable_token_indices;
+  const ids = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((i) => Number.isInteger(i) && i >= 0);
+  if (tokens != null && !(ids(tokens) || (typeof tokens === 'object' && !Array.isArray(tokens) && Object.values(tokens).every(ids))))
+    throw bad('trainable_token_indices', 'null, a list of token ids or an object of module name -> token ids');
   if (c.task_type != null && !(c.task_type in TASK_HEADS)) throw bad('task_type', `one of ${Object.keys(TASK_HEADS).join(', ')} or null`);
   return {
     peft_type: 'LORA',
@@ -489,6 +625,7 @@ export function parseAdapterConfig(bytes: Uint8Array | undefined, source = 'adap
     base_model_name_or_path: c.base_model_name_or_path ?? null,
     fan_in_fan_out: false,
     use_rslora: !!c.use_rslora,
+    trainable_token_indices: tokens ?? null,
     inference_mode: !!c.inference_mode,
     init_lora_weights: c.init_lora_weights !== false,
     use_dora: false,

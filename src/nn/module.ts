@@ -142,6 +142,11 @@ export interface LinearAdapter {
   apply(linear: Linear, x: Tensor, y: Tensor): Tensor;
 }
 
+/** Something that rewrites an Embedding's output (PEFT's trainable tokens): y' = adapter.apply(embedding, ids, y). */
+export interface EmbeddingAdapter {
+  apply(embedding: Embedding, ids: Tensor, y: Tensor): Tensor;
+}
+
 export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
@@ -168,6 +173,8 @@ export class Linear extends Module {
 
 export class Embedding extends Module {
   weight: Tensor;
+  /** Set by src/nn/lora.ts on an embedding whose adapter trains some of its rows. */
+  adapter: EmbeddingAdapter | null = null;
   constructor(
     readonly num: number,
     readonly dim: number,
@@ -184,7 +191,8 @@ export class Embedding extends Module {
     }
   }
   forward(ids: Tensor): Tensor {
-    return ops.embedding(this.weight, ids, this.paddingIdx);
+    const y = ops.embedding(this.weight, ids, this.paddingIdx);
+    return this.adapter ? this.adapter.apply(this, ids, y) : y;
   }
 }
 
