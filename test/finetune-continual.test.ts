@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as bg from '../src/index.js';
-import { assertClose, device, rng } from './helpers.js';
+import { assertClose, device, rng, tinyBertConfig } from './helpers.js';
 import { buildCli, cli } from './cli-helpers.js';
 
 const VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'good', 'bad', 'great', 'awful', 'film', 'plot', 'the', 'a', 'was', 'meal'];
@@ -56,18 +56,7 @@ const DATA = {
 async function modelDir(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'continual-model-'));
   const labels = cls.labelSet!(cls.read(DATA.film.train, 'film.jsonl'));
-  const config = bg.bertConfig({
-    vocab_size: VOCAB.length,
-    hidden_size: 16,
-    num_hidden_layers: 1,
-    num_attention_heads: 2,
-    intermediate_size: 32,
-    max_position_embeddings: 32,
-    initializer_range: 0.2,
-    hidden_dropout_prob: 0,
-    attention_probs_dropout_prob: 0,
-    ...cls.configFields(labels),
-  });
+  const config = tinyBertConfig({ vocab_size: VOCAB.length, ...cls.configFields(labels) });
   const model = bg.createModel('BertForSequenceClassification', config, { generator: new bg.Generator(5) });
   for (const [name, bytes] of Object.entries(await bg.exportPretrained(model, tok))) writeFileSync(join(dir, name), bytes);
   model.dispose();

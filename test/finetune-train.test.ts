@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as bg from '../src/index.js';
-import { device, rng } from './helpers.js';
+import { device, rng, tinyBertConfig } from './helpers.js';
 
 const VOCAB = [
   '[PAD]',
@@ -49,19 +49,7 @@ function sentiment(n: number, seed: number) {
 }
 
 function tiny(family: bg.BaseName, task: bg.AnyTask, labels?: bg.LabelSet, dropout = 0) {
-  const config = bg.bertConfig({
-    model_type: family,
-    vocab_size: VOCAB.length,
-    hidden_size: 16,
-    num_hidden_layers: 1,
-    num_attention_heads: 2,
-    intermediate_size: 32,
-    max_position_embeddings: 32,
-    initializer_range: 0.2,
-    hidden_dropout_prob: dropout,
-    attention_probs_dropout_prob: dropout,
-    ...task.configFields(labels),
-  });
+  const config = tinyBertConfig({ model_type: family, vocab_size: VOCAB.length, ...task.configFields(labels) }, dropout);
   return bg.createModel(task.modelClass(family), config, { generator: new bg.Generator(11) });
 }
 

@@ -1,12 +1,27 @@
 // Test helpers: one device per process, a seeded float64 data generator, closeness checks and
 // gradient checks against central finite differences of float64 CPU references.
 import * as assert from 'uvu/assert';
-import { init, hasRuntime, runtime, Tensor, tensor, backward, type Runtime } from '../src/index.js';
+import { init, hasRuntime, runtime, Tensor, tensor, backward, bertConfig, type Runtime, type BertConfig } from '../src/index.js';
 
 let ready: Promise<Runtime> | null = null;
 export function device(): Promise<Runtime> {
   if (!ready) ready = hasRuntime() ? Promise.resolve(runtime()) : init();
   return ready;
+}
+
+/** The fine-tuning tests' one-layer BERT (hidden 16, 2 heads), no dropout unless given. */
+export function tinyBertConfig(fields: Partial<BertConfig> & { vocab_size: number }, dropout = 0): BertConfig {
+  return bertConfig({
+    hidden_size: 16,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    intermediate_size: 32,
+    max_position_embeddings: 32,
+    initializer_range: 0.2,
+    hidden_dropout_prob: dropout,
+    attention_probs_dropout_prob: dropout,
+    ...fields,
+  });
 }
 
 /** Deterministic data for tests (mulberry32). */

@@ -8,7 +8,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as bg from '../../src/index.js';
-import { addWords, repeatedWords } from '../../demos/pages/finetune-data.js';
 
 const { values: o } = parseArgs({
   options: Object.fromEntries(
@@ -42,12 +41,12 @@ const task = bg.getTask('cls');
 const read = (r: typeof train, s: string) => task.read(r.map((x) => JSON.stringify(x)).join('\n'), s);
 const words =
   minCount > 0
-    ? repeatedWords(
+    ? bg.repeatedWords(
         train.map((e) => e.text),
         minCount,
       )
     : [];
-const x = addWords(
+const x = bg.addWords(
   {
     vocab: readFileSync(`${dir}/vocab.txt`, 'utf8'),
     config: readFileSync(`${dir}/config.json`, 'utf8'),

@@ -26,7 +26,7 @@ import {
 } from './common.js';
 import { chart, line, DOTS, DASHED } from './charts.js';
 import { load, MODEL_KEY, type StoredModel } from './store.js';
-import { tagCorpus, qaCorpus, namesIn, addWords, repeatedWords, TAG_COLOURS, TAG_NAMES } from './finetune-data.js';
+import { tagCorpus, qaCorpus, namesIn, TAG_COLOURS, TAG_NAMES } from './finetune-data.js';
 
 interface Settings {
   source: 'stored' | 'fresh';
@@ -254,7 +254,7 @@ async function base(s: Settings, texts: () => Promise<string[]>): Promise<Base> 
  */
 function withWords(b: Base, words: string[]): Base & { added: string[] } {
   const vocab = b.tokenizer.toVocabText();
-  const x = addWords({ vocab, config: b.files?.config ?? JSON.stringify(b.config), weights: b.files?.weights ?? null }, words);
+  const x = bg.addWords({ vocab, config: b.files?.config ?? JSON.stringify(b.config), weights: b.files?.weights ?? null }, words);
   return {
     ...b,
     tokenizer: bg.WordPieceTokenizer.fromVocabText(x.vocab, {}, 'vocab.txt with the task words'),
@@ -379,7 +379,7 @@ async function trainSentiment(): Promise<void> {
   const words =
     s.method === 'lora'
       ? []
-      : repeatedWords(
+      : bg.repeatedWords(
           split.train.map((e) => e.text),
           2,
         );

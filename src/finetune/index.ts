@@ -11,3 +11,4 @@ export * from './train.js';
 export * from './features.js';
 export * from './continual.js';
 export * from './baselines.js';
+export * from './add-words.js';
