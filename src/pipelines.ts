@@ -9,7 +9,8 @@ import { noGrad, scopeAsync } from './tensor.js';
 import * as ops from './ops/index.js';
 import { joinPath, readBytes, readText } from './io/files.js';
 import { readSafetensors } from './io/safetensors.js';
-import { fromPretrained } from './io/pretrained.js';
+import { fromPretrained, type PretrainedFiles } from './io/pretrained.js';
+import { resizeWordEmbeddings } from './finetune/add-words.js';
 import { parseConfigJson, type BertConfig } from './models/config.js';
 import type { PreTrainedModel } from './models/tasks.js';
 import { ByteLevelBpeTokenizer } from './tokenizers/byte-level-bpe.js';
@@ -188,7 +189,49 @@ export async function readAdapterFiles(dir: string): Promise<Record<string, Uint
     if (bytes === null) throw new Error(`${dir}: no ${name} (a PEFT adapter directory is expected)`);
     files[name] = bytes;
   }
+  // the tokenizer an adapter directory may carry (one with added words must)
+  for (const name of ['vocab.txt', 'tokenizer_config.json']) {
+    const bytes = await readBytes(joinPath(dir, name));
+    if (bytes !== null) files[name] = bytes;
+  }
   return files;
+}
+
+/**
+ * The base for an adapter: `dir` itself, or, where the adapter trains rows of tokens past the
+ * base's vocabulary (words added by `finetune --add-words`, PEFT trainable_token_indices), the
+ * base's files with its word embeddings widened to the adapter's vocab.txt and that vocabulary,
+ * every new row being one the adapter replaces.
+ */
+async function baseForAdapter(
+  dir: string,
+  configText: string,
+  vocabSize: number,
+  adapter: Record<string, Uint8Array> | null | undefined,
+  source: string,
+): Promise<string | PretrainedFiles> {
+  const spec = adapter ? parseAdapterConfig(adapter['adapter_config.json'], `${source}/adapter_config.json`).trainable_token_indices : null;
+  if (!adapter || !spec) return dir;
+  const ids = Array.isArray(spec) ? spec : Object.values(spec).flat();
+  const top = Math.max(...ids);
+  if (top < vocabSize) return dir;
+  const vocab = adapter['vocab.txt'] ? new TextDecoder().decode(adapter['vocab.txt']) : null;
+  const size = vocab === null ? 0 : WordPieceTokenizer.fromVocabText(vocab, {}, `${source}/vocab.txt`).vocabSize;
+  if (size <= top)
+    throw new Error(
+      `${source}: trainable_token_indices reach token ${top}, past ${dir}'s ${vocabSize} tokens, and the adapter has no vocab.txt of more than ${top} tokens to widen the base to`,
+    );
+  const trained = new Set(ids);
+  const untrained = Array.from({ length: size - vocabSize }, (_, k) => vocabSize + k).filter((id) => !trained.has(id));
+  if (untrained.length)
+    throw new Error(
+      `${source}: its vocab.txt has ${size} tokens, ${dir} ${vocabSize}, and tokens ${untrained.slice(0, 4).join(', ')}${untrained.length > 4 ? ', ...' : ''} past the base have no rows in the adapter (trainable_token_indices)`,
+    );
+  const weights = await readBytes(joinPath(dir, 'model.safetensors'));
+  if (weights === null) throw new Error(`${dir}: no model.safetensors`);
+  const widened = resizeWordEmbeddings({ config: configText, weights }, size);
+  const tokenizerConfig = adapter['tokenizer_config.json'] ? new TextDecoder().decode(adapter['tokenizer_config.json']) : undefined;
+  return { config: widened.config, weights: widened.weights, vocab: vocab!, tokenizerConfig };
 }
 
 /** What an adapter says about its head: the task and labels bertgpu wrote, else PEFT's task_type and the head's shape. */
@@ -257,7 +300,8 @@ export async function loadTaskModel(dir: string, options: TaskModelOptions = {})
   if (!labels && LABELLED.includes(taskName) && own !== null && config.id2label) labels = labelSetFromConfig(config);
   if (!labels && LABELLED.includes(taskName))
     throw new Error(`${dir}: the ${taskName} task needs labels: config.json has no id2label for them`);
-  const loaded = await taskModelFrom(dir, task.name, LABELLED.includes(taskName) ? labels : undefined);
+  const base = await baseForAdapter(dir, text, config.vocab_size, adapter, adapterSource);
+  const loaded = await taskModelFrom(base, task.name, LABELLED.includes(taskName) ? labels : undefined);
   const { model } = loaded;
   try {
     if (loaded.freshHead.length && !adapter) {

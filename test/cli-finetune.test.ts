@@ -324,6 +324,85 @@ test("LoRA: --out gets PEFT's two files (no base); predict --adapter on the mask
   assert.ok(b.every((x) => x.length === 2 && Math.abs(x[0].score + x[1].score - 1) < 1e-5 && x[0].score >= x[1].score));
 });
 
+/** Sentiment carried by words the test vocabulary lacks (spelt in its pieces as [UNK]). */
+function newWordSentiment(n: number, seed: number): string {
+  const r = rng(seed);
+  const pick = <T>(xs: T[]) => xs[Math.floor(r.next() * xs.length)];
+  return jsonl(
+    Array.from({ length: n }, (_, i) => {
+      const word = pick(['superb', 'lovely', 'dreadful', 'boring']);
+      const filler = Array.from({ length: 1 + (i % 3) }, () => pick(['the', 'film', 'plot', 'was', 'a']));
+      return { text: [...filler, word].join(' '), label: word === 'superb' || word === 'lovely' ? 'pos' : 'neg' };
+    }),
+  );
+}
+
+test('--add-words with --lora: the new words become tokens whose rows train with the adapter; evaluate --adapter widens the base; merge-adapter writes the wider model', async () => {
+  await buildCli();
+  const train = file('new-words-train.jsonl', newWordSentiment(48, 21));
+  const evalFile = file('new-words-eval.jsonl', newWordSentiment(24, 22));
+  const out = join(root, 'lora-words');
+  // prettier-ignore
+  const finetuneArgs = (dir: string, ...more: string[]) => ['finetune', '--task', 'cls', '--model', base, '--train', train, '--out', dir, ...more];
+  const ft = cli([
+    ...finetuneArgs(out, '--eval', evalFile),
+    '--epochs',
+    '6',
+    '--batch',
+    '8',
+    '--lr',
+    '3e-2',
+    '--seed',
+    '1',
+    '--lora',
+    'r=2,alpha=4',
+    '--add-words',
+    '2',
+  ]);
+  assert.is(ft.status, 0, ft.stderr);
+  const V = VOCAB.length;
+  assert.match(
+    ft.stdout,
+    new RegExp(`--add-words 2: 4 words seen 2\\+ times in .* added as whole tokens \\(vocabulary ${V} -> ${V + 4}\\)`),
+  );
+  const vocab = readFileSync(join(out, 'vocab.txt'), 'utf8').trim().split('\n');
+  assert.equal(vocab.slice(0, V), VOCAB);
+  assert.equal(vocab.slice(V).sort(), ['boring', 'dreadful', 'lovely', 'superb']);
+  const config = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8'));
+  assert.equal(config.trainable_token_indices, [V, V + 1, V + 2, V + 3]);
+  const st = bg.readSafetensors(readFileSync(join(out, 'adapter_model.safetensors')));
+  assert.equal(st.tensors.get('base_model.model.bert.embeddings.word_embeddings.token_adapter.trainable_tokens_delta')!.shape, [4, 16]);
+  assert.is(JSON.parse(readFileSync(join(base, 'config.json'), 'utf8')).vocab_size, V, 'the base directory is untouched');
+
+  const viaAdapter = cli(['evaluate', '--model', base, '--adapter', out, '--data', evalFile]);
+  assert.is(viaAdapter.status, 0, viaAdapter.stderr);
+  const a = JSON.parse(viaAdapter.stdout);
+  const labels = lines(readFileSync(evalFile, 'utf8')).map((e) => e.label);
+  const majority = Math.max(...['pos', 'neg'].map((l) => labels.filter((x) => x === l).length)) / labels.length;
+  assert.ok(a.accuracy > majority, `accuracy ${a.accuracy} vs majority ${majority}: the new words' rows carried the task`);
+  const merged = join(root, 'merged-words');
+  const mg = cli(['merge-adapter', '--model', base, '--adapter', out, '--out', merged]);
+  assert.is(mg.status, 0, mg.stderr);
+  assert.is(JSON.parse(readFileSync(join(merged, 'config.json'), 'utf8')).vocab_size, V + 4);
+  assert.equal(readFileSync(join(merged, 'vocab.txt'), 'utf8').trim().split('\n'), vocab);
+  const viaMerged = cli(['evaluate', '--model', merged, '--data', evalFile]);
+  assert.is(viaMerged.status, 0, viaMerged.stderr);
+  const b = JSON.parse(viaMerged.stdout);
+  assert.is(b.accuracy, a.accuracy);
+  assert.ok(Math.abs(a.loss - b.loss) < 1e-5, `loss ${a.loss} via the adapter vs ${b.loss} merged`);
+
+  // full fine-tuning with --add-words: --out is the wider model with its vocabulary
+  const full = join(root, 'full-words');
+  const ff = cli(finetuneArgs(full, '--steps', '2', '--add-words', '2', '--quiet'));
+  assert.is(ff.status, 0, ff.stderr);
+  assert.is(JSON.parse(readFileSync(join(full, 'config.json'), 'utf8')).vocab_size, V + 4);
+  assert.equal(readFileSync(join(full, 'vocab.txt'), 'utf8').trim().split('\n'), vocab);
+  const refused = cli(finetuneArgs(join(root, 'never'), '--add-words', '2', '--features', 'scalar-mix'));
+  assert.is(refused.status, 2);
+  assert.match(refused.stderr, /--add-words needs rows that train: it goes with full fine-tuning or --lora, not a frozen encoder/);
+  assert.not.ok(existsSync(join(root, 'never')));
+});
+
 test('fill-mask: HF pipeline shapes (one mask: a flat list; several: one list per mask); a line without [MASK] names its line', async () => {
   await buildCli();
   const r = cli(['fill-mask', '--model', base, '--top-k', '3'], { input: 'the [MASK] was good\n"[MASK] film [MASK]"\n' });

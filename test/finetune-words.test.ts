@@ -127,7 +127,7 @@ test('LoRA with the added words as trainable token rows: only those rows train, 
   const want = await run.evaluate(evalSet);
   const majority = Math.max(...['pos', 'neg'].map((l) => evalSet.filter((e: any) => e.label === l).length)) / evalSet.length;
   console.log(`\n  LoRA + trained word rows: held-back accuracy ${want.metrics.accuracy} (majority ${majority.toFixed(3)})`);
-  assert.ok(want.metrics.accuracy > majority, `accuracy ${want.metrics.accuracy} vs majority ${majority}`);
+  assert.ok((want.metrics.accuracy ?? 0) > majority, `accuracy ${want.metrics.accuracy} vs majority ${majority}`);
 
   // a second copy of the resized base, with the adapter loaded from its files, predicts the same
   const other = await load();

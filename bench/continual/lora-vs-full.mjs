@@ -9,8 +9,8 @@
 // Data: npm sentiment@5.0.2's fixtures (a devDependency: node_modules/sentiment/test/fixtures)
 // Usage: node bench/continual/lora-vs-full.mjs --lib .bench-out/continual/dist [--model .test-build-exp/runs/bert]
 //   [--limit 250] [--epochs 2] [--lr 1e-3] [--lora-lr 5e-3] [--r 8] [--targets query,value]
-//   [--modules-to-save word_embeddings] [--json FILE]
-import { readFileSync } from 'node:fs';
+//   [--modules-to-save word_embeddings] [--add-words 2] [--json FILE]
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadLib, machine, shuffled, table, writeJson } from '../finetune/common.mjs';
 
@@ -28,6 +28,9 @@ const { values: o } = parseArgs({
     targets: { type: 'string', default: 'query,value' },
     // PEFT modules_to_save beyond the head, e.g. word_embeddings (trained in full, saved with the adapter)
     'modules-to-save': { type: 'string', default: '' },
+    // words seen at least this many times in the training sentences become whole tokens (addWords);
+    // a third run then trains their embedding rows with the adapter (PEFT trainable_token_indices)
+    'add-words': { type: 'string' },
     'max-length': { type: 'string', default: '64' },
     seed: { type: 'string', default: '0' },
     json: { type: 'string' },
@@ -46,17 +49,41 @@ const train = [...sample('imdb', 1), ...sample('amazon', 2)];
 const test = sample('yelp', 3);
 const labels = task.labelSet(train);
 
+// --add-words: the base with the training sentences' repeated words as whole tokens, written
+// beside it (the fine-tune page's recipe); every run starts from that directory
+let modelDir = o.model;
+let addedIds = null;
+if (o['add-words']) {
+  const read = (f) => readFileSync(`${o.model}/${f}`);
+  const x = bg.addWords(
+    { vocab: read('vocab.txt').toString(), config: read('config.json').toString(), weights: new Uint8Array(read('model.safetensors')) },
+    bg.repeatedWords(
+      train.map((e) => e.text),
+      +o['add-words'],
+    ),
+  );
+  modelDir = `${o.model}-words${o['add-words']}`;
+  mkdirSync(modelDir, { recursive: true });
+  writeFileSync(`${modelDir}/vocab.txt`, x.vocab);
+  writeFileSync(`${modelDir}/config.json`, x.config);
+  writeFileSync(`${modelDir}/model.safetensors`, x.weights);
+  addedIds = x.ids;
+  console.error(`${x.added.length} words added as whole tokens -> ${modelDir}`);
+}
+
 await bg.init();
 const rt = bg.runtime();
 const rows = [];
 const runs = [];
 const extraSaved = o['modules-to-save'] ? o['modules-to-save'].split(',') : [];
 const saveModules = extraSaved.length ? { modulesToSave: ['classifier', ...extraSaved] } : {};
+const loraOptions = { r: +o.r, alpha: 2 * +o.r, dropout: 0, targetModules: o.targets.split(','), ...saveModules };
 for (const [name, lr, lora] of [
   ['full', +o.lr, undefined],
-  ['lora', +o['lora-lr'], { r: +o.r, alpha: 2 * +o.r, dropout: 0, targetModules: o.targets.split(','), ...saveModules }],
+  ['lora', +o['lora-lr'], loraOptions],
+  ...(addedIds ? [['lora+tokens', +o['lora-lr'], { ...loraOptions, trainableTokenIndices: addedIds }]] : []),
 ]) {
-  const { model, tokenizer } = await bg.taskModelFrom(o.model, 'cls', labels, { seed });
+  const { model, tokenizer } = await bg.taskModelFrom(modelDir, 'cls', labels, { seed });
   const run = bg.finetune({ task: 'cls', model, tokenizer, train, labels, epochs, batchSize, lr, maxLength, seed, lora, logEvery: 10 });
   const total = model.namedParameters().reduce((a, [, t]) => a + t.size, 0);
   const trainable = run.trainer.objective.namedParameters().reduce((a, [, t]) => a + t.size, 0);
@@ -76,13 +103,15 @@ for (let s = 0; s < steps; s++) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 for (const r of runs) {
   const e = await r.run.evaluate(test);
-  const files = r.name === 'lora' ? await r.run.adapterFiles() : await r.run.modelFiles();
+  const files = r.name === 'full' ? await r.run.modelFiles() : await r.run.adapterFiles();
   const bytes = Object.values(files).reduce((a, f) => a + f.byteLength, 0);
   rows.push({
     run:
-      r.name === 'lora'
-        ? `LoRA r=${o.r} (${o.targets.split(',').join(', ')}) + head${extraSaved.map((m) => ` + ${m}`).join('')}`
-        : 'full fine-tuning',
+      r.name === 'full'
+        ? 'full fine-tuning'
+        : `LoRA r=${o.r} (${o.targets.split(',').join(', ')}) + head${extraSaved.map((m) => ` + ${m}`).join('')}${
+            r.name === 'lora+tokens' ? ` + the ${addedIds.length} added words' rows` : ''
+          }`,
     lr: r.lr,
     'trainable parameters': `${r.trainable} of ${r.total} (${((100 * r.trainable) / r.total).toFixed(2)}%)`,
     'yelp accuracy': e.metrics.accuracy,
@@ -94,11 +123,24 @@ for (const r of runs) {
   r.run.dispose();
   r.model.dispose();
 }
+// the honest baseline on the same split: bag-of-words logistic regression (as the sentiment table's)
+const bow = bg.trainBowClassifier(
+  train.map((e) => e.text),
+  train.map((e) => e.label),
+  { seed },
+);
+const bowAccuracy = test.filter((e) => bow.predict(e.text) === e.label).length / test.length;
 const majority = Math.max(...['pos', 'neg'].map((l) => test.filter((e) => e.label === l).length)) / test.length;
 console.log(table(rows, ['run', 'lr', 'trainable parameters', 'yelp accuracy', 'median step', 'files written']));
 console.log(
-  `\n${train.length} training sentences, ${test.length} yelp test sentences (majority ${majority.toFixed(3)}), ${steps} steps each, interleaved`,
+  `\n${train.length} training sentences, ${test.length} yelp test sentences (majority ${majority.toFixed(3)}, bag of words ${bowAccuracy.toFixed(3)}), ${steps} steps each, interleaved`,
 );
 console.log(JSON.stringify(machine()));
 if (o.json)
-  writeJson(o.json, { settings: { limit, epochs, batchSize, maxLength, seed, model: o.model, steps }, majority, rows, machine: machine() });
+  writeJson(o.json, {
+    settings: { limit, epochs, batchSize, maxLength, seed, model: o.model, steps },
+    majority,
+    bagOfWords: bowAccuracy,
+    rows,
+    machine: machine(),
+  });

@@ -14,6 +14,9 @@ import { getTask, type TaskName } from '../finetune/tasks.js';
 import { readTaskFile } from '../finetune/node-data.js';
 import { DEFAULT_METRIC, FineTuneRun, taskModelFrom, type EvalResult, type FineTuneOptions } from '../finetune/train.js';
 import type { TextExample } from '../finetune/data.js';
+import { addWords, exampleTexts, repeatedWords } from '../finetune/add-words.js';
+import { WordPieceTokenizer } from '../tokenizers/wordpiece.js';
+import { wordPieceOptionsFromTokenizerConfig } from '../tokenizers/tokenizer-config.js';
 import type { PreTrainedModel } from '../models/tasks.js';
 import { FEATURE_CONFIG_FILE, FeatureClassifier, featureConfig, sha256Hex } from '../finetune/features.js';
 import { readCheckpointState, recoverCheckpoint } from '../train/trainer.js';
@@ -49,6 +52,11 @@ class with id2label / label2id and the tokenizer files; with --lora, PEFT's adap
 and adapter_model.safetensors (the head among its saved modules) and the tokenizer files, not
 the base. --lora takes r=N,alpha=X,dropout=P,targets=NAME,NAME...,rslora (defaults r=8,
 alpha=8, dropout=0, targets=query,value, as PEFT). An --out that holds a model needs --overwrite.
+--add-words MIN: the words (runs of letters) of the training texts seen at least MIN times that
+vocab.txt lacks become whole tokens, each new embedding row the mean of its word's pieces; --out
+then holds the larger vocab.txt. With --lora those rows are PEFT trainable tokens
+(trainable_token_indices), saved with the adapter: predict / evaluate --adapter OUT widen the
+base's embeddings to the adapter's vocab.txt and take its rows.
 Progress: a bar on a terminal, else a line per log step; --log FILE: JSON lines of train
 records ({"step", "epoch", "loss", "lr", ...}) and eval records ({"eval": true, ...metrics}).
 --features trains a small head on a frozen encoder (the encoder gets no gradient kernels). --out
@@ -99,6 +107,43 @@ export function parseLoraSpec(spec: string): LoraOptions {
   return out;
 }
 
+/**
+ * --add-words: the base's files with the training texts' repeated words added as whole tokens,
+ * the tokenizer that knows them, the tokenizer files to write (vocab.txt replaced; a
+ * tokenizer.json would be stale, so it goes) and the new token ids.
+ */
+function withAddedWords(modelDir: string, train: object[], min: number, trainFile: string, say: (line: string) => void) {
+  const read = (name: string) => (existsSync(join(modelDir, name)) ? readFileSync(join(modelDir, name)) : null);
+  const vocab = read('vocab.txt')?.toString('utf8');
+  if (vocab === undefined) throw new UsageError(`--add-words needs a WordPiece vocabulary: ${modelDir} has no vocab.txt`);
+  const weights = read('model.safetensors');
+  if (!weights) throw new UsageError(`--add-words: ${modelDir} has no model.safetensors`);
+  const tokenizerConfig = read('tokenizer_config.json')?.toString('utf8');
+  const options = tokenizerConfig ? wordPieceOptionsFromTokenizerConfig(tokenizerConfig, `${modelDir}/tokenizer_config.json`) : {};
+  const config = read('config.json')!.toString('utf8');
+  let x;
+  try {
+    x = addWords({ vocab, config, weights: new Uint8Array(weights) }, repeatedWords(exampleTexts(train), min), {
+      lowercase: options.lowercase ?? true,
+    });
+  } catch (e) {
+    throw new UsageError(`--add-words: ${modelDir}: ${(e as Error).message}`);
+  }
+  const V = JSON.parse(config).vocab_size as number;
+  say(
+    `--add-words ${min}: ${x.added.length} words seen ${min}+ times in ${trainFile} added as whole tokens (vocabulary ${V} -> ${V + x.added.length})`,
+  );
+  const files = tokenizerFiles(modelDir);
+  delete files['tokenizer.json'];
+  files['vocab.txt'] = new TextEncoder().encode(x.vocab);
+  return {
+    files: { config: x.config, weights: x.weights, vocab: x.vocab, tokenizerConfig },
+    tokenizer: WordPieceTokenizer.fromVocabText(x.vocab, options, `${modelDir}/vocab.txt with the added words`),
+    tokenizerFiles: files,
+    ids: x.ids,
+  };
+}
+
 interface Options {
   task?: TaskName;
   model?: string;
@@ -118,6 +163,7 @@ interface Options {
   seed: number;
   freezeEncoder?: boolean;
   lora?: string;
+  addWords?: number;
   features?: 'scalar-mix' | 'concat-last-4';
   accumulation: number;
   evalEvery?: number;
@@ -194,6 +240,11 @@ export const command: CliCommand = {
         .option('--seed <n>', 'seed of the fresh head, the batch order and dropout', intArg(0), 0)
         .option('--freeze-encoder', 'train the task head only (the encoder gets no gradient kernels)')
         .option('--lora <spec>', 'train LoRA adapters and the head, e.g. r=8,alpha=16,dropout=0.05,targets=query,value')
+        .option(
+          '--add-words <min>',
+          "add the training texts' words seen at least MIN times and missing from vocab.txt as whole tokens (HF add_tokens + resize_token_embeddings; with --lora their rows train with the adapter)",
+          intArg(1),
+        )
         .addOption(
           new Option(
             '--features <mode>',
@@ -290,6 +341,8 @@ async function finetune(cmd: Command, io: Io): Promise<number> {
   if (o.eval) checkDataFile(o.eval, '--eval');
   if ([o.freezeEncoder, o.lora, o.features].filter(Boolean).length > 1)
     throw new UsageError('--freeze-encoder, --lora and --features are three ways to train fewer parameters; choose one');
+  if (o.addWords !== undefined && (o.features || o.freezeEncoder))
+    throw new UsageError('--add-words needs rows that train: it goes with full fine-tuning or --lora, not a frozen encoder');
   if (o.features && !['cls', 'pair', 'regression'].includes(taskName))
     throw new UsageError(`--features serves sequence tasks (cls, pair, regression), not --task ${taskName}`);
   const lora = o.lora === undefined ? undefined : parseLoraSpec(o.lora);
@@ -334,12 +387,15 @@ async function finetune(cmd: Command, io: Io): Promise<number> {
     // a full run's model comes from its checkpoint; a LoRA or feature run's base is built as the first run's was
     let found = null;
     let freshHead: string[] = [];
+    const words = o.addWords === undefined ? null : withAddedWords(modelDir, train, o.addWords, trainFile, say);
+    if (words && lora) lora.trainableTokenIndices = words.ids;
     if (!checkpoint || lora || o.features) {
-      const made = await taskModelFrom(modelDir, taskName, labels, { seed: o.seed });
+      const made = await taskModelFrom(words?.files ?? modelDir, taskName, labels, { seed: o.seed });
       model = made.model;
       found = made.tokenizer;
       freshHead = made.freshHead;
     }
+    if (words) found = words.tokenizer;
     found ??= (await loadWordPiece(modelDir)) ?? (await loadTokenizer(modelDir));
     if (!found) throw new Error(`${modelDir}: no tokenizer (vocab.txt, tokenizer.json, or vocab.json + merges.txt)`);
     const tokenizer = fitTokenizer(found, config);
@@ -451,7 +507,8 @@ async function finetune(cmd: Command, io: Io): Promise<number> {
     const best = run.best;
     if (evalSet.length) report(best ?? run.evals.at(-1)!, metric, taskName, train as TextExample[], evalSet as TextExample[], say, log);
     let files: Record<string, Uint8Array>;
-    if (run.lora) files = { ...tokenizerFiles(modelDir), ...(best?.adapter ?? (await run.adapterFiles())) };
+    const baseTokenizerFiles = words?.tokenizerFiles ?? tokenizerFiles(modelDir);
+    if (run.lora) files = { ...baseTokenizerFiles, ...(best?.adapter ?? (await run.adapterFiles())) };
     else if (o.features) {
       // the head, the config naming its base (the encoder is --model, unchanged) and the tokenizer
       const head = best?.files ?? (await run.modelFiles());
@@ -466,7 +523,7 @@ async function finetune(cmd: Command, io: Io): Promise<number> {
       files = { ...tokenizerFiles(modelDir), ...head, [FEATURE_CONFIG_FILE]: new TextEncoder().encode(JSON.stringify(fc, null, 2) + '\n') };
     } else {
       const modelFiles = best?.files ?? (await run.modelFiles());
-      const tokFiles = tokenizerFiles(modelDir);
+      const tokFiles = baseTokenizerFiles;
       // the source's own tokenizer files, as they are (exportPretrained writes vocab.txt and tokenizer_config.json only)
       if (Object.keys(tokFiles).length) for (const name of ['vocab.txt', 'tokenizer_config.json']) delete modelFiles[name];
       files = { ...tokFiles, ...modelFiles };

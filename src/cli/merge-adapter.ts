@@ -2,7 +2,10 @@
 // directory of the task class (PEFT's merge_and_unload, then save_pretrained).
 import { Option, type Command } from 'commander';
 import { init } from '../runtime.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { exportPretrained } from '../io/pretrained.js';
+import { parseConfigJson } from '../models/config.js';
 import type { TaskName } from '../finetune/tasks.js';
 import { loadTaskModel } from '../pipelines.js';
 import { addVerbose, newCommand, type CliCommand } from './program.js';
@@ -37,7 +40,9 @@ async function merge(cmd: Command, stdout: NodeJS.WritableStream): Promise<numbe
       tm.lora!.mergeAndUnload();
       const files = await exportPretrained(tm.model, null);
       // the tokenizer as the base has it, or as the adapter directory carries it
-      const tok = tokenizerFiles(o.model);
+      // the base's tokenizer, unless the adapter widened its vocabulary (finetune --add-words): then the adapter's
+      const widened = tm.model.config.vocab_size > parseConfigJson(readFileSync(join(o.model, 'config.json'), 'utf8')).config.vocab_size;
+      const tok = widened ? {} : tokenizerFiles(o.model);
       await writeModelDir(o.out, { ...(Object.keys(tok).length ? tok : tokenizerFiles(o.adapter)), ...files });
       stdout.write(`wrote ${o.out}: ${tm.model.architecture} with the adapter ${o.adapter} merged in (task ${tm.task.name})\n`);
       return 0;

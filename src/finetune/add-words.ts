@@ -35,22 +35,79 @@ export function addWords<W extends Uint8Array | null>(
   const resized = JSON.stringify({ ...config, vocab_size: V + added.length });
   // a fresh initialisation has no weights: the vocabulary and config alone
   if (!files.weights) return { vocab, config: resized, weights: files.weights, added, ids };
-  const tensors = readSafetensors(files.weights, 'model.safetensors').tensors;
+  const weights = appendEmbeddingRows(files.weights, config, (emb, H) =>
+    added.map((w) => {
+      const row = new Float32Array(H);
+      const pieces = tokenizer.encode(w, null, { addSpecialTokens: false }).inputIds;
+      for (const id of pieces) for (let h = 0; h < H; h++) row[h] += emb[id * H + h] / pieces.length;
+      return row;
+    }),
+  );
+  return { vocab, config: resized, weights: weights as W, added, ids };
+}
+
+/**
+ * model.safetensors with `count` rows appended to the word embeddings, each the mean of the old
+ * rows (Hugging Face's resize_token_embeddings, its mean initialisation without the sampled
+ * noise), and config.json's vocab_size raised to match: the base a LoRA adapter with trained rows
+ * for added tokens (trainable_token_indices) loads onto, which replaces those rows.
+ */
+export function resizeWordEmbeddings(
+  files: { config: string; weights: Uint8Array },
+  vocabSize: number,
+): { config: string; weights: Uint8Array } {
+  const config = JSON.parse(files.config) as { vocab_size: number; model_type?: string };
+  if (!(Number.isInteger(vocabSize) && vocabSize >= config.vocab_size))
+    throw new Error(`resizeWordEmbeddings: the new size ${vocabSize} must be an integer of at least vocab_size ${config.vocab_size}`);
+  const weights = appendEmbeddingRows(files.weights, config, (emb, H) => {
+    const mean = new Float32Array(H);
+    const V = emb.length / H;
+    for (let v = 0; v < V; v++) for (let h = 0; h < H; h++) mean[h] += emb[v * H + h] / V;
+    return Array.from({ length: vocabSize - config.vocab_size }, () => mean);
+  });
+  return { config: JSON.stringify({ ...config, vocab_size: vocabSize }), weights };
+}
+
+/** The weights with rows(old rows, H) appended to the word embeddings; the MLM head (cls.*, sized to the old vocabulary) dropped. */
+function appendEmbeddingRows(
+  bytes: Uint8Array,
+  config: { vocab_size: number; model_type?: string },
+  rows: (emb: Float32Array, H: number) => Float32Array[],
+): Uint8Array {
+  const V = config.vocab_size;
+  const tensors = readSafetensors(bytes, 'model.safetensors').tensors;
   const keys = [`${config.model_type ?? 'bert'}.embeddings.word_embeddings.weight`, 'embeddings.word_embeddings.weight'];
   const key = keys.find((k) => tensors.has(k));
   const emb = key ? tensors.get(key)! : undefined;
-  if (!key || !emb || emb.shape[0] !== V) throw new Error(`addWords: model.safetensors has no ${keys.join(' or ')} of ${V} rows`);
+  if (!key || !emb || emb.shape[0] !== V || !(emb.data instanceof Float32Array))
+    throw new Error(`model.safetensors has no float32 ${keys.join(' or ')} of ${V} rows`);
   const H = emb.shape[1];
+  const added = rows(emb.data, H);
   const data = new Float32Array((V + added.length) * H);
   data.set(emb.data);
-  added.forEach((w, k) => {
-    const pieces = tokenizer.encode(w, null, { addSpecialTokens: false }).inputIds;
-    for (const id of pieces) for (let h = 0; h < H; h++) data[(V + k) * H + h] += emb.data[id * H + h] / pieces.length;
-  });
+  added.forEach((row, k) => data.set(row, (V + k) * H));
   const out: Record<string, { data: Float32Array; shape: number[] }> = {};
   for (const [name, t] of tensors) if (!name.startsWith('cls.')) out[name] = { data: t.data as Float32Array, shape: t.shape };
   out[key] = { data, shape: [V + added.length, H] };
-  return { vocab, config: resized, weights: writeSafetensors(out, { format: 'pt' }) as W, added, ids };
+  return writeSafetensors(out, { format: 'pt' });
+}
+
+/** The texts of task examples (text, pair, choices, words, question, context): what --add-words counts. */
+export function exampleTexts(examples: readonly object[]): string[] {
+  const out: string[] = [];
+  for (const e of examples as {
+    text?: unknown;
+    pair?: unknown;
+    choices?: unknown;
+    words?: unknown;
+    question?: unknown;
+    context?: unknown;
+  }[]) {
+    for (const v of [e.text, e.pair, e.question, e.context]) if (typeof v === 'string') out.push(v);
+    if (Array.isArray(e.choices)) out.push(...e.choices.filter((c): c is string => typeof c === 'string'));
+    if (Array.isArray(e.words)) out.push(e.words.join(' '));
+  }
+  return out;
 }
 
 /**

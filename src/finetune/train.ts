@@ -20,7 +20,7 @@ import {
 import { Dropout, Linear } from '../nn/module.js';
 import { defaultGenerator } from '../ops/creation.js';
 import type { Objective, StepTensors } from '../train/objectives.js';
-import { exportPretrained, fromPretrained } from '../io/pretrained.js';
+import { exportPretrained, fromPretrained, type PretrainedFiles } from '../io/pretrained.js';
 import type { PreTrainedModel } from '../models/tasks.js';
 import type { BertModel } from '../models/bert.js';
 import { parseConfigJson } from '../models/config.js';
@@ -738,15 +738,17 @@ export function finetune(options: FineTuneOptions): FineTuneRun {
  * another task model's base (several heads on one encoder).
  */
 export async function taskModelFrom(
-  dir: string,
+  dir: string | PretrainedFiles,
   task: TaskName,
   labels?: LabelSet,
   options: { seed?: number; base?: BertModel } = {},
 ): Promise<{ model: PreTrainedModel; tokenizer: WordPieceTokenizer | null; freshHead: string[] }> {
   const t = getTask(task);
-  const text = await readText(joinPath(dir, 'config.json'));
-  if (text === null) throw new Error(`${dir}: no config.json`);
-  const { config, architecture } = parseConfigJson(text, `${dir}/config.json`);
+  // files in memory (e.g. a base with words added) or a directory
+  const where = typeof dir === 'string' ? dir : 'files';
+  const text = typeof dir === 'string' ? await readText(joinPath(dir, 'config.json')) : dir.config;
+  if (text === null) throw new Error(`${where}: no config.json`);
+  const { config, architecture } = parseConfigJson(text, `${where}/config.json`);
   const arch = t.modelClass(config.model_type);
   const fields = t.configFields(labels);
   // the task's own checkpoint keeps its head (and its labels, unless the data brings others)
