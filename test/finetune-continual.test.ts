@@ -305,6 +305,50 @@ test('runContinual: every method on two tasks; the adapter method forgets nothin
   assert.ok(lora.matrix[0][0]! > 0.6, `lora first task ${lora.matrix[0][0]}`);
 });
 
+test("runContinual with addWords: words missing from the vocabulary become tokens; each lora adapter trains its own words' rows and forgets nothing", async () => {
+  await device();
+  const dir = await modelDir();
+  // the sentiment words are not in the vocabulary ([UNK] to the base)
+  const data = {
+    film: { train: sentiment(32, 11, 'superb', 'dreadful'), test: sentiment(16, 12, 'superb', 'dreadful') },
+    meal: { train: sentiment(32, 13, 'lovely', 'boring'), test: sentiment(16, 14, 'lovely', 'boring') },
+  };
+  const words = (['film', 'meal'] as const).map((name) => ({
+    name,
+    task: 'cls' as const,
+    head: 'sentiment',
+    train: cls.read(data[name].train, `${name}.train.jsonl`),
+    test: cls.read(data[name].test, `${name}.test.jsonl`),
+  }));
+  const r = await bg.runContinual({ model: dir, tasks: words, method: 'lora', settings: { ...SETTINGS, addWords: 2 } });
+  assert.equal(r.addedWords, { count: 4, vocabSize: VOCAB.length + 4 });
+  const config = (name: string) => JSON.parse(new TextDecoder().decode(r.files.atEnd[name]['adapter_config.json']));
+  const [film, meal] = [config('film').trainable_token_indices as number[], config('meal').trainable_token_indices as number[]];
+  assert.is(film.length, 2);
+  assert.is(meal.length, 2);
+  assert.ok(
+    film.every((id) => id >= VOCAB.length && !meal.includes(id)),
+    `each task's own words: ${film} / ${meal}`,
+  );
+  const before = r.files.afterStage.film['adapter_model.safetensors'];
+  const after = r.files.atEnd.film['adapter_model.safetensors'];
+  assert.ok(
+    before.length === after.length && before.every((b, i) => b === after[i]),
+    "the first task's adapter (its rows included) is bit-identical after the second stage",
+  );
+  assert.is(r.matrix[0][1], r.matrix[0][0]);
+  const majority = (name: 'film' | 'meal') => r.tasks.find((t) => t.name === name)!.majority!;
+  assert.ok(r.matrix[0][0]! > majority('film') && r.matrix[1][1]! > majority('meal'), `accuracy ${r.matrix[0][0]}, ${r.matrix[1][1]}`);
+  assert.throws(
+    () =>
+      bg.parseContinualPlan(
+        JSON.stringify({ model: 'm', tasks: [{ name: 'a', task: 'cls', train: 't', test: 'e' }], addWords: 1.5 }),
+        'p.json',
+      ),
+    /p.json: addWords must be an integer >= 0 \(0: none\), got 1.5/,
+  );
+});
+
 test('runContinual replay across heads: the first head trains in the second stage with replay, stays bit-identical without', async () => {
   await device();
   const dir = await modelDir();

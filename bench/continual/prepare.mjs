@@ -9,7 +9,7 @@
 //       apt-get download python3-pattern && dpkg -x python3-pattern_*.deb /tmp/pattern
 // Usage: node scripts/build.mjs --no-types --outdir .bench-out/continual/dist
 //   node bench/continual/prepare.mjs --lib .bench-out/continual/dist [--work DIR] [--train 160] [--test 100]
-//     [--pairs-test 35] [--epochs 2] [--lr 1e-3] [--max-length 64]
+//     [--pairs-test 35] [--epochs 2] [--lr 1e-3] [--max-length 64] [--add-words 2]
 //   node .bench-out/continual/dist/cli.js continual --plan DIR/plan.json --json DIR/result.json
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -37,6 +37,8 @@ const { values: o } = parseArgs({
     replay: { type: 'string', default: '32' },
     lambda: { type: 'string', default: '0.1' },
     seed: { type: 'string', default: '0' },
+    // the plan's addWords: words the training texts repeat this often become whole tokens (0: none)
+    'add-words': { type: 'string', default: '0' },
   },
 });
 const [nTrain, nTest, seed] = [+o.train, +o.test, +o.seed];
@@ -91,6 +93,7 @@ const plan = {
   lr: +o.lr,
   maxLength: +o['max-length'],
   seed,
+  ...(+o['add-words'] > 0 ? { addWords: +o['add-words'] } : {}),
   methods: [
     'full',
     { method: 'replay', replayPerTask: +o.replay },

@@ -31,7 +31,9 @@ each through its own head), l2sp (penalty toward the stage's starting weights), 
 + head per task, frozen base), features (frozen encoder, scalar mix, a head per task). Tasks with
 the same "head" share one head where the encoder is shared (full, replay, l2sp). Settings: epochs, batchSize, lr, maxLength, seed,
 warmupRatio, weightDecay, lora {r, alpha, dropout, targets, rslora}, replayPerTask, l2spLambda,
-features; a method's own settings override the plan's. Data files are in the finetune format.`;
+features, addWords (words the training texts repeat this often become whole tokens before the
+first stage; lora trains each task's own words' rows in its adapter); a method's own settings
+override the plan's. Data files are in the finetune format.`;
 
 export const command: CliCommand = {
   name: 'continual',

@@ -20,6 +20,10 @@ import { runtime } from '../runtime.js';
 import * as ops from '../ops/index.js';
 import { LoraModel, type LoraOptions } from '../nn/lora.js';
 import { writeSafetensors } from '../io/safetensors.js';
+import { joinPath, readBytes, readText } from '../io/files.js';
+import type { PretrainedFiles } from '../io/pretrained.js';
+import { wordPieceOptionsFromTokenizerConfig } from '../tokenizers/tokenizer-config.js';
+import { addWords, exampleTexts, repeatedWords } from './add-words.js';
 import type { PreTrainedModel } from '../models/tasks.js';
 import type { FeatureMode } from './features.js';
 import type { LabelSet, Located } from './data.js';
@@ -66,6 +70,13 @@ export interface ContinualSettings {
   l2spLambda: number;
   /** The frozen-feature head (method features). */
   features: FeatureMode;
+  /**
+   * Words seen at least this many times in the tasks' training texts and missing from the
+   * vocabulary become whole tokens before the first stage (addWords; 0: none). Method lora
+   * trains, in each task's adapter, the rows of the words its own training texts repeat (PEFT
+   * trainable tokens); the other methods train them as any row, or (features) not at all.
+   */
+  addWords: number;
 }
 
 export const DEFAULT_CONTINUAL_SETTINGS: ContinualSettings = {
@@ -80,6 +91,7 @@ export const DEFAULT_CONTINUAL_SETTINGS: ContinualSettings = {
   replayPerTask: 50,
   l2spLambda: 0.01,
   features: 'scalar-mix',
+  addWords: 0,
 };
 
 /** The summary of an accuracy matrix R[task][stage] (defined for stage >= task). */
@@ -161,6 +173,8 @@ export interface ContinualResult {
   }[];
   /** Bytes of the encoder every task shares (full, replay, l2sp: overwritten by each stage). */
   sharedBytes: number;
+  /** The words added to the vocabulary (settings.addWords), and the vocabulary size after. */
+  addedWords: { count: number; vocabSize: number } | null;
   /**
    * Each task's own files right after its stage, and at the end: its PEFT adapter (lora), its
    * feature head (features), its head's parameters as head.safetensors (full, replay, l2sp; the
@@ -227,6 +241,33 @@ interface Loaded {
   tokenizer: TaskTokenizer;
 }
 
+/** The base's files with every task's repeated words added, and per task the token ids of its own repeated words. */
+async function withTaskWords(dir: string, tasks: ContinualTask[], min: number) {
+  const read = (name: string) => readText(joinPath(dir, name));
+  const [vocab, config, weights, tokenizerConfig] = [
+    await read('vocab.txt'),
+    await read('config.json'),
+    await readBytes(joinPath(dir, 'model.safetensors')),
+    await read('tokenizer_config.json'),
+  ];
+  if (vocab === null || config === null || weights === null)
+    throw new Error(`continual: addWords needs ${dir}/vocab.txt, config.json and model.safetensors (a WordPiece model)`);
+  const lowercase =
+    (tokenizerConfig ? wordPieceOptionsFromTokenizerConfig(tokenizerConfig, `${dir}/tokenizer_config.json`) : {}).lowercase ?? true;
+  const x = addWords({ vocab, config, weights }, repeatedWords(exampleTexts(tasks.flatMap((t) => t.train)), min), { lowercase });
+  const idOf = new Map(x.added.map((w, k) => [w, x.ids[k]]));
+  const rows = new Map<string, number[]>();
+  for (const t of tasks) {
+    const ids = repeatedWords(exampleTexts(t.train), min).map((w) => idOf.get(w));
+    rows.set(
+      t.name,
+      [...new Set(ids.filter((id): id is number => id !== undefined))].sort((a, b) => a - b),
+    );
+  }
+  const files: PretrainedFiles = { config: x.config, weights: x.weights, vocab: x.vocab, tokenizerConfig: tokenizerConfig ?? undefined };
+  return { files, rows, count: x.added.length, vocabSize: JSON.parse(x.config).vocab_size as number };
+}
+
 /** Trains the tasks of `options` in order with one method, evaluating every task seen after each stage. */
 export async function runContinual(options: ContinualOptions): Promise<ContinualResult> {
   const s: ContinualSettings = { ...DEFAULT_CONTINUAL_SETTINGS, ...options.settings };
@@ -271,8 +312,15 @@ export async function runContinual(options: ContinualOptions): Promise<Continual
     summary: null as unknown as ContinualMetrics,
     stages: [],
     sharedBytes: 0,
+    addedWords: null,
     files: { afterStage: {}, atEnd: {} },
   };
+  const widened = s.addWords > 0 ? await withTaskWords(options.model, tasks, s.addWords) : null;
+  const source = widened?.files ?? options.model;
+  if (widened) {
+    result.addedWords = { count: widened.count, vocabSize: widened.vocabSize };
+    log(`${widened.count} words seen ${s.addWords}+ times in the training texts added as whole tokens (vocabulary ${widened.vocabSize})`);
+  }
 
   // models: per head (full, replay, l2sp: all on one base), per head with one LoraModel holding an
   // adapter per task (lora), one encoder (features)
@@ -284,7 +332,7 @@ export async function runContinual(options: ContinualOptions): Promise<Continual
     let m = models.get(key);
     if (!m) {
       const base = shared ? [...models.values()][0]?.model.base : undefined;
-      const loaded = await taskModelFrom(options.model, t.task, labels.get(headOf(t)), { seed: s.seed, base });
+      const loaded = await taskModelFrom(source, t.task, labels.get(headOf(t)), { seed: s.seed, base });
       if (!loaded.tokenizer) {
         loaded.model.dispose();
         throw new Error(`continual: ${options.model} has no tokenizer files (vocab.txt or tokenizer.json)`);
@@ -344,7 +392,8 @@ export async function runContinual(options: ContinualOptions): Promise<Continual
         totalParameters = countOf(m.model.namedParameters()) + countOf(run.model.namedParameters());
       } else if (method === 'lora') {
         const m = await load(t, headOf(t));
-        const adapter = { ...s.lora, taskType: PEFT_TASK[t.task], seed: s.seed + k };
+        const rows = widened?.rows.get(t.name) ?? [];
+        const adapter = { ...s.lora, taskType: PEFT_TASK[t.task], seed: s.seed + k, ...(rows.length && { trainableTokenIndices: rows }) };
         if (!m.lora) m.lora = new LoraModel(m.model, adapter, t.name);
         else m.lora.addAdapter(t.name, adapter);
         m.lora.setAdapter(t.name);
@@ -480,6 +529,7 @@ const SETTING_FIELDS = [
   'replayPerTask',
   'l2spLambda',
   'features',
+  'addWords',
 ];
 
 /** Parses and checks a continual-learning plan (JSON); errors name the file and the field. */
@@ -574,6 +624,10 @@ export function parseContinualPlan(text: string, source: string): ContinualPlan 
     set(
       'l2spLambda',
       num('l2spLambda', (v) => v >= 0, 'a number >= 0'),
+    );
+    set(
+      'addWords',
+      num('addWords', (v) => int(v) && v >= 0, 'an integer >= 0 (0: none)'),
     );
     if (o.features !== undefined) {
       if (o.features !== 'scalar-mix' && o.features !== 'concat-last-4')
