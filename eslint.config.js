@@ -17,6 +17,7 @@ export default tseslint.config(
       'data/',
       'test/fixtures/',
       'bench/gpu-kit/',
+      '.devkit/',
     ],
   },
   js.configs.recommended,

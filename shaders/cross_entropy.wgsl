@@ -39,6 +39,37 @@ fn cross_entropy_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
   loss[r] = select(0.0, l - logits[base + u32(clamp(t, 0, i32(p.cols) - 1))], ok);
 }
 
+// The 'workgroup' variant (row-reduce.wgsl): one workgroup per row; the max keeps a NaN as
+// max_nan does (a NaN in any share makes the row's max NaN).
+@compute @workgroup_size(64)
+fn cross_entropy_forward_wg(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let r = row_of(wid, nwg);
+  if (r >= p.rows) { return; } // the whole workgroup: r is uniform
+  let base = r * p.cols;
+  var mine = -3.402823e38;
+  for (var j = lid.x; j < p.cols; j += ROW_THREADS) { mine = max_nan(mine, logits[base + j]); }
+  // max over the workgroup by the same tree as row_sum2's
+  row_red[lid.x] = vec2f(mine, 0.0);
+  workgroupBarrier();
+  for (var half = ROW_THREADS / 2u; half > 0u; half >>= 1u) {
+    if (lid.x < half) { row_red[lid.x].x = max_nan(row_red[lid.x].x, row_red[lid.x + half].x); }
+    workgroupBarrier();
+  }
+  let m = row_red[0].x;
+  workgroupBarrier();
+  var part = 0.0;
+  for (var j = lid.x; j < p.cols; j += ROW_THREADS) { part += exp(logits[base + j] - m); }
+  let total = row_sum(lid.x, part);
+  if (lid.x == 0u) {
+    let l = select(m + log(total), m, is_nan(m));
+    lse[r] = l;
+    let t = targets[r];
+    let ok = t != p.ignore_index && t >= 0 && t < i32(p.cols);
+    counted[r] = select(0.0, 1.0, ok);
+    loss[r] = select(0.0, l - logits[base + u32(clamp(t, 0, i32(p.cols) - 1))], ok);
+  }
+}
+
 @compute @workgroup_size(256)
 fn cross_entropy_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let i = index_of(wid, nwg, lid, 256u);

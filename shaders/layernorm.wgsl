@@ -58,6 +58,47 @@ fn layernorm_backward_x(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgrou
   }
 }
 
+// The 'workgroup' variants (row-reduce.wgsl): one workgroup per row, columns strided over its
+// ROW_THREADS invocations; the same two-pass mean / variance.
+@compute @workgroup_size(64)
+fn layernorm_forward_wg(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let r = row_of(wid, nwg);
+  if (r >= p.rows) { return; } // the whole workgroup: r is uniform
+  let base = r * p.cols;
+  let n = f32(p.cols);
+  var s = 0.0;
+  for (var j = lid.x; j < p.cols; j += ROW_THREADS) { s += x[base + j]; }
+  let mu = row_sum(lid.x, s) / n;
+  var v = 0.0;
+  for (var j = lid.x; j < p.cols; j += ROW_THREADS) { let d = x[base + j] - mu; v += d * d; }
+  let rs = inverseSqrt(row_sum(lid.x, v) / n + p.eps);
+  for (var j = lid.x; j < p.cols; j += ROW_THREADS) { y[base + j] = (x[base + j] - mu) * rs * weight[j] + bias[j]; }
+  if (lid.x == 0u) {
+    mean[r] = mu;
+    rstd[r] = rs;
+  }
+}
+
+@compute @workgroup_size(64)
+fn layernorm_backward_x_wg(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let r = row_of(wid, nwg);
+  if (r >= p.rows) { return; }
+  let base = r * p.cols;
+  let mu = saved_mean[r];
+  let rs = saved_rstd[r];
+  var part = vec2f(0.0);
+  for (var j = lid.x; j < p.cols; j += ROW_THREADS) {
+    let gw = g[base + j] * weight[j];
+    part += vec2f(gw, gw * (x[base + j] - mu) * rs);
+  }
+  let sums = row_sum2(lid.x, part);
+  let n = f32(p.cols);
+  for (var j = lid.x; j < p.cols; j += ROW_THREADS) {
+    let xhat = (x[base + j] - mu) * rs;
+    dx[base + j] = rs * (g[base + j] * weight[j] - sums.x / n - xhat * sums.y / n);
+  }
+}
+
 // dweight[j] = sum_r g * xhat, dbias[j] = sum_r g: one invocation per column.
 @compute @workgroup_size(64)
 fn layernorm_backward_weight(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {

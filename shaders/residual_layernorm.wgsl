@@ -79,3 +79,50 @@ fn residual_layernorm_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_w
     dh[base + j] = dropped(base + j, ds);
   }
 }
+
+// The 'workgroup' variants (row-reduce.wgsl): one workgroup per row, the same arithmetic.
+@compute @workgroup_size(64)
+fn residual_layernorm_forward_wg(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let r = row_of(wid, nwg);
+  if (r >= p.rows) { return; } // the whole workgroup: r is uniform
+  let base = r * p.cols;
+  let n = f32(p.cols);
+  var total = 0.0;
+  for (var j = lid.x; j < p.cols; j += ROW_THREADS) {
+    let v = dropped(base + j, h[base + j]) + residual[base + j];
+    s[base + j] = v;
+    total += v;
+  }
+  let mu = row_sum(lid.x, total) / n;
+  var var_ = 0.0;
+  // each invocation reads back only the s it wrote itself
+  for (var j = lid.x; j < p.cols; j += ROW_THREADS) { let d = s[base + j] - mu; var_ += d * d; }
+  let rs = inverseSqrt(row_sum(lid.x, var_) / n + p.eps);
+  for (var j = lid.x; j < p.cols; j += ROW_THREADS) { y[base + j] = (s[base + j] - mu) * rs * weight[j] + bias[j]; }
+  if (lid.x == 0u) {
+    mean[r] = mu;
+    rstd[r] = rs;
+  }
+}
+
+@compute @workgroup_size(64)
+fn residual_layernorm_backward_wg(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let r = row_of(wid, nwg);
+  if (r >= p.rows) { return; }
+  let base = r * p.cols;
+  let mu = saved_mean[r];
+  let rs = saved_rstd[r];
+  var part = vec2f(0.0);
+  for (var j = lid.x; j < p.cols; j += ROW_THREADS) {
+    let gw = g[base + j] * weight[j];
+    part += vec2f(gw, gw * (saved_s[base + j] - mu) * rs);
+  }
+  let sums = row_sum2(lid.x, part);
+  let n = f32(p.cols);
+  for (var j = lid.x; j < p.cols; j += ROW_THREADS) {
+    let shat = (saved_s[base + j] - mu) * rs;
+    let ds = rs * (g[base + j] * weight[j] - sums.x / n - shat * sums.y / n);
+    dresidual[base + j] = ds;
+    dh[base + j] = dropped(base + j, ds);
+  }
+}

@@ -18,6 +18,8 @@ export interface InitOptions {
   matmulVariant?: MatmulVariant;
   /** Force the attention path for every head size (tests run each this way). */
   attentionVariant?: AttentionVariant;
+  /** Force the row kernels' variant (layer norm, cross-entropy; tests run each this way). */
+  rowVariant?: RowVariant;
   /**
    * Measured matmul variant choices (ops.tuneMatmul): true (default) reads and writes them in a
    * per-device cache (a JSON file under the user's cache directory in Node / Deno, localStorage
@@ -85,6 +87,13 @@ export function matmulShapeClass(m: number, n: number, k: number, transA = false
 export type AttentionKernel = 'rows' | 'tiled';
 /** An attention kernel, or 'unfused' (matmul, softmax, dropout, matmul: the models' other path). */
 export type AttentionVariant = AttentionKernel | 'unfused';
+/**
+ * Kernels that reduce along a row (layer norm forward / backward, with and without the residual;
+ * cross-entropy's log-sum-exp): 'thread' = one invocation per row, no barriers (CPU adapters);
+ * 'workgroup' = a workgroup of 64 per row, reading the row coalesced and reducing in workgroup
+ * memory (GPUs, where one invocation per row leaves most of the device idle and strides memory).
+ */
+export type RowVariant = 'thread' | 'workgroup';
 
 export interface DeviceReport {
   adapter: { vendor: string; architecture: string; device: string; description: string; isFallbackAdapter: boolean };
@@ -348,6 +357,11 @@ export class Runtime {
   lost: string | null = null;
   /** The last kernels recorded (a ring): what was in flight when an error or a device loss came. */
   private readonly recent: string[] = [];
+
+  /** The last kernels recorded, as shader.wgsl:entry (at most 8, the newest last). */
+  lastKernels(): string[] {
+    return [...this.recent];
+  }
 
   private inFlight(): string {
     return this.recent.length ? `while running ${this.recent.join(', ')} (the last kernels recorded)` : 'before any kernel ran';
@@ -642,7 +656,7 @@ export class Runtime {
     else pass.setBindGroup(0, group);
     pass.dispatchWorkgroups(wg[0], wg[1], wg[2]);
     this.dispatchCount++;
-    if (this.recent.push(`${info.shader}.wgsl:${info.entry}`) > 3) this.recent.shift();
+    if (this.recent.push(`${info.shader}.wgsl:${info.entry}`) > 8) this.recent.shift();
     if (++this.pendingDispatches >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
   }
 
@@ -968,16 +982,28 @@ export class Runtime {
     this.options.matmulVariant = v;
   }
 
+  /** A software adapter (lavapipe / llvmpipe, SwiftShader, or one the browser calls a fallback). */
+  isCpuAdapter(): boolean {
+    const a = this.report.adapter;
+    return a.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(`${a.description} ${a.device} ${a.architecture} ${a.vendor}`);
+  }
+
+  rowVariant(): RowVariant {
+    return this.options.rowVariant ?? (this.isCpuAdapter() ? 'thread' : 'workgroup');
+  }
+
+  setRowVariant(v: RowVariant | undefined): void {
+    this.options.rowVariant = v;
+  }
+
   attentionVariant(headDim: number): AttentionVariant {
     if (this.options.attentionVariant) return this.options.attentionVariant;
     if (headDim > 128) return 'unfused'; // the fused kernels' per-row arrays hold 128
-    const a = this.report.adapter;
     // CPU adapters: the fused kernels recompute q k^T in both backward kernels and lose there
     // (bench/attention.mjs, lavapipe, bert-tiny B8 x T128: 11.4 vs 8.6 s per training step), so
     // they keep the matmuls; 'rows' still saves the [B, heads, T, T] activations when forced.
     // GPUs take the tiled kernels, whose memory traffic grows with T, not T^2 (not yet timed on one).
-    const cpu = a.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(`${a.description} ${a.device} ${a.architecture} ${a.vendor}`);
-    return cpu ? 'unfused' : 'tiled';
+    return this.isCpuAdapter() ? 'unfused' : 'tiled';
   }
 
   setAttentionVariant(v: AttentionVariant | undefined): void {

@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bg from '../src/index.js';
-import { assertClose, checkOp, device, f32, read, rng } from './helpers.js';
+import { assertClose, checkOp, device, f32, read, rng, ROW_VARIANTS, withRowVariant } from './helpers.js';
 
 const erf = (x: number) => {
   // Abramowitz-Stegun 7.1.26 is too coarse for a float64 reference: integrate the series instead
@@ -64,39 +64,43 @@ function layerNormRef(s: Float64Array, w: Float64Array, b: Float64Array, cols: n
   return out;
 }
 
-test('residualLayerNorm: LayerNorm(h + residual) on odd shapes, forward and all four gradients', async () => {
-  for (const shape of [
-    [1, 2],
-    [5, 7],
-    [2, 3, 9],
-  ]) {
-    const cols = shape[shape.length - 1];
-    const n = shape.reduce((a, b) => a * b, 1);
-    const r = rng(n + 1);
-    await checkOp({
-      what: `residualLayerNorm [${shape}]`,
-      inputs: [
-        { data: f32(r.uniform(n)), shape },
-        { data: f32(r.uniform(n)), shape },
-        { data: f32(r.uniform(cols, 0.5, 1.5)), shape: [cols] },
-        { data: f32(r.uniform(cols)), shape: [cols] },
-      ],
-      gpu: ([h, res, w, b]) => bg.residualLayerNorm(h, res, w, b, { eps: 1e-5 }),
-      ref: ([h, res, w, b]) =>
-        layerNormRef(
-          h.map((v, i) => v + res[i]),
-          w,
-          b,
-          cols,
-          1e-5,
-        ),
-      rtol: 1e-4,
-      atol: 1e-5,
-      gradRtol: 2e-3,
-      gradAtol: 2e-3,
-    });
-  }
-});
+for (const variant of ROW_VARIANTS)
+  test(`residualLayerNorm (${variant} rows): LayerNorm(h + residual) on odd shapes, forward and all four gradients`, () =>
+    withRowVariant(variant, async () => {
+      for (const shape of [
+        [1, 2],
+        [5, 7],
+        [2, 3, 9],
+        [3, 65],
+        [2, 130],
+      ]) {
+        const cols = shape[shape.length - 1];
+        const n = shape.reduce((a, b) => a * b, 1);
+        const r = rng(n + 1);
+        await checkOp({
+          what: `residualLayerNorm [${shape}]`,
+          inputs: [
+            { data: f32(r.uniform(n)), shape },
+            { data: f32(r.uniform(n)), shape },
+            { data: f32(r.uniform(cols, 0.5, 1.5)), shape: [cols] },
+            { data: f32(r.uniform(cols)), shape: [cols] },
+          ],
+          gpu: ([h, res, w, b]) => bg.residualLayerNorm(h, res, w, b, { eps: 1e-5 }),
+          ref: ([h, res, w, b]) =>
+            layerNormRef(
+              h.map((v, i) => v + res[i]),
+              w,
+              b,
+              cols,
+              1e-5,
+            ),
+          rtol: 1e-4,
+          atol: 1e-5,
+          gradRtol: 2e-3,
+          gradAtol: 2e-3,
+        });
+      }
+    }));
 
 /** Runs fn twice on fresh leaves of the same data; returns [outputs, gradients] of both. */
 async function bothWays(
@@ -119,28 +123,29 @@ async function bothWays(
   return results;
 }
 
-test('residualLayerNorm with dropout = layerNorm(dropout(h) + residual) on the same seed: output and gradients', async () => {
-  await device();
-  const shape = [3, 5, 33];
-  const n = 3 * 5 * 33;
-  const r = rng(3);
-  const data = [
-    { values: f32(r.uniform(n)), shape },
-    { values: f32(r.uniform(n)), shape },
-    { values: f32(r.uniform(33, 0.5, 1.5)), shape: [33] },
-    { values: f32(r.uniform(33)), shape: [33] },
-  ];
-  const [fused, plain] = await bothWays(
-    data,
-    ([h, res, w, b]) => bg.residualLayerNorm(h, res, w, b, { dropout: 0.3, generator: new bg.Generator(11, 4) }),
-    ([h, res, w, b]) => bg.layerNorm(bg.add(bg.dropout(h, 0.3, { generator: new bg.Generator(11, 4) }), res), w, b),
-  );
-  assert.ok(
-    fused[1].some((v) => v === 0),
-    'some elements of h were dropped',
-  );
-  fused.forEach((v, i) => assertClose(v, plain[i], { rtol: 1e-5, atol: 1e-6, what: i ? `gradient ${i - 1}` : 'output' }));
-});
+for (const variant of ROW_VARIANTS)
+  test(`residualLayerNorm (${variant} rows) with dropout = layerNorm(dropout(h) + residual) on the same seed: output and gradients`, () =>
+    withRowVariant(variant, async () => {
+      const shape = [3, 5, 33];
+      const n = 3 * 5 * 33;
+      const r = rng(3);
+      const data = [
+        { values: f32(r.uniform(n)), shape },
+        { values: f32(r.uniform(n)), shape },
+        { values: f32(r.uniform(33, 0.5, 1.5)), shape: [33] },
+        { values: f32(r.uniform(33)), shape: [33] },
+      ];
+      const [fused, plain] = await bothWays(
+        data,
+        ([h, res, w, b]) => bg.residualLayerNorm(h, res, w, b, { dropout: 0.3, generator: new bg.Generator(11, 4) }),
+        ([h, res, w, b]) => bg.layerNorm(bg.add(bg.dropout(h, 0.3, { generator: new bg.Generator(11, 4) }), res), w, b),
+      );
+      assert.ok(
+        fused[1].some((v) => v === 0),
+        'some elements of h were dropped',
+      );
+      fused.forEach((v, i) => assertClose(v, plain[i], { rtol: 1e-5, atol: 1e-6, what: i ? `gradient ${i - 1}` : 'output' }));
+    }));
 
 test('residualLayerNorm: bad input names the op and the shapes', async () => {
   await device();

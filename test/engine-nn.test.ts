@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bg from '../src/index.js';
-import { checkOp, device, f32, rng, assertClose } from './helpers.js';
+import { checkOp, device, f32, rng, assertClose, ROW_VARIANTS, withRowVariant } from './helpers.js';
 
 function matmulRef(
   a: Float64Array,
@@ -302,34 +302,62 @@ function layerNormRef(x: Float64Array, w: Float64Array, b: Float64Array, cols: n
   return out;
 }
 
-test('layerNorm: fused forward and backward for x, weight and bias', async () => {
-  // 1100 rows: the weight / bias gradient runs in 256-row chunks plus a sum over them
-  for (const [rows, cols, eps] of [
-    [1, 3, 1e-12],
-    [4, 17, 1e-12],
-    [3, 129, 1e-5],
-    [2, 257, 1e-12],
-    [1100, 3, 1e-5],
-  ] as const) {
-    const r = rng(rows + cols);
-    const x = f32(r.uniform(rows * cols, -2, 2));
-    const w = f32(r.uniform(cols, 0.5, 1.5));
-    const b = f32(r.uniform(cols, -0.5, 0.5));
-    await checkOp({
-      what: `layerNorm ${rows}x${cols}`,
-      inputs: [
-        { data: x, shape: [rows, cols] },
-        { data: w, shape: [cols] },
-        { data: b, shape: [cols] },
-      ],
-      gpu: ([t, tw, tb]) => bg.layerNorm(t, tw, tb, eps),
-      ref: ([t, tw, tb]) => layerNormRef(t, tw, tb, cols, eps),
-      rtol: 1e-4,
-      atol: 2e-5,
-      gradRtol: 1e-3,
-      gradAtol: 2e-4,
+for (const variant of ROW_VARIANTS)
+  test(`layerNorm (${variant} rows): fused forward and backward for x, weight and bias`, () =>
+    withRowVariant(variant, async () => {
+      // 1100 rows: the weight / bias gradient runs in 256-row chunks plus a sum over them; 63-65 and
+      // 300 columns: a workgroup's 64 invocations short of, at, and past a row
+      for (const [rows, cols, eps] of [
+        [1, 3, 1e-12],
+        [4, 17, 1e-12],
+        [3, 63, 1e-5],
+        [2, 64, 1e-5],
+        [3, 65, 1e-5],
+        [3, 129, 1e-5],
+        [2, 257, 1e-12],
+        [2, 300, 1e-12],
+        [1100, 3, 1e-5],
+      ] as const) {
+        const r = rng(rows + cols);
+        const x = f32(r.uniform(rows * cols, -2, 2));
+        const w = f32(r.uniform(cols, 0.5, 1.5));
+        const b = f32(r.uniform(cols, -0.5, 0.5));
+        await checkOp({
+          what: `layerNorm ${rows}x${cols}`,
+          inputs: [
+            { data: x, shape: [rows, cols] },
+            { data: w, shape: [cols] },
+            { data: b, shape: [cols] },
+          ],
+          gpu: ([t, tw, tb]) => bg.layerNorm(t, tw, tb, eps),
+          ref: ([t, tw, tb]) => layerNormRef(t, tw, tb, cols, eps),
+          rtol: 1e-4,
+          atol: 2e-5,
+          gradRtol: 1e-3,
+          gradAtol: 2e-4,
+        });
+      }
+    }));
+
+test('row kernels: one invocation per row on CPU adapters by default; a forced variant runs its own entry points', async () => {
+  const rt = await device();
+  assert.is(rt.rowVariant(), rt.isCpuAdapter() ? 'thread' : 'workgroup');
+  const x = bg.tensor(Float32Array.from(rng(2).uniform(6)), [2, 3]);
+  const [w, b] = [bg.ones([3]), bg.zeros([3])];
+  for (const [variant, entry] of [
+    ['thread', 'layernorm.wgsl:layernorm_forward'],
+    ['workgroup', 'layernorm.wgsl:layernorm_forward_wg'],
+  ] as const)
+    await withRowVariant(variant, async () => {
+      bg.layerNorm(x, w, b).dispose();
+      assert.is(rt.lastKernels().at(-1), entry);
+      bg.crossEntropy(x, bg.tensor(Int32Array.from([0, 2]), [2])).dispose();
+      assert.ok(
+        rt.lastKernels().includes(`cross_entropy.wgsl:cross_entropy_forward${variant === 'workgroup' ? '_wg' : ''}`),
+        rt.lastKernels().join(', '),
+      );
     });
-  }
+  assert.is(rt.rowVariant(), rt.isCpuAdapter() ? 'thread' : 'workgroup', 'restored');
 });
 
 test('gelu (exact erf, as Hugging Face "gelu"): forward and backward', async () => {
@@ -437,53 +465,56 @@ function ceRef(x: Float64Array, targets: number[], C: number, ignore = -100) {
   return Float64Array.of(n ? s / n : 0);
 }
 
-test('crossEntropy: ignore_index -100, mean over counted rows, forward and backward', async () => {
-  await device();
-  for (const [N, C] of [
-    [1, 3],
-    [5, 17],
-    [7, 129],
-    [3, 257],
-  ]) {
-    const r = rng(N * C);
-    const x = f32(r.uniform(N * C, -3, 3));
-    const targets = Array.from(r.int(N, 0, C));
-    if (N > 2) targets[1] = -100;
-    const t = bg.tensor(Int32Array.from(targets), [N]);
-    await checkOp({
-      what: `crossEntropy ${N}x${C}`,
-      inputs: [{ data: x, shape: [N, C] }],
-      gpu: ([l]) => bg.crossEntropy(l, t),
-      ref: ([l]) => ceRef(l, targets, C),
-      rtol: 1e-5,
-      atol: 1e-5,
-    });
-  }
-  // logits [B, T, C] with targets [B, T]
-  const x = f32(rng(16).uniform(2 * 3 * 5));
-  const targets = [1, -100, 4, 0, 2, -100];
-  await checkOp({
-    what: 'crossEntropy 3-D',
-    inputs: [{ data: x, shape: [2, 3, 5] }],
-    gpu: ([l]) => bg.crossEntropy(l, bg.tensor(Int32Array.from(targets), [2, 3])),
-    ref: ([l]) => ceRef(l, targets, 5),
-  });
-  // everything ignored: loss 0 and zero gradient (torch gives NaN)
-  const l = bg.zeros([2, 3]).setRequiresGrad();
-  const loss = bg.crossEntropy(l, bg.tensor(Int32Array.from([-100, -100]), [2]));
-  assert.is(await loss.item(), 0);
-  loss.backward();
-  assert.ok(Array.from(await l.grad!.toArray()).every((v) => v === 0));
-  assert.throws(
-    () => bg.crossEntropy(bg.zeros([2, 3]), bg.tensor(Int32Array.from([0, 3]), [2])),
-    /crossEntropy: target 3 at position 1 is out of range \[0, 3\)/,
-  );
-  assert.throws(
-    () => bg.crossEntropy(bg.zeros([2, 3]), bg.tensor(Int32Array.from([0, 1, 2]), [3])),
-    /crossEntropy: targets \[3\] must match logits \[2, 3\]/,
-  );
-  assert.throws(() => bg.crossEntropy(bg.zeros([2, 3]), bg.zeros([2])), /crossEntropy: targets must be i32, got f32/);
-});
+for (const variant of ROW_VARIANTS)
+  test(`crossEntropy (${variant} rows): ignore_index -100, mean over counted rows, forward and backward`, () =>
+    withRowVariant(variant, async () => {
+      for (const [N, C] of [
+        [1, 3],
+        [5, 17],
+        [4, 64],
+        [7, 129],
+        [3, 257],
+        [2, 1000],
+      ]) {
+        const r = rng(N * C);
+        const x = f32(r.uniform(N * C, -3, 3));
+        const targets = Array.from(r.int(N, 0, C));
+        if (N > 2) targets[1] = -100;
+        const t = bg.tensor(Int32Array.from(targets), [N]);
+        await checkOp({
+          what: `crossEntropy ${N}x${C}`,
+          inputs: [{ data: x, shape: [N, C] }],
+          gpu: ([l]) => bg.crossEntropy(l, t),
+          ref: ([l]) => ceRef(l, targets, C),
+          rtol: 1e-5,
+          atol: 1e-5,
+        });
+      }
+      // logits [B, T, C] with targets [B, T]
+      const x = f32(rng(16).uniform(2 * 3 * 5));
+      const targets = [1, -100, 4, 0, 2, -100];
+      await checkOp({
+        what: 'crossEntropy 3-D',
+        inputs: [{ data: x, shape: [2, 3, 5] }],
+        gpu: ([l]) => bg.crossEntropy(l, bg.tensor(Int32Array.from(targets), [2, 3])),
+        ref: ([l]) => ceRef(l, targets, 5),
+      });
+      // everything ignored: loss 0 and zero gradient (torch gives NaN)
+      const l = bg.zeros([2, 3]).setRequiresGrad();
+      const loss = bg.crossEntropy(l, bg.tensor(Int32Array.from([-100, -100]), [2]));
+      assert.is(await loss.item(), 0);
+      loss.backward();
+      assert.ok(Array.from(await l.grad!.toArray()).every((v) => v === 0));
+      assert.throws(
+        () => bg.crossEntropy(bg.zeros([2, 3]), bg.tensor(Int32Array.from([0, 3]), [2])),
+        /crossEntropy: target 3 at position 1 is out of range \[0, 3\)/,
+      );
+      assert.throws(
+        () => bg.crossEntropy(bg.zeros([2, 3]), bg.tensor(Int32Array.from([0, 1, 2]), [3])),
+        /crossEntropy: targets \[3\] must match logits \[2, 3\]/,
+      );
+      assert.throws(() => bg.crossEntropy(bg.zeros([2, 3]), bg.zeros([2])), /crossEntropy: targets must be i32, got f32/);
+    }));
 
 test('bceWithLogits: per-element weights, forward and backward', async () => {
   const r = rng(17);

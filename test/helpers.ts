@@ -2,11 +2,26 @@
 // gradient checks against central finite differences of float64 CPU references.
 import * as assert from 'uvu/assert';
 import { init, hasRuntime, runtime, Tensor, tensor, backward, bertConfig, type Runtime, type BertConfig } from '../src/index.js';
+import type { RowVariant } from '../src/runtime.js';
 
 let ready: Promise<Runtime> | null = null;
 export function device(): Promise<Runtime> {
   if (!ready) ready = hasRuntime() ? Promise.resolve(runtime()) : init();
   return ready;
+}
+
+/** Both row-kernel variants (layer norm, cross-entropy): each on this device, whatever it would pick. */
+export const ROW_VARIANTS: RowVariant[] = ['thread', 'workgroup'];
+
+/** Runs fn with the runtime's row kernels forced to `variant`, then restores the default choice. */
+export async function withRowVariant(variant: RowVariant, fn: () => Promise<void>): Promise<void> {
+  const rt = await device();
+  rt.setRowVariant(variant);
+  try {
+    await fn();
+  } finally {
+    rt.setRowVariant(undefined);
+  }
 }
 
 /** The fine-tuning tests' one-layer BERT (hidden 16, 2 heads), no dropout unless given. */

@@ -39,11 +39,21 @@ const fromSource = {
   name: 'dist-to-src',
   setup: (b) => b.onResolve({ filter: /\/dist\/index\.js$/ }, () => ({ path: join(process.cwd(), 'src/index.ts') })),
 };
-for (const bench of ['kernel-profile', 'step-overhead']) {
+for (const bench of ['kernel-profile', 'step-overhead', 'row-kernels']) {
   await esbuild.build({ ...common, entryPoints: [`bench/${bench}.mjs`], outfile: join(KIT, `${bench}.mjs`), plugins: [fromSource] });
 }
 // the test files that need only the library and test/fixtures (no spawned CLI, Deno or Chromium)
-const tests = ['engine-core', 'engine-elementwise', 'engine-nn', 'models-golden', 'models-io', 'optim-adamw', 'train-objectives'];
+const tests = [
+  'engine-core',
+  'engine-elementwise',
+  'engine-nn',
+  'engine-fused',
+  'engine-nan',
+  'models-golden',
+  'models-io',
+  'optim-adamw',
+  'train-objectives',
+];
 await esbuild.build({
   ...common,
   entryPoints: tests.map((t) => `test/${t}.test.ts`),

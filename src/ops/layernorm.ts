@@ -1,12 +1,18 @@
 // Layer norm over the last axis (layernorm.wgsl): fused forward saving mean / rstd, fused
 // backward for x and for weight + bias.
 import layernormSource from '../../shaders/layernorm.wgsl';
+import rowReduceSource from '../../shaders/row-reduce.wgsl';
 import { defineShader, runtime } from '../runtime.js';
 import { Tensor, record, shapeStr } from '../tensor.js';
 import { checkDtype } from './util.js';
 import { sum } from './reduce.js';
 
-const LAYERNORM = defineShader('layernorm', layernormSource);
+const LAYERNORM = defineShader('layernorm', layernormSource, [rowReduceSource]);
+
+/** A row kernel's entry point and grid for the runtime's row variant (runtime.ts RowVariant). */
+export function rowKernel(entry: string, rows: number): [string, { threads: number }] {
+  return runtime().rowVariant() === 'workgroup' ? [`${entry}_wg`, { threads: rows * 64 }] : [entry, { threads: rows }];
+}
 /** Rows per invocation of the chunked weight / bias gradient (CHUNK in layernorm.wgsl). */
 const ROW_CHUNK = 256;
 
@@ -27,7 +33,8 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-12):
   const rstd = Tensor.empty([rows], 'f32', 'layerNorm rstd');
   const p = { rows, cols, eps, pad: 0 };
   const rt = runtime();
-  rt.dispatch(LAYERNORM, 'layernorm_forward', { x, weight, bias, y, mean, rstd, p }, { threads: rows });
+  const [forward, grid] = rowKernel('layernorm_forward', rows);
+  rt.dispatch(LAYERNORM, forward, { x, weight, bias, y, mean, rstd, p }, grid);
   const out = record(
     'layerNorm',
     y,
@@ -38,7 +45,8 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-12):
       let db: Tensor | null = null;
       if (x.requiresGrad) {
         dx = Tensor.empty(x.shape, 'f32', 'layerNorm dx');
-        rt.dispatch(LAYERNORM, 'layernorm_backward_x', { x: sx, weight: sw, g, saved_mean: sm, saved_rstd: sr, dx, p }, { threads: rows });
+        const [backward, bgrid] = rowKernel('layernorm_backward_x', rows);
+        rt.dispatch(LAYERNORM, backward, { x: sx, weight: sw, g, saved_mean: sm, saved_rstd: sr, dx, p }, bgrid);
       }
       if (weight.requiresGrad || bias.requiresGrad) [dw, db] = layerNormParamGrads(sx, g, sm, sr, rows, cols);
       return [dx, dw, db];

@@ -1,6 +1,7 @@
 // Losses: cross-entropy with ignore_index (cross_entropy.wgsl), binary cross-entropy with logits
 // and per-element weights (bce.wgsl), mean-squared error (composed of sub / mul / mean).
 import ceSource from '../../shaders/cross_entropy.wgsl';
+import rowReduceSource from '../../shaders/row-reduce.wgsl';
 import bceSource from '../../shaders/bce.wgsl';
 import { defineShader, runtime } from '../runtime.js';
 import { Tensor, record, noGrad, shapeStr } from '../tensor.js';
@@ -8,8 +9,9 @@ import { checkDtype, sameShape } from './util.js';
 import { sum, mean } from './reduce.js';
 import { div, maximumNoGrad, mul, sub } from './binary.js';
 import { full, ones } from './creation.js';
+import { rowKernel } from './layernorm.js';
 
-const CE = defineShader('cross_entropy', ceSource);
+const CE = defineShader('cross_entropy', ceSource, [rowReduceSource]);
 const BCE = defineShader('bce', bceSource);
 
 /**
@@ -45,7 +47,8 @@ export function crossEntropy(logits: Tensor, targets: Tensor, { ignoreIndex = -1
   const rowLoss = Tensor.empty([rows], 'f32', 'crossEntropy rows');
   const lse = Tensor.empty([rows], 'f32', 'crossEntropy lse');
   const counted = Tensor.empty([rows], 'f32', 'crossEntropy counted');
-  rt.dispatch(CE, 'cross_entropy_forward', { logits, targets, loss: rowLoss, lse, counted, p }, { threads: rows });
+  const [forward, grid] = rowKernel('cross_entropy_forward', rows);
+  rt.dispatch(CE, forward, { logits, targets, loss: rowLoss, lse, counted, p }, grid);
   const loss = noGrad(() => {
     const total = sum(rowLoss);
     const n = sum(counted);

@@ -3,13 +3,14 @@
 // ops.dropout (one draw from the generator, the mask regenerated in backward, never stored).
 import residualLayernormSource from '../../shaders/residual_layernorm.wgsl';
 import philoxSource from '../../shaders/philox.wgsl';
+import rowReduceSource from '../../shaders/row-reduce.wgsl';
 import { defineShader, runtime } from '../runtime.js';
 import { Tensor, record, shapeStr } from '../tensor.js';
 import { checkDtype, sameShape } from './util.js';
 import { defaultGenerator, type Generator } from './creation.js';
-import { layerNormParamGrads } from './layernorm.js';
+import { layerNormParamGrads, rowKernel } from './layernorm.js';
 
-const RESIDUAL_LAYERNORM = defineShader('residual_layernorm', residualLayernormSource, [philoxSource]);
+const RESIDUAL_LAYERNORM = defineShader('residual_layernorm', residualLayernormSource, [philoxSource, rowReduceSource]);
 
 export interface ResidualLayerNormOptions {
   eps?: number;
@@ -67,8 +68,10 @@ export function residualLayerNorm(
   const mean = Tensor.empty([rows], 'f32', `${op} mean`);
   const rstd = Tensor.empty([rows], 'f32', `${op} rstd`);
   const rt = runtime();
-  if (rows > 0)
-    rt.dispatch(RESIDUAL_LAYERNORM, 'residual_layernorm_forward', { h, residual, weight, bias, y, s, mean, rstd, p }, { threads: rows });
+  if (rows > 0) {
+    const [entry, grid] = rowKernel('residual_layernorm_forward', rows);
+    rt.dispatch(RESIDUAL_LAYERNORM, entry, { h, residual, weight, bias, y, s, mean, rstd, p }, grid);
+  }
   const out = record(
     op,
     y,
@@ -82,7 +85,10 @@ export function residualLayerNorm(
         dh = Tensor.empty(h.shape, 'f32', `${op} dh`);
         dres = Tensor.empty(h.shape, 'f32', `${op} dresidual`);
         const bindings = { weight: sw, g, saved_s: ss, saved_mean: sm, saved_rstd: sr, dresidual: dres, dh, p };
-        if (rows > 0) rt.dispatch(RESIDUAL_LAYERNORM, 'residual_layernorm_backward', bindings, { threads: rows });
+        if (rows > 0) {
+          const [entry, grid] = rowKernel('residual_layernorm_backward', rows);
+          rt.dispatch(RESIDUAL_LAYERNORM, entry, bindings, grid);
+        }
         if (!h.requiresGrad) {
           dh.dispose();
           dh = null;
