@@ -315,4 +315,30 @@ test('qa: maxAnswerLength bounds the spans of evaluation and predict (HF run_qa 
   assert.is(bounded.em, 0, 'evaluation decodes with the bound too');
 });
 
+test('run() measures the matmul kernels of its shapes after the first step, once (matmulTuning in memory)', async () => {
+  const rt = await device();
+  const saved = rt.options.matmulTuning;
+  const task = bg.getTask('cls');
+  const train = task.read(sentiment(16, 5), 'train.jsonl');
+  const labels = task.labelSet!(train);
+  const model = tiny('bert', task, labels);
+  try {
+    rt.options.matmulTuning = 'memory';
+    rt.matmulChoices.clear();
+    const run = bg.finetune({ task: 'cls', model, tokenizer: tok, train, labels, steps: 2, batchSize: 4, lr: 1e-3 });
+    await run.run();
+    const chosen = rt.matmulChoices.size;
+    assert.ok(chosen >= 3, `${chosen} shape classes measured`);
+    assert.is(rt.matmulUntuned.size, 0, 'every product of the step was measured');
+    const before = new Map(rt.matmulChoices);
+    await run.trainer.tuneKernels(); // once per trainer
+    assert.equal([...rt.matmulChoices], [...before]);
+    run.dispose();
+  } finally {
+    rt.options.matmulTuning = saved;
+    rt.matmulChoices.clear();
+    model.dispose();
+  }
+});
+
 test.run();

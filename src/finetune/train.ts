@@ -8,6 +8,7 @@ import { Tensor, noGrad, scopeAsync } from '../tensor.js';
 import { runtime } from '../runtime.js';
 import { Generator } from '../ops/creation.js';
 import { add, mulScalar } from '../ops/index.js';
+import { loadMatmulTuning } from '../ops/matmul.js';
 import {
   Trainer,
   readCheckpointState,
@@ -455,12 +456,14 @@ export class FineTuneRun {
    */
   async run(signal?: { aborted: boolean }, until = this.trainer.options.steps): Promise<void> {
     const t = this.trainer;
+    await loadMatmulTuning();
     while (t.step < Math.min(until, t.options.steps)) {
       if (signal?.aborted) {
         this.stopped = 'cancelled';
         break;
       }
       await t.trainStep();
+      await t.tuneKernels(); // after the first step: its shapes (Trainer.tuneKernels)
       if (this.evalFeatures.length && (t.step % this.evalEvery === 0 || t.step === t.options.steps)) {
         await this.evaluateAndKeep();
         if (this.options.patience !== undefined && this.sinceBest >= this.options.patience) {

@@ -5,6 +5,7 @@
 import { scope, noGrad, Tensor } from '../tensor.js';
 import { runtime } from '../runtime.js';
 import { mulScalar } from '../ops/index.js';
+import { loadMatmulTuning, tuneMatmul } from '../ops/matmul.js';
 import { AdamW, type AdamWStateDict } from '../optim/adamw.js';
 import { linearWarmupDecaySchedule } from '../optim/schedule.js';
 import {
@@ -293,10 +294,28 @@ export class Trainer<B = PretrainingBatch> {
     return record;
   }
 
+  private kernelsTuned = false;
+
+  /**
+   * Matmul kernels measured for this model's shapes (ops.tuneMatmul): run() calls it after its
+   * first step, so that every later step uses the fastest variant of each product on this
+   * device. The choices are read from and written to the per-device cache (when matmulTuning is
+   * true, the default), so the first step of the first run on a device is the only one on the
+   * default variants. Nothing happens with matmulTuning false (the tests) or once done.
+   */
+  async tuneKernels(): Promise<void> {
+    if (this.kernelsTuned) return;
+    this.kernelsTuned = true;
+    await tuneMatmul();
+  }
+
   /** Runs until `steps` (or `until`), evaluating every evalEvery steps. */
   async run(until = this.options.steps): Promise<void> {
+    // the stored choices before the first step, so a resumed run's steps use the same kernels
+    if (!this.kernelsTuned) await loadMatmulTuning();
     while (this.step < Math.min(until, this.options.steps) && !this.stopRequested) {
       await this.trainStep();
+      await this.tuneKernels();
       await nextTurn();
       if (this.options.evalEvery && this.step % this.options.evalEvery === 0 && this.evalBatches.length) await this.evaluate();
     }
