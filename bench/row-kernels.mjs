@@ -2,7 +2,7 @@
 // log-sum-exp): one invocation per row ('thread', CPU adapters' default) against a workgroup of 64
 // per row ('workgroup', GPUs' default; runtime.ts RowVariant), interleaved, at the shapes of
 // bert-base steps: LayerNorm over B32 x T128 rows of 768, the MLM loss over 640 gathered rows of
-// 30522 logits. Outputs of both variants are compared first (max abs difference printed).
+// 30522 logits, the argmax of ELECTRA's sampling over as many rows. Outputs of both variants are compared first (max abs difference printed).
 // Run: npm run build && node bench/row-kernels.mjs [--rounds 5] [--json FILE]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -47,6 +47,13 @@ const cases = [
       return { inputs: [x], run: () => bg.crossEntropy(x, t), g: bg.ones([]) };
     },
   },
+  {
+    what: 'argmax over 640 x 30522 (ELECTRA sampling)',
+    make: () => {
+      const x = bg.randn([640, 30522]);
+      return { inputs: [x], run: () => bg.argmax(x, 1), g: null };
+    },
+  },
 ];
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -58,9 +65,9 @@ for (const c of cases) {
     rt.setRowVariant(variant);
     const t0 = performance.now();
     const out = run();
-    bg.backward(out, g);
+    if (g) bg.backward(out, g);
     const values = await out.toArray();
-    const grad = await inputs[0].grad.toArray();
+    const grad = g ? await inputs[0].grad.toArray() : [];
     const ms = performance.now() - t0;
     out.dispose();
     for (const t of inputs) t.zeroGrad();
@@ -82,6 +89,6 @@ for (const c of cases) {
   console.log(
     `${c.what}: thread ${mt.toFixed(1)} ms, workgroup ${mw.toFixed(1)} ms (workgroup / thread ${(mw / mt).toFixed(2)}x; outputs and gradients differ by at most ${diff.toExponential(1)})`,
   );
-  for (const t of [...inputs, g]) t.dispose();
+  for (const t of [...inputs, g]) t?.dispose();
 }
 if (o.json) writeFileSync(o.json, JSON.stringify({ adapter: rt.report.adapter, results }, null, 2));

@@ -1,4 +1,5 @@
-// Reductions over the middle axis of a [outer, n, inner] view: one invocation per output.
+// Reductions over the middle axis of a [outer, n, inner] view: one invocation per output (max
+// and argmax over rows also as a workgroup per output: the _wg entries below).
 // sum (times `scale`, so mean = sum * 1/n), max, argmax (first maximum, as torch), and the
 // gradient of max, which flows to the argmax position only.
 struct Params { outer: u32, n: u32, inner: u32, scale: f32 }
@@ -88,6 +89,71 @@ fn reduce_argmax(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
   if (i >= p.outer * p.inner) { return; }
   let base = (i / p.inner) * p.n * p.inner + i % p.inner;
   out_index[i] = i32(argmax_at(base));
+}
+
+// The 'workgroup' row variant of max / argmax over a row (inner = 1, e.g. ELECTRA's sampling
+// argmax over the vocabulary): 64 invocations scan strided shares, then a tree keeps the pair
+// that argmax_at would: the first NaN if any, else the first maximum.
+var<workgroup> arg_val: array<f32, 64>;
+var<workgroup> arg_idx: array<u32, 64>;
+
+const NO_INDEX = 0xffffffffu; // an invocation with no element of the row
+
+// whether (vb, ib) beats (va, ia): any element beats none, a NaN beats a number, the lower index
+// breaks ties
+fn arg_better(va: f32, ia: u32, vb: f32, ib: u32) -> bool {
+  if (ia == NO_INDEX || ib == NO_INDEX) { return ia == NO_INDEX && ib != NO_INDEX; }
+  let na = is_nan(va);
+  let nb = is_nan(vb);
+  if (na || nb) {
+    if (na && nb) { return ib < ia; }
+    return nb;
+  }
+  return vb > va || (vb == va && ib < ia);
+}
+
+fn argmax_wg(base: u32, lid: u32) -> u32 {
+  var bv = 0.0;
+  var bi = NO_INDEX;
+  for (var j = lid; j < p.n; j += 64u) {
+    let v = x[base + j * p.inner];
+    if (arg_better(bv, bi, v, j)) {
+      bv = v;
+      bi = j;
+    }
+  }
+  arg_val[lid] = bv;
+  arg_idx[lid] = bi;
+  workgroupBarrier();
+  for (var half = 32u; half > 0u; half >>= 1u) {
+    if (lid < half && arg_better(arg_val[lid], arg_idx[lid], arg_val[lid + half], arg_idx[lid + half])) {
+      arg_val[lid] = arg_val[lid + half];
+      arg_idx[lid] = arg_idx[lid + half];
+    }
+    workgroupBarrier();
+  }
+  return arg_idx[0];
+}
+
+@compute @workgroup_size(64)
+fn reduce_max_wg(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let i = wid.y * nwg.x + wid.x;
+  if (i >= p.outer * p.inner) { return; } // uniform: the whole workgroup
+  let base = (i / p.inner) * p.n * p.inner + i % p.inner;
+  let at = argmax_wg(base, lid.x);
+  if (lid.x == 0u) {
+    out[i] = x[base + at * p.inner];
+    out_index[i] = i32(at);
+  }
+}
+
+@compute @workgroup_size(64)
+fn reduce_argmax_wg(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let i = wid.y * nwg.x + wid.x;
+  if (i >= p.outer * p.inner) { return; }
+  let base = (i / p.inner) * p.n * p.inner + i % p.inner;
+  let at = argmax_wg(base, lid.x);
+  if (lid.x == 0u) { out_index[i] = i32(at); }
 }
 
 // dx[o, j, k] = g[o, k] where j == arg[o, k], else 0

@@ -27,18 +27,32 @@ test('elementwise functions keep NaN (tanh, relu, gelu, sigmoid, exp, abs) and f
   assert.equal(r.slice(1), [0, 0, 0, 1, 20]);
 });
 
-test('max and argmax pick the NaN wherever it is (as torch), the first maximum otherwise', async () => {
-  await device();
-  for (const at of [0, 1, 2]) {
-    const row = [0, 3, 1];
-    row[at] = NaN;
-    const x = bg.tensor([...row, 5, 2, 5], [2, 3]);
-    assert.equal(await values(ops.argmax(x, 1)), [at, 0], `argmax of [${row}] and [5, 2, 5]`);
-    const m = await values(ops.max(x, 1));
-    assert.ok(Number.isNaN(m[0]), `max of [${row}] = ${m[0]}`);
-    assert.is(m[1], 5);
-  }
-});
+for (const variant of ROW_VARIANTS)
+  test(`max and argmax (${variant} rows) pick the NaN wherever it is (as torch), the first maximum otherwise`, () =>
+    withRowVariant(variant, async () => {
+      for (const at of [0, 1, 2]) {
+        const row = [0, 3, 1];
+        row[at] = NaN;
+        const x = bg.tensor([...row, 5, 2, 5], [2, 3]);
+        assert.equal(await values(ops.argmax(x, 1)), [at, 0], `argmax of [${row}] and [5, 2, 5]`);
+        const m = await values(ops.max(x, 1));
+        assert.ok(Number.isNaN(m[0]), `max of [${row}] = ${m[0]}`);
+        assert.is(m[1], 5);
+      }
+      // rows longer than a workgroup: ties, -Infinity rows, NaNs late, early and twice
+      const n = 300;
+      const rows = [
+        Array.from({ length: n }, (_, j) => (j % 7 === 3 ? 9 : j % 5)), // 9 first at 3
+        Array.from({ length: n }, () => -Infinity), // all -inf: index 0
+        Array.from({ length: n }, (_, j) => (j === 250 || j === 290 ? NaN : j)), // first NaN at 250
+        Array.from({ length: n }, (_, j) => (j === 130 ? 2 ** 100 : -j)), // one max at 130
+      ];
+      const x = bg.tensor(rows.flat(), [rows.length, n]);
+      assert.equal(await values(ops.argmax(x, 1)), [3, 0, 250, 130]);
+      const m = await values(ops.max(x, 1));
+      assert.equal([m[0], m[1], m[3]], [9, -Infinity, 2 ** 100]);
+      assert.ok(Number.isNaN(m[2]));
+    }));
 
 for (const variant of ROW_VARIANTS)
   test(`softmax, layer norm (${variant} rows), matmul, sum and cross-entropy spread a NaN to what depends on it`, () =>

@@ -74,6 +74,13 @@ function sumScaled(op: string, x: Tensor, axis: number | undefined, keepdim: boo
 export const sum = (x: Tensor, axis?: number, keepdim = false) => sumScaled('sum', x, axis, keepdim, false);
 export const mean = (x: Tensor, axis?: number, keepdim = false) => sumScaled('mean', x, axis, keepdim, true);
 
+/** A row reduction (inner = 1) takes a workgroup per row under the 'workgroup' row variant (GPUs). */
+function maxKernel(entry: string, outer: number, inner: number): [string, { threads: number }] {
+  return inner === 1 && runtime().rowVariant() === 'workgroup'
+    ? [`${entry}_wg`, { threads: outer * 64 }]
+    : [entry, { threads: outer * inner }];
+}
+
 /** Maximum over `axis` (torch.amax); the gradient flows to the first maximum. */
 export function max(x: Tensor, axis: number, keepdim = false): Tensor {
   checkDtype('max', 'x', x, 'f32');
@@ -83,7 +90,8 @@ export function max(x: Tensor, axis: number, keepdim = false): Tensor {
   const outShape = reducedShape(x, ax, keepdim);
   const out = Tensor.empty(outShape, 'f32', 'max');
   const index = Tensor.empty(outShape, 'i32', 'max index');
-  runtime().dispatch(REDUCE, 'reduce_max', { x, out, out_index: index, p: { outer, n, inner, scale: 1 } }, { threads: outer * inner });
+  const [entry, grid] = maxKernel('reduce_max', outer, inner);
+  runtime().dispatch(REDUCE, entry, { x, out, out_index: index, p: { outer, n, inner, scale: 1 } }, grid);
   const result = record(
     'max',
     out,
@@ -106,7 +114,8 @@ export function argmax(x: Tensor, axis: number, keepdim = false): Tensor {
   const { outer, n, inner } = split(x, ax);
   if (n === 0) throw new Error(`argmax: axis ${axis} of ${shapeStr(x.shape)} is empty`);
   const out = Tensor.empty(reducedShape(x, ax, keepdim), 'i32', 'argmax');
-  runtime().dispatch(REDUCE, 'reduce_argmax', { x, out_index: out, p: { outer, n, inner, scale: 1 } }, { threads: outer * inner });
+  const [entry, grid] = maxKernel('reduce_argmax', outer, inner);
+  runtime().dispatch(REDUCE, entry, { x, out_index: out, p: { outer, n, inner, scale: 1 } }, grid);
   out.intRange = [0, n];
   return out;
 }
