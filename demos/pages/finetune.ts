@@ -70,7 +70,7 @@ const FIELDS: Field<keyof Settings>[] = [
     key: 'method',
     label: 'method',
     options: ['full', 'lora'],
-    title: 'full fine-tuning, or LoRA adapters (r 8) on query/value and the head',
+    title: "full fine-tuning, or LoRA adapters (r 8) on query/value, the head and the added words' rows",
   },
   { key: 'perFile', label: 'sentences per file', title: 'a seeded sample of imdb and of amazon (1000 each) to train on' },
   { key: 'evalSize', label: 'held-back yelp', title: 'a seeded sample of the yelp sentences (1000), never trained on' },
@@ -252,7 +252,7 @@ async function base(s: Settings, texts: () => Promise<string[]>): Promise<Base> 
  * (c… begins cold, crew, captain and chase): the 2-layer model had to learn to gather each word
  * from its pieces first, which took it ~300 steps to pass the most-frequent-tag baseline.
  */
-function withWords(b: Base, words: string[]): Base & { added: string[] } {
+function withWords(b: Base, words: string[]): Base & { added: string[]; ids: number[] } {
   const vocab = b.tokenizer.toVocabText();
   const x = bg.addWords({ vocab, config: b.files?.config ?? JSON.stringify(b.config), weights: b.files?.weights ?? null }, words);
   return {
@@ -262,7 +262,13 @@ function withWords(b: Base, words: string[]): Base & { added: string[] } {
     files: x.weights ? { config: x.config, weights: x.weights } : null,
     config: { ...b.config, vocab_size: b.config.vocab_size + x.added.length },
     added: x.added,
+    ids: x.ids,
   };
+}
+
+/** LoRA r 8 on query / value and the head, training the added words' rows too (PEFT's trainable_token_indices). */
+function loraWithRows(b: { ids: number[] }, seed: number): bg.LoraOptions {
+  return { r: 8, alpha: 16, seed, ...(b.ids.length && { trainableTokenIndices: b.ids }) };
 }
 
 /** The task class on the base: its encoder loaded (or fresh), a fresh head for the task's labels. */
@@ -374,15 +380,12 @@ async function trainSentiment(): Promise<void> {
   $<HTMLButtonElement>('download-sentiment').disabled = true;
   $('sentiment-files').textContent = '';
   const split = await sentimentSplit(s);
-  // LoRA's download is PEFT's adapter directory for the base as it is: no words added (they would
-  // resize the frozen embeddings, which the adapter does not carry)
-  const words =
-    s.method === 'lora'
-      ? []
-      : bg.repeatedWords(
-          split.train.map((e) => e.text),
-          2,
-        );
+  // with LoRA, the added words' rows train with the adapter (PEFT trainable tokens) and go into
+  // its download with the wider vocab.txt: a frozen mean of a word's pieces would mean little
+  const words = bg.repeatedWords(
+    split.train.map((e) => e.text),
+    2,
+  );
   const b = withWords(await base(s, allTexts), words);
   // the baselines, on the same split
   const maj = bg.majorityBaseline(
@@ -413,12 +416,12 @@ async function trainSentiment(): Promise<void> {
     seed: s.seed,
     evalEvery: s.evalEvery,
     logEvery: Math.max(1, Math.min(5, s.evalEvery)),
-    lora: s.method === 'lora' ? { r: 8, alpha: 16, seed: s.seed } : undefined,
+    lora: s.method === 'lora' ? loraWithRows(b, s.seed) : undefined,
   });
   const trainable = run.trainer.objective.namedParameters().reduce((a, [, t]) => a + t.size, 0);
   const total = model.namedParameters().reduce((a, [, t]) => a + t.size, 0);
   const pos = (xs: Sentence[]) => xs.filter((e) => e.label === 'pos').length;
-  const info = `${split.train.length} training sentences (${pos(split.train)} positive) from imdb + amazon, ${split.test.length} held-back yelp sentences (${pos(split.test)} positive); ${run.trainer.options.steps} steps of ${s.batch}; ${s.method === 'lora' ? 'LoRA r 8 on query/value + the head' : 'full fine-tuning'}: ${trainable.toLocaleString('en')} of ${total.toLocaleString('en')} parameters trained. ${b.added.length} words seen at least twice in the training sentences added to the base's vocabulary as whole tokens (${b.tokenizer.vocabSize} now). Baselines on the same split: majority class '${maj.label}' ${pct(maj.accuracy)}, bag-of-words logistic regression (${bow.vocabSize} words) ${pct(bowAcc)}.`;
+  const info = `${split.train.length} training sentences (${pos(split.train)} positive) from imdb + amazon, ${split.test.length} held-back yelp sentences (${pos(split.test)} positive); ${run.trainer.options.steps} steps of ${s.batch}; ${s.method === 'lora' ? "LoRA r 8 on query/value + the head + the added words' rows" : 'full fine-tuning'}: ${trainable.toLocaleString('en')} of ${total.toLocaleString('en')} parameters trained. ${b.added.length} words seen at least twice in the training sentences added to the base's vocabulary as whole tokens (${b.tokenizer.vocabSize} now). Baselines on the same split: majority class '${maj.label}' ${pct(maj.accuracy)}, bag-of-words logistic regression (${bow.vocabSize} words) ${pct(bowAcc)}.`;
   $('sentiment-info').textContent = info;
   console.log(`finetune sentiment: ${info}`);
   losses.length = 0;
@@ -535,7 +538,8 @@ function showSentimentResult(seconds: number, right: { model: boolean[]; majorit
  * The sentiment model as the CLI's `finetune --out` writes it, at its last step (the figures
  * shown): full fine-tuning, the task class's Hugging Face directory (config.json with id2label /
  * label2id, model.safetensors) with the base's tokenizer files; LoRA, PEFT's adapter directory
- * (adapter_config.json, adapter_model.safetensors) with them.
+ * (adapter_config.json, adapter_model.safetensors, the added words' rows among its tensors) with
+ * them (vocab.txt with the added words, which `bertgpu predict --adapter` widens the base to).
  */
 async function downloadSentiment(): Promise<void> {
   if (!sentimentRun?.base || !sentimentRun.settings) throw new Error('fine-tune first');
@@ -636,7 +640,7 @@ async function trainTagger(): Promise<void> {
     seed: s.seed,
     evalEvery: s.tagSteps,
     logEvery: Math.max(1, Math.floor(s.tagSteps / 6)),
-    lora: s.method === 'lora' ? { r: 8, alpha: 16, seed: s.seed } : undefined,
+    lora: s.method === 'lora' ? loraWithRows(b, s.seed) : undefined,
   });
   $('tag-info').textContent =
     `${train.length} training sentences, ${test.length} held back; tags ${labels.labels.join(', ')}; ${b.added.length} words of the training sentences added to the base's vocabulary as whole tokens (${b.tokenizer.vocabSize} now).`;
@@ -737,7 +741,7 @@ async function trainQa(): Promise<void> {
     seed: s.seed,
     evalEvery: s.qaSteps,
     logEvery: Math.max(1, Math.floor(s.qaSteps / 6)),
-    lora: s.method === 'lora' ? { r: 8, alpha: 16, seed: s.seed } : undefined,
+    lora: s.method === 'lora' ? loraWithRows(b, s.seed) : undefined,
   });
   $('qa-info').textContent =
     `${train.length} training questions, ${test.length} held back; ${b.added.length} words of the training texts added to the base's vocabulary as whole tokens (${b.tokenizer.vocabSize} now).`;

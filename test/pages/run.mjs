@@ -166,6 +166,18 @@ test("fine-tune page: a LoRA run downloads PEFT's adapter directory, its head's 
     Object.keys(header).some((k) => k.includes('lora_A')),
     'no lora_A tensor',
   );
+  // the words added to the vocabulary train with the adapter: their rows are in it, their ids the
+  // last lines of its vocab.txt
+  const vocab = new TextDecoder().decode(files['vocab.txt']).trim().split('\n');
+  const ids = config.trainable_token_indices;
+  assert.ok(Array.isArray(ids) && ids.length > 0, `trainable_token_indices: ${JSON.stringify(ids)}`);
+  assert.equal(
+    ids,
+    ids.map((_, k) => vocab.length - ids.length + k),
+  );
+  const rows = header['base_model.model.bert.embeddings.word_embeddings.token_adapter.trainable_tokens_delta'];
+  assert.ok(rows, 'no trainable_tokens_delta tensor');
+  assert.is(rows.shape[0], ids.length);
 });
 
 test('fine-tune page: tagging and QA each say plainly whether they beat their baseline, with both figures', () => {
