@@ -3,8 +3,9 @@
 import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 import checkSource from '../shaders/check.wgsl';
 
-export type DType = 'f32' | 'i32';
-export const BYTES_PER_ELEMENT: Record<DType, number> = { f32: 4, i32: 4 };
+/** f16: storage only (weights for inference, read by matmul with f32 accumulation), where the device has shader-f16. */
+export type DType = 'f32' | 'i32' | 'f16';
+export const BYTES_PER_ELEMENT: Record<DType, number> = { f32: 4, i32: 4, f16: 2 };
 
 export interface InitOptions {
   /** A `GPU` object (navigator.gpu or one from npm `webgpu`); found automatically when absent. */

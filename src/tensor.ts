@@ -92,6 +92,7 @@ export class Tensor implements Bindable {
     if (shapeSize(shape) !== data.length) {
       throw new Error(`tensor: data has ${data.length} elements but shape ${shapeStr(shape)} needs ${shapeSize(shape)}`);
     }
+    if (dtype === 'f16') return Tensor.fromHalf(data, shape);
     const typed = dtype === 'f32' ? Float32Array.from(data as ArrayLike<number>) : Int32Array.from(data as ArrayLike<number>);
     if (dtype === 'i32') {
       for (let i = 0; i < data.length; i++) {
@@ -107,6 +108,20 @@ export class Tensor implements Bindable {
     const t = new Tensor(new Storage(buffer, bytes), shape, dtype);
     if (dtype === 'i32') t.hostData = typed as Int32Array;
     return t;
+  }
+
+  /** f16 storage of `data` (rounded to nearest even), padded to whole 4-byte words as buffers are. */
+  private static fromHalf(data: ArrayLike<number>, shape: Shape): Tensor {
+    const rt = runtime();
+    if (!rt.hasFeature('shader-f16'))
+      throw new Error(
+        `tensor: f16 storage needs the device feature 'shader-f16', which this adapter (${rt.report.adapter.description || rt.report.adapter.device || 'unnamed'}) does not offer; keep f32`,
+      );
+    const halves = new Uint16Array(data.length + (data.length % 2));
+    for (let i = 0; i < data.length; i++) halves[i] = f32ToF16Bits(data[i]);
+    const buffer = rt.acquire(halves.byteLength, `tensor ${shapeStr(shape)} f16`);
+    if (halves.byteLength) rt.upload(buffer, halves);
+    return new Tensor(new Storage(buffer, halves.byteLength), shape, 'f16');
   }
 
   get rank(): number {
@@ -174,6 +189,11 @@ export class Tensor implements Bindable {
   /** Reads the data back (submits pending work). */
   async toArray(): Promise<Float32Array | Int32Array> {
     const st = this.alive('toArray');
+    if (this.dtype === 'f16') {
+      const bytes = Math.ceil(this.size / 2) * 4;
+      const halves = new Uint16Array(await st.rt.read(st.buffer, 0, bytes), 0, this.size);
+      return Float32Array.from(halves, f16BitsToF32);
+    }
     const bytes = this.size * 4;
     const data = await st.rt.read(st.buffer, 0, bytes);
     return this.dtype === 'f32' ? new Float32Array(data) : new Int32Array(data);
@@ -440,4 +460,43 @@ export function backward(root: Tensor, grad?: Tensor): void {
     gradEnabled = prevGrad;
     for (const g of grads.values()) g.dispose();
   }
+}
+
+const f32Scratch = new Float32Array(1);
+const u32Scratch = new Uint32Array(f32Scratch.buffer);
+
+/** IEEE binary16 bits of v, rounded to nearest even (overflow to infinity, NaN kept). */
+export function f32ToF16Bits(v: number): number {
+  f32Scratch[0] = v;
+  const x = u32Scratch[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  const mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // inf / NaN
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00; // too large: infinity
+  if (e <= 0) {
+    if (e < -10) return sign; // too small: zero
+    // subnormal: shift in the implicit bit, round to nearest even
+    const m = mant | 0x800000;
+    const shift = 14 - e;
+    const half = m >>> shift;
+    const rest = m & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    return sign | (half + (rest > mid || (rest === mid && half & 1) ? 1 : 0));
+  }
+  const half = (e << 10) | (mant >>> 13);
+  const rest = mant & 0x1fff;
+  // a carry out of the mantissa moves to the exponent, as it should (up to infinity)
+  return sign | (half + (rest > 0x1000 || (rest === 0x1000 && half & 1) ? 1 : 0));
+}
+
+/** The f32 value of IEEE binary16 bits. */
+export function f16BitsToF32(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >>> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }

@@ -8,3 +8,4 @@ import './engine-misuse.test.js';
 import './engine-attention.test.js';
 import './engine-fused.test.js';
 import './engine-fused-layer.test.js';
+import './engine-f16.test.js';

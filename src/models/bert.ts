@@ -133,6 +133,7 @@ export class BertSelfAttention extends Module {
   private packedProjection(): { weight: Tensor; bias: Tensor } | null {
     const [q, k, v] = [this.query, this.key, this.value];
     if (!fusedKernels || q.adapter || k.adapter || v.adapter || !q.bias || !k.bias || !v.bias) return null;
+    if ([q, k, v].some((l) => l.weight.dtype !== 'f32')) return null; // f16 weights (inference): three matmuls, no f32 concat
     return { weight: ops.concat3(q.weight, k.weight, v.weight), bias: ops.concat3(q.bias, k.bias, v.bias) };
   }
 

@@ -148,7 +148,7 @@ export interface EmbeddingAdapter {
 }
 
 export class Linear extends Module {
-  readonly weight: Tensor;
+  weight: Tensor;
   readonly bias: Tensor | null;
   /** Set by src/nn/lora.ts on the layers an adapter targets. */
   adapter: LinearAdapter | null = null;
@@ -162,6 +162,19 @@ export class Linear extends Module {
     this.weight = this.param('weight', ops.randn([outFeatures, inFeatures], { std: init.std, generator: init.generator }));
     this.bias = bias ? this.param('bias', ops.zeros([outFeatures])) : null;
   }
+  /**
+   * Stores the weight as f16 (half the bytes; matmul widens each load to f32 and accumulates in
+   * f32) for inference: the weight no longer trains. Needs the device feature shader-f16.
+   */
+  async halfWeight(): Promise<void> {
+    if (this.weight.dtype === 'f16') return;
+    const half = Tensor.fromData(await this.weight.toArray(), this.weight.shape, 'f16').keep();
+    half.name = this.weight.name;
+    this.weight.dispose();
+    this.weight = half;
+    this.setParam('weight', half);
+  }
+
   forward(x: Tensor): Tensor {
     if (x.shape[x.rank - 1] !== this.inFeatures) {
       throw new Error(`Linear(${this.inFeatures}, ${this.outFeatures}): input ${shapeStr(x.shape)} must end in ${this.inFeatures}`);
@@ -240,4 +253,19 @@ export function activation(name: string): (x: Tensor) => Tensor {
     default:
       throw new Error(`unsupported hidden_act '${name}' (supported: gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu, tanh)`);
   }
+}
+
+/**
+ * Every Linear weight of `model` stored as f16 for inference (Linear.halfWeight): half their bytes
+ * on the device, activations, embeddings, layer norms and biases stay f32. Returns the bytes saved.
+ */
+export async function halfLinearWeights(model: Module): Promise<number> {
+  let saved = 0;
+  for (const [, m] of model.namedModules()) {
+    if (!(m instanceof Linear) || m.weight.dtype === 'f16') continue;
+    const before = m.weight.bytes;
+    await m.halfWeight();
+    saved += before - m.weight.bytes;
+  }
+  return saved;
 }

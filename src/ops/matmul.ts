@@ -14,6 +14,39 @@ import { full } from './creation.js';
 const MATMUL = defineShader('matmul', matmulSource, [matmulIoSource]);
 // `enable` must precede every declaration.
 const MATMUL_SUBGROUP = defineShader('matmul_subgroup', matmulSubgroupSource, ['enable subgroups;', matmulIoSource]);
+// B stored as f16 (weights for inference on devices with shader-f16), every load widened to f32,
+// so the products accumulate in f32 as in the f32 kernels
+const MATMUL_F16B = defineShader('matmul_f16b', widenB(matmulSource), ['enable f16;', halfB(matmulIoSource)]);
+const MATMUL_SUBGROUP_F16B = defineShader('matmul_subgroup_f16b', widenB(matmulSubgroupSource), [
+  'enable f16;\nenable subgroups;',
+  halfB(matmulIoSource),
+]);
+
+/** matmul-io.wgsl with B declared as array<f16>. */
+function halfB(io: string): string {
+  const decl = 'var<storage, read> B: array<f32>;';
+  if (!io.includes(decl)) throw new Error(`matmul: matmul-io.wgsl no longer declares '${decl}'`);
+  return io.replace(decl, 'var<storage, read> B: array<f16>;');
+}
+
+/** A kernel source with every load B[...] written f32(B[...]) (brackets matched). */
+function widenB(src: string): string {
+  let out = '';
+  let i = 0;
+  const load = /(?<![A-Za-z0-9_.])B\[/g;
+  for (let m = load.exec(src); m; m = load.exec(src)) {
+    let depth = 0;
+    let j = m.index + 1;
+    for (; j < src.length; j++) {
+      if (src[j] === '[') depth++;
+      else if (src[j] === ']' && --depth === 0) break;
+    }
+    out += `${src.slice(i, m.index)}f32(${src.slice(m.index, j + 1)})`;
+    i = j + 1;
+    load.lastIndex = i;
+  }
+  return out + src.slice(i);
+}
 
 /**
  * Output rows x columns one workgroup of each variant's entry point (matmul_<variant>) covers:
@@ -45,7 +78,11 @@ export interface MatmulOptions {
 export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
   const { transA = false, transB = false, alpha = 1, bias = null } = options;
   checkDtype('matmul', 'a', a, 'f32');
-  checkDtype('matmul', 'b', b, 'f32');
+  if (b.dtype === 'f16') {
+    // f16 weights are for inference: their gradient would need an f16 accumulation path
+    if (b.requiresGrad)
+      throw new Error(`matmul: b ${shapeStr(b.shape)} is f16 and requires grad; f16 storage is for weights that do not train`);
+  } else checkDtype('matmul', 'b', b, 'f32');
   if (bias) checkDtype('matmul', 'bias', bias, 'f32');
   if (a.rank < 2 || b.rank < 2)
     throw new Error(`matmul: both operands need at least 2 dimensions, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
@@ -104,8 +141,9 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const workgroups: [number, number, number] = [Math.ceil(N / colsPerGroup), Math.ceil(M / rowsPerGroup), batch];
   if (M * N * batch > 0) {
     if (K === 0) throw new Error(`matmul: K = 0 (a ${shapeStr(a.shape)}, b ${shapeStr(b.shape)})`);
+    const half = b.dtype === 'f16';
     rt.dispatch(
-      variant === 'subgroup' ? MATMUL_SUBGROUP : MATMUL,
+      variant === 'subgroup' ? (half ? MATMUL_SUBGROUP_F16B : MATMUL_SUBGROUP) : half ? MATMUL_F16B : MATMUL,
       `matmul_${variant}`,
       { A: a, B: b, C: out, p: params, bias: bias ?? rt.placeholder() },
       { workgroups },
