@@ -49,6 +49,7 @@ const tests = [
   'engine-nn',
   'engine-fused',
   'engine-nan',
+  'engine-f16',
   'models-golden',
   'models-io',
   'optim-adamw',
