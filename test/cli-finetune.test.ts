@@ -397,6 +397,12 @@ test('--add-words with --lora: the new words become tokens whose rows train with
   assert.is(ff.status, 0, ff.stderr);
   assert.is(JSON.parse(readFileSync(join(full, 'config.json'), 'utf8')).vocab_size, V + 4);
   assert.equal(readFileSync(join(full, 'vocab.txt'), 'utf8').trim().split('\n'), vocab);
+  // no word that frequent: nothing added, an adapter without token rows
+  const none = join(root, 'lora-no-words');
+  const nw = cli(finetuneArgs(none, '--steps', '1', '--lora', 'r=2', '--add-words', '1000'));
+  assert.is(nw.status, 0, nw.stderr);
+  assert.match(nw.stdout, /--add-words 1000: 0 words seen 1000\+ times/);
+  assert.is(JSON.parse(readFileSync(join(none, 'adapter_config.json'), 'utf8')).trainable_token_indices, null);
   const refused = cli(finetuneArgs(join(root, 'never'), '--add-words', '2', '--features', 'scalar-mix'));
   assert.is(refused.status, 2);
   assert.match(refused.stderr, /--add-words needs rows that train: it goes with full fine-tuning or --lora, not a frozen encoder/);

@@ -381,14 +381,16 @@ async function finetune(cmd: Command, io: Io): Promise<number> {
     `${taskName}: ${train.length} training examples${labels ? ` (labels: ${labels.labels.join(', ')})` : ''}${evalSet.length ? `, ${evalSet.length} held back (${o.eval})` : ''}`,
   );
 
+  // --add-words: the wider vocabulary and weights, before the GPU starts (a bad base stops here)
+  const words = o.addWords === undefined ? null : withAddedWords(modelDir, train, o.addWords, trainFile, say);
+  if (words?.ids.length && lora) lora.trainableTokenIndices = words.ids;
+
   const rt = await init();
   let model: PreTrainedModel | null = null;
   try {
     // a full run's model comes from its checkpoint; a LoRA or feature run's base is built as the first run's was
     let found = null;
     let freshHead: string[] = [];
-    const words = o.addWords === undefined ? null : withAddedWords(modelDir, train, o.addWords, trainFile, say);
-    if (words && lora) lora.trainableTokenIndices = words.ids;
     if (!checkpoint || lora || o.features) {
       const made = await taskModelFrom(words?.files ?? modelDir, taskName, labels, { seed: o.seed });
       model = made.model;
