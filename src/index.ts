@@ -6,7 +6,7 @@ export type { Shape, GradNode } from './tensor.js';
 export * from './ops/index.js';
 export * from './tokenizers/index.js';
 export * from './io/safetensors.js';
-export { Module, ModuleList, Linear, Embedding, LayerNorm, Dropout, activation, halfLinearWeights } from './nn/module.js';
+export { Module, ModuleList, Linear, Embedding, LayerNorm, Dropout, activation, halfLinearWeights, halfWeights } from './nn/module.js';
 export { LoraModel, parseAdapterConfig, type LoraOptions, type AdapterConfig, type PeftTaskType } from './nn/lora.js';
 export * from './models/config.js';
 export * from './models/bert.js';

@@ -121,7 +121,38 @@ test('a BERT with its Linear weights in f16: half their bytes, logits within 2e-
     'the weights really are rounded',
   );
   assert.throws(() => new bg.AdamW(model.namedParameters()), /AdamW: parameter '.*' is f16; only f32 parameters can be optimised/);
+  // the embedding tables too: nearly every byte halved, the logits still close
+  const more = await bg.halfWeights(model);
+  const embeddings = model.namedModules().filter(([, m]) => m instanceof bg.Embedding);
+  assert.ok(
+    embeddings.length === 3 && embeddings.every(([, m]) => (m as bg.Embedding).weight.dtype === 'f16'),
+    'word, position and token-type tables are f16',
+  );
+  assert.ok(more > 0 && bytes() === before - saved - more, `then ${more} more bytes`);
+  assertClose(Float64Array.from(await logits()), Float64Array.from(full), {
+    rtol: 2e-2,
+    atol: 2e-2,
+    what: 'f16 weights and embeddings vs f32',
+  });
+  assert.throws(
+    () => bg.embedding(bg.tensor([1, 2], [1, 2], 'f16').setRequiresGrad(), ids),
+    /embedding: weight \[1, 2\] is f16 and requires grad/,
+  );
   model.dispose();
+  // a masked LM's word embeddings are tied to its decoder: they stay f32, the rest is halved
+  const mlm = bg.createModel('BertForMaskedLM', config, { generator: new bg.Generator(4) });
+  mlm.eval();
+  const mlmLogits = async () => bg.noGrad(() => mlm.forward({ input_ids: ids, attention_mask: mask }).logits!).toArray();
+  const mlmFull = await mlmLogits();
+  await bg.halfWeights(mlm);
+  const word = mlm.namedModules().find(([n]) => n.endsWith('word_embeddings'))![1] as bg.Embedding;
+  assert.is(word.weight.dtype, 'f32', 'the tied word embeddings stay f32');
+  assertClose(Float64Array.from(await mlmLogits()), Float64Array.from(mlmFull), {
+    rtol: 2e-2,
+    atol: 2e-2,
+    what: 'masked LM with f16 weights',
+  });
+  mlm.dispose();
 });
 
 test.run();

@@ -168,11 +168,8 @@ export class Linear extends Module {
    */
   async halfWeight(): Promise<void> {
     if (this.weight.dtype === 'f16') return;
-    const half = Tensor.fromData(await this.weight.toArray(), this.weight.shape, 'f16').keep();
-    half.name = this.weight.name;
-    this.weight.dispose();
-    this.weight = half;
-    this.setParam('weight', half);
+    this.weight = await halved(this.weight);
+    this.setParam('weight', this.weight);
   }
 
   forward(x: Tensor): Tensor {
@@ -186,6 +183,12 @@ export class Linear extends Module {
 
 export class Embedding extends Module {
   weight: Tensor;
+  /** Stores the weight as f16 for inference (as Linear.halfWeight); the lookup widens it to f32. */
+  async halfWeight(): Promise<void> {
+    if (this.weight.dtype === 'f16') return;
+    this.weight = await halved(this.weight);
+    this.setParam('weight', this.weight);
+  }
   /** Set by src/nn/lora.ts on an embedding whose adapter trains some of its rows. */
   adapter: EmbeddingAdapter | null = null;
   constructor(
@@ -255,14 +258,36 @@ export function activation(name: string): (x: Tensor) => Tensor {
   }
 }
 
+/** An f16 copy of a weight (the f32 one is freed). */
+async function halved(t: Tensor): Promise<Tensor> {
+  const half = Tensor.fromData(await t.toArray(), t.shape, 'f16').keep();
+  half.name = t.name;
+  t.dispose();
+  return half;
+}
+
 /**
  * Every Linear weight of `model` stored as f16 for inference (Linear.halfWeight): half their bytes
  * on the device, activations, embeddings, layer norms and biases stay f32. Returns the bytes saved.
  */
 export async function halfLinearWeights(model: Module): Promise<number> {
+  return halfWeightsOf(model, (m) => m instanceof Linear);
+}
+
+/**
+ * halfLinearWeights plus the embedding tables (word, position, token type), except one tied to
+ * another module (an MLM decoder sharing the word embeddings keeps both f32). Returns the bytes saved.
+ */
+export async function halfWeights(model: Module): Promise<number> {
+  const uses = new Map<Tensor, number>();
+  for (const [, t] of model.allNamedParameters()) uses.set(t, (uses.get(t) ?? 0) + 1);
+  return halfWeightsOf(model, (m) => m instanceof Linear || (m instanceof Embedding && uses.get(m.weight) === 1));
+}
+
+async function halfWeightsOf(model: Module, pick: (m: Module) => boolean): Promise<number> {
   let saved = 0;
   for (const [, m] of model.namedModules()) {
-    if (!(m instanceof Linear) || m.weight.dtype === 'f16') continue;
+    if (!pick(m) || !(m instanceof Linear || m instanceof Embedding) || m.weight.dtype === 'f16') continue;
     const before = m.weight.bytes;
     await m.halfWeight();
     saved += before - m.weight.bytes;

@@ -7,6 +7,17 @@ import { Tensor, record, shapeStr } from '../tensor.js';
 import { checkDtype, normalizeAxis } from './util.js';
 
 const GATHER = defineShader('gather', gatherSource);
+// an f16 table (embeddings stored in half for inference, devices with shader-f16): gather_forward
+// reads it widened to f32, the output stays f32
+const GATHER_F16 = defineShader('gather_f16', halfTable(gatherSource), ['enable f16;']);
+
+function halfTable(src: string): string {
+  const decl = 'var<storage, read> table: array<f32>;';
+  const load = 'out[i] = table[(o * p.rows + row) * p.inner + k];';
+  if (!src.includes(decl) || !src.includes(load))
+    throw new Error('gather: gather.wgsl no longer has the table declaration / load the f16 variant rewrites');
+  return src.replace(decl, 'var<storage, read> table: array<f16>;').replace(load, 'out[i] = f32(table[(o * p.rows + row) * p.inner + k]);');
+}
 
 function checkIds(op: string, ids: Tensor, rows: number): void {
   checkDtype(op, 'indices', ids, 'i32');
@@ -43,7 +54,7 @@ function gatherRaw(op: string, x: Tensor, ax: number, indices: Tensor, paddingId
   const inner = x.shape.slice(ax + 1).reduce((a, b) => a * b, 1);
   const p = { outer, rows, inner, count: indices.size, padding_idx: paddingIdx, pad0: 0, pad1: 0, pad2: 0 };
   const out = Tensor.empty(outShape, 'f32', op);
-  runtime().dispatch(GATHER, 'gather_forward', { table: x, ids: indices, out, p }, { threads: out.size });
+  runtime().dispatch(x.dtype === 'f16' ? GATHER_F16 : GATHER, 'gather_forward', { table: x, ids: indices, out, p }, { threads: out.size });
   return record(
     op,
     out,
@@ -91,7 +102,10 @@ export function indexSelect(x: Tensor, axis: number, indices: Tensor): Tensor {
  * paddingIdx get no gradient (as torch.nn.Embedding(padding_idx=...)).
  */
 export function embedding(weight: Tensor, ids: Tensor, paddingIdx?: number): Tensor {
-  checkDtype('embedding', 'weight', weight, 'f32');
+  if (weight.dtype === 'f16') {
+    if (weight.requiresGrad)
+      throw new Error(`embedding: weight ${shapeStr(weight.shape)} is f16 and requires grad; f16 storage is for weights that do not train`);
+  } else checkDtype('embedding', 'weight', weight, 'f32');
   checkDtype('embedding', 'ids', ids, 'i32');
   if (weight.rank !== 2) throw new Error(`embedding: weight must be [num_embeddings, dim], got ${shapeStr(weight.shape)}`);
   return gatherRaw('embedding', weight, 0, ids, paddingIdx ?? -1, [...ids.shape, weight.shape[1]]);
