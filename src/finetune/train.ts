@@ -8,7 +8,6 @@ import { Tensor, noGrad, scopeAsync } from '../tensor.js';
 import { runtime } from '../runtime.js';
 import { Generator } from '../ops/creation.js';
 import { add, mulScalar } from '../ops/index.js';
-import { loadMatmulTuning } from '../ops/matmul.js';
 import {
   Trainer,
   readCheckpointState,
@@ -456,7 +455,7 @@ export class FineTuneRun {
    */
   async run(signal?: { aborted: boolean }, until = this.trainer.options.steps): Promise<void> {
     const t = this.trainer;
-    await loadMatmulTuning();
+    await t.loadKernelChoices();
     while (t.step < Math.min(until, t.options.steps)) {
       if (signal?.aborted) {
         this.stopped = 'cancelled';

@@ -295,6 +295,14 @@ export class Trainer<B = PretrainingBatch> {
   }
 
   private kernelsTuned = false;
+  private kernelChoicesLoaded = false;
+
+  /** The device's stored matmul choices, read once per trainer before its first step (so a resumed run's steps use the same kernels). */
+  async loadKernelChoices(): Promise<void> {
+    if (this.kernelChoicesLoaded) return;
+    this.kernelChoicesLoaded = true;
+    await loadMatmulTuning();
+  }
 
   /**
    * Matmul kernels measured for this model's shapes (ops.tuneMatmul): run() calls it after its
@@ -311,8 +319,7 @@ export class Trainer<B = PretrainingBatch> {
 
   /** Runs until `steps` (or `until`), evaluating every evalEvery steps. */
   async run(until = this.options.steps): Promise<void> {
-    // the stored choices before the first step, so a resumed run's steps use the same kernels
-    if (!this.kernelsTuned) await loadMatmulTuning();
+    await this.loadKernelChoices();
     while (this.step < Math.min(until, this.options.steps) && !this.stopRequested) {
       await this.trainStep();
       await this.tuneKernels();
