@@ -7,8 +7,8 @@
 // 4 SG x 8 FMAs in each lane. A workgroup is one subgroup; it covers 4 SG rows x 8 SG columns,
 // lane l the columns col0 + l + SG j (j < 8). Used only where the adapter's subgroup size is
 // fixed at 4 or 8 (the runtime checks and passes it as SG).
-// src/ops/matmul.ts prepends `enable subgroups;` and matmul-io.wgsl (Params, bindings, TRANS_A /
-// TRANS_B / HAS_BIAS).
+// src/ops/matmul.ts prepends `enable subgroups;`, gelu.wgsl and matmul-io.wgsl (Params, bindings,
+// constants, addressing and the store).
 
 // Lanes per subgroup = invocations per workgroup: 4 or 8.
 override SG: u32 = 8u;
@@ -39,18 +39,17 @@ fn matmul_subgroup(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocati
   let row0 = wid.y * 4u * SG;
   let col0 = wid.x * SG * SN;
   let batch = wid.z;
-  // Strides of op(A) along m, k and of op(B) along k, n.
-  let sa = select(vec2u(p.K, 1u), vec2u(1u, p.M), TRANS_A);
-  let sb = select(vec2u(p.N, 1u), vec2u(1u, p.K), TRANS_B);
+  let sa = a_strides();
+  let sb = b_strides();
   // Lane l loads rows row0 + SG g + l (g < 4) and columns col0 + l + SG j, clamped inside the
   // matrix: what lies past an edge is computed and never stored.
-  let base_a = batch * p.stride_a;
+  let base_a = start_a(batch);
   let a0 = base_a + min(row0 + lane, p.M - 1u) * sa.x;
   let a1 = base_a + min(row0 + SG + lane, p.M - 1u) * sa.x;
   let a2 = base_a + min(row0 + 2u * SG + lane, p.M - 1u) * sa.x;
   let a3 = base_a + min(row0 + 3u * SG + lane, p.M - 1u) * sa.x;
   var bo: array<u32, SN>;
-  for (var j = 0u; j < SN; j++) { bo[j] = batch * p.stride_b + min(col0 + lane + SG * j, p.N - 1u) * sb.y; }
+  for (var j = 0u; j < SN; j++) { bo[j] = start_b(batch) + min(col0 + lane + SG * j, p.N - 1u) * sb.y; }
   var acc: array<f32, 256>;
   for (var k = 0u; k < p.K; k++) {
     let ka = k * sa.y;
@@ -62,14 +61,12 @@ fn matmul_subgroup(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocati
     rows(&acc, 2u * SG, A[a2 + ka], &b);
     rows(&acc, 3u * SG, A[a3 + ka], &b);
   }
-  let base_c = batch * p.stride_c;
+  let base_c = start_c(batch);
   for (var j = 0u; j < SN; j++) {
     let c = col0 + lane + SG * j;
     if (c < p.N) {
-      var bj = 0.0;
-      if (HAS_BIAS) { bj = bias[c]; }
       for (var r = 0u; r < 4u * SG; r++) {
-        if (row0 + r < p.M) { C[base_c + (row0 + r) * p.N + c] = p.alpha * acc[r * SN + j] + bj; }
+        if (row0 + r < p.M) { store_out(base_c + (row0 + r) * p.ldc + c, c, acc[r * SN + j]); }
       }
     }
   }

@@ -11,21 +11,16 @@
 //    compilers that unroll them (lavapipe: ~1.6x matmul_register at n >= 512). On these CPU
 //    drivers every storage load costs far more than an FMA, so bigger blocks (fewer loads per
 //    FMA) win even when their accumulators spill.
-// Params, bindings, TRANS_A / TRANS_B / HAS_BIAS: matmul-io.wgsl (prepended by src/ops/matmul.ts).
-
-// The value stored for output column n.
-fn out_value(acc: f32, n: u32) -> f32 {
-  if (HAS_BIAS) { return p.alpha * acc + bias[n]; }
-  return p.alpha * acc;
-}
+// Params, bindings, constants, addressing (base_*, *_strides, ld*) and the store (store_out, with
+// the bias and GELU epilogue): matmul-io.wgsl (prepended by src/ops/matmul.ts).
 
 fn a_at(base: u32, m: u32, k: u32) -> f32 {
-  if (TRANS_A) { return A[base + k * p.M + m]; }
-  return A[base + m * p.K + k];
+  if (TRANS_A) { return A[base + k * p.lda + m]; }
+  return A[base + m * p.lda + k];
 }
 fn b_at(base: u32, k: u32, n: u32) -> f32 {
-  if (TRANS_B) { return B[base + n * p.K + k]; }
-  return B[base + k * p.N + n];
+  if (TRANS_B) { return B[base + n * p.ldb + k]; }
+  return B[base + k * p.ldb + n];
 }
 
 const TILE = 16u;
@@ -37,8 +32,8 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id)
   let row = wid.y * TILE + lid.y;
   let col = wid.x * TILE + lid.x;
   let batch = wid.z;
-  let base_a = batch * p.stride_a;
-  let base_b = batch * p.stride_b;
+  let base_a = start_a(batch);
+  let base_b = start_b(batch);
   var acc = 0.0;
   let tiles = (p.K + TILE - 1u) / TILE;
   for (var t = 0u; t < tiles; t++) {
@@ -53,30 +48,14 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id)
     workgroupBarrier();
   }
   if (row < p.M && col < p.N) {
-    C[batch * p.stride_c + row * p.N + col] = out_value(acc, col);
+    store_out(start_c(batch) + row * p.ldc + col, col, acc);
   }
 }
 
-// Strides of op(A) along m and k and of op(B) along k and n (TRANS_* are constants: they fold).
-fn a_strides() -> vec2u { return select(vec2u(p.K, 1u), vec2u(1u, p.M), TRANS_A); }
-fn b_strides() -> vec2u { return select(vec2u(p.N, 1u), vec2u(1u, p.K), TRANS_B); }
-
-// bias[col .. col + 3] (0 past the matrix edge, or without HAS_BIAS): loaded once per column block.
-fn bias4(col: u32) -> vec4f {
-  var b = vec4f(0.0);
-  if (HAS_BIAS) {
-    for (var j = 0u; j < 4u; j++) {
-      if (col + j < p.N) { b[j] = bias[col + j]; }
-    }
-  }
-  return b;
-}
-
-// C[base + j] = alpha * v[j] + b[j] for the columns col + j inside the matrix.
-fn store4(base: u32, col: u32, v: vec4f, b: vec4f) {
-  let value = p.alpha * v + b;
+// C[base + j] = the output of v[j] for the columns col + j inside the matrix.
+fn store4(base: u32, col: u32, v: vec4f) {
   for (var j = 0u; j < 4u; j++) {
-    if (col + j < p.N) { C[base + j] = value[j]; }
+    if (col + j < p.N) { store_out(base + j, col + j, v[j]); }
   }
 }
 
@@ -90,7 +69,7 @@ fn matmul_register(@builtin(global_invocation_id) gid: vec3u) {
   let sb = b_strides();
   // Offsets of the 8 rows of op(A) and 8 columns of op(B), clamped inside the matrix: rows and
   // columns past the edge are computed but never stored. Hoisted out of the k loop.
-  let base_a = batch * p.stride_a;
+  let base_a = start_a(batch);
   let a0 = base_a + row0 * sa.x;
   let a1 = base_a + min(row0 + 1u, p.M - 1u) * sa.x;
   let a2 = base_a + min(row0 + 2u, p.M - 1u) * sa.x;
@@ -99,7 +78,7 @@ fn matmul_register(@builtin(global_invocation_id) gid: vec3u) {
   let a5 = base_a + min(row0 + 5u, p.M - 1u) * sa.x;
   let a6 = base_a + min(row0 + 6u, p.M - 1u) * sa.x;
   let a7 = base_a + min(row0 + 7u, p.M - 1u) * sa.x;
-  let base_b = batch * p.stride_b;
+  let base_b = start_b(batch);
   let b0 = base_b + col0 * sb.y;
   let b1 = base_b + min(col0 + 1u, p.N - 1u) * sb.y;
   let b2 = base_b + min(col0 + 2u, p.N - 1u) * sb.y;
@@ -134,15 +113,13 @@ fn matmul_register(@builtin(global_invocation_id) gid: vec3u) {
   let rows = array<array<vec4f, 2>, 8>(
     array(acc0_0, acc0_1), array(acc1_0, acc1_1), array(acc2_0, acc2_1), array(acc3_0, acc3_1),
     array(acc4_0, acc4_1), array(acc5_0, acc5_1), array(acc6_0, acc6_1), array(acc7_0, acc7_1));
-  let base_c = batch * p.stride_c;
-  let bias0 = bias4(col0);
-  let bias1 = bias4(col0 + 4u);
+  let base_c = start_c(batch);
   for (var i = 0u; i < 8u; i++) {
     let r = row0 + i;
     if (r >= p.M) { break; }
-    let o = base_c + r * p.N + col0;
-    store4(o, col0, rows[i][0], bias0);
-    store4(o + 4u, col0 + 4u, rows[i][1], bias1);
+    let o = base_c + r * p.ldc + col0;
+    store4(o, col0, rows[i][0]);
+    store4(o + 4u, col0 + 4u, rows[i][1]);
   }
 }
 
@@ -158,9 +135,9 @@ fn matmul_register16(@builtin(global_invocation_id) gid: vec3u) {
   let sa = a_strides();
   let sb = b_strides();
   var ao: array<u32, RM>;
-  for (var i = 0u; i < RM; i++) { ao[i] = batch * p.stride_a + min(row0 + i, p.M - 1u) * sa.x; }
+  for (var i = 0u; i < RM; i++) { ao[i] = start_a(batch) + min(row0 + i, p.M - 1u) * sa.x; }
   var bo: array<u32, RN>;
-  for (var j = 0u; j < RN; j++) { bo[j] = batch * p.stride_b + min(col0 + j, p.N - 1u) * sb.y; }
+  for (var j = 0u; j < RN; j++) { bo[j] = start_b(batch) + min(col0 + j, p.N - 1u) * sb.y; }
   var acc: array<vec4f, RM * QN>;
   for (var k = 0u; k < p.K; k++) {
     let ka = k * sa.y;
@@ -174,12 +151,10 @@ fn matmul_register16(@builtin(global_invocation_id) gid: vec3u) {
       for (var q = 0u; q < QN; q++) { acc[i * QN + q] += x * v[q]; }
     }
   }
-  let base_c = batch * p.stride_c;
-  var bq: array<vec4f, QN>;
-  for (var q = 0u; q < QN; q++) { bq[q] = bias4(col0 + 4u * q); }
+  let base_c = start_c(batch);
   for (var i = 0u; i < RM; i++) {
     let r = row0 + i;
     if (r >= p.M) { break; }
-    for (var q = 0u; q < QN; q++) { store4(base_c + r * p.N + col0 + 4u * q, col0 + 4u * q, acc[i * QN + q], bq[q]); }
+    for (var q = 0u; q < QN; q++) { store4(base_c + r * p.ldc + col0 + 4u * q, col0 + 4u * q, acc[i * QN + q]); }
   }
 }

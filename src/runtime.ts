@@ -717,15 +717,21 @@ export class Runtime {
     if (failed.length) throw new Error(failed.join('; '));
   }
 
-  private placeholderBuffer: GPUBuffer | null = null;
+  private placeholderBuffers = new Map<string, GPUBuffer>();
 
   /**
-   * A 16-byte zeroed storage buffer for a binding an entry point declares but does not read under
+   * A 16-byte zeroed storage buffer for a binding an entry point declares but does not use under
    * the constants given (e.g. matmul's bias without HAS_BIAS): WebGPU needs every binding bound.
+   * Each `slot` is its own buffer, so an unused written binding (slot 'written') never aliases an
+   * unused read one.
    */
-  placeholder(): Bindable {
-    this.placeholderBuffer ??= this.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE, label: 'placeholder' });
-    return { buffer: this.placeholderBuffer, dtype: 'f32', label: 'placeholder' };
+  placeholder(slot = 'read'): Bindable {
+    let buffer = this.placeholderBuffers.get(slot);
+    if (!buffer) {
+      buffer = this.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE, label: `placeholder ${slot}` });
+      this.placeholderBuffers.set(slot, buffer);
+    }
+    return { buffer, dtype: 'f32', label: 'placeholder' };
   }
 
   private bufferId(b: GPUBuffer): number {

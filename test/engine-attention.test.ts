@@ -12,7 +12,7 @@ import { device, rng, f32, read, assertClose, checkOp } from './helpers.js';
 import { philoxWords, uniform24 } from './rng.ref.js';
 import { compareOutputs } from './golden.js';
 
-const VARIANTS: AttentionKernel[] = ['rows', 'tiled'];
+const VARIANTS: AttentionVariant[] = ['rows', 'tiled', 'unfused'];
 const F32_MIN = -3.4028234663852886e38;
 
 interface Case {
@@ -95,7 +95,7 @@ function unfused(
 
 /** checkOp (forward vs the float64 reference, gradients vs its finite differences) of one case. */
 async function gradientCheck(
-  variant: AttentionKernel,
+  variant: AttentionVariant,
   c: Case,
   lengths: number[],
   seed: number,
@@ -189,10 +189,28 @@ test('attention refuses bad arguments with the op and the expected shape', async
     [() => bg.attention(x, x, x, { heads: 3 }), /heads must be a positive divisor of the hidden size 8/],
     [() => bg.attention(x, x, x, { heads: 2, mask: bg.zeros([2, 1, 3, 3]) }), /mask must be \[2, 1, 1, 3\] or \[2, 3\]/],
     [() => bg.attention(x, x, x, { heads: 2, dropout: 1 }), /dropout must be in \[0, 1\)/],
-    [() => bg.attention(bg.zeros([1, 2, 260]), bg.zeros([1, 2, 260]), bg.zeros([1, 2, 260]), { heads: 2 }), /head size 130 exceeds/],
-    [() => bg.attention(x, x, x, { heads: 2, variant: 'fast' as AttentionKernel }), /unknown kernel variant 'fast'/],
+    [
+      () => bg.attention(bg.zeros([1, 2, 260]), bg.zeros([1, 2, 260]), bg.zeros([1, 2, 260]), { heads: 2, variant: 'rows' }),
+      /head size 130 exceeds the fused kernel's 128; use the unfused path/,
+    ],
+    [
+      () => bg.attention(x, x, x, { heads: 2, variant: 'fast' as AttentionKernel }),
+      /unknown kernel variant 'fast' \(one of rows, tiled, unfused\)/,
+    ],
   ];
   for (const [f, message] of cases) assert.throws(f, message);
+});
+
+test("attention (unfused) takes head sizes past the fused kernels' 128: forward against the float64 reference", async () => {
+  await device();
+  const c = { B: 1, T: 3, heads: 2, D: 130 };
+  const r = rng(8);
+  const n = c.B * c.T * c.heads * c.D;
+  const [q, k, v] = [0, 1, 2].map(() => f32(r.uniform(n, -1, 1)));
+  const shape = [c.B, c.T, c.heads * c.D];
+  const t = (x: Float64Array) => bg.tensor(Float32Array.from(x), shape);
+  const out = bg.attention(t(q), t(k), t(v), { heads: c.heads, variant: 'unfused' });
+  assertClose(await read(out), reference(c, q, k, v, null, null), { rtol: 1e-5, atol: 1e-6, what: 'head size 130' });
 });
 
 test('the runtime picks the attention path per adapter and head size; a forced variant wins', async () => {

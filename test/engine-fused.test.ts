@@ -191,23 +191,6 @@ test('softmax with dropout = dropout(softmax) on the same seed, attention-shaped
   for (const t of [x, mask]) t.dispose();
 });
 
-test('concat3: [a; b; c] along the first axis, forward and the three gradients; bad input', async () => {
-  for (const shape of [[1], [2, 3], [3, 1, 5]]) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const r = rng(n + 7);
-    await checkOp({
-      what: `concat3 [${shape}]`,
-      inputs: [0, 1, 2].map(() => ({ data: f32(r.uniform(n)), shape })),
-      gpu: ([a, b, c]) => bg.concat3(a, b, c),
-      ref: ([a, b, c]) => Float64Array.from([...a, ...b, ...c]),
-    });
-  }
-  assert.throws(
-    () => bg.concat3(bg.zeros([2, 3]), bg.zeros([2, 3]), bg.zeros([3, 3])),
-    /concat3: the three tensors must have one shape of rank >= 1, got \[2, 3\], \[2, 3\], \[3, 3\]/,
-  );
-});
-
 test('attentionQkv on one packed [B, T, 3H] projection = attention on its three parts: output and gradient', async () => {
   await device();
   const [B, T, heads, D] = [2, 11, 3, 5];
@@ -218,7 +201,7 @@ test('attentionQkv on one packed [B, T, 3H] projection = attention on its three 
     Float32Array.from({ length: B * T }, (_, i) => (i > T + 7 ? -3.4028234663852886e38 : 0)),
     [B, 1, 1, T],
   );
-  for (const variant of ['rows', 'tiled'] as const) {
+  for (const variant of ['rows', 'tiled', 'unfused'] as const) {
     const options = () => ({ heads, mask, dropout: 0.2, generator: new bg.Generator(6), variant });
     const [packed, split] = await bothWays(
       data,
@@ -236,6 +219,91 @@ test('attentionQkv on one packed [B, T, 3H] projection = attention on its three 
     /attentionQkv: qkv must be \[batch, seq, 3 \* hidden\], got \[2, 3, 10\]/,
   );
   mask.dispose();
+});
+
+test('linearGelu: gelu(x W^T + b) in one matmul dispatch, forward and the three gradients; bad input', async () => {
+  const cases: [number[], number][] = [
+    [[1, 1], 1],
+    [[3, 5], 7],
+    [[2, 3, 4], 6],
+  ];
+  for (const [shape, out] of cases) {
+    const inF = shape[shape.length - 1];
+    const rows = shape.reduce((a, b) => a * b, 1) / inF;
+    const r = rng(rows * 10 + out);
+    await checkOp({
+      what: `linearGelu [${shape}] x [${out}, ${inF}]`,
+      inputs: [
+        { data: f32(r.uniform(rows * inF, -2, 2)), shape: [...shape] },
+        { data: f32(r.uniform(out * inF, -1, 1)), shape: [out, inF] },
+        { data: f32(r.uniform(out)), shape: [out] },
+      ],
+      gpu: ([x, w, b]) => bg.linearGelu(x, w, b),
+      ref: ([x, w, b]) => {
+        const y = new Float64Array(rows * out);
+        for (let i = 0; i < rows; i++)
+          for (let o = 0; o < out; o++) {
+            let acc = b[o];
+            for (let k = 0; k < inF; k++) acc += x[i * inF + k] * w[o * inF + k];
+            y[i * out + o] = gelu(acc);
+          }
+        return y;
+      },
+      rtol: 1e-5,
+      atol: 1e-6,
+    });
+  }
+  const rt = await device();
+  const args = [bg.zeros([2, 3]), bg.zeros([4, 3]), bg.zeros([4])] as const;
+  const dispatches = rt.dispatchCount;
+  bg.noGrad(() => bg.linearGelu(...args).dispose());
+  assert.is(rt.dispatchCount - dispatches, 1, 'one dispatch');
+  assert.throws(
+    () => bg.linearGelu(bg.zeros([2, 3]), bg.zeros([4, 3]), bg.zeros([5])),
+    /linearGelu: x \[2, 3\] must end in the weight's columns and bias \[5\] match its rows \(weight \[4, 3\]\)/,
+  );
+});
+
+test('qkvLinear: three linear layers as one packed matmul, forward and all seven gradients; bad input', async () => {
+  const [out, inF] = [5, 4];
+  const shape = [2, 3, inF];
+  const rows = 6;
+  const r = rng(41);
+  await checkOp({
+    what: 'qkvLinear',
+    inputs: [
+      { data: f32(r.uniform(rows * inF, -2, 2)), shape },
+      ...[0, 1, 2].map(() => ({ data: f32(r.uniform(out * inF, -1, 1)), shape: [out, inF] })),
+      ...[0, 1, 2].map(() => ({ data: f32(r.uniform(out)), shape: [out] })),
+    ],
+    gpu: ([x, wq, wk, wv, bq, bk, bv]) => bg.qkvLinear(x, [wq, wk, wv], [bq, bk, bv]),
+    ref: ([x, ...p]) => {
+      const y = new Float64Array(rows * 3 * out);
+      for (let i = 0; i < rows; i++)
+        for (let j = 0; j < 3; j++)
+          for (let o = 0; o < out; o++) {
+            let acc = p[3 + j][o];
+            for (let k = 0; k < inF; k++) acc += x[i * inF + k] * p[j][o * inF + k];
+            y[i * 3 * out + j * out + o] = acc;
+          }
+      return y;
+    },
+    rtol: 1e-5,
+    atol: 1e-6,
+  });
+  const rt = await device();
+  const w = () => bg.zeros([out, inF]);
+  const b = () => bg.zeros([out]);
+  const [x0, ws, bs] = [bg.zeros(shape), [w(), w(), w()] as const, [b(), b(), b()] as const];
+  const d0 = rt.dispatchCount;
+  bg.noGrad(() => bg.qkvLinear(x0, [...ws], [...bs]).dispose());
+  assert.is(rt.dispatchCount - d0, 2, 'pack + matmul');
+  assert.throws(
+    () => bg.qkvLinear(bg.zeros(shape), [w(), w(), bg.zeros([4, 4])], [b(), b(), b()]),
+    /qkvLinear: the three weights must be \[out, in\] of one shape, got \[5, 4\], \[5, 4\], \[4, 4\]/,
+  );
+  assert.throws(() => bg.qkvLinear(bg.zeros(shape), [w(), w(), w()], [b(), b(), bg.zeros([4])]), /qkvLinear: each bias must be \[5\]/);
+  assert.throws(() => bg.qkvLinear(bg.zeros([2, 3]), [w(), w(), w()], [b(), b(), b()]), /qkvLinear: x \[2, 3\] must end in 4/);
 });
 
 test.run();

@@ -558,4 +558,118 @@ test('dropout: keep rate, scaling, the same mask in backward, identity in eval',
   assert.equal(Array.from(evalOut), [3, 3, 3, 3, 3]);
 });
 
+// One operand of a strided product as matmulInto reads it: element (r, c) of product z.
+interface ViewRef {
+  ld: number;
+  offset?: number;
+  batchStride?: number;
+  headStride?: number;
+}
+const at = (v: ViewRef, heads: number, z: number, r: number, c: number) =>
+  (v.offset ?? 0) + Math.floor(z / heads) * (v.batchStride ?? 0) + (z % heads) * (v.headStride ?? 0) + r * v.ld + c;
+
+test('matmulInto (every variant): head-strided views, row strides and offsets, a bias at an offset, the GELU store and its pre-activation', async () => {
+  await device();
+  for (const [Bt, T, heads, D] of [
+    [2, 7, 2, 5], // odd head size and T
+    [2, 12, 2, 8], // BERT-like: every offset and stride a multiple of 4
+  ])
+    await stridedCase(Bt, T, heads, D);
+});
+
+async function stridedCase(Bt: number, T: number, heads: number, D: number) {
+  const { geluRef } = await import('./engine-elementwise.ref.js');
+  // attention's products on a packed [Bt, T, 3H] projection
+  const H = heads * D;
+  const batch = Bt * heads;
+  const r = rng(31);
+  const qkv = f32(r.uniform(Bt * T * 3 * H, -1, 1));
+  const head = (col: number, ld: number): ViewRef => ({ ld, offset: col, batchStride: T * ld, headStride: D });
+  const square: ViewRef = { ld: T, batchStride: heads * T * T, headStride: T * T };
+  const probs = f32(r.uniform(batch * T * T));
+  const SENTINEL = 7;
+  const cases = [
+    // scores = 0.3 * q k^T per head
+    { M: T, N: T, K: D, transB: true, alpha: 0.3, a: [qkv, head(0, 3 * H)], b: [qkv, head(H, 3 * H)], c: square, cSize: batch * T * T },
+    // context = probs @ v, written into the head's columns of [Bt, T, H]
+    { M: T, N: D, K: T, a: [probs, square], b: [qkv, head(2 * H, 3 * H)], c: head(0, H), cSize: Bt * T * H },
+    // dK = scores^T @ q into the K columns of a [Bt, T, 3H] gradient: the rest keeps its values
+    { M: T, N: D, K: T, transA: true, a: [probs, square], b: [qkv, head(0, 3 * H)], c: head(H, 3 * H), cSize: Bt * T * 3 * H },
+  ] as const;
+  for (const variant of MATMUL_VARIANTS) {
+    if (!(await runs(variant))) continue;
+    for (const [i, cs] of cases.entries()) {
+      const { M, N, K, c: cv, cSize } = cs;
+      const transA = 'transA' in cs && cs.transA;
+      const transB = 'transB' in cs && cs.transB;
+      const alpha = 'alpha' in cs ? cs.alpha : 1;
+      const [aData, av] = cs.a;
+      const [bData, bv] = cs.b;
+      const expected = new Float64Array(cSize).fill(SENTINEL);
+      for (let z = 0; z < batch; z++)
+        for (let m = 0; m < M; m++)
+          for (let n = 0; n < N; n++) {
+            let acc = 0;
+            for (let k = 0; k < K; k++)
+              acc +=
+                aData[transA ? at(av, heads, z, k, m) : at(av, heads, z, m, k)] *
+                bData[transB ? at(bv, heads, z, n, k) : at(bv, heads, z, k, n)];
+            expected[at(cv, heads, z, m, n)] = alpha * acc;
+          }
+      const [ta, tb] = [bg.tensor(Float32Array.from(aData), [aData.length]), bg.tensor(Float32Array.from(bData), [bData.length])];
+      const out = bg.full([cSize], SENTINEL);
+      bg.matmulInto({
+        M,
+        N,
+        K,
+        batch,
+        heads,
+        transA,
+        transB,
+        alpha,
+        a: { t: ta, ...av },
+        b: { t: tb, ...bv },
+        c: { t: out, ...cv },
+        variant,
+      });
+      assertClose(await out.toArray(), expected, { rtol: 1e-5, atol: 1e-6, what: `matmulInto ${variant} case ${i}, T ${T} D ${D}` });
+      for (const t of [ta, tb, out]) t.dispose();
+    }
+    // x [5, K] W^T with W and the bias packed in one buffer ([W; 3 unused; bias]), through GELU,
+    // into rows 9 apart at offset 2, the pre-activation (no bias) beside it
+    const [M, N, K] = [5, 4, D === 8 ? 8 : 6];
+    const x = f32(r.uniform(M * K, -2, 2));
+    const packed = f32(r.uniform(N * K + 3 + N, -1, 1));
+    const ld = 9;
+    const y = bg.full([2 + M * ld], SENTINEL);
+    const pre = bg.full([2 + M * ld], SENTINEL);
+    const [tx, tp] = [bg.tensor(Float32Array.from(x), [M, K]), bg.tensor(Float32Array.from(packed), [packed.length])];
+    bg.matmulInto({
+      M,
+      N,
+      K,
+      transB: true,
+      a: { t: tx, ld: K },
+      b: { t: tp, ld: K },
+      c: { t: y, ld, offset: 2 },
+      bias: { t: tp, offset: N * K + 3 },
+      gelu: true,
+      pre,
+      variant,
+    });
+    const wantY = new Float64Array(2 + M * ld).fill(SENTINEL);
+    const wantPre = new Float64Array(2 + M * ld).fill(SENTINEL);
+    for (let m = 0; m < M; m++)
+      for (let n = 0; n < N; n++) {
+        let acc = 0;
+        for (let k = 0; k < K; k++) acc += x[m * K + k] * packed[n * K + k];
+        wantPre[2 + m * ld + n] = acc;
+        wantY[2 + m * ld + n] = geluRef(acc + packed[N * K + 3 + n]);
+      }
+    assertClose(await y.toArray(), wantY, { rtol: 1e-5, atol: 2e-6, what: `matmulInto ${variant} GELU store` });
+    assertClose(await pre.toArray(), wantPre, { rtol: 1e-5, atol: 1e-6, what: `matmulInto ${variant} pre-activation` });
+    for (const t of [tx, tp, y, pre]) t.dispose();
+  }
+}
+
 test.run();

@@ -129,29 +129,29 @@ export class BertSelfAttention extends Module {
     return p;
   }
 
-  /** The QKV projection's weight [3H, H] and bias [3H], or null where a LoRA adapter (or no bias) keeps the three apart. */
-  private packedProjection(): { weight: Tensor; bias: Tensor } | null {
+  /** Whether the three projections can run as one qkvLinear: not where a LoRA adapter, no bias or f16 weights keep them apart. */
+  private packable(x: Tensor): boolean {
     const [q, k, v] = [this.query, this.key, this.value];
-    if (!fusedKernels || q.adapter || k.adapter || v.adapter || !q.bias || !k.bias || !v.bias) return null;
-    if ([q, k, v].some((l) => l.weight.dtype !== 'f32')) return null; // f16 weights (inference): three matmuls, no f32 concat
-    return { weight: ops.concat3(q.weight, k.weight, v.weight), bias: ops.concat3(q.bias, k.bias, v.bias) };
+    if (!fusedKernels || q.adapter || k.adapter || v.adapter || !q.bias || !k.bias || !v.bias) return false;
+    if ([q, k, v].some((l) => l.weight.dtype !== 'f32')) return false; // f16 weights (inference): three matmuls
+    return x.shape[x.rank - 1] === q.inFeatures; // else Linear's own shape error
   }
 
   /** x [B, T, H], mask: additive [B, 1, 1, T] or null -> [B, T, H]. */
   forward(x: Tensor, mask: Tensor | null): Tensor {
     const variant = runtime().attentionVariant(this.headDim);
-    if (variant !== 'unfused') {
-      // one kernel per direction on the projections as they are: no head split / merge copies,
-      // no [B, heads, T, T] scores or probabilities kept for backward
+    if (variant !== 'unfused' || fusedKernels) {
+      // one op per direction on the projections as they are: no head split / merge copies (the
+      // fused kernels keep no [B, heads, T, T] probabilities for backward either)
       const d = this.dropout;
       const options = { heads: this.heads, mask, dropout: d.p, training: d.training, generator: d.generator, variant };
-      const packed = x.shape[x.rank - 1] === this.query.inFeatures ? this.packedProjection() : null; // else Linear's shape error below
-      if (packed) {
-        // fused: one matmul by the three weights joined (gradients reach each Linear's own
-        // parameters through concat3's backward)
-        const qkv = ops.matmul(x, packed.weight, { transB: true, bias: packed.bias });
+      if (this.packable(x)) {
+        // one packing dispatch and one matmul for the three projections (gradients reach each
+        // Linear's own parameters through qkvLinear's backward)
+        const [q, k, v] = [this.query, this.key, this.value];
+        const qkv = ops.qkvLinear(x, [q.weight, k.weight, v.weight], [q.bias!, k.bias!, v.bias!]);
         const out = ops.attentionQkv(qkv, options);
-        free(qkv, packed.weight, packed.bias);
+        free(qkv);
         return out;
       }
       const q = this.query.forward(x);
@@ -161,22 +161,18 @@ export class BertSelfAttention extends Module {
       free(q, k, v);
       return out;
     }
+    // op by op (setFusedKernels(false)): the reference path
     const [B, T, H] = x.shape;
     const q = this.split(this.query.forward(x));
     const k = this.split(this.key.forward(x));
     const v = this.split(this.value.forward(x));
     const scores = ops.matmul(q, k, { transB: true, alpha: 1 / Math.sqrt(this.headDim) });
-    const d = this.dropout;
-    // fused: the softmax kernel applies the dropout too (same masks)
-    const probs = ops.softmax(scores, {
-      mask: mask ?? undefined,
-      ...(fusedKernels && { dropout: d.p, training: d.training, generator: d.generator }),
-    });
-    const dropped = fusedKernels ? probs : d.forward(probs);
+    const probs = ops.softmax(scores, { mask: mask ?? undefined });
+    const dropped = this.dropout.forward(probs);
     const ctx = ops.matmul(dropped, v); // [B, heads, T, D]
     const merged = ops.permute(ctx, [0, 2, 1, 3]);
     const out = ops.reshape(merged, [B, T, H]);
-    free(q, k, v, scores, probs, fusedKernels ? null : dropped, ctx, merged);
+    free(q, k, v, scores, probs, dropped, ctx, merged);
     return out;
   }
 }
@@ -244,14 +240,11 @@ export class BertIntermediate extends Module {
   }
   forward(x: Tensor): Tensor {
     const dense = this.dense;
-    // fused: the matmul without its bias, then bias + GELU in one kernel; a LoRA-wrapped dense
+    // fused: the matmul with its bias and GELU in one dispatch; a LoRA-wrapped dense
     // (dense.adapter) keeps its own forward
     if (fusedKernels && this.exactGelu && dense.bias && !dense.adapter) {
       if (x.shape[x.rank - 1] !== dense.inFeatures) return dense.forward(x); // Linear's own shape error
-      const h = ops.matmul(x, dense.weight, { transB: true });
-      const out = ops.biasGelu(h, dense.bias);
-      free(h);
-      return out;
+      return ops.linearGelu(x, dense.weight, dense.bias);
     }
     const h = dense.forward(x);
     const out = this.act(h);

@@ -4,10 +4,12 @@
 // from its Philox seed (the same mask ops.dropout would draw for the [B, heads, T, T] tensor).
 import attentionSource from '../../shaders/attention.wgsl';
 import philoxSource from '../../shaders/philox.wgsl';
-import { defineShader, runtime, type AttentionKernel } from '../runtime.js';
+import { defineShader, runtime, type AttentionVariant } from '../runtime.js';
 import { Tensor, record, shapeStr } from '../tensor.js';
 import { checkDtype } from './util.js';
 import { defaultGenerator, type Generator } from './creation.js';
+import { matmulInto, type MatrixView } from './matmul.js';
+import { softmaxRun } from './softmax.js';
 
 const ATTENTION = defineShader('attention', attentionSource, [philoxSource]);
 /** Query (key) rows per workgroup, as in the shader. */
@@ -27,7 +29,7 @@ export interface AttentionOptions {
   training?: boolean;
   generator?: Generator;
   /** Force a kernel variant (tests, benchmarks); default: the runtime's choice for the adapter. */
-  variant?: AttentionKernel;
+  variant?: AttentionVariant;
 }
 
 /**
@@ -66,9 +68,13 @@ function attend(q: Tensor, k: Tensor, v: Tensor, H: number, packed: boolean, opt
   if (!(Number.isInteger(heads) && heads > 0 && H % heads === 0))
     throw new Error(`attention: heads must be a positive divisor of the hidden size ${H}, got ${heads}`);
   const D = H / heads;
-  if (D > MAX_ATTENTION_HEAD_DIM)
+  const rt = runtime();
+  const variant = options.variant ?? rt.attentionVariant(D);
+  if (variant !== 'rows' && variant !== 'tiled' && variant !== 'unfused')
+    throw new Error(`attention: unknown kernel variant '${variant}' (one of rows, tiled, unfused)`);
+  if (variant !== 'unfused' && D > MAX_ATTENTION_HEAD_DIM)
     throw new Error(
-      `attention: head size ${D} exceeds the fused kernel's ${MAX_ATTENTION_HEAD_DIM}; use the unfused path (runtime attentionVariant 'unfused')`,
+      `attention: head size ${D} exceeds the fused kernel's ${MAX_ATTENTION_HEAD_DIM}; use the unfused path (variant 'unfused')`,
     );
   const scale = options.scale ?? 1 / Math.sqrt(D);
   if (mask) {
@@ -80,9 +86,7 @@ function attend(q: Tensor, k: Tensor, v: Tensor, H: number, packed: boolean, opt
       throw new Error(`attention: mask must be [${B}, 1, 1, ${T}] or [${B}, ${T}] (additive, over keys), got ${shapeStr(mask.shape)}`);
   }
   if (!(dropout >= 0 && dropout < 1)) throw new Error(`attention: dropout must be in [0, 1), got ${dropout}`);
-  const rt = runtime();
-  const variant = options.variant ?? rt.attentionVariant(D);
-  if (variant !== 'rows' && variant !== 'tiled') throw new Error(`attention: unknown kernel variant '${variant}' (one of rows, tiled)`);
+  if (variant === 'unfused') return attendUnfused(q, k, v, H, packed, scale, options);
   const drop = training && dropout > 0;
   const seed = drop ? generator.next() : { seedLo: 0, seedHi: 0, offset: 0 };
   const p = {
@@ -153,5 +157,74 @@ function attend(q: Tensor, k: Tensor, v: Tensor, H: number, packed: boolean, opt
     saved,
   );
   lse.dispose(); // the tape holds its own handle when a backward needs it
+  return result;
+}
+
+/**
+ * The unfused variant (CPU adapters' default): scores = scale * q k^T per head as one batched
+ * matmul reading each head's columns of the projections in place, softmax with the mask and
+ * dropout in one kernel, and context = probabilities @ v written straight into [B, T, H] rows:
+ * 3 dispatches forward, 5 backward (dP, dV, softmax, dQ, dK; packed, the three gradients fill
+ * the columns of one [B, T, 3H] tensor). Keeps the [B, heads, T, T] probabilities for backward
+ * (with dropout, before and after it) and no head split / merge copies.
+ */
+function attendUnfused(q: Tensor, k: Tensor, v: Tensor, H: number, packed: boolean, scale: number, options: AttentionOptions): Tensor {
+  const [B, T] = q.shape;
+  const { heads, mask = null } = options;
+  const D = H / heads;
+  const ld = packed ? 3 * H : H; // row length of the projections
+  const [kCol, vCol] = packed ? [H, 2 * H] : [0, 0];
+  const batch = B * heads;
+  // one head's [T, D] block of a projection (or of [B, T, H] gradients / context): row stride ld
+  const head = (t: Tensor, col: number, rowLength: number): MatrixView => ({
+    t,
+    ld: rowLength,
+    offset: col,
+    batchStride: T * rowLength,
+    headStride: D,
+  });
+  const square = (t: Tensor): MatrixView => ({ t, ld: T, batchStride: heads * T * T, headStride: T * T });
+  const dims = { batch, heads };
+  const scores = Tensor.empty([B, heads, T, T], 'f32', 'attention scores');
+  matmulInto({ ...dims, M: T, N: T, K: D, transB: true, alpha: scale, a: head(q, 0, ld), b: head(k, kCol, ld), c: square(scores) });
+  const mask4 = mask && mask.rank === 2 ? mask.view([B, 1, 1, T]) : mask;
+  const soft = softmaxRun(scores, {
+    mask: mask4 ?? undefined,
+    dropout: options.dropout,
+    training: options.training,
+    generator: options.generator,
+  });
+  scores.dispose();
+  if (mask4 !== mask) mask4?.dispose();
+  const probs = soft.out; // after dropout
+  const out = Tensor.empty([B, T, H], 'f32', 'attention');
+  matmulInto({ ...dims, M: T, N: D, K: T, a: square(probs), b: head(v, vCol, ld), c: head(out, 0, H) });
+  const inputs = packed ? [q] : [q, k, v];
+  const keepsBoth = soft.saved !== probs;
+  const result = record(
+    'attention',
+    out,
+    inputs,
+    (g, saved) => {
+      const [sq, sk, sv] = packed ? [saved[0], saved[0], saved[0]] : saved;
+      const [sp, sy] = saved.slice(inputs.length);
+      const dq = Tensor.empty(q.shape, 'f32', packed ? 'attention backward dqkv' : 'attention backward dq');
+      const dk = packed ? dq : Tensor.empty(q.shape, 'f32', 'attention backward dk');
+      const dv = packed ? dq : Tensor.empty(q.shape, 'f32', 'attention backward dv');
+      const dProbs = Tensor.empty([B, heads, T, T], 'f32', 'attention backward dprobs');
+      matmulInto({ ...dims, M: T, N: T, K: D, transB: true, a: head(g, 0, H), b: head(sv, vCol, ld), c: square(dProbs) });
+      matmulInto({ ...dims, M: T, N: D, K: T, transA: true, a: square(sp), b: head(g, 0, H), c: head(dv, vCol, ld) });
+      const dScores = soft.backward(dProbs, sy ?? sp);
+      dProbs.dispose();
+      matmulInto({ ...dims, M: T, N: D, K: T, alpha: scale, a: square(dScores), b: head(sk, kCol, ld), c: head(dq, 0, ld) });
+      matmulInto({ ...dims, M: T, N: D, K: T, transA: true, alpha: scale, a: square(dScores), b: head(sq, 0, ld), c: head(dk, kCol, ld) });
+      dScores.dispose();
+      return packed ? [dq] : [dq, dk, dv];
+    },
+    [...inputs, probs, ...(keepsBoth ? [soft.saved] : [])],
+  );
+  // the tape holds its own handles when a backward needs them
+  probs.dispose();
+  if (keepsBoth) soft.saved.dispose();
   return result;
 }

@@ -1,10 +1,12 @@
 // bias + exact GELU (bias_gelu.wgsl): a linear layer's bias and its activation in one kernel each
-// way, for BertIntermediate. The backward's one kernel gives both dx and dbias.
+// way, for BertIntermediate. The backward's one kernel gives both dx and dbias. linearGelu: the
+// whole linear layer and its GELU in one matmul dispatch (the activation in the matmul's store).
 import biasGeluSource from '../../shaders/bias_gelu.wgsl';
 import geluSource from '../../shaders/gelu.wgsl';
 import { defineShader, runtime } from '../runtime.js';
-import { Tensor, record, shapeStr } from '../tensor.js';
+import { Tensor, needsGrad, record, shapeStr } from '../tensor.js';
 import { checkDtype } from './util.js';
+import { matmulInto } from './matmul.js';
 
 const BIAS_GELU = defineShader('bias_gelu', biasGeluSource, [geluSource]);
 
@@ -35,4 +37,72 @@ export function biasGelu(x: Tensor, bias: Tensor): Tensor {
     },
     [x, bias],
   );
+}
+
+/**
+ * gelu(x W^T + bias), the exact GELU, as one matmul dispatch (bias and GELU in its store, which
+ * also keeps x W^T for the backward when a gradient is wanted); backward: bias_gelu_backward's one
+ * kernel for d(x W^T) and dbias, then the two matmuls. x: [..., in], weight [out, in] (f16 when it
+ * does not train), bias [out].
+ */
+export function linearGelu(x: Tensor, weight: Tensor, bias: Tensor): Tensor {
+  checkDtype('linearGelu', 'x', x, 'f32');
+  checkDtype('linearGelu', 'bias', bias, 'f32');
+  if (weight.dtype === 'f16') {
+    if (weight.requiresGrad)
+      throw new Error(
+        `linearGelu: weight ${shapeStr(weight.shape)} is f16 and requires grad; f16 storage is for weights that do not train`,
+      );
+  } else checkDtype('linearGelu', 'weight', weight, 'f32');
+  const [out, inF] = weight.shape;
+  if (weight.rank !== 2 || bias.rank !== 1 || bias.shape[0] !== out || x.rank === 0 || x.shape[x.rank - 1] !== inF)
+    throw new Error(
+      `linearGelu: x ${shapeStr(x.shape)} must end in the weight's columns and bias ${shapeStr(bias.shape)} match its rows (weight ${shapeStr(weight.shape)})`,
+    );
+  const rows = x.size / inF;
+  const y = Tensor.empty([...x.shape.slice(0, -1), out], 'f32', 'linearGelu');
+  const grad = needsGrad(x, weight, bias);
+  const pre = grad ? Tensor.empty(y.shape, 'f32', 'linearGelu x W^T') : null;
+  const a = { t: x, ld: inF };
+  matmulInto({
+    M: rows,
+    N: out,
+    K: inF,
+    transB: true,
+    a,
+    b: { t: weight, ld: inF },
+    c: { t: y, ld: out },
+    bias: { t: bias },
+    gelu: true,
+    pre,
+  });
+  if (!pre) return y;
+  const rt = runtime();
+  const result = record(
+    'linearGelu',
+    y,
+    [x, weight, bias],
+    (g, [sx, sw, sb, spre]) => {
+      const dh = Tensor.empty(y.shape, 'f32', 'linearGelu dh');
+      const dbias = Tensor.empty([out], 'f32', 'linearGelu dbias');
+      if (out > 0)
+        rt.dispatch(BIAS_GELU, 'bias_gelu_backward', { x: spre, bias: sb, g, dx: dh, dbias, p: { rows, cols: out } }, { threads: out });
+      let dx: Tensor | null = null;
+      let dw: Tensor | null = null;
+      if (x.requiresGrad) {
+        dx = Tensor.empty(x.shape, 'f32', 'linearGelu dx');
+        matmulInto({ M: rows, N: inF, K: out, a: { t: dh, ld: out }, b: { t: sw, ld: inF }, c: { t: dx, ld: inF } });
+      }
+      if (weight.requiresGrad) {
+        dw = Tensor.empty(weight.shape, 'f32', 'linearGelu dweight');
+        matmulInto({ M: out, N: inF, K: rows, transA: true, a: { t: dh, ld: out }, b: { t: sx, ld: inF }, c: { t: dw, ld: inF } });
+      }
+      dh.dispose();
+      if (!bias.requiresGrad) dbias.dispose();
+      return [dx, dw, bias.requiresGrad ? dbias : null];
+    },
+    [x, weight, bias, pre],
+  );
+  pre.dispose(); // the tape holds its own handle
+  return result;
 }

@@ -4,21 +4,23 @@
 import matmulSource from '../../shaders/matmul.wgsl';
 import matmulSubgroupSource from '../../shaders/matmul-subgroup.wgsl';
 import matmulIoSource from '../../shaders/matmul-io.wgsl';
-import { defineShader, runtime, matmulShapeClass, type MatmulShape, type MatmulVariant, type Runtime } from '../runtime.js';
+import geluSource from '../../shaders/gelu.wgsl';
+import { defineShader, runtime, matmulShapeClass, type Bindable, type MatmulShape, type MatmulVariant, type Runtime } from '../runtime.js';
 import { Tensor, record, shapeStr } from '../tensor.js';
 import { checkDtype } from './util.js';
 import { reshape } from './shape.js';
 import { sum } from './reduce.js';
 import { full } from './creation.js';
 
-const MATMUL = defineShader('matmul', matmulSource, [matmulIoSource]);
+const MATMUL = defineShader('matmul', matmulSource, [geluSource, matmulIoSource]);
 // `enable` must precede every declaration.
-const MATMUL_SUBGROUP = defineShader('matmul_subgroup', matmulSubgroupSource, ['enable subgroups;', matmulIoSource]);
+const MATMUL_SUBGROUP = defineShader('matmul_subgroup', matmulSubgroupSource, ['enable subgroups;', geluSource, matmulIoSource]);
 // B stored as f16 (weights for inference on devices with shader-f16), every load widened to f32,
 // so the products accumulate in f32 as in the f32 kernels
-const MATMUL_F16B = defineShader('matmul_f16b', widenB(matmulSource), ['enable f16;', halfB(matmulIoSource)]);
+const MATMUL_F16B = defineShader('matmul_f16b', widenB(matmulSource), ['enable f16;', geluSource, halfB(matmulIoSource)]);
 const MATMUL_SUBGROUP_F16B = defineShader('matmul_subgroup_f16b', widenB(matmulSubgroupSource), [
   'enable f16;\nenable subgroups;',
+  geluSource,
   halfB(matmulIoSource),
 ]);
 
@@ -118,38 +120,21 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const batchShape = aBatch.length ? aBatch : bBatch;
   const batch = batchShape.reduce((x, y) => x * y, 1);
   const out = Tensor.empty([...batchShape, M, N], 'f32', 'matmul');
-  const rt = runtime();
-  const variant = options.variant ?? rt.matmulVariant(M, N, K, transA, transB);
-  const sg = rt.report.subgroupSize;
-  if (variant === 'subgroup' && sg !== 4 && sg !== 8)
-    throw new Error(
-      `matmul: variant 'subgroup' needs the 'subgroups' feature with a fixed subgroup size of 4 or 8 (this device: ${sg ?? 'none'})`,
-    );
-  const params = {
+  if (M * N * batch > 0 && K === 0) throw new Error(`matmul: K = 0 (a ${shapeStr(a.shape)}, b ${shapeStr(b.shape)})`);
+  matmulInto({
     M,
     N,
     K,
+    batch,
+    transA,
+    transB,
     alpha,
-    stride_a: aBatch.length ? M * K : 0,
-    stride_b: bBatch.length ? K * N : 0,
-    stride_c: M * N,
-    pad: 0,
-  };
-  const tile = GROUP_TILE[variant];
-  if (!tile) throw new Error(`matmul: unknown kernel variant '${variant}' (one of ${Object.keys(GROUP_TILE).join(', ')})`);
-  const [rowsPerGroup, colsPerGroup] = variant === 'subgroup' ? [4 * sg!, 8 * sg!] : tile;
-  const workgroups: [number, number, number] = [Math.ceil(N / colsPerGroup), Math.ceil(M / rowsPerGroup), batch];
-  if (M * N * batch > 0) {
-    if (K === 0) throw new Error(`matmul: K = 0 (a ${shapeStr(a.shape)}, b ${shapeStr(b.shape)})`);
-    const half = b.dtype === 'f16';
-    rt.dispatch(
-      variant === 'subgroup' ? (half ? MATMUL_SUBGROUP_F16B : MATMUL_SUBGROUP) : half ? MATMUL_F16B : MATMUL,
-      `matmul_${variant}`,
-      { A: a, B: b, C: out, p: params, bias: bias ?? rt.placeholder() },
-      { workgroups },
-      { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0, HAS_BIAS: bias ? 1 : 0, ...(variant === 'subgroup' ? { SG: sg! } : {}) },
-    );
-  }
+    a: { t: a, ld: transA ? M : K, batchStride: aBatch.length ? M * K : 0 },
+    b: { t: b, ld: transB ? K : N, batchStride: bBatch.length ? K * N : 0 },
+    c: { t: out, ld: N, batchStride: M * N },
+    bias: bias ? { t: bias } : null,
+    variant: options.variant,
+  });
   const inputs = bias ? [a, b, bias] : [a, b];
   return record(
     'matmul',
@@ -179,6 +164,101 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   );
 }
 
+/**
+ * One operand of matmulInto read (or, for c, written) in place: element (r, c) of product z of
+ * the batch at offset + (z / heads) * batchStride + (z % heads) * headStride + r * ld + c.
+ */
+export interface MatrixView {
+  t: Bindable;
+  ld: number;
+  offset?: number;
+  batchStride?: number;
+  headStride?: number;
+}
+
+export interface MatmulIntoOptions {
+  M: number;
+  N: number;
+  K: number;
+  /** Products in the batch (default 1), numbered z = outer * heads + head. */
+  batch?: number;
+  /** How many consecutive products share an outer index (default 1): heads of attention. */
+  heads?: number;
+  transA?: boolean;
+  transB?: boolean;
+  alpha?: number;
+  a: MatrixView;
+  b: MatrixView;
+  c: MatrixView;
+  /** [N] from offset, added to every row. */
+  bias?: { t: Bindable; offset?: number } | null;
+  /** c = gelu(alpha * a b + bias), the exact GELU. */
+  gelu?: boolean;
+  /** Also writes alpha * a b (before bias and GELU) here, laid out as c (GELU's backward input). */
+  pre?: Bindable | null;
+  variant?: MatmulVariant;
+}
+
+/**
+ * Records one matmul dispatch c = alpha * op(a) @ op(b) (+ bias) (GELU) on views of existing
+ * buffers, with no autograd: for ops that read a packed projection in place and write their
+ * outputs (or gradients) into columns of a bigger tensor (attention's heads, the QKV projection).
+ */
+export function matmulInto(o: MatmulIntoOptions): void {
+  const { M, N, K, batch = 1, heads = 1, transA = false, transB = false, alpha = 1, a, b, c } = o;
+  const bias = o.bias ?? null;
+  const rt = runtime();
+  const variant = o.variant ?? rt.matmulVariant(M, N, K, transA, transB);
+  const sg = rt.report.subgroupSize;
+  if (variant === 'subgroup' && sg !== 4 && sg !== 8)
+    throw new Error(
+      `matmul: variant 'subgroup' needs the 'subgroups' feature with a fixed subgroup size of 4 or 8 (this device: ${sg ?? 'none'})`,
+    );
+  const tile = GROUP_TILE[variant];
+  if (!tile) throw new Error(`matmul: unknown kernel variant '${variant}' (one of ${Object.keys(GROUP_TILE).join(', ')})`);
+  if (M * N * batch === 0) return;
+  if (K === 0) throw new Error(`matmul: K = 0 (a product of ${M} x ${N} outputs)`);
+  const params = {
+    M,
+    N,
+    K,
+    alpha,
+    stride_a: a.batchStride ?? 0,
+    stride_b: b.batchStride ?? 0,
+    stride_c: c.batchStride ?? 0,
+    heads,
+    head_a: a.headStride ?? 0,
+    head_b: b.headStride ?? 0,
+    head_c: c.headStride ?? 0,
+    lda: a.ld,
+    ldb: b.ld,
+    ldc: c.ld,
+    off_a: a.offset ?? 0,
+    off_b: b.offset ?? 0,
+    off_c: c.offset ?? 0,
+    bias_off: bias?.offset ?? 0,
+    pad0: 0,
+    pad1: 0,
+  };
+  const [rowsPerGroup, colsPerGroup] = variant === 'subgroup' ? [4 * sg!, 8 * sg!] : tile;
+  const workgroups: [number, number, number] = [Math.ceil(N / colsPerGroup), Math.ceil(M / rowsPerGroup), batch];
+  const half = b.t.dtype === 'f16';
+  rt.dispatch(
+    variant === 'subgroup' ? (half ? MATMUL_SUBGROUP_F16B : MATMUL_SUBGROUP) : half ? MATMUL_F16B : MATMUL,
+    `matmul_${variant}`,
+    { A: a.t, B: b.t, C: c.t, p: params, bias: bias?.t ?? rt.placeholder(), C_pre: o.pre ?? rt.placeholder('written') },
+    { workgroups },
+    {
+      TRANS_A: transA ? 1 : 0,
+      TRANS_B: transB ? 1 : 0,
+      HAS_BIAS: bias ? 1 : 0,
+      GELU: o.gelu ? 1 : 0,
+      STORE_PRE: o.pre ? 1 : 0,
+      ...(variant === 'subgroup' ? { SG: sg! } : {}),
+    },
+  );
+}
+
 function sumLeading(t: Tensor, count: number): Tensor {
   let r = t;
   for (let i = 0; i < count; i++) {
@@ -192,7 +272,7 @@ function sumLeading(t: Tensor, count: number): Tensor {
 // ---- Measured variant choice (once per device and shape class, cached) ----
 
 /** Bumped whenever a kernel changes: measurements of older kernels are then ignored. */
-const TUNING_VERSION = 1;
+const TUNING_VERSION = 2;
 const STORAGE_KEY = 'bertgpu:matmul-tuning';
 
 /** The variants worth timing on this device: every kernel it can run. */

@@ -57,51 +57,58 @@ function params(op: string, x: Tensor, { scale = 1, mask }: SoftmaxOptions) {
 }
 
 function run(log: boolean, x: Tensor, options: SoftmaxOptions): Tensor {
-  const op = log ? 'logSoftmax' : 'softmax';
-  const p = params(op, x, options);
-  const { mask } = options;
-  const rows = p.rows;
+  const r = softmaxRun(x, options, log);
+  return record(log ? 'logSoftmax' : 'softmax', r.out, [x], (g, [y]) => [r.backward(g, y)], [r.out]);
+}
+
+/**
+ * softmax(x * scale + mask) with dropout on it (when training with dropout > 0), recorded by no
+ * tape: `out` is what the caller uses, `saved` what its backward needs (`out` itself without
+ * dropout, else the probabilities before dropout, which the caller disposes), and
+ * `backward(g, saved)` dispatches dx. For ops that own their backward (unfused attention).
+ */
+export interface SoftmaxRun {
+  out: Tensor;
+  saved: Tensor;
+  backward(g: Tensor, saved: Tensor): Tensor;
+}
+
+export function softmaxRun(x: Tensor, options: SoftmaxDropoutOptions = {}, log = false): SoftmaxRun {
+  const { dropout = 0, training = true, generator = defaultGenerator } = options;
+  if (!(dropout >= 0 && dropout < 1)) throw new Error(`softmax: dropout must be in [0, 1), got ${dropout}`);
+  const rt = runtime();
+  const drop = training && dropout > 0 && !log;
+  const op = drop ? 'softmaxDropout' : log ? 'logSoftmax' : 'softmax';
+  const base = params(op, x, options);
+  const mask = options.mask ?? x; // an unused mask binding still needs a buffer: x itself (read-only)
   const out = Tensor.empty(x.shape, 'f32', op);
-  // An unused mask binding still needs a buffer: bind x itself (read-only).
-  runtime().dispatch(SOFTMAX, 'softmax_forward', { x, mask: mask ?? x, y: out, p }, { threads: rows }, { LOG: log ? 1 : 0 });
-  return record(
-    op,
-    out,
-    [x],
-    (g, [y]) => {
+  if (!drop) {
+    rt.dispatch(SOFTMAX, 'softmax_forward', { x, mask, y: out, p: base }, { threads: base.rows }, { LOG: log ? 1 : 0 });
+    const backward = (g: Tensor, y: Tensor) => {
       const dx = Tensor.empty(x.shape, 'f32', `${op} backward`);
-      runtime().dispatch(SOFTMAX, 'softmax_backward', { g, saved_y: y, dx, p }, { threads: rows }, { LOG: log ? 1 : 0 });
-      return [dx];
-    },
-    [out],
-  );
+      rt.dispatch(SOFTMAX, 'softmax_backward', { g, saved_y: y, dx, p: base }, { threads: base.rows }, { LOG: log ? 1 : 0 });
+      return dx;
+    };
+    return { out, saved: out, backward };
+  }
+  const s = generator.next();
+  const p = { ...base, seed_lo: s.seedLo, seed_hi: s.seedHi, offset: s.offset, drop_p: dropout, drop_scale: 1 / (1 - dropout) };
+  const y = Tensor.empty(x.shape, 'f32', `${op} probabilities`);
+  rt.dispatch(SOFTMAX, 'softmax_dropout_forward', { x, mask, y, y_dropped: out, p }, { threads: p.rows });
+  const backward = (g: Tensor, sy: Tensor) => {
+    const dx = Tensor.empty(x.shape, 'f32', `${op} backward`);
+    rt.dispatch(SOFTMAX, 'softmax_dropout_backward', { g, saved_y: sy, dx, p }, { threads: p.rows });
+    return dx;
+  };
+  return { out, saved: y, backward };
 }
 
 /** softmax(x * scale + mask), then (when training with dropout > 0) dropout on it. */
 export function softmax(x: Tensor, options: SoftmaxDropoutOptions = {}): Tensor {
-  const { dropout = 0, training = true, generator = defaultGenerator } = options;
-  if (!(dropout >= 0 && dropout < 1)) throw new Error(`softmax: dropout must be in [0, 1), got ${dropout}`);
-  if (!training || dropout === 0) return run(false, x, options);
-  const op = 'softmaxDropout';
-  const base = params(op, x, options);
-  const s = generator.next();
-  const p = { ...base, seed_lo: s.seedLo, seed_hi: s.seedHi, offset: s.offset, drop_p: dropout, drop_scale: 1 / (1 - dropout) };
-  const y = Tensor.empty(x.shape, 'f32', `${op} probabilities`);
-  const out = Tensor.empty(x.shape, 'f32', op);
-  const rt = runtime();
-  rt.dispatch(SOFTMAX, 'softmax_dropout_forward', { x, mask: options.mask ?? x, y, y_dropped: out, p }, { threads: p.rows });
-  const result = record(
-    op,
-    out,
-    [x],
-    (g, [sy]) => {
-      const dx = Tensor.empty(x.shape, 'f32', `${op} backward`);
-      rt.dispatch(SOFTMAX, 'softmax_dropout_backward', { g, saved_y: sy, dx, p }, { threads: p.rows });
-      return [dx];
-    },
-    [y],
-  );
-  y.dispose();
+  const r = softmaxRun(x, options);
+  const dropped = r.saved !== r.out;
+  const result = record(dropped ? 'softmaxDropout' : 'softmax', r.out, [x], (g, [sy]) => [r.backward(g, sy)], [r.saved]);
+  if (dropped) r.saved.dispose(); // the tape holds its own handle
   return result;
 }
 export const logSoftmax = (x: Tensor, options: SoftmaxOptions = {}) => run(true, x, options);
