@@ -2,13 +2,20 @@
 //
 // grad_sumsq_many (below): for up to 7 gradients per dispatch, each workgroup sums
 //   (g * grad_scale)^2 over a grid-stride slice of one gradient and writes one partial.
-// grad_norm_finalize: one workgroup sums every partial: norm = sqrt(total); clip coefficient
-//   min(1, max_norm / (norm + 1e-6)) as torch.nn.utils.clip_grad_norm_ (1 when max_norm <= 0);
-//   a non-finite norm sets the skip flag (and counts the skipped step), which makes adamw a no-op.
+// grad_norm_finalize: one workgroup sums every partial: norm = sqrt(total) / loss scale (the
+//   gradients carry the loss scale: 1 without one); clip coefficient min(1, max_norm / (norm +
+//   1e-6)) as torch.nn.utils.clip_grad_norm_ (1 when max_norm <= 0), divided by the loss scale so
+//   adamw applies unscaled, clipped gradients; a non-finite norm sets the skip flag (and counts the
+//   skipped step), which makes adamw a no-op. With a dynamic loss scale it then updates the scale
+//   as torch's GradScaler.update: times backoff_factor after a non-finite step, times
+//   growth_factor after growth_interval finite ones in a row.
 // adamw: one invocation per element of one parameter tensor; its moments live at
 //   `offset` in the flat m / v buffers. Scalars that depend on the step (lr, bias corrections)
 //   come from the CPU in the uniform. adamw_pair (below) does the same for two tensors at once.
-struct FinalizeParams { slots: u32, max_norm: f32, pad0: u32, pad1: u32 }
+struct FinalizeParams {
+  slots: u32, max_norm: f32, dynamic: u32, growth_interval: u32,
+  growth_factor: f32, backoff_factor: f32, pad0: u32, pad1: u32,
+}
 struct AdamParams {
   n: u32, offset: u32, grad_scale: f32, decay: f32,   // decay = 1 - lr * weight_decay
   beta1: f32, one_minus_beta1: f32, beta2: f32, one_minus_beta2: f32,
@@ -22,6 +29,8 @@ struct AdamParams {
 @group(0) @binding(5) var<storage, read_write> clip: array<f32>;      // [2]: coefficient, skip flag
 @group(0) @binding(6) var<storage, read_write> skipped: array<i32>;   // [1]: steps skipped so far
 @group(0) @binding(7) var<uniform> fp: FinalizeParams;
+@group(0) @binding(30) var<storage, read_write> loss_scale: array<f32>;    // [1]: the scale this step's gradients carry
+@group(0) @binding(31) var<storage, read_write> growth_tracker: array<i32>; // [1]: finite steps since the scale last changed
 
 @group(0) @binding(8) var<storage, read_write> p: array<f32>;
 @group(0) @binding(9) var<storage, read_write> m: array<f32>;
@@ -56,15 +65,27 @@ fn grad_norm_finalize(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups
   sh[lid.x] = s;
   let total = tree_sum(lid.x);
   if (lid.x == 0u) {
-    let n = sqrt(total);
+    let scale = loss_scale[0];
+    let n = sqrt(total) / scale;
     norm[0] = n;
     // Exponent bits all ones = inf or NaN (a bit test, safe under fast-math compilers).
     let finite = (bitcast<u32>(n) & 0x7f800000u) != 0x7f800000u;
     var coef = 1.0;
     if (fp.max_norm > 0.0) { coef = min(1.0, fp.max_norm / (n + 1e-6)); }
-    clip[0] = select(0.0, coef, finite);
+    clip[0] = select(0.0, coef / scale, finite);
     clip[1] = select(1.0, 0.0, finite);
     if (!finite) { skipped[0] = skipped[0] + 1; }
+    if (fp.dynamic != 0u) {
+      if (!finite) {
+        loss_scale[0] = scale * fp.backoff_factor;
+        growth_tracker[0] = 0;
+      } else if (growth_tracker[0] + 1 >= i32(fp.growth_interval)) {
+        loss_scale[0] = scale * fp.growth_factor;
+        growth_tracker[0] = 0;
+      } else {
+        growth_tracker[0] = growth_tracker[0] + 1;
+      }
+    }
   }
 }
 

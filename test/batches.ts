@@ -43,3 +43,11 @@ export class RandomBatches implements BatchSource {
     this.count = (s as { count: number }).count;
   }
 }
+
+/** The same batch every time (overfitting). */
+export class OneBatch extends RandomBatches {
+  private readonly batch = super.nextBatch();
+  override nextBatch() {
+    return this.batch;
+  }
+}

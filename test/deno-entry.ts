@@ -9,3 +9,4 @@ import './engine-attention.test.js';
 import './engine-fused.test.js';
 import './engine-fused-layer.test.js';
 import './engine-f16.test.js';
+import './engine-amp.test.js';

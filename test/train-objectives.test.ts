@@ -10,7 +10,7 @@ import * as bg from '../src/index.js';
 import { Trainer } from '../src/train/trainer.js';
 import { createObjective, type PretrainingBatch, type ObjectiveName } from '../src/train/objectives.js';
 import { device } from './helpers.js';
-import { RandomBatches } from './batches.js';
+import { OneBatch, RandomBatches } from './batches.js';
 
 const V = 40;
 const config = bg.bertConfig({
@@ -23,14 +23,6 @@ const config = bg.bertConfig({
   hidden_dropout_prob: 0.1,
   attention_probs_dropout_prob: 0.1,
 });
-
-/** The same batch every time (overfitting). */
-class OneBatch extends RandomBatches {
-  private readonly batch = super.nextBatch();
-  override nextBatch() {
-    return this.batch;
-  }
-}
 
 for (const objective of ['mlm', 'mlm-nsp', 'roberta', 'electra'] as ObjectiveName[]) {
   test(`${objective}: overfits one batch`, async () => {

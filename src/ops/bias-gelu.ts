@@ -7,6 +7,7 @@ import { defineShader, runtime } from '../runtime.js';
 import { Tensor, needsGrad, record, shapeStr } from '../tensor.js';
 import { checkDtype } from './util.js';
 import { matmulInto } from './matmul.js';
+import { autocastActive, halfCopy } from './cast.js';
 
 const BIAS_GELU = defineShader('bias_gelu', biasGeluSource, [geluSource]);
 
@@ -63,20 +64,29 @@ export function linearGelu(x: Tensor, weight: Tensor, bias: Tensor): Tensor {
   const y = Tensor.empty([...x.shape.slice(0, -1), out], 'f32', 'linearGelu');
   const grad = needsGrad(x, weight, bias);
   const pre = grad ? Tensor.empty(y.shape, 'f32', 'linearGelu x W^T') : null;
-  const a = { t: x, ld: inF };
+  // autocast: f16 copies of x and the weight, kept for backward in place of the f32 ones
+  const half = autocastActive();
+  const [xs, ws] = half ? [halfCopy(x), halfCopy(weight)] : [x, weight];
+  const dropHalves = () => {
+    if (xs !== x) xs.dispose();
+    if (ws !== weight) ws.dispose();
+  };
   matmulInto({
     M: rows,
     N: out,
     K: inF,
     transB: true,
-    a,
-    b: { t: weight, ld: inF },
+    a: { t: xs, ld: inF },
+    b: { t: ws, ld: inF },
     c: { t: y, ld: out },
     bias: { t: bias },
     gelu: true,
     pre,
   });
-  if (!pre) return y;
+  if (!pre) {
+    dropHalves();
+    return y;
+  }
   const rt = runtime();
   const result = record(
     'linearGelu',
@@ -89,20 +99,23 @@ export function linearGelu(x: Tensor, weight: Tensor, bias: Tensor): Tensor {
         rt.dispatch(BIAS_GELU, 'bias_gelu_backward', { x: spre, bias: sb, g, dx: dh, dbias, p: { rows, cols: out } }, { threads: out });
       let dx: Tensor | null = null;
       let dw: Tensor | null = null;
+      const dhs = half ? halfCopy(dh) : dh; // f16 operands take an f16 gradient
       if (x.requiresGrad) {
         dx = Tensor.empty(x.shape, 'f32', 'linearGelu dx');
-        matmulInto({ M: rows, N: inF, K: out, a: { t: dh, ld: out }, b: { t: sw, ld: inF }, c: { t: dx, ld: inF } });
+        matmulInto({ M: rows, N: inF, K: out, a: { t: dhs, ld: out }, b: { t: sw, ld: inF }, c: { t: dx, ld: inF } });
       }
       if (weight.requiresGrad) {
         dw = Tensor.empty(weight.shape, 'f32', 'linearGelu dweight');
-        matmulInto({ M: out, N: inF, K: rows, transA: true, a: { t: dh, ld: out }, b: { t: sx, ld: inF }, c: { t: dw, ld: inF } });
+        matmulInto({ M: out, N: inF, K: rows, transA: true, a: { t: dhs, ld: out }, b: { t: sx, ld: inF }, c: { t: dw, ld: inF } });
       }
+      if (dhs !== dh) dhs.dispose();
       dh.dispose();
       if (!bias.requiresGrad) dbias.dispose();
       return [dx, dw, bias.requiresGrad ? dbias : null];
     },
-    [x, weight, bias, pre],
+    [xs, ws, bias, pre],
   );
-  pre.dispose(); // the tape holds its own handle
+  pre.dispose(); // the tape holds its own handles
+  dropHalves();
   return result;
 }

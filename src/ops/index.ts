@@ -19,6 +19,7 @@ export * from './attention.js';
 export * from './layernorm.js';
 export * from './residual-layernorm.js';
 export * from './bias-gelu.js';
+export * from './cast.js';
 export * from './qkv-linear.js';
 export * from './gather.js';
 export * from './dropout.js';

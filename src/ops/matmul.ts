@@ -11,31 +11,46 @@ import { checkDtype } from './util.js';
 import { reshape } from './shape.js';
 import { sum } from './reduce.js';
 import { full } from './creation.js';
+import { autocastActive, cast, halfCopy } from './cast.js';
 
 const MATMUL = defineShader('matmul', matmulSource, [geluSource, matmulIoSource]);
 // `enable` must precede every declaration.
 const MATMUL_SUBGROUP = defineShader('matmul_subgroup', matmulSubgroupSource, ['enable subgroups;', geluSource, matmulIoSource]);
 // B stored as f16 (weights for inference on devices with shader-f16), every load widened to f32,
-// so the products accumulate in f32 as in the f32 kernels
-const MATMUL_F16B = defineShader('matmul_f16b', widenB(matmulSource), ['enable f16;', geluSource, halfB(matmulIoSource)]);
-const MATMUL_SUBGROUP_F16B = defineShader('matmul_subgroup_f16b', widenB(matmulSubgroupSource), [
+// so the products accumulate in f32 as in the f32 kernels; A and B both f16: autocast's operands
+const MATMUL_F16B = defineShader('matmul_f16b', widen(matmulSource, 'B'), ['enable f16;', geluSource, half(matmulIoSource, ['B'])]);
+const MATMUL_SUBGROUP_F16B = defineShader('matmul_subgroup_f16b', widen(matmulSubgroupSource, 'B'), [
   'enable f16;\nenable subgroups;',
   geluSource,
-  halfB(matmulIoSource),
+  half(matmulIoSource, ['B']),
+]);
+const MATMUL_F16AB = defineShader('matmul_f16ab', widen(widen(matmulSource, 'B'), 'A'), [
+  'enable f16;',
+  geluSource,
+  half(matmulIoSource, ['A', 'B']),
+]);
+const MATMUL_SUBGROUP_F16AB = defineShader('matmul_subgroup_f16ab', widen(widen(matmulSubgroupSource, 'B'), 'A'), [
+  'enable f16;\nenable subgroups;',
+  geluSource,
+  half(matmulIoSource, ['A', 'B']),
 ]);
 
-/** matmul-io.wgsl with B declared as array<f16>. */
-function halfB(io: string): string {
-  const decl = 'var<storage, read> B: array<f32>;';
-  if (!io.includes(decl)) throw new Error(`matmul: matmul-io.wgsl no longer declares '${decl}'`);
-  return io.replace(decl, 'var<storage, read> B: array<f16>;');
+/** matmul-io.wgsl with the named operands declared as array<f16>. */
+function half(io: string, names: string[]): string {
+  let out = io;
+  for (const name of names) {
+    const decl = `var<storage, read> ${name}: array<f32>;`;
+    if (!out.includes(decl)) throw new Error(`matmul: matmul-io.wgsl no longer declares '${decl}'`);
+    out = out.replace(decl, `var<storage, read> ${name}: array<f16>;`);
+  }
+  return out;
 }
 
-/** A kernel source with every load B[...] written f32(B[...]) (brackets matched). */
-function widenB(src: string): string {
+/** A kernel source with every load X[...] of operand `name` written f32(X[...]) (brackets matched). */
+function widen(src: string, name: string): string {
   let out = '';
   let i = 0;
-  const load = /(?<![A-Za-z0-9_.])B\[/g;
+  const load = new RegExp(`(?<![A-Za-z0-9_.])${name}\\[`, 'g');
   for (let m = load.exec(src); m; m = load.exec(src)) {
     let depth = 0;
     let j = m.index + 1;
@@ -79,10 +94,19 @@ export interface MatmulOptions {
  */
 export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
   const { transA = false, transB = false, alpha = 1, bias = null } = options;
-  checkDtype('matmul', 'a', a, 'f32');
+  if (autocastActive() && a.dtype === 'f32') {
+    // f16 operands (recorded casts: their backward hands the f32 gradients back), f32 product
+    const [a16, b16] = [cast(a, 'f16'), cast(b, 'f16')];
+    const out = matmul(a16, b16, options);
+    a16.dispose();
+    if (b16 !== b) b16.dispose();
+    return out;
+  }
+  // f16 A: autocast's cast operand, with an f16 B
+  checkDtype('matmul', 'a', a, b.dtype === 'f16' && a.dtype === 'f16' ? 'f16' : 'f32');
   if (b.dtype === 'f16') {
-    // f16 weights are for inference: their gradient would need an f16 accumulation path
-    if (b.requiresGrad)
+    // f16 parameters are for inference: their gradient would need an f16 accumulation path
+    if (b.requiresGrad && !b.node)
       throw new Error(`matmul: b ${shapeStr(b.shape)} is f16 and requires grad; f16 storage is for weights that do not train`);
   } else checkDtype('matmul', 'b', b, 'f32');
   if (bias) checkDtype('matmul', 'bias', bias, 'f32');
@@ -140,8 +164,10 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     'matmul',
     out,
     inputs,
-    (g, [sa, sb]) => {
+    (g0, [sa, sb]) => {
       const opts = { alpha, variant: options.variant };
+      // f16 operands (autocast): the gradient is cast to f16 too, as an f16 output's would be
+      const g = sa.dtype === 'f16' ? halfCopy(g0) : g0;
       let da: Tensor | null = null;
       let db: Tensor | null = null;
       let dbias: Tensor | null = null;
@@ -154,10 +180,11 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
         if (db.rank > b.rank) db = sumLeading(db, db.rank - b.rank);
       }
       if (bias?.requiresGrad) {
-        const rows = reshape(g, [-1, N]);
+        const rows = reshape(g0, [-1, N]);
         dbias = sum(rows, 0);
         rows.dispose();
       }
+      if (g !== g0) g.dispose();
       return bias ? [da, db, dbias] : [da, db];
     },
     [a, b],
@@ -242,9 +269,15 @@ export function matmulInto(o: MatmulIntoOptions): void {
   };
   const [rowsPerGroup, colsPerGroup] = variant === 'subgroup' ? [4 * sg!, 8 * sg!] : tile;
   const workgroups: [number, number, number] = [Math.ceil(N / colsPerGroup), Math.ceil(M / rowsPerGroup), batch];
-  const half = b.t.dtype === 'f16';
+  const halves = `${a.t.dtype === 'f16' ? 'a' : ''}${b.t.dtype === 'f16' ? 'b' : ''}`;
+  if (halves === 'a') throw new Error('matmul: an f16 A needs an f16 B (autocast casts both)');
+  const shaders = {
+    '': [MATMUL, MATMUL_SUBGROUP],
+    b: [MATMUL_F16B, MATMUL_SUBGROUP_F16B],
+    ab: [MATMUL_F16AB, MATMUL_SUBGROUP_F16AB],
+  }[halves]!;
   rt.dispatch(
-    variant === 'subgroup' ? (half ? MATMUL_SUBGROUP_F16B : MATMUL_SUBGROUP) : half ? MATMUL_F16B : MATMUL,
+    shaders[variant === 'subgroup' ? 1 : 0],
     `matmul_${variant}`,
     { A: a.t, B: b.t, C: c.t, p: params, bias: bias?.t ?? rt.placeholder(), C_pre: o.pre ?? rt.placeholder('written') },
     { workgroups },

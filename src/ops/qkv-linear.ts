@@ -7,6 +7,7 @@ import { Tensor, record, shapeStr } from '../tensor.js';
 import { checkDtype, sameShape } from './util.js';
 import { matmulInto } from './matmul.js';
 import { sum } from './reduce.js';
+import { autocastActive, halfCopy } from './cast.js';
 
 const QKV_LINEAR = defineShader('qkv_linear', qkvLinearSource);
 
@@ -44,13 +45,16 @@ export function qkvLinear(x: Tensor, weights: [Tensor, Tensor, Tensor], biases: 
     rt.dispatch(QKV_LINEAR, 'pack_qkv', { a: wa, b: wb, c: wc, bias_a: ba, bias_b: bb, bias_c: bc, out: packed, p }, { threads: n });
   const rows = x.size / inF;
   const y = Tensor.empty([...x.shape.slice(0, -1), 3 * out], 'f32', 'qkvLinear');
-  const W = { t: packed, ld: inF }; // [3 out, in] from offset 0
+  // autocast: f16 copies of x and of the packed weights (the bias is read from the f32 pack)
+  const half = autocastActive();
+  const [xs, ws] = half ? [halfCopy(x), halfCopy(packed)] : [x, packed];
+  const W = { t: ws, ld: inF }; // [3 out, in] from offset 0
   matmulInto({
     M: rows,
     N: 3 * out,
     K: inF,
     transB: true,
-    a: { t: x, ld: inF },
+    a: { t: xs, ld: inF },
     b: W,
     c: { t: y, ld: 3 * out },
     bias: { t: packed, offset: 3 * n },
@@ -60,18 +64,23 @@ export function qkvLinear(x: Tensor, weights: [Tensor, Tensor, Tensor], biases: 
     'qkvLinear',
     y,
     [x, ...params],
-    (g, [sx, sp]) => {
+    (g0, [sx, sp]) => {
+      const g = half ? halfCopy(g0) : g0; // f16 operands take an f16 gradient (as an f16 output's)
       let dx: Tensor | null = null;
       if (x.requiresGrad) {
         dx = Tensor.empty(x.shape, 'f32', 'qkvLinear dx');
         matmulInto({ M: rows, N: inF, K: 3 * out, a: { t: g, ld: 3 * out }, b: { t: sp, ld: inF }, c: { t: dx, ld: inF } });
       }
-      if (!params.some((t) => t.requiresGrad)) return [dx, null, null, null, null, null, null];
+      if (!params.some((t) => t.requiresGrad)) {
+        if (g !== g0) g.dispose();
+        return [dx, null, null, null, null, null, null];
+      }
       const dW = Tensor.empty([3 * out, inF], 'f32', 'qkvLinear dW');
       matmulInto({ M: 3 * out, N: inF, K: rows, transA: true, a: { t: g, ld: 3 * out }, b: { t: sx, ld: inF }, c: { t: dW, ld: inF } });
-      const g2 = g.view([rows, 3 * out]);
+      const g2 = g0.view([rows, 3 * out]);
       const dB = sum(g2, 0);
       g2.dispose();
+      if (g !== g0) g.dispose();
       const grads = params.map((t, i) => Tensor.empty(t.shape, 'f32', `qkvLinear d${i < 3 ? 'weight' : 'bias'} ${i % 3}`));
       const [da, db, dc, dba, dbb, dbc] = grads;
       if (n > 0) {
@@ -89,8 +98,10 @@ export function qkvLinear(x: Tensor, weights: [Tensor, Tensor, Tensor], biases: 
         }),
       ];
     },
-    [x, packed],
+    [xs, ws],
   );
-  packed.dispose(); // the tape holds its own handle when a backward needs it
+  // the tape holds its own handles when a backward needs them
+  packed.dispose();
+  if (half) for (const t of [xs, ws]) t.dispose();
   return result;
 }

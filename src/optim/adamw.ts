@@ -17,7 +17,8 @@
 import adamwSource from '../../shaders/adamw.wgsl';
 import { defineShader, runtime } from '../runtime.js';
 import { Tensor, shapeStr } from '../tensor.js';
-import { zeros } from '../ops/creation.js';
+import { full, zeros } from '../ops/creation.js';
+import { mul } from '../ops/binary.js';
 
 const ADAMW = defineShader('adamw', adamwSource);
 const WG = 256;
@@ -60,6 +61,22 @@ export interface AdamWOptions {
    * step count stay as they are).
    */
   skipMissingGrads?: boolean;
+  /**
+   * Loss scaling for training under autocast (f16 gradients underflow without it), as torch's
+   * GradScaler: backward from `scaleLoss(loss)`, then step() unscales the gradients (the norm it
+   * returns and clips by is the unscaled one) and skips the update when they hold an inf or NaN.
+   * A number is a fixed scale; 'dynamic' (GradScaler's defaults: 2^16, growth 2, backoff 0.5,
+   * interval 2000) or an object makes the GPU halve the scale after a skipped step and double it
+   * after `growthInterval` finite steps in a row. Default: none (scale 1).
+   */
+  lossScale?: number | 'dynamic' | LossScaleOptions;
+}
+
+export interface LossScaleOptions {
+  init?: number;
+  growthFactor?: number;
+  backoffFactor?: number;
+  growthInterval?: number;
 }
 
 export const defaultNoDecay = (name: string): boolean => name.endsWith('bias') || name.includes('LayerNorm') || name.includes('layer_norm');
@@ -82,6 +99,8 @@ export interface AdamWStateDict {
   paramSteps: Record<string, number>;
   /** Steps skipped because the gradient norm was not finite. */
   skippedSteps: number;
+  /** The loss scale for the next step and GradScaler's growth tracker (with a dynamic scale). */
+  lossScale?: { scale: number; growthTracker: number };
   m: Record<string, Float32Array>;
   v: Record<string, Float32Array>;
   hyperparameters: {
@@ -112,6 +131,10 @@ export class AdamW {
   private readonly partials: Tensor;
   private readonly clip: Tensor;
   private readonly skipped: Tensor;
+  /** The scale the next backward's gradients carry ([1]; 1 without loss scaling): `scaleLoss` multiplies by it. */
+  readonly lossScale: Tensor;
+  private readonly growthTracker: Tensor;
+  private readonly scaling: { dynamic: boolean; growthFactor: number; backoffFactor: number; growthInterval: number };
   /** The global gradient norm of the last step (overwritten by each step; 1 element). */
   readonly gradNorm: Tensor;
   private skippedSeen = 0;
@@ -132,6 +155,25 @@ export class AdamW {
     if (!(wd >= 0)) throw new Error(`AdamW: weightDecay must be >= 0, got ${wd}`);
     if (!(Number.isInteger(this.accumulationSteps) && this.accumulationSteps >= 1))
       throw new Error(`AdamW: accumulationSteps must be a positive integer, got ${this.accumulationSteps}`);
+    const ls = options.lossScale;
+    const lso: LossScaleOptions = ls === 'dynamic' ? {} : typeof ls === 'object' && ls ? ls : {};
+    const initScale = typeof ls === 'number' ? ls : ls === undefined ? 1 : (lso.init ?? 2 ** 16);
+    this.scaling = {
+      dynamic: ls === 'dynamic' || (typeof ls === 'object' && ls !== null),
+      growthFactor: lso.growthFactor ?? 2,
+      backoffFactor: lso.backoffFactor ?? 0.5,
+      growthInterval: lso.growthInterval ?? 2000,
+    };
+    const { growthFactor, backoffFactor, growthInterval } = this.scaling;
+    if (ls !== undefined && typeof ls !== 'number' && ls !== 'dynamic' && (typeof ls !== 'object' || ls === null))
+      throw new Error(
+        `AdamW: lossScale must be a number, 'dynamic' or { init, growthFactor, backoffFactor, growthInterval }, got ${String(ls)}`,
+      );
+    if (!(Number.isFinite(initScale) && initScale > 0)) throw new Error(`AdamW: lossScale must be finite and > 0, got ${initScale}`);
+    if (!(growthFactor > 1) || !(backoffFactor > 0 && backoffFactor < 1) || !(Number.isInteger(growthInterval) && growthInterval >= 1))
+      throw new Error(
+        `AdamW: lossScale needs growthFactor > 1, 0 < backoffFactor < 1 and a positive integer growthInterval, got ${growthFactor}, ${backoffFactor}, ${growthInterval}`,
+      );
 
     // Normalise the argument into groups of named parameters.
     let groups: ParamGroup[];
@@ -187,6 +229,26 @@ export class AdamW {
     this.gradNorm.name = 'adamw.gradNorm';
     this.clip = zeros([2]).keep();
     this.skipped = zeros([1], 'i32').keep();
+    this.lossScale = full([1], initScale).keep();
+    this.lossScale.name = 'adamw.lossScale';
+    this.growthTracker = zeros([1], 'i32').keep();
+  }
+
+  /**
+   * loss times the current loss scale (recorded: backward from it gives scaled gradients, which
+   * step() unscales). With no lossScale option the scale is 1 and this is a copy of loss.
+   */
+  scaleLoss(loss: Tensor): Tensor {
+    if (loss.size !== 1) throw new Error(`AdamW.scaleLoss: loss must hold one value, got ${shapeStr(loss.shape)}`);
+    const scale = this.lossScale.view(loss.shape);
+    const out = mul(loss, scale);
+    scale.dispose();
+    return out;
+  }
+
+  /** Reads the loss scale the next step's gradients should carry (submits pending work). */
+  async currentLossScale(): Promise<number> {
+    return this.lossScale.item();
   }
 
   /** Parameter names in optimizer order, with their weight decay. */
@@ -253,7 +315,9 @@ export class AdamW {
         norm: this.gradNorm,
         clip: this.clip,
         skipped: this.skipped,
-        fp: { slots: slot, max_norm: maxNorm, pad0: 0, pad1: 0 },
+        loss_scale: this.lossScale,
+        growth_tracker: this.growthTracker,
+        fp: { slots: slot, max_norm: maxNorm, ...this.finalizeScaling() },
       },
       { workgroups: [1, 1, 1] },
     );
@@ -321,6 +385,18 @@ export class AdamW {
     return this.gradNorm;
   }
 
+  private finalizeScaling() {
+    const c = this.scaling;
+    return {
+      dynamic: c.dynamic ? 1 : 0,
+      growth_interval: c.growthInterval,
+      growth_factor: c.growthFactor,
+      backoff_factor: c.backoffFactor,
+      pad0: 0,
+      pad1: 0,
+    };
+  }
+
   /** Disposes every parameter's gradient (call after step()). */
   zeroGrad(): void {
     for (const s of this.slots) s.param.zeroGrad();
@@ -359,10 +435,14 @@ export class AdamW {
       paramSteps[s.name] = s.steps;
       weightDecay[s.name] = s.weightDecay;
     }
+    const lossScale = this.scaling.dynamic
+      ? { scale: (await this.lossScale.toArray())[0], growthTracker: (await this.growthTracker.toArray())[0] }
+      : undefined;
     return {
       step: this.stepCount,
       paramSteps,
       skippedSteps,
+      ...(lossScale && { lossScale }),
       m,
       v,
       hyperparameters: {
@@ -404,6 +484,13 @@ export class AdamW {
     }
     const zero = new Int32Array([0]);
     rt.device.queue.writeBuffer(this.skipped.buffer, 0, zero.buffer, 0, 4);
+    if (state.lossScale && this.scaling.dynamic) {
+      const { scale, growthTracker } = state.lossScale;
+      if (!(Number.isFinite(scale) && scale > 0))
+        throw new Error(`AdamW.loadStateDict: lossScale.scale must be finite and > 0, got ${scale}`);
+      rt.device.queue.writeBuffer(this.lossScale.buffer, 0, new Float32Array([scale]).buffer, 0, 4);
+      rt.device.queue.writeBuffer(this.growthTracker.buffer, 0, new Int32Array([growthTracker | 0]).buffer, 0, 4);
+    }
     this.skippedSeen = 0;
     this.stepCount = state.step;
   }
@@ -416,7 +503,7 @@ export class AdamW {
       c.m.dispose();
       c.v.dispose();
     }
-    for (const t of [this.partials, this.gradNorm, this.clip, this.skipped]) t.dispose();
+    for (const t of [this.partials, this.gradNorm, this.clip, this.skipped, this.lossScale, this.growthTracker]) t.dispose();
   }
 }
 
@@ -476,14 +563,15 @@ export function globalGradNorm(grads: Tensor[], scale = 1): Tensor {
   const norm = zeros([1]);
   const clip = zeros([2]);
   const skipped = zeros([1], 'i32');
+  const lossScale = full([1], 1);
+  const growthTracker = zeros([1], 'i32');
+  const fp = { slots: slot, max_norm: 0, dynamic: 0, growth_interval: 1, growth_factor: 2, backoff_factor: 0.5, pad0: 0, pad1: 0 };
   rt.dispatch(
     ADAMW,
     'grad_norm_finalize',
-    { partials_in: partials, norm, clip, skipped, fp: { slots: slot, max_norm: 0, pad0: 0, pad1: 0 } },
+    { partials_in: partials, norm, clip, skipped, loss_scale: lossScale, growth_tracker: growthTracker, fp },
     { workgroups: [1, 1, 1] },
   );
-  partials.dispose();
-  clip.dispose();
-  skipped.dispose();
+  for (const t of [partials, clip, skipped, lossScale, growthTracker]) t.dispose();
   return norm;
 }

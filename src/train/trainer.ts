@@ -4,7 +4,7 @@
 // written atomically, from which a resumed run continues with exactly the same losses.
 import { scope, noGrad, Tensor } from '../tensor.js';
 import { runtime } from '../runtime.js';
-import { mulScalar } from '../ops/index.js';
+import { mulScalar, requireF16, setAutocast } from '../ops/index.js';
 import { loadMatmulTuning, tuneMatmul } from '../ops/matmul.js';
 import { AdamW, type AdamWStateDict } from '../optim/adamw.js';
 import { linearWarmupDecaySchedule } from '../optim/schedule.js';
@@ -51,6 +51,13 @@ export interface TrainerOptions {
   generatorSize?: number;
   /** Parameters that get no gradient in a step keep their values and moments (AdamW's skipMissingGrads; default: an error). */
   skipMissingGrads?: boolean;
+  /**
+   * 'f16': each step's forward under autocast (the linear layers' matmuls on f16 operands, f32
+   * accumulation; needs 'shader-f16') and a dynamic loss scale (AdamW's lossScale 'dynamic', as
+   * torch.amp.GradScaler): steps whose scaled gradients overflow are skipped and the scale halved.
+   * Default 'f32'.
+   */
+  precision?: 'f32' | 'f16';
 }
 
 export interface LogRecord {
@@ -117,6 +124,7 @@ const DEFAULTS: Required<TrainerOptions> = {
   seed: 0,
   generatorSize: 0.25,
   skipMissingGrads: false,
+  precision: 'f32',
 };
 
 function rates(counts: Record<string, Count>): Record<string, number> {
@@ -152,7 +160,10 @@ export class Trainer<B = PretrainingBatch> {
     const o = this.options;
     if (!(Number.isInteger(o.steps) && o.steps > 0)) throw new Error(`trainer: steps must be a positive integer, got ${o.steps}`);
     if (!(o.lr > 0)) throw new Error(`trainer: lr must be > 0, got ${o.lr}`);
+    if (o.precision !== 'f32' && o.precision !== 'f16') throw new Error(`trainer: precision must be 'f32' or 'f16', got '${o.precision}'`);
+    if (o.precision === 'f16') requireF16('trainer precision f16');
     this.optimizer = new AdamW(objective.namedParameters(), {
+      ...(o.precision === 'f16' && { lossScale: 'dynamic' as const }),
       lr: linearWarmupDecaySchedule({ warmupSteps: o.warmupSteps, totalSteps: o.steps, peakLr: o.lr }),
       weightDecay: o.weightDecay,
       maxGradNorm: o.maxGradNorm,
@@ -192,9 +203,16 @@ export class Trainer<B = PretrainingBatch> {
       const last = a === acc - 1;
       const scale = counts && total > 0 ? (acc * counts[a]) / total : 1;
       const kept = scope(() => {
-        const st = this.objective.step(batch, log && last);
-        if (scale === 1) st.loss.backward();
-        else mulScalar(st.loss, scale).backward();
+        const half = this.options.precision === 'f16';
+        const prev = half ? setAutocast('f16') : null;
+        let st: StepTensors;
+        try {
+          st = this.objective.step(batch, log && last);
+        } finally {
+          if (half) setAutocast(prev);
+        }
+        const weighted = scale === 1 ? st.loss : mulScalar(st.loss, scale);
+        (half ? this.optimizer.scaleLoss(weighted) : weighted).backward();
         return log && last ? { loss: st.loss, parts: st.parts, metrics: st.metrics } : null;
       });
       if (kept) logged = kept;
