@@ -11,6 +11,7 @@ import { f16BitsToF32, f32ToF16Bits } from '../src/tensor.js';
 import { Trainer } from '../src/train/trainer.js';
 import { assertClose, device, f32, read, rng } from './helpers.js';
 import { OneBatch, RandomBatches } from './batches.js';
+import { readBytes } from '../src/io/files.js';
 
 const r16 = (v: number) => f16BitsToF32(f32ToF16Bits(v));
 const round16 = (a: Float64Array) => a.map(r16);
@@ -287,5 +288,56 @@ test('Trainer precision f16: the losses follow the f32 run (mlm-nsp) under the d
   assert.ok(Math.abs(a - b) < 0.05 * a, `last-10 mean losses f16 ${b} vs f32 ${a}`);
   assert.ok(skipped.f16 < 10, `${skipped.f16} skipped steps`);
 });
+
+// The model fixtures (test/fixtures/models) run under autocast against test/fixtures/amp/gen.py's
+// float64 reference of the same roundings; files in Node / Deno, URLs in the browser.
+const inBrowser = typeof (globalThis as any).window !== 'undefined';
+const FIXTURES = inBrowser ? new URL('fixtures/', location.href).href : 'test/fixtures/';
+async function arrays(path: string): Promise<bg.NamedArrays> {
+  const bytes = await readBytes(path);
+  assert.ok(bytes, `${path} not found`);
+  return new Map([...bg.readSafetensors(bytes, path).tensors].map(([k, v]) => [k, { data: v.data, shape: v.shape }]));
+}
+
+/** max |a - e| / max |e| (gradients: against the largest gradient's scale). */
+function errorOf(actual: bg.NamedArrays, expected: bg.NamedArrays, name: string, gradScale: number): number {
+  const [a, e] = [actual.get(name)!.data, expected.get(name)!.data];
+  let err = 0;
+  let scale = 0;
+  for (let i = 0; i < e.length; i++) {
+    err = Math.max(err, Math.abs(a[i] - e[i]));
+    scale = Math.max(scale, Math.abs(e[i]));
+  }
+  return err / Math.max(name.startsWith('grad.') ? gradScale : scale, 1e-30);
+}
+
+for (const dir of ['BertForPreTraining', 'ElectraForPreTraining', 'RobertaForSequenceClassification']) {
+  test(`${dir} under autocast = the float64 reference on f16-rounded linear operands (outputs and every gradient), nearer it than the f32 reference`, async () => {
+    if (!(await hasF16())) return;
+    const { model } = await bg.fromPretrained(`${FIXTURES}models/${dir}`);
+    const inputs = await arrays(`${FIXTURES}models/${dir}/inputs.safetensors`);
+    const actual = await bg.runModel(model, inputs, { grads: true, autocast: true });
+    model.dispose();
+    const amp = await arrays(`${FIXTURES}amp/${dir}/outputs.safetensors`);
+    const f32ref = await arrays(`${FIXTURES}models/${dir}/outputs.safetensors`);
+    let gradScale = 0;
+    for (const [name, e] of amp) if (name.startsWith('grad.')) for (const v of e.data) gradScale = Math.max(gradScale, Math.abs(v));
+    const worst = { output: 0, grad: 0, outputVsF32: 0 };
+    for (const name of amp.keys()) {
+      const err = errorOf(actual, amp, name, gradScale);
+      const kind = name.startsWith('grad.') ? 'grad' : 'output';
+      worst[kind] = Math.max(worst[kind], err);
+      assert.ok(
+        err <= (kind === 'grad' ? 5e-3 : 1e-3),
+        `${dir}: ${name} differs from the autocast reference by ${err.toExponential(2)} of its scale`,
+      );
+      if (kind === 'output') worst.outputVsF32 = Math.max(worst.outputVsF32, errorOf(actual, f32ref, name, gradScale));
+    }
+    console.log(
+      `  ${dir}: worst vs the autocast reference: outputs ${worst.output.toExponential(2)}, gradients ${worst.grad.toExponential(2)}; outputs vs the f32 reference ${worst.outputVsF32.toExponential(2)}`,
+    );
+    assert.ok(worst.outputVsF32 > 3 * worst.output, 'the f16 roundings are what the reference models');
+  });
+}
 
 test.run();

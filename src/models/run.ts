@@ -24,8 +24,15 @@ const INTEGER_INPUTS = new Set([
   'end_positions',
 ]);
 
-/** Runs `model` in eval mode; returns outputs (and `grad.<name>` per parameter when `grads`). */
-export async function runModel(model: PreTrainedModel, inputs: NamedArrays, { grads = false } = {}): Promise<NamedArrays> {
+/**
+ * Runs `model` in eval mode; returns outputs (and `grad.<name>` per parameter when `grads`). With
+ * `autocast`, the forward runs under ops.autocast (f16 matmul operands; the backward follows it).
+ */
+export async function runModel(
+  model: PreTrainedModel,
+  inputs: NamedArrays,
+  { grads = false, autocast = false } = {},
+): Promise<NamedArrays> {
   for (const name of inputs.keys()) {
     if (!(INPUT_NAMES as readonly string[]).includes(name))
       throw new Error(`inputs: unknown tensor '${name}' (expected ${INPUT_NAMES.join(', ')})`);
@@ -40,7 +47,8 @@ export async function runModel(model: PreTrainedModel, inputs: NamedArrays, { gr
         throw new Error(`inputs: ${name} must be an integer tensor (I64 or I32)`);
       (args as Record<string, Tensor>)[name] = ops.tensor(data, shape, data instanceof Int32Array ? 'i32' : 'f32');
     }
-    const out = model.forward(args as ModelInputs, { labelledOnly: false });
+    const forward = () => model.forward(args as ModelInputs, { labelledOnly: false });
+    const out = autocast ? ops.autocast(forward) : forward();
     const result: NamedArrays = new Map();
     const put = async (name: string, t: Tensor) => result.set(name, { data: await t.toArray(), shape: [...t.shape] });
     if (grads) {
