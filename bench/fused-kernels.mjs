@@ -6,11 +6,11 @@
 // Usage: npm run build && node bench/fused-kernels.mjs [--batch B] [--seq T] [--steps N]
 //   [--attention unfused|rows|tiled] (the training steps' attention path; default: the adapter's)
 // (BERTGPU_DIST=path/to/index.js runs another build of the library)
-import { readFileSync, readdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { chapterDocuments, peakBytes, MiB } from './step-lib.mjs';
 
 const bg = await import(process.env.BERTGPU_DIST ? pathToFileURL(resolve(process.env.BERTGPU_DIST)).href : '../dist/index.js');
 const { values } = parseArgs({
@@ -29,16 +29,8 @@ console.log(
     .map((l) => l.toFixed(1))
     .join(' ')}`,
 );
-const MiB = (b) => (b / 2 ** 20).toFixed(1);
-
 // peak live bytes: every buffer acquisition is a candidate for the maximum
-let peak = 0;
-const acquire = rt.acquire.bind(rt);
-rt.acquire = (...args) => {
-  const buffer = acquire(...args);
-  peak = Math.max(peak, rt.liveBytes);
-  return buffer;
-};
+const probe = peakBytes(rt);
 
 function withFused(on, fn) {
   const prev = bg.setFusedKernels(on);
@@ -86,13 +78,7 @@ x.dispose();
 mask.dispose();
 
 // ---- training steps ----
-const dir = `${values.corpus}/`;
-const texts = readdirSync(dir)
-  .filter((f) => /^chapter_\d+\.txt$/.test(f))
-  .sort()
-  .slice(0, 20)
-  .map((f) => readFileSync(dir + f, 'utf8'));
-const docs = bg.textToDocuments(texts, { documents: 'file' });
+const docs = chapterDocuments(bg, values.corpus, 20);
 const tok = bg.trainWordPiece(docs.flat(), { vocabSize: 2000 });
 const ds = new bg.PretrainingDataset({ tokenizer: tok, mode: 'bert', sentenceDocuments: docs, maxSeqLength: T, seed: 1 });
 const stepConfig = bg.presetConfig('bert-tiny', { vocab_size: tok.vocab.length, max_position_embeddings: 512, pad_token_id: 0 });
@@ -120,13 +106,13 @@ for (let i = 0; i < N; i++) {
   for (const t of trainers) {
     await rt.sync();
     const d0 = rt.dispatchCount;
-    peak = rt.liveBytes;
+    probe.reset();
     const start = performance.now();
     await withFused(t.fused, () => t.tr.trainStep());
     await rt.sync();
     t.times.push(performance.now() - start);
     t.dispatches = rt.dispatchCount - d0;
-    t.peak = peak;
+    t.peak = probe.peak;
   }
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -260,6 +260,45 @@ test("cls end to end: finetune a masked-LM directory (fresh head reported) -> pr
   assert.is(again.status, 2);
 });
 
+test('finetune --precision f16: autocast with a dynamic loss scale (in the log); --precision bf16 is refused', async () => {
+  await buildCli();
+  const out = join(root, 'cls-f16');
+  const log = join(root, 'cls-f16-log.jsonl');
+  const train = join(root, 'train.jsonl');
+  const common = [
+    'finetune',
+    '--task',
+    'cls',
+    '--model',
+    base,
+    '--train',
+    train,
+    '--steps',
+    '3',
+    '--batch',
+    '8',
+    '--log-every',
+    '1',
+    '--log',
+    log,
+  ];
+  const ft = cli([...common, '--out', out, '--precision', 'f16']);
+  assert.is(ft.status, 0, ft.stderr);
+  const records = readFileSync(log, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((r) => !r.eval && 'loss' in r);
+  assert.is(records.length, 3);
+  assert.ok(
+    records.every((r) => r.loss_scale === 65536 && Number.isFinite(r.loss)),
+    JSON.stringify(records),
+  );
+  const bad = cli([...common, '--out', join(root, 'cls-bf16'), '--precision', 'bf16']);
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, /--precision.*bf16.*(f32|f16)/);
+});
+
 test("LoRA: --out gets PEFT's two files (no base); predict --adapter on the masked-LM base; merge-adapter gives the same predictions", async () => {
   await buildCli();
   const train = join(root, 'train.jsonl');

@@ -195,6 +195,53 @@ test('pretrain --generator-size sets the ELECTRA generator hidden size as a frac
   assert.is(JSON.parse(readFileSync(join(out, 'checkpoint', 'trainer_state.json'), 'utf8')).options.weightDecay, 0.05);
 });
 
+test('pretrain --precision f16 trains under autocast with a dynamic loss scale, kept in the log and the checkpoint', async () => {
+  await build();
+  const out = join(mkdtempSync(join(tmpdir(), 'bertgpu-pt-')), 'model');
+  const log = join(out, '..', 'log.jsonl');
+  const r = pretrain([
+    '--objective',
+    'mlm',
+    '--corpus',
+    ...files,
+    '--train-vocab',
+    '300',
+    '--config',
+    'bert-tiny',
+    '--steps',
+    '2',
+    '--batch',
+    '2',
+    '--seq',
+    '32',
+    '--eval-fraction',
+    '0',
+    '--log-every',
+    '1',
+    '--log',
+    log,
+    '--precision',
+    'f16',
+    '--out',
+    out,
+    '--quiet',
+  ]);
+  assert.is(r.status, 0, r.stderr);
+  const records = readFileSync(log, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((x) => 'loss_scale' in x);
+  assert.is(records.length, 2, 'every train record carries the loss scale');
+  assert.ok(
+    records.every((x) => x.loss_scale === 65536 && Number.isFinite(x.loss)),
+    JSON.stringify(records),
+  );
+  const state = JSON.parse(readFileSync(join(out, 'checkpoint', 'trainer_state.json'), 'utf8'));
+  assert.is(state.options.precision, 'f16');
+  assert.equal(state.optimizer.lossScale, { scale: 65536, growthTracker: 2 });
+});
+
 test('pretrain --profile prints the GPU time per kernel of the profiled steps', async () => {
   await build();
   const out = join(mkdtempSync(join(tmpdir(), 'bertgpu-pt-')), 'model');
@@ -264,6 +311,7 @@ test('pretrain: bad arguments give one clear line and exit 2', async () => {
     [['--profile', 'x'], /--profile must be a non-negative integer, got 'x'/],
     [['--dropout', '1'], /--dropout must be a probability in \[0, 1\), got '1'/],
     [['--weight-decay=-0.1'], /--weight-decay must be a non-negative number, got '-0.1'/],
+    [['--precision', 'bf16'], /--precision must be f32 or f16, got 'bf16'/],
   ] as [string[], RegExp][]) {
     const bad = pretrain(['--objective', 'mlm', '--corpus', files[0], files[1], '--train-vocab', '100', '--out', '/tmp/x', ...args]);
     assert.is(bad.status, 2, bad.stderr);

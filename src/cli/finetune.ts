@@ -166,6 +166,7 @@ interface Options {
   addWords?: number;
   features?: 'scalar-mix' | 'concat-last-4';
   accumulation: number;
+  precision: 'f32' | 'f16';
   evalEvery?: number;
   metric?: string;
   patience?: number;
@@ -252,6 +253,14 @@ export const command: CliCommand = {
           ).choices(['scalar-mix', 'concat-last-4']),
         )
         .option('--accumulation <n>', 'micro-batches per optimizer step (the loss is the mean over all of them)', intArg(1), 1)
+        .addOption(
+          new Option(
+            '--precision <p>',
+            "f16: the linear layers' matmuls on f16 operands (f32 accumulation) with a dynamic loss scale; needs the adapter feature shader-f16",
+          )
+            .choices(['f32', 'f16'])
+            .default('f32'),
+        )
         .option('--eval-every <n>', 'evaluate --eval every N steps (default: once per epoch)', intArg(1))
         .option(
           '--metric <name>',
@@ -418,6 +427,7 @@ async function finetune(cmd: Command, io: Io): Promise<number> {
       warmupRatio: o.warmupRatio,
       weightDecay: o.weightDecay,
       accumulationSteps: o.accumulation,
+      precision: o.precision,
       maxLength: o.maxLength,
       docStride: o.docStride ?? Math.min(128, Math.floor((o.maxLength ?? 384) / 2)),
       maxAnswerLength: o.maxAnswerLength,
@@ -466,7 +476,15 @@ async function finetune(cmd: Command, io: Io): Promise<number> {
         say(
           `step ${r.step}/${steps} epoch ${r.epoch.toFixed(2)} loss ${r.loss.toFixed(4)} lr ${r.lr.toExponential(2)} ${Math.round(r.tokens_per_s)} tok/s`,
         );
-      log({ step: r.step, epoch: r.epoch, loss: r.loss, lr: r.lr, grad_norm: r.grad_norm, tokens_per_s: r.tokens_per_s });
+      log({
+        step: r.step,
+        epoch: r.epoch,
+        loss: r.loss,
+        lr: r.lr,
+        grad_norm: r.grad_norm,
+        tokens_per_s: r.tokens_per_s,
+        ...(r.loss_scale !== undefined ? { loss_scale: r.loss_scale } : {}),
+      });
     };
     run.onEval = (r) => {
       if (!bar) say(`eval at step ${r.step} (epoch ${r.epoch.toFixed(2)}): loss ${r.loss.toFixed(4)} ${metricsText(r.metrics)}`);

@@ -118,6 +118,14 @@ export const PRETRAIN_FLAGS: Record<string, Flag> = {
   warmup: { kind: 'int', onResume: 'fixed', help: 'warm-up steps (default: 10% of --steps)' },
   seed: { kind: 'int', default: '0', onResume: 'fixed', help: 'seed of every random choice' },
   accumulate: { kind: 'int', default: '1', onResume: 'fixed', check: atLeast1, help: 'micro-batches per optimizer step' },
+  precision: {
+    kind: 'string',
+    default: 'f32',
+    onResume: 'fixed',
+    check: oneOf(['f32', 'f16']),
+    arg: 'f32|f16',
+    help: "f16: the linear layers' matmuls on f16 operands (f32 accumulation) with a dynamic loss scale; needs the adapter feature shader-f16",
+  },
   'dupe-factor': {
     kind: 'int',
     default: '10',

@@ -144,6 +144,7 @@ async function pretrain(cmd: Command): Promise<number> {
     weightDecay,
     warmupSteps: (values.warmup as number | undefined) ?? Math.round(steps * 0.1),
     accumulationSteps: values.accumulate as number,
+    precision: values.precision as 'f32' | 'f16',
     logEvery,
     evalEvery,
     generatorSize,
@@ -221,6 +222,7 @@ async function pretrain(cmd: Command): Promise<number> {
       grad_norm: r.grad_norm,
       tokens_per_s: r.tokens_per_s,
       ...(r.skipped_steps ? { skipped_steps: r.skipped_steps } : {}),
+      ...(r.loss_scale !== undefined ? { loss_scale: r.loss_scale } : {}),
     });
   };
   trainer.onEval = (r: EvalRecord) => log({ step: r.step, eval: true, loss: r.loss, ...r.parts, ...r.metrics });

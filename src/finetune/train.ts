@@ -86,6 +86,8 @@ export interface FineTuneOptions {
   warmupRatio?: number;
   weightDecay?: number;
   accumulationSteps?: number;
+  /** 'f16': the Trainer's autocast and dynamic loss scale (TrainerOptions.precision). Default 'f32'. */
+  precision?: 'f32' | 'f16';
   maxGradNorm?: number;
   maxLength?: number;
   docStride?: number;
@@ -425,6 +427,7 @@ export class FineTuneRun {
       weightDecay: o.weightDecay ?? 0.01,
       maxGradNorm: o.maxGradNorm ?? 1.0,
       accumulationSteps: acc,
+      precision: o.precision ?? 'f32',
       logEvery: o.logEvery ?? 10,
       seed,
       ...(o.mixIn ? { skipMissingGrads: true } : {}),

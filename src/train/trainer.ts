@@ -72,6 +72,8 @@ export interface LogRecord {
   elapsed_s: number;
   /** Steps since the previous record whose update was skipped (gradient norm NaN or inf). */
   skipped_steps: number;
+  /** With precision 'f16': the loss scale the next step uses (torch's GradScaler.get_scale()). */
+  loss_scale?: number;
 }
 
 export interface EvalRecord {
@@ -235,6 +237,7 @@ export class Trainer<B = PretrainingBatch> {
       tokens_per_s: 0,
       elapsed_s: 0,
       skipped_steps: await this.countSkipped(),
+      ...(this.options.precision === 'f16' && { loss_scale: await this.optimizer.currentLossScale() }),
     };
     for (const [k, t] of Object.entries(logged.parts)) record.parts[k] = await t.item();
     logged.loss.dispose();
