@@ -39,7 +39,7 @@ const fromSource = {
   name: 'dist-to-src',
   setup: (b) => b.onResolve({ filter: /\/dist\/index\.js$/ }, () => ({ path: join(process.cwd(), 'src/index.ts') })),
 };
-for (const bench of ['kernel-profile', 'step-overhead', 'row-kernels']) {
+for (const bench of ['kernel-profile', 'step-overhead', 'row-kernels', 'amp']) {
   await esbuild.build({ ...common, entryPoints: [`bench/${bench}.mjs`], outfile: join(KIT, `${bench}.mjs`), plugins: [fromSource] });
 }
 // the test files that need only the library and test/fixtures (no spawned CLI, Deno or Chromium)
@@ -50,6 +50,7 @@ const tests = [
   'engine-fused',
   'engine-nan',
   'engine-f16',
+  'engine-amp',
   'models-golden',
   'models-io',
   'optim-adamw',

@@ -10,7 +10,8 @@
 # Env: RUNS="name|args;name|args" training runs (default: mlm-nsp, electra, roberta at B64 lr 1e-3);
 #   SOLO="args;args" single-process throughput probes first (default: none); PROFILE="args;args" GPU time
 #   per kernel (bench/kernel-profile.mjs); STEP_OVERHEAD=1 the JS recording cost; ROWS=1 the row kernels'
-#   two variants (bench/row-kernels.mjs); TESTS=1 runs the GPU
+#   two variants (bench/row-kernels.mjs); AMP="args;args" Trainer precision f16 against f32 (bench/amp.mjs,
+#   e.g. AMP="--model bert-mini --batch 64 --steps 20"); TESTS=1 runs the GPU
 #   tests beside the training; BENCH=1 the matmul bench first; ALLOW_SOFT=1 runs on a CPU adapter;
 #   EXTRA=1 trains on the kit's extra text too (build with KIT_EXTRA_CORPUS), held-back chapters unchanged.
 # Runs side by side share the GPU's time, they do not add throughput: on an H100, ELECTRA B64 x T128
@@ -38,6 +39,8 @@ IFS=';' read -ra PROFS <<< "${PROFILE:-}"
 for p in "${PROFS[@]}"; do timeout 120 $N .devkit/kernel-profile.mjs --corpus .devkit/moby --steps 5 $p 2>&1 | grep -v artificially; done | tee $R/profile.log
 [ -z "${STEP_OVERHEAD:-}" ] || timeout 120 $N --expose-gc .devkit/step-overhead.mjs --corpus .devkit/moby 2>&1 | grep -v artificially | tee $R/step-overhead.log
 [ -z "${ROWS:-}" ] || timeout 120 $N .devkit/row-kernels.mjs --json $R/row-kernels.json 2>&1 | grep -v artificially | tee $R/row-kernels.log
+IFS=';' read -ra AMPS <<< "${AMP:-}"
+for a in "${AMPS[@]}"; do timeout 180 $N .devkit/amp.mjs --corpus .devkit/moby $a 2>&1 | grep -v artificially; done | tee $R/amp.log
 # the vocabulary --train-vocab 4000 gives with --eval-fraction 0.1, made when the kit was built
 DATA=".devkit/moby/chapter_*.txt --vocab .devkit/vocab.txt --eval-fraction 0.1"
 # EXTRA=1 (kit built with KIT_EXTRA_CORPUS): the extra text and the same chapters, the same 14 held back
