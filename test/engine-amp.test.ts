@@ -182,6 +182,37 @@ test('autocast qkvLinear and linearGelu = the same layers through autocast matmu
   g1.forEach((f, i) => assertClose(f, g2[i], { rtol: 1e-5, atol: 1e-6, what: `linearGelu autocast, tensor ${i}` }));
 });
 
+test('autocast attention (unfused): = the op-by-op path under autocast (its matmuls cast), outputs and q / k / v gradients; differs from f32', async () => {
+  if (!(await hasF16())) return;
+  const [B, T, heads, D] = [2, 9, 2, 4];
+  const H = heads * D;
+  const r = rng(5);
+  const data = [0, 1, 2].map(() => f32(r.uniform(B * T * H, -2, 2)));
+  const g = t(f32(r.uniform(B * T * H)), [B, T, H]);
+  const mask = bg.tensor(
+    Float32Array.from({ length: B * T }, (_, i) => (i % T >= 7 && i >= T ? -3.4e38 : 0)),
+    [B, 1, 1, T],
+  );
+  const split = (x: bg.Tensor) => bg.permute(bg.reshape(x, [B, T, heads, D]), [0, 2, 1, 3]);
+  const run = async (how: 'op' | 'unfused' | 'f32') => {
+    const [q, k, v] = data.map((d) => t(d, [B, T, H]).setRequiresGrad(true));
+    const generator = new bg.Generator(8, 1);
+    const forward = () => {
+      if (how !== 'op') return bg.attention(q, k, v, { heads, mask, dropout: 0.2, generator, variant: 'unfused' });
+      const scores = bg.matmul(split(q), split(k), { transB: true, alpha: 1 / Math.sqrt(D) });
+      const probs = bg.dropout(bg.softmax(scores, { mask }), 0.2, { generator });
+      return bg.reshape(bg.permute(bg.matmul(probs, split(v)), [0, 2, 1, 3]), [B, T, H]);
+    };
+    const out = how === 'f32' ? forward() : bg.autocast(forward);
+    bg.backward(out, g);
+    return Promise.all([out, q.grad!, k.grad!, v.grad!].map(read));
+  };
+  const [ours, op, plain] = [await run('unfused'), await run('op'), await run('f32')];
+  ours.forEach((x, i) => assertClose(x, op[i], { rtol: 1e-5, atol: 1e-6, what: `autocast attention, tensor ${i}` }));
+  const apart = ours[0].reduce((m, x, i) => Math.max(m, Math.abs(x - plain[0][i])), 0);
+  assert.ok(apart > 1e-4, `the f16 products change the output (by ${apart})`);
+});
+
 /** A parameter with a hand-set gradient. */
 function withGrad(values: number[], grad: number[]): bg.Tensor {
   const p = bg.tensor(Float32Array.from(values), [values.length]).setRequiresGrad(true);
@@ -299,11 +330,10 @@ async function arrays(path: string): Promise<bg.NamedArrays> {
   return new Map([...bg.readSafetensors(bytes, path).tensors].map(([k, v]) => [k, { data: v.data, shape: v.shape }]));
 }
 
-/** max |a - e| / max |e| (gradients: against the largest gradient's scale). */
-function errorOf(actual: bg.NamedArrays, expected: bg.NamedArrays, name: string, gradScale: number): number {
+/** max |a - e| / max |e| over one tensor (gradients: against the largest gradient's scale). */
+function maxError(actual: bg.NamedArrays, expected: bg.NamedArrays, name: string, gradScale: number): number {
   const [a, e] = [actual.get(name)!.data, expected.get(name)!.data];
-  let err = 0;
-  let scale = 0;
+  let [err, scale] = [0, 0];
   for (let i = 0; i < e.length; i++) {
     err = Math.max(err, Math.abs(a[i] - e[i]));
     scale = Math.max(scale, Math.abs(e[i]));
@@ -311,32 +341,55 @@ function errorOf(actual: bg.NamedArrays, expected: bg.NamedArrays, name: string,
   return err / Math.max(name.startsWith('grad.') ? gradScale : scale, 1e-30);
 }
 
+/** The RMS of a - e over the RMS of e, every element of the named tensors together. */
+function rmsError(actual: bg.NamedArrays, expected: bg.NamedArrays, names: string[]): number {
+  let [se, ss] = [0, 0];
+  for (const name of names) {
+    const [a, e] = [actual.get(name)!.data, expected.get(name)!.data];
+    for (let i = 0; i < e.length; i++) {
+      se += (a[i] - e[i]) ** 2;
+      ss += e[i] ** 2;
+    }
+  }
+  return Math.sqrt(se / Math.max(ss, 1e-30));
+}
+
 for (const dir of ['BertForPreTraining', 'ElectraForPreTraining', 'RobertaForSequenceClassification']) {
   test(`${dir} under autocast = the float64 reference on f16-rounded linear operands (outputs and every gradient), nearer it than the f32 reference`, async () => {
     if (!(await hasF16())) return;
     const { model } = await bg.fromPretrained(`${FIXTURES}models/${dir}`);
     const inputs = await arrays(`${FIXTURES}models/${dir}/inputs.safetensors`);
-    const actual = await bg.runModel(model, inputs, { grads: true, autocast: true });
+    // the fused attention kernel, which stays f32 as gen.py's attention does (the unfused path's
+    // f16 products are checked against the op-by-op path above)
+    const rt = await device();
+    rt.setAttentionVariant('rows');
+    let actual: bg.NamedArrays;
+    try {
+      actual = await bg.runModel(model, inputs, { grads: true, autocast: true });
+    } finally {
+      rt.setAttentionVariant(undefined);
+    }
     model.dispose();
     const amp = await arrays(`${FIXTURES}amp/${dir}/outputs.safetensors`);
     const f32ref = await arrays(`${FIXTURES}models/${dir}/outputs.safetensors`);
     let gradScale = 0;
     for (const [name, e] of amp) if (name.startsWith('grad.')) for (const v of e.data) gradScale = Math.max(gradScale, Math.abs(v));
-    const worst = { output: 0, grad: 0, outputVsF32: 0 };
+    // an f16 rounding that falls the other way (our f32 activations against the reference's
+    // float64 ones) moves an element by up to 2^-11 of itself and what depends on it by less:
+    // the max error is bounded by that, and the outputs stay nearer this reference than the f32 one
+    const worst = { output: 0, grad: 0 };
     for (const name of amp.keys()) {
-      const err = errorOf(actual, amp, name, gradScale);
+      const err = maxError(actual, amp, name, gradScale);
       const kind = name.startsWith('grad.') ? 'grad' : 'output';
       worst[kind] = Math.max(worst[kind], err);
-      assert.ok(
-        err <= (kind === 'grad' ? 5e-3 : 1e-3),
-        `${dir}: ${name} differs from the autocast reference by ${err.toExponential(2)} of its scale`,
-      );
-      if (kind === 'output') worst.outputVsF32 = Math.max(worst.outputVsF32, errorOf(actual, f32ref, name, gradScale));
+      assert.ok(err <= 2e-3, `${dir}: ${name} differs from the autocast reference by ${err.toExponential(2)} of its scale`);
     }
+    const outputs = [...amp.keys()].filter((n) => !n.startsWith('grad.'));
+    const [rms, rmsF32] = [rmsError(actual, amp, outputs), rmsError(actual, f32ref, outputs)];
     console.log(
-      `  ${dir}: worst vs the autocast reference: outputs ${worst.output.toExponential(2)}, gradients ${worst.grad.toExponential(2)}; outputs vs the f32 reference ${worst.outputVsF32.toExponential(2)}`,
+      `  ${dir}: worst vs the autocast reference: outputs ${worst.output.toExponential(2)}, gradients ${worst.grad.toExponential(2)}; output RMS error ${rms.toExponential(2)} (vs the f32 reference ${rmsF32.toExponential(2)})`,
     );
-    assert.ok(worst.outputVsF32 > 3 * worst.output, 'the f16 roundings are what the reference models');
+    assert.ok(rmsF32 > 1.5 * rms, 'the f16 roundings are what the reference models');
   });
 }
 

@@ -81,6 +81,10 @@ export async function compareForward(
   log: (line: string) => void,
 ): Promise<BenchResult[]> {
   const mine = await oursForward(ours, x);
+  // the matmul variants measured for this forward's products (bg.tuneMatmul, as a user would
+  // call it; cached per device, nothing to do when a shape class is known already)
+  const tuned = await bg.tuneMatmul();
+  if (tuned.size) log(`  ${model} B${x.B} T${x.T}: matmul kernels measured: ${[...tuned].map(([k, v]) => `${k} ${v}`).join(', ')}`);
   const diffs = new Map<string, number>();
   for (const p of peers) {
     const theirs = await p.forward(x);

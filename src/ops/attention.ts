@@ -10,6 +10,7 @@ import { checkDtype } from './util.js';
 import { defaultGenerator, type Generator } from './creation.js';
 import { matmulInto, type MatrixView } from './matmul.js';
 import { softmaxRun } from './softmax.js';
+import { autocastActive, halfCopy } from './cast.js';
 
 const ATTENTION = defineShader('attention', attentionSource, [philoxSource]);
 /** Query (key) rows per workgroup, as in the shader. */
@@ -185,8 +186,15 @@ function attendUnfused(q: Tensor, k: Tensor, v: Tensor, H: number, packed: boole
   });
   const square = (t: Tensor): MatrixView => ({ t, ld: T, batchStride: heads * T * T, headStride: T * T });
   const dims = { batch, heads };
+  // autocast: both products on f16 operands (f16 copies of the projections and of the
+  // probabilities, kept for backward in place of the f32 ones), f32 accumulation and outputs;
+  // the softmax and its saved probabilities stay f32 (as torch.autocast keeps softmax in f32)
+  const half = autocastActive();
+  const inputs = packed ? [q] : [q, k, v];
+  const operands = half ? inputs.map(halfCopy) : inputs;
+  const [oq, ok, ov] = packed ? [operands[0], operands[0], operands[0]] : operands;
   const scores = Tensor.empty([B, heads, T, T], 'f32', 'attention scores');
-  matmulInto({ ...dims, M: T, N: T, K: D, transB: true, alpha: scale, a: head(q, 0, ld), b: head(k, kCol, ld), c: square(scores) });
+  matmulInto({ ...dims, M: T, N: T, K: D, transB: true, alpha: scale, a: head(oq, 0, ld), b: head(ok, kCol, ld), c: square(scores) });
   const mask4 = mask && mask.rank === 2 ? mask.view([B, 1, 1, T]) : mask;
   const soft = softmaxRun(scores, {
     mask: mask4 ?? undefined,
@@ -197,34 +205,38 @@ function attendUnfused(q: Tensor, k: Tensor, v: Tensor, H: number, packed: boole
   scores.dispose();
   if (mask4 !== mask) mask4?.dispose();
   const probs = soft.out; // after dropout
+  const probsOperand = half ? halfCopy(probs) : probs;
   const out = Tensor.empty([B, T, H], 'f32', 'attention');
-  matmulInto({ ...dims, M: T, N: D, K: T, a: square(probs), b: head(v, vCol, ld), c: head(out, 0, H) });
-  const inputs = packed ? [q] : [q, k, v];
-  const keepsBoth = soft.saved !== probs;
+  matmulInto({ ...dims, M: T, N: D, K: T, a: square(probsOperand), b: head(ov, vCol, ld), c: head(out, 0, H) });
+  // the softmax's own saved probabilities when the context product does not use them as they are
+  const softSaved = soft.saved !== probsOperand ? soft.saved : null;
   const result = record(
     'attention',
     out,
     inputs,
-    (g, saved) => {
+    (g0, saved) => {
       const [sq, sk, sv] = packed ? [saved[0], saved[0], saved[0]] : saved;
       const [sp, sy] = saved.slice(inputs.length);
+      const g = half ? halfCopy(g0) : g0; // f16 operands take an f16 gradient
       const dq = Tensor.empty(q.shape, 'f32', packed ? 'attention backward dqkv' : 'attention backward dq');
       const dk = packed ? dq : Tensor.empty(q.shape, 'f32', 'attention backward dk');
       const dv = packed ? dq : Tensor.empty(q.shape, 'f32', 'attention backward dv');
       const dProbs = Tensor.empty([B, heads, T, T], 'f32', 'attention backward dprobs');
       matmulInto({ ...dims, M: T, N: T, K: D, transB: true, a: head(g, 0, H), b: head(sv, vCol, ld), c: square(dProbs) });
       matmulInto({ ...dims, M: T, N: D, K: T, transA: true, a: square(sp), b: head(g, 0, H), c: head(dv, vCol, ld) });
-      const dScores = soft.backward(dProbs, sy ?? sp);
+      if (g !== g0) g.dispose();
+      const dScores32 = soft.backward(dProbs, sy ?? sp);
       dProbs.dispose();
+      const dScores = half ? halfCopy(dScores32) : dScores32;
       matmulInto({ ...dims, M: T, N: D, K: T, alpha: scale, a: square(dScores), b: head(sk, kCol, ld), c: head(dq, 0, ld) });
       matmulInto({ ...dims, M: T, N: D, K: T, transA: true, alpha: scale, a: square(dScores), b: head(sq, 0, ld), c: head(dk, kCol, ld) });
       dScores.dispose();
+      if (dScores !== dScores32) dScores32.dispose();
       return packed ? [dq] : [dq, dk, dv];
     },
-    [...inputs, probs, ...(keepsBoth ? [soft.saved] : [])],
+    [...operands, probsOperand, ...(softSaved ? [softSaved] : [])],
   );
   // the tape holds its own handles when a backward needs them
-  probs.dispose();
-  if (keepsBoth) soft.saved.dispose();
+  for (const t of new Set([probs, probsOperand, ...(softSaved ? [softSaved] : []), ...(half ? operands : [])])) t.dispose();
   return result;
 }

@@ -45,12 +45,13 @@ export function autocastActive(): boolean {
 }
 
 /**
- * Turns autocast on ('f16') or off (null) and returns the previous setting. While on, matmul and
- * the fused linear ops (qkvLinear, linearGelu) cast their f32 operands to f16 (one cast dispatch
- * each), multiply them accumulating in f32 and write f32, and keep the f16 copies for backward;
- * their backward casts the incoming gradient to f16 too (as torch.autocast's f16 matmuls, whose
- * outputs and so gradients are f16), which is why training under autocast wants a loss scale
- * (AdamW's `lossScale`). Attention's own products, layer norms, softmax and losses stay f32.
+ * Turns autocast on ('f16') or off (null) and returns the previous setting. While on, matmul, the
+ * fused linear ops (qkvLinear, linearGelu) and the unfused attention's two products cast their
+ * f32 operands to f16 (one cast dispatch each), multiply them accumulating in f32 and write f32,
+ * and keep the f16 copies for backward; their backward casts the incoming gradient to f16 too (as
+ * torch.autocast's f16 matmuls, whose outputs and so gradients are f16), which is why training
+ * under autocast wants a loss scale (AdamW's `lossScale`). Layer norms, softmax, the fused
+ * attention kernels and the losses stay f32.
  */
 export function setAutocast(dtype: 'f16' | null): 'f16' | null {
   if (dtype !== null && dtype !== 'f16') throw new Error(`autocast: dtype must be 'f16' (or null to turn it off), got '${dtype}'`);
