@@ -320,6 +320,33 @@ test('Trainer precision f16: the losses follow the f32 run (mlm-nsp) under the d
   assert.ok(skipped.f16 < 10, `${skipped.f16} skipped steps`);
 });
 
+test('Trainer precision f16 with lr 1e30: the scale comes down by skipping; the run fails only once 20 steps in a row were skipped (not at 10, as f32)', async () => {
+  if (!(await hasF16())) return;
+  const failAt: Record<string, number> = {};
+  for (const precision of ['f32', 'f16'] as const) {
+    const trainer = Trainer.create('mlm', tiny, new OneBatch(2, 2, 8), {
+      steps: 40,
+      lr: 1e30,
+      warmupSteps: 0,
+      logEvery: 1,
+      seed: 1,
+      precision,
+    });
+    let message = '';
+    try {
+      while (trainer.step < 40) await trainer.trainStep();
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    assert.match(message, /training diverged at step \d+: .* were skipped because the gradient norm was not finite/, precision);
+    failAt[precision] = trainer.step;
+    if (precision === 'f16') assert.ok((await trainer.optimizer.currentLossScale()) < 65536, 'the scale came down');
+    trainer.dispose();
+  }
+  console.log(`  lr 1e30: f32 run stopped at step ${failAt.f32}, f16 at step ${failAt.f16}`);
+  assert.ok(failAt.f32 <= 11 && failAt.f16 >= 20, `f32 stops at ${failAt.f32}, f16 at ${failAt.f16}`);
+});
+
 // The model fixtures (test/fixtures/models) run under autocast against test/fixtures/amp/gen.py's
 // float64 reference of the same roundings; files in Node / Deno, URLs in the browser.
 const inBrowser = typeof (globalThis as any).window !== 'undefined';
