@@ -952,7 +952,7 @@ export class Runtime {
   readonly matmulChoices = new Map<string, MatmulVariant>();
   readonly matmulUntuned = new Map<string, MatmulShape>();
 
-  matmulVariant(m: number, n: number, k: number, transA = false, transB = false): MatmulVariant {
+  matmulVariant(m: number, n: number, k: number, transA = false, transB = false, batch = 1): MatmulVariant {
     if (this.options.matmulVariant) return this.options.matmulVariant;
     if (this.options.matmulTuning !== false) {
       const key = matmulShapeClass(m, n, k, transA, transB);
@@ -960,11 +960,11 @@ export class Runtime {
       if (chosen) return chosen;
       if (!this.matmulUntuned.has(key) && this.matmulUntuned.size < 256) this.matmulUntuned.set(key, { M: m, N: n, K: k, transA, transB });
     }
-    return this.defaultMatmulVariant(m, n, k);
+    return this.defaultMatmulVariant(m, n, k, batch);
   }
 
-  /** The per-adapter choice without measurements. */
-  defaultMatmulVariant(m: number, n: number, k: number): MatmulVariant {
+  /** The per-adapter choice without measurements (`batch`: products in one dispatch, e.g. attention's heads). */
+  defaultMatmulVariant(m: number, n: number, k: number, batch = 1): MatmulVariant {
     const a = this.report.adapter;
     const desc = `${a.description} ${a.device} ${a.architecture} ${a.vendor}`;
     // Workgroup barriers are very slow on CPU Vulkan (lavapipe, SwiftShader): register blocking
@@ -973,9 +973,12 @@ export class Runtime {
     // SwiftShader does not unroll them (16x16 runs ~5x slower there), so it keeps 8x8.
     // With 8-lane subgroups (lavapipe), broadcasting op(A) across the lanes needs ~3x fewer
     // per-lane loads per FMA than register16 and ran 1.5-3.5x faster (bench/matmul.mjs).
+    // (2026-12-04, 2-core AMD EPYC, idle) the subgroup kernel also ran 1.5-2.5x register on
+    // attention's batched 128 x 64 products and on single 64 x 64 to 128 x 128 ones; below about
+    // 32 x 32 outputs the two tie (a dispatch costs more than its arithmetic).
     if (/llvmpipe|lavapipe/i.test(desc)) {
-      if (m * n < 128 * 128) return 'register';
-      return this.report.subgroupSize === 8 ? 'subgroup' : m >= 128 && n >= 128 && m * n >= 256 * 256 ? 'register16' : 'register';
+      if (this.report.subgroupSize === 8) return m * n * batch >= 32 * 32 ? 'subgroup' : 'register';
+      return m >= 128 && n >= 128 && m * n >= 256 * 256 ? 'register16' : 'register';
     }
     if (a.isFallbackAdapter || /swiftshader/i.test(desc)) return 'register';
     // H100 through Dawn/Vulkan (bench/gpu-kit, 2026-11-26): 8x8 register blocking beat the

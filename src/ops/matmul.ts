@@ -235,7 +235,7 @@ export function matmulInto(o: MatmulIntoOptions): void {
   const { M, N, K, batch = 1, heads = 1, transA = false, transB = false, alpha = 1, a, b, c } = o;
   const bias = o.bias ?? null;
   const rt = runtime();
-  const variant = o.variant ?? rt.matmulVariant(M, N, K, transA, transB);
+  const variant = o.variant ?? rt.matmulVariant(M, N, K, transA, transB, batch);
   const sg = rt.report.subgroupSize;
   if (variant === 'subgroup' && sg !== 4 && sg !== 8)
     throw new Error(
