@@ -134,6 +134,9 @@ for (const variant of VARIANTS) {
       const shape = [c.B, c.T, c.heads * c.D];
       const out = bg.attention(t(q, shape), t(k, shape), t(v, shape), { heads: c.heads, mask: t(mask, [c.B, 1, 1, c.T]), variant });
       assertClose(await read(out), reference(c, q, k, v, mask, null), { rtol: 1e-5, atol: 1e-6, what });
+      // the same mask as [B, T]
+      const flat = bg.attention(t(q, shape), t(k, shape), t(v, shape), { heads: c.heads, mask: t(mask, [c.B, c.T]), variant });
+      assertClose(await read(flat), reference(c, q, k, v, mask, null), { rtol: 1e-5, atol: 1e-6, what: `${what}, [B, T] mask` });
       const plain = bg.attention(t(q, shape), t(k, shape), t(v, shape), { heads: c.heads, variant });
       assertClose(await read(plain), reference(c, q, k, v, null, null), { rtol: 1e-5, atol: 1e-6, what: `${what}, no mask` });
     });
