@@ -89,4 +89,26 @@ test('scopeAsync disposes the tensors of a function that throws, as scope does',
   assert.is(rt.liveTensors, live);
 });
 
+test("BertModel.forward takes HF's named inputs too; anything but tensors is refused with the argument named", async () => {
+  await device();
+  const config = bg.bertConfig({ vocab_size: 30, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16 });
+  const model = new bg.BertModel(config, { generator: new bg.Generator(3), addPoolingLayer: false });
+  model.eval();
+  const ids = bg.tensor(new Int32Array([2, 5, 7, 1, 3, 4]), [2, 3], 'i32');
+  const mask = bg.tensor(new Int32Array([1, 1, 1, 1, 1, 0]), [2, 3], 'i32');
+  const positional = await bg.noGrad(() => model.forward(ids, { attentionMask: mask })).sequenceOutput.toArray();
+  const named = await bg.noGrad(() => model.forward({ input_ids: ids, attention_mask: mask })).sequenceOutput.toArray();
+  assert.equal(Array.from(named), Array.from(positional));
+  assert.throws(
+    () => model.forward([[2, 5, 7]] as unknown as bg.Tensor),
+    /BertModel.forward: input_ids must be a Tensor \[batch, seq\] of i32 ids .*got an array of 1/,
+  );
+  assert.throws(() => model.forward({ ids } as unknown as bg.Tensor), /input_ids must be a Tensor .*got an object with keys ids/);
+  assert.throws(
+    () => model.forward(ids, { attentionMask: [1, 1, 1] as unknown as bg.Tensor }),
+    /BertModel.forward: attention_mask must be a Tensor of input_ids' shape \[2, 3\], got an array of 3/,
+  );
+  model.dispose();
+});
+
 test.run();

@@ -332,6 +332,15 @@ export interface BaseOutput {
 }
 
 /** BertModel / ElectraModel / RobertaModel: embeddings (+ projection) -> encoder (-> pooler). */
+/** What a value passed where a tensor belongs is, for error messages. */
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;
+  if (typeof v === 'object') return `an object with keys ${Object.keys(v as object).join(', ') || '(none)'}`;
+  return `${typeof v} ${String(v)}`;
+}
+
 export class BertModel extends Module {
   readonly embeddings: BertEmbeddings;
   readonly embeddings_project: Linear | null = null;
@@ -357,7 +366,30 @@ export class BertModel extends Module {
     if (addPoolingLayer) this.pooler = this.module('pooler', new BertPooler(config, init));
   }
 
-  forward(inputIds: Tensor, { attentionMask, tokenTypeIds }: { attentionMask?: Tensor; tokenTypeIds?: Tensor } = {}): BaseOutput {
+  /**
+   * input_ids [batch, seq] (i32) and optional attention_mask / token_type_ids of its shape, given
+   * as forward(inputIds, { attentionMask, tokenTypeIds }) or as Hugging Face's named inputs
+   * forward({ input_ids, attention_mask, token_type_ids }).
+   */
+  forward(
+    inputIds: Tensor | { input_ids: Tensor; attention_mask?: Tensor; token_type_ids?: Tensor },
+    { attentionMask, tokenTypeIds }: { attentionMask?: Tensor; tokenTypeIds?: Tensor } = {},
+  ): BaseOutput {
+    if (!(inputIds instanceof Tensor)) {
+      const named = inputIds as { input_ids?: unknown; attention_mask?: Tensor; token_type_ids?: Tensor } | null;
+      if (named && typeof named === 'object' && named.input_ids instanceof Tensor)
+        return this.forward(named.input_ids, { attentionMask: named.attention_mask, tokenTypeIds: named.token_type_ids });
+      throw new Error(
+        `BertModel.forward: input_ids must be a Tensor [batch, seq] of i32 ids (forward(ids, { attentionMask, tokenTypeIds }) or forward({ input_ids, attention_mask, token_type_ids })), got ${describe(inputIds)}`,
+      );
+    }
+    for (const [name, t] of [
+      ['attention_mask', attentionMask],
+      ['token_type_ids', tokenTypeIds],
+    ] as const) {
+      if (t !== undefined && !(t instanceof Tensor))
+        throw new Error(`BertModel.forward: ${name} must be a Tensor of input_ids' shape ${shapeStr(inputIds.shape)}, got ${describe(t)}`);
+    }
     if (attentionMask && shapeStr(attentionMask.shape) !== shapeStr(inputIds.shape)) {
       throw new Error(`attention_mask ${shapeStr(attentionMask.shape)} must match input_ids ${shapeStr(inputIds.shape)}`);
     }
