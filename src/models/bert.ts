@@ -337,7 +337,7 @@ function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return `an array of ${v.length}`;
   if (ArrayBuffer.isView(v)) return `a ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;
-  if (typeof v === 'object') return `an object with keys ${Object.keys(v as object).join(', ') || '(none)'}`;
+  if (typeof v === 'object') return `an object with keys ${Object.keys(v).join(', ') || '(none)'}`;
   return `${typeof v} ${String(v)}`;
 }
 
