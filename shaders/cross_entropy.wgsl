@@ -1,7 +1,7 @@
 // Cross-entropy over logits [N, C] with integer targets [N]; targets equal to ignore_index
 // contribute nothing and are not counted. Forward: per-row loss (lse - x[target]), the row's
 // log-sum-exp (kept for the backward) and a 0/1 "counted" flag; the mean is taken by the caller.
-// Backward: dx = (softmax(x) - onehot(target)) * factor[0] on counted rows, factor = g / count.
+// Backward: dx = (softmax(x) - onehot(target)) * factor[0] on counted rows (0 elsewhere), factor = g / count.
 struct Params { rows: u32, cols: u32, ignore_index: i32, pad: u32 }
 
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
@@ -70,14 +70,19 @@ fn cross_entropy_forward_wg(@builtin(workgroup_id) wid: vec3u, @builtin(num_work
   }
 }
 
-@compute @workgroup_size(256)
+// One workgroup per row: the target, the saved log-sum-exp and the factor are uniform loads
+// (lavapipe: one scalar load each instead of one per lane and column), the logits stream by lane.
+@compute @workgroup_size(64)
 fn cross_entropy_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let i = index_of(wid, nwg, lid, 256u);
-  if (i >= p.rows * p.cols) { return; }
-  let r = i / p.cols;
-  let j = i % p.cols;
+  let r = wid.y * nwg.x + wid.x;
+  if (r >= p.rows) { return; } // the whole workgroup: r is uniform
   let t = targets[r];
   let ok = t != p.ignore_index && t >= 0 && t < i32(p.cols);
-  let onehot = select(0.0, 1.0, i32(j) == t);
-  dx[i] = select(0.0, (exp(logits[i] - saved_lse[r]) - onehot) * factor[0], ok);
+  let l = saved_lse[r];
+  let f = factor[0];
+  let base = r * p.cols;
+  for (var j = lid.x; j < p.cols; j += 64u) {
+    let onehot = select(0.0, 1.0, i32(j) == t);
+    dx[base + j] = select(0.0, (exp(logits[base + j] - l) - onehot) * f, ok);
+  }
 }

@@ -4,9 +4,12 @@
 // - gather_backward_sorted: ids known on the CPU, more ids than rows: they arrive bucketed by row
 //   (offsets / order, a stable counting sort); one invocation per (o, v, k) sums its row's
 //   gradients in index order. A 2-row table (token types) still spreads over 2 * inner threads.
-// - gather_backward: ids made on the GPU, or fewer ids than rows; one invocation per (o, v) row
-//   scans all ids.
-struct Params { outer: u32, rows: u32, inner: u32, count: u32, padding_idx: i32, pad0: u32, pad1: u32, pad2: u32 }
+// - gather_backward_rows: ids known on the CPU, no more ids than rows (word embeddings, positions,
+//   the MLM gather): the caller clears dtable; they arrive bucketed by distinct id (offsets /
+//   order over `distinct` buckets, padding left out) and one workgroup per (o, bucket) sums its
+//   id's gradient rows in index order. Everything it reads but g is uniform in the workgroup.
+// - gather_backward: ids made on the GPU; one invocation per (o, v) row scans all ids.
+struct Params { outer: u32, rows: u32, inner: u32, count: u32, padding_idx: i32, distinct: u32, pad1: u32, pad2: u32 }
 
 @group(0) @binding(0) var<storage, read> table: array<f32>;
 @group(0) @binding(1) var<storage, read> ids: array<i32>;
@@ -61,4 +64,20 @@ fn gather_backward_sorted(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
     }
   }
   dtable[i] = sum;
+}
+
+@compute @workgroup_size(64)
+fn gather_backward_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let u = wid.y * nwg.x + wid.x;
+  if (u >= p.outer * p.distinct) { return; } // the whole workgroup: u is uniform
+  let o = u / p.distinct;
+  let d = u % p.distinct;
+  let start = offsets[d];
+  let end = offsets[d + 1u];
+  let v = u32(ids[order[start]]);
+  for (var k = lid.x; k < p.inner; k += 64u) {
+    var sum = 0.0;
+    for (var j = start; j < end; j++) { sum += g[(o * p.count + u32(order[j])) * p.inner + k]; }
+    dtable[(o * p.rows + v) * p.inner + k] = sum;
+  }
 }

@@ -315,7 +315,15 @@ export class Runtime {
   /** Freed while the pending encoder may still read them: reusable only as kernel outputs. */
   private readonly freeInEncoder = new Map<number, GPUBuffer[]>();
   private readonly arena: ArenaChunk[] = [];
-  private profiler: { querySet: GPUQuerySet; kernels: string[]; pending: Promise<void>[]; totals: Map<string, KernelTime> } | null = null;
+  private profiler: {
+    querySet: GPUQuerySet;
+    kernels: string[];
+    pending: Promise<void>[];
+    totals: Map<string, KernelTime>;
+    shapes: boolean;
+  } | null = null;
+  /** Set by an op just before a dispatch: the shape it works on, for profiles taken with { shapes: true }. */
+  profileShape: string | null = null;
   private arenaIndex = 0;
   private readonly trash: GPUBuffer[] = [];
   private encoder: GPUCommandEncoder | null = null;
@@ -651,7 +659,11 @@ export class Runtime {
     if (wg.some((n) => n === 0)) return;
     const pipeline = this.pipeline(shader, info, constants);
     const group = this.bindGroup(info, buffers);
-    const pass = this.profiler ? this.profiledPass(`${info.shader}:${info.entry}`) : this.computePass();
+    const shape = this.profileShape;
+    this.profileShape = null;
+    const pass = this.profiler
+      ? this.profiledPass(`${info.shader}:${info.entry}${this.profiler.shapes && shape ? ` ${shape}` : ''}`)
+      : this.computePass();
     pass.setPipeline(pipeline);
     if (offsets.length) pass.setBindGroup(0, group, offsets);
     else pass.setBindGroup(0, group);
@@ -775,7 +787,8 @@ export class Runtime {
    * Starts timing every dispatch on the GPU (each gets its own compute pass with timestamp writes,
    * which adds some overhead of its own); `stopProfile()` returns the time per kernel.
    */
-  startProfile(): void {
+  /** Starts timing every dispatch (its own timed pass); with `shapes`, ops that name their shape (matmul) are listed per shape. */
+  startProfile(options: { shapes?: boolean } = {}): void {
     if (!this.hasFeature('timestamp-query'))
       throw new Error(
         `startProfile: this device has no 'timestamp-query' feature (adapter: ${this.report.adapter.description || this.report.adapter.device})`,
@@ -787,6 +800,7 @@ export class Runtime {
       kernels: [],
       pending: [],
       totals: new Map(),
+      shapes: options.shapes ?? false,
     };
   }
 
@@ -850,6 +864,15 @@ export class Runtime {
   private commandEncoder(): GPUCommandEncoder {
     this.encoder ??= this.device.createCommandEncoder();
     return this.encoder;
+  }
+
+  /** Records zeroing the first `bytes` of a tensor's buffer (all of its bytes by default), in order with the dispatches. */
+  clear(t: { buffer: GPUBuffer; bytes: number }, bytes = t.bytes): void {
+    this.throwIfLost();
+    const size = Math.ceil(bytes / 4) * 4;
+    if (size === 0) return;
+    this.endPass();
+    this.commandEncoder().clearBuffer(t.buffer, 0, size);
   }
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {

@@ -338,7 +338,18 @@ test('kernel profile: GPU time per entry point from timestamp queries', async ()
   // dispatches after the profile are not counted, and results are unchanged by profiling
   const again = bg.matmul(a, a);
   assert.ok((await y.toArray()).every(Number.isFinite));
-  for (const t of [a, x, y, again]) t.dispose();
+  // { shapes: true }: each matmul product listed by its shape, other kernels as before
+  const b = bg.randn([64, 32]);
+  rt.startProfile({ shapes: true });
+  bg.matmul(a, b).dispose();
+  bg.matmul(b, a, { transA: true }).dispose();
+  bg.matmul(a, b).dispose();
+  bg.add(a, a).dispose();
+  const shaped = await rt.stopProfile();
+  const names = shaped.map((t) => t.kernel.replace(/^matmul(_subgroup)?:matmul_\w+ /, 'matmul '));
+  assert.equal(names.sort(), ['binary:binary', 'matmul 32x64x64 tA', 'matmul 64x32x64'], JSON.stringify(shaped));
+  assert.is(shaped.find((t) => t.kernel.endsWith(' 64x32x64'))!.dispatches, 2);
+  for (const t of [a, b, x, y, again]) t.dispose();
 });
 
 test('errors name the op and the shapes / dtypes / limits', async () => {

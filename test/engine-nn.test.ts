@@ -432,6 +432,36 @@ test('embedding: lookup, padding_idx, deterministic scatter-add backward with re
   bg.backward(bg.embedding(w, gpuIds, 0), gMany);
   assert.equal(Array.from((await w.grad!.toArray()) as Float32Array), bucketed, 'GPU-made ids: same gradient, bit for bit');
   w.zeroGrad();
+  // Fewer ids than rows: CPU ids are bucketed by distinct id into a cleared gradient (rows
+  // without ids stay exactly 0), GPU-made ones scan; same sums in the same order.
+  const few = Int32Array.from([3, 0, 3, 10, 7, 3, 1, 0, 3]);
+  const gFewData = Float32Array.from(f32(rng(16).uniform(few.length * D)));
+  const gFew = bg.tensor(gFewData, [few.length, D]);
+  const fewHot = new Float32Array(few.length * V);
+  few.forEach((id, m) => {
+    fewHot[m * V + id] = 1;
+  });
+  const fewGpu = bg.noGrad(() => bg.argmax(bg.tensor(fewHot, [few.length, V]), 1));
+  for (const paddingIdx of [undefined, 3]) {
+    bg.full([V, D], 5).dispose(); // a pooled buffer with stale values: the clear must not leave them
+    bg.backward(bg.embedding(w, bg.tensor(few, [few.length]), paddingIdx), gFew);
+    const fromHost = Array.from((await w.grad!.toArray()) as Float32Array);
+    w.zeroGrad();
+    bg.backward(bg.embedding(w, fewGpu, paddingIdx), gFew);
+    assert.equal(
+      fromHost,
+      Array.from((await w.grad!.toArray()) as Float32Array),
+      `padding ${paddingIdx}: CPU ids = GPU-made ids, bit for bit`,
+    );
+    w.zeroGrad();
+    for (const v of [2, 4, 5, 6, 8, 9, ...(paddingIdx === 3 ? [3] : [])])
+      assert.ok(
+        fromHost.slice(v * D, (v + 1) * D).every((x) => x === 0),
+        `row ${v} (no ids${v === paddingIdx ? ', padding' : ''}) is 0`,
+      );
+    const expect3 = paddingIdx === 3 ? 0 : [0, 2, 5, 8].reduce((a, m) => a + gFewData[m * D], 0);
+    assert.ok(Math.abs(fromHost[3 * D] - expect3) < 1e-6, `row 3 sums its 4 positions (${fromHost[3 * D]} vs ${expect3})`);
+  }
   assert.throws(
     () => bg.embedding(w, bg.tensor(Int32Array.from([1, 11]), [2])),
     /embedding: index 11 at position 1 of indices \[2\] is out of range \[0, 11\)/,

@@ -65,7 +65,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, { ignoreIndex = -1
     (g, [sl, st, slse, sdenom]) => {
       const factor = div(g, sdenom);
       const dx = Tensor.empty(logits.shape, 'f32', 'crossEntropy backward');
-      rt.dispatch(CE, 'cross_entropy_backward', { logits: sl, targets: st, saved_lse: slse, factor, dx, p }, { threads: rows * cols });
+      rt.dispatch(CE, 'cross_entropy_backward', { logits: sl, targets: st, saved_lse: slse, factor, dx, p }, { threads: rows * 64 });
       factor.dispose();
       return [dx];
     },

@@ -276,6 +276,7 @@ export function matmulInto(o: MatmulIntoOptions): void {
     b: [MATMUL_F16B, MATMUL_SUBGROUP_F16B],
     ab: [MATMUL_F16AB, MATMUL_SUBGROUP_F16AB],
   }[halves]!;
+  rt.profileShape = `${batch > 1 ? `${batch}x ` : ''}${M}x${N}x${K}${transA ? ' tA' : ''}${transB ? ' tB' : ''}`;
   rt.dispatch(
     shaders[variant === 'subgroup' ? 1 : 0],
     `matmul_${variant}`,
