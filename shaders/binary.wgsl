@@ -49,3 +49,27 @@ fn binary(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
   }
   out[i] = apply(a[ia], b[ib]);
 }
+
+// binary4: same-shape operands of a size divisible by 4, four elements per invocation (lavapipe
+// streams vec4 loads ~1.7x faster than scalar ones); the same operation per element.
+@group(0) @binding(4) var<storage, read> a4: array<vec4f>;
+@group(0) @binding(5) var<storage, read> b4: array<vec4f>;
+@group(0) @binding(6) var<storage, read_write> out4: array<vec4f>;
+
+fn apply4(x: vec4f, y: vec4f) -> vec4f {
+  switch OP {
+    case 0u: { return x + y; }
+    case 1u: { return x - y; }
+    case 2u: { return x * y; }
+    case 3u: { return x / y; }
+    case 4u: { return max(x, y); }
+    default: { return min(x, y); }
+  }
+}
+
+@compute @workgroup_size(256)
+fn binary4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let i = index_of(wid, nwg, lid);
+  if (i >= p.n / 4u) { return; }
+  out4[i] = apply4(a4[i], b4[i]);
+}

@@ -489,7 +489,9 @@ export class Runtime {
       const isUniform = r.resourceType === 0;
       // array<atomic<u32>> binds as a u32 array
       const format = r.type.format?.name === 'atomic' ? r.type.format.format : r.type.format;
-      const elementType = isUniform ? r.type.name : (format?.name ?? r.type.name);
+      // array<vec4f> binds an f32 tensor read four elements at a time
+      const vec4f = format?.name === 'vec4f' || (format?.name === 'vec4' && format.format?.name === 'f32');
+      const elementType = isUniform ? r.type.name : vec4f ? 'f32' : (format?.name ?? r.type.name);
       return {
         name: r.name,
         binding: r.binding,

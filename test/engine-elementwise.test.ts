@@ -85,6 +85,11 @@ const BINARY: [string, (a: bg.Tensor, b: bg.Tensor) => bg.Tensor, (x: number, y:
 const SHAPES: [number[], number[]][] = [
   [[17], [17]],
   [[257], [257]],
+  // same shape, a size divisible by 4: the vec4 kernel (binary4), over more than one workgroup
+  [
+    [4, 260],
+    [4, 260],
+  ],
   [[3, 17], [17]],
   [
     [3, 1],

@@ -12,6 +12,7 @@ import { full } from './creation.js';
 const BINARY = defineShader('binary', binarySource);
 const WHERE = defineShader('where', whereSource);
 const OPS = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5 } as const;
+const ZERO4 = [0, 0, 0, 0];
 
 function raw(name: keyof typeof OPS, a: Tensor, b: Tensor): Tensor {
   checkDtype(name, 'a', a, 'f32');
@@ -21,6 +22,22 @@ function raw(name: keyof typeof OPS, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShapes(name, a.shape, b.shape);
   const out = Tensor.empty(shape, 'f32', name);
   const same = sameShape(a.shape, b.shape);
+  if (same && out.size % 4 === 0) {
+    const p = {
+      n: out.size,
+      rank: 0,
+      same_shape: 1,
+      pad: 0,
+      shape_lo: ZERO4,
+      shape_hi: ZERO4,
+      a_lo: ZERO4,
+      a_hi: ZERO4,
+      b_lo: ZERO4,
+      b_hi: ZERO4,
+    };
+    runtime().dispatch(BINARY, 'binary4', { a4: a, b4: b, out4: out, p }, { threads: out.size / 4 }, { OP: OPS[name] });
+    return out;
+  }
   const [shape_lo, shape_hi] = pack8(shape);
   const [a_lo, a_hi] = pack8(broadcastStrides(a.shape, shape));
   const [b_lo, b_hi] = pack8(broadcastStrides(b.shape, shape));

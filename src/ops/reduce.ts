@@ -27,6 +27,7 @@ const SUM_CHUNK = 256;
 /** out[o, k] = scale * sum_j x[o, j, k]; sums over more than 4 chunks run in two passes. */
 function reduceSumInto(x: Tensor, out: Tensor, outer: number, n: number, inner: number, scale: number): void {
   const rt = runtime();
+  rt.profileShape = `${outer}x${n}x${inner}`;
   if (n <= 4 * SUM_CHUNK) {
     rt.dispatch(REDUCE, 'reduce_sum', { x, out, p: { outer, n, inner, scale } }, { threads: outer * inner });
     return;

@@ -211,10 +211,12 @@ export class AdamW {
     for (const s of this.slots) {
       if (s.param.size > chunkElems)
         throw new Error(`AdamW: parameter '${s.name}' ${shapeStr(s.param.shape)} is larger than one storage binding (${limitBytes} bytes)`);
-      if (!sizes.length || sizes[sizes.length - 1] + s.param.size > chunkElems) sizes.push(0);
+      // offsets are multiples of 4 so that adamw_pair4 can read the moments as vec4s
+      const at = sizes.length ? Math.ceil(sizes[sizes.length - 1] / 4) * 4 : 0;
+      if (!sizes.length || at + s.param.size > chunkElems) sizes.push(0);
       s.chunk = sizes.length - 1;
-      s.offset = sizes[sizes.length - 1];
-      sizes[sizes.length - 1] += s.param.size;
+      s.offset = Math.ceil(sizes[sizes.length - 1] / 4) * 4;
+      sizes[sizes.length - 1] = s.offset + s.param.size;
     }
     for (const size of sizes) {
       const m = zeros([Math.max(1, size)]).keep();
@@ -329,11 +331,45 @@ export class AdamW {
       return { decay: 1 - slr * s.weightDecay, step_size: slr / (1 - b1 ** t), bc2_sqrt: Math.sqrt(1 - b2 ** t) };
     };
     const shared = { grad_scale: gradScale, eps: this.eps, beta1: b1, one_minus_beta1: 1 - b1, beta2: b2, one_minus_beta2: 1 - b2 };
+    const vec4 = (t: Slot) => t.param.size % 4 === 0; // offsets are multiples of 4 already
     for (let a = 0; a < active.length;) {
       const s = active[a];
       const u = active[a + 1];
       const chunk = this.chunks[s.chunk];
-      if (u && u.chunk === s.chunk) {
+      const pair = u && u.chunk === s.chunk;
+      if (vec4(s) && (!pair || vec4(u))) {
+        // four elements per invocation; a lone tensor goes as a pair with an empty second
+        const [x, y] = [scalars(s), pair ? scalars(u) : scalars(s)];
+        const groups = (t: Slot | null) => (t ? Math.ceil(t.param.size / 4 / WG) : 0);
+        rt.dispatch(
+          ADAMW,
+          'adamw_pair4',
+          {
+            pa4: s.param,
+            ga4: s.param.grad!,
+            pb4: pair ? u.param : rt.placeholder('written'),
+            gb4: pair ? u.param.grad! : rt.placeholder(),
+            m4: chunk.m,
+            v4: chunk.v,
+            clip2: this.clip,
+            ap2: {
+              n0: s.param.size,
+              n1: pair ? u.param.size : 0,
+              offset0: s.offset,
+              offset1: pair ? u.offset : 0,
+              decay0: x.decay,
+              decay1: y.decay,
+              step_size0: x.step_size,
+              step_size1: y.step_size,
+              bc2_sqrt0: x.bc2_sqrt,
+              bc2_sqrt1: y.bc2_sqrt,
+              ...shared,
+            },
+          },
+          { threads: (groups(s) + groups(pair ? u : null)) * WG },
+        );
+        a += pair ? 2 : 1;
+      } else if (pair) {
         const [x, y] = [scalars(s), scalars(u)];
         rt.dispatch(
           ADAMW,
