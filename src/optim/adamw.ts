@@ -332,15 +332,31 @@ export class AdamW {
     };
     const shared = { grad_scale: gradScale, eps: this.eps, beta1: b1, one_minus_beta1: 1 - b1, beta2: b2, one_minus_beta2: 1 - b2 };
     const vec4 = (t: Slot) => t.param.size % 4 === 0; // offsets are multiples of 4 already
+    // adamw_pair's uniform for tensors s and u (u absent: an empty second)
+    const pairParams = (s: Slot, u: Slot | undefined) => {
+      const [x, y] = [scalars(s), scalars(u ?? s)];
+      return {
+        n0: s.param.size,
+        n1: u ? u.param.size : 0,
+        offset0: s.offset,
+        offset1: u ? u.offset : 0,
+        decay0: x.decay,
+        decay1: y.decay,
+        step_size0: x.step_size,
+        step_size1: y.step_size,
+        bc2_sqrt0: x.bc2_sqrt,
+        bc2_sqrt1: y.bc2_sqrt,
+        ...shared,
+      };
+    };
     for (let a = 0; a < active.length;) {
       const s = active[a];
       const u = active[a + 1];
       const chunk = this.chunks[s.chunk];
       const pair = u && u.chunk === s.chunk;
       if (vec4(s) && (!pair || vec4(u))) {
-        // four elements per invocation; a lone tensor goes as a pair with an empty second
-        const [x, y] = [scalars(s), pair ? scalars(u) : scalars(s)];
-        const groups = (t: Slot | null) => (t ? Math.ceil(t.param.size / 4 / WG) : 0);
+        // four elements per invocation, each tensor's from a fresh workgroup; a lone tensor goes as a pair with an empty second
+        const groups = (t: Slot) => Math.ceil(t.param.size / 4 / WG);
         rt.dispatch(
           ADAMW,
           'adamw_pair4',
@@ -352,25 +368,12 @@ export class AdamW {
             m4: chunk.m,
             v4: chunk.v,
             clip2: this.clip,
-            ap2: {
-              n0: s.param.size,
-              n1: pair ? u.param.size : 0,
-              offset0: s.offset,
-              offset1: pair ? u.offset : 0,
-              decay0: x.decay,
-              decay1: y.decay,
-              step_size0: x.step_size,
-              step_size1: y.step_size,
-              bc2_sqrt0: x.bc2_sqrt,
-              bc2_sqrt1: y.bc2_sqrt,
-              ...shared,
-            },
+            ap2: pairParams(s, pair ? u : undefined),
           },
-          { threads: (groups(s) + groups(pair ? u : null)) * WG },
+          { threads: (groups(s) + (pair ? groups(u) : 0)) * WG },
         );
         a += pair ? 2 : 1;
       } else if (pair) {
-        const [x, y] = [scalars(s), scalars(u)];
         rt.dispatch(
           ADAMW,
           'adamw_pair',
@@ -382,19 +385,7 @@ export class AdamW {
             m2: chunk.m,
             v2: chunk.v,
             clip2: this.clip,
-            ap2: {
-              n0: s.param.size,
-              n1: u.param.size,
-              offset0: s.offset,
-              offset1: u.offset,
-              decay0: x.decay,
-              decay1: y.decay,
-              step_size0: x.step_size,
-              step_size1: y.step_size,
-              bc2_sqrt0: x.bc2_sqrt,
-              bc2_sqrt1: y.bc2_sqrt,
-              ...shared,
-            },
+            ap2: pairParams(s, u),
           },
           { threads: s.param.size + u.param.size },
         );
