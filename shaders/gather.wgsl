@@ -8,7 +8,11 @@
 //   the MLM gather): the caller clears dtable; they arrive bucketed by distinct id (offsets /
 //   order over `distinct` buckets, padding left out) and one workgroup per (o, bucket) sums its
 //   id's gradient rows in index order. Everything it reads but g is uniform in the workgroup.
-// - gather_backward: ids made on the GPU; one invocation per (o, v) row scans all ids.
+// - gather_backward_links + gather_backward_chains: ids made on the GPU, no more ids than rows
+//   (ELECTRA's replaced tokens): the caller clears dtable; each position learns the next one with
+//   its id (count^2 uniform id loads, not rows x count), then one workgroup per first occurrence
+//   sums its id's gradient rows along that chain, in index order.
+// - gather_backward: ids made on the GPU, more ids than rows; one invocation per (o, v) row scans all ids.
 struct Params { outer: u32, rows: u32, inner: u32, count: u32, padding_idx: i32, distinct: u32, pad1: u32, pad2: u32 }
 
 @group(0) @binding(0) var<storage, read> table: array<f32>;
@@ -19,6 +23,8 @@ struct Params { outer: u32, rows: u32, inner: u32, count: u32, padding_idx: i32,
 @group(0) @binding(5) var<storage, read_write> dtable: array<f32>;
 @group(0) @binding(6) var<storage, read> offsets: array<i32>;
 @group(0) @binding(7) var<storage, read> order: array<i32>;
+@group(0) @binding(8) var<storage, read_write> links: array<i32>;
+@group(0) @binding(9) var<storage, read> links_in: array<i32>;
 
 fn index_of(wid: vec3u, nwg: vec3u, lid: vec3u) -> u32 { return (wid.y * nwg.x + wid.x) * 256u + lid.x; }
 
@@ -79,5 +85,50 @@ fn gather_backward_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgrou
     var sum = 0.0;
     for (var j = start; j < end; j++) { sum += g[(o * p.count + u32(order[j])) * p.inner + k]; }
     dtable[(o * p.rows + v) * p.inner + k] = sum;
+  }
+}
+
+// gather_backward_links, then gather_backward_chains: links[m] = the next position with ids[m]'s
+// id (count if none), plus SEEN if an earlier position has it; every invocation of a workgroup runs
+// the same loop over all ids (uniform loads), each testing its own position.
+const SEEN = 0x40000000;
+
+@compute @workgroup_size(64)
+fn gather_backward_links(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let group = wid.y * nwg.x + wid.x;
+  if (group * 64u >= p.count) { return; } // the whole workgroup
+  let m = group * 64u + lid.x;
+  let mine = ids[min(m, p.count - 1u)];
+  var seen = false;
+  var next = p.count;
+  for (var j = 0u; j < p.count; j++) {
+    if (ids[j] == mine) {
+      if (j < m) { seen = true; }
+      if (j > m && next == p.count) { next = j; }
+    }
+  }
+  if (m < p.count) { links[m] = i32(next) | select(0, SEEN, seen); }
+}
+
+// One workgroup per position m whose id appears there first: sums the gradient rows along its
+// chain of positions (index order) into dtable, which the caller cleared.
+@compute @workgroup_size(64)
+fn gather_backward_chains(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let m = wid.y * nwg.x + wid.x;
+  if (m >= p.count) { return; } // the whole workgroup: m and everything read from ids / links are uniform
+  let id = ids[m];
+  // out of range only if made wrong on the GPU: its range check fails the next readback
+  if ((links_in[m] & SEEN) != 0 || id == p.padding_idx || id < 0 || id >= i32(p.rows)) { return; }
+  for (var o = 0u; o < p.outer; o++) {
+    for (var k = lid.x; k < p.inner; k += 64u) {
+      var sum = 0.0;
+      var j = m;
+      loop {
+        sum += g[(o * p.count + j) * p.inner + k];
+        j = u32(links_in[j] & (SEEN - 1));
+        if (j >= p.count) { break; }
+      }
+      dtable[(o * p.rows + u32(id)) * p.inner + k] = sum;
+    }
   }
 }

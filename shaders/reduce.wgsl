@@ -93,24 +93,9 @@ fn reduce_argmax(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
 
 // The 'workgroup' row variant of max / argmax over a row (inner = 1, e.g. ELECTRA's sampling
 // argmax over the vocabulary): 64 invocations scan strided shares, then a tree keeps the pair
-// that argmax_at would: the first NaN if any, else the first maximum.
+// that argmax_at would: the first NaN if any, else the first maximum (arg-better.wgsl).
 var<workgroup> arg_val: array<f32, 64>;
 var<workgroup> arg_idx: array<u32, 64>;
-
-const NO_INDEX = 0xffffffffu; // an invocation with no element of the row
-
-// whether (vb, ib) beats (va, ia): any element beats none, a NaN beats a number, the lower index
-// breaks ties
-fn arg_better(va: f32, ia: u32, vb: f32, ib: u32) -> bool {
-  if (ia == NO_INDEX || ib == NO_INDEX) { return ia == NO_INDEX && ib != NO_INDEX; }
-  let na = is_nan(va);
-  let nb = is_nan(vb);
-  if (na || nb) {
-    if (na && nb) { return ib < ia; }
-    return nb;
-  }
-  return vb > va || (vb == va && ib < ia);
-}
 
 fn argmax_wg(base: u32, lid: u32) -> u32 {
   var bv = 0.0;

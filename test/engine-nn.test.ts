@@ -373,6 +373,12 @@ test('gelu (exact erf, as Hugging Face "gelu"): forward and backward', async () 
   });
 });
 
+/** Fills the pool's free buffers of `shape`'s size class with 5s: the next tensors of that size start stale. */
+async function stalePool(shape: number[]): Promise<void> {
+  for (const t of Array.from({ length: 8 }, () => bg.full(shape, 5))) t.dispose();
+  await bg.runtime().sync();
+}
+
 test('embedding: lookup, padding_idx, deterministic scatter-add backward with repeated ids', async () => {
   await device();
   const V = 11,
@@ -443,10 +449,11 @@ test('embedding: lookup, padding_idx, deterministic scatter-add backward with re
   });
   const fewGpu = bg.noGrad(() => bg.argmax(bg.tensor(fewHot, [few.length, V]), 1));
   for (const paddingIdx of [undefined, 3]) {
-    bg.full([V, D], 5).dispose(); // a pooled buffer with stale values: the clear must not leave them
+    await stalePool([V, D]);
     bg.backward(bg.embedding(w, bg.tensor(few, [few.length]), paddingIdx), gFew);
     const fromHost = Array.from((await w.grad!.toArray()) as Float32Array);
     w.zeroGrad();
+    await stalePool([V, D]);
     bg.backward(bg.embedding(w, fewGpu, paddingIdx), gFew);
     assert.equal(
       fromHost,
@@ -479,6 +486,18 @@ test('indexSelect along a middle axis: forward and backward', async () => {
     ref: ([t]) =>
       Float64Array.from([0, 1].flatMap((o) => [4, 0, 4].flatMap((m) => Array.from(t.subarray((o * 5 + m) * 3, (o * 5 + m) * 3 + 3))))),
   });
+  // the same indices made on the GPU (a copy without the CPU's): the same gradient, bit for bit
+  const gpuIdx = bg.clone(idx);
+  assert.is(gpuIdx.hostData, null);
+  const grads: number[][] = [];
+  for (const i of [idx, gpuIdx]) {
+    const t = bg.tensor(x, [2, 5, 3]).setRequiresGrad();
+    await stalePool([2, 5, 3]);
+    bg.backward(bg.indexSelect(t, 1, i), bg.tensor(f32(rng(16).uniform(18)), [2, 3, 3]));
+    grads.push(Array.from((await t.grad!.toArray()) as Float32Array));
+  }
+  assert.equal(grads[1], grads[0]);
+  assert.ok(grads[0].slice(3, 6).every((v) => v === 0) && grads[0].slice(18, 21).every((v) => v === 0), 'unpicked rows stay 0');
 });
 
 function ceRef(x: Float64Array, targets: number[], C: number, ignore = -100) {
@@ -701,5 +720,42 @@ async function stridedCase(Bt: number, T: number, heads: number, D: number) {
     for (const t of [tx, tp, y, pre]) t.dispose();
   }
 }
+
+test('gumbelMaxSample: the same ids as argmax(logits - log(-log(rand))) bit for bit, one generator offset, NaN and ties as argmax', async () => {
+  await device();
+  for (const [N, C] of [
+    [3, 5],
+    [7, 64],
+    [5, 1000],
+  ]) {
+    const x = f32(rng(N + C).uniform(N * C, -4, 4));
+    x[2] = NaN; // row 0: the NaN wins, as argmax
+    if (N > 3) for (let j = 0; j < C; j++) x[C + j] = 1e9 * (j % 2); // row 1: 1e9 + g rounds to 1e9 (|g| < 17 < half its f32 spacing): ties, the first wins
+    const logits = bg.tensor(x, [N, C]);
+    const a = new bg.Generator(11, 3);
+    const b = new bg.Generator(11, 3);
+    const fused = (await bg.gumbelMaxSample(logits, { generator: a }).toArray()) as Int32Array;
+    const u = bg.rand([N, C], { low: 1e-12, high: 1, generator: b });
+    const chain = (await bg.argmax(bg.add(logits, bg.neg(bg.log(bg.neg(bg.log(u))))), 1).toArray()) as Int32Array;
+    assert.equal(Array.from(fused), Array.from(chain), `${N}x${C}`);
+    assert.is(a.offset, b.offset, 'one offset drawn, as rand');
+    assert.is(fused[0], 2, 'the NaN column');
+    if (N > 3) assert.is(fused[1], 1, 'the first of the tied maxima');
+  }
+  // samples follow softmax(logits): 4000 rows of [ln 0.7, ln 0.2, ln 0.1]
+  const rows = 4000;
+  const probs = [0.7, 0.2, 0.1];
+  const logits = bg.tensor(
+    Float32Array.from({ length: rows * 3 }, (_, i) => Math.log(probs[i % 3])),
+    [rows, 3],
+  );
+  const ids = (await bg.gumbelMaxSample(logits, { generator: new bg.Generator(5) }).toArray()) as Int32Array;
+  for (const [k, pk] of probs.entries()) {
+    const share = ids.filter((v) => v === k).length / rows;
+    assert.ok(Math.abs(share - pk) < 4 * Math.sqrt((pk * (1 - pk)) / rows), `class ${k}: share ${share} vs ${pk}`);
+  }
+  assert.throws(() => bg.gumbelMaxSample(bg.zeros([2, 3, 4])), /gumbelMaxSample: logits must be \[rows, classes\], got \[2, 3, 4\]/);
+  assert.throws(() => bg.gumbelMaxSample(bg.zeros([2, 3]), { low: 0 }), /low must be in \(0, 1\)/);
+});
 
 test.run();

@@ -24,3 +24,4 @@ export * from './qkv-linear.js';
 export * from './gather.js';
 export * from './dropout.js';
 export * from './losses.js';
+export * from './sample.js';

@@ -1,12 +1,13 @@
 // Reductions over one axis (reduce.wgsl): sum, mean, max, argmax, with keepdim; and
 // sumToShape, which undoes broadcasting in backward passes.
 import reduceSource from '../../shaders/reduce.wgsl';
+import argBetterSource from '../../shaders/arg-better.wgsl';
 import { defineShader, runtime } from '../runtime.js';
 import { Tensor, record, type Shape, shapeStr } from '../tensor.js';
 import { checkDtype, normalizeAxis } from './util.js';
 import { expand, reshape, setSumToShape } from './shape.js';
 
-const REDUCE = defineShader('reduce', reduceSource);
+const REDUCE = defineShader('reduce', reduceSource, [argBetterSource]);
 
 function split(x: Tensor, ax: number) {
   const outer = x.shape.slice(0, ax).reduce((a, b) => a * b, 1);

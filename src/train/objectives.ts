@@ -221,10 +221,7 @@ class ElectraObjective implements Objective {
     // original tokens: the masked inputs with the labels put back
     const original = Int32Array.from(batch.inputIds, (v, i) => (batch.mlmLabels[i] === -100 ? v : batch.mlmLabels[i]));
     const { replaced, rtdLabels } = noGrad(() => {
-      const u = ops.rand(gen.logits!.shape, { low: 1e-12, high: 1, generator: this.sampling });
-      const gumbel = ops.neg(ops.log(ops.neg(ops.log(u))));
-      const noisy = ops.add(gen.logits!, gumbel);
-      const samples = ops.argmax(noisy, 1);
+      const samples = ops.gumbelMaxSample(gen.logits!, { generator: this.sampling, low: 1e-12 });
       const originalT = ops.tensor(original, [batch.batchSize, batch.seqLength], 'i32');
       const pos = ops.tensor(positions, [positions.length], 'i32');
       const replacedIds = Tensor.empty([batch.batchSize, batch.seqLength], 'i32', 'electra replaced ids');
