@@ -40,3 +40,29 @@ fn bias_gelu_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups
   }
   dbias[j] = db;
 }
+
+// bias_gelu_backward4: the same for cols divisible by 4, four columns per invocation (vec4 loads,
+// which lavapipe streams ~1.7x faster than scalar ones), the same arithmetic and order per column.
+@group(0) @binding(7) var<storage, read> x4: array<vec4f>;
+@group(0) @binding(8) var<storage, read> bias4: array<vec4f>;
+@group(0) @binding(9) var<storage, read> g4: array<vec4f>;
+@group(0) @binding(10) var<storage, read_write> dx4: array<vec4f>;
+@group(0) @binding(11) var<storage, read_write> dbias4: array<vec4f>;
+
+fn gelu_erf_grad4(v: vec4f) -> vec4f { return vec4f(gelu_erf_grad(v.x), gelu_erf_grad(v.y), gelu_erf_grad(v.z), gelu_erf_grad(v.w)); }
+
+@compute @workgroup_size(64)
+fn bias_gelu_backward4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let j = (wid.y * nwg.x + wid.x) * 64u + lid.x;
+  let c4 = p.cols / 4u;
+  if (j >= c4) { return; }
+  let b = bias4[j];
+  var db = vec4f(0.0);
+  for (var r = 0u; r < p.rows; r++) {
+    let i = r * c4 + j;
+    let d = g4[i] * gelu_erf_grad4(x4[i] + b);
+    dx4[i] = d;
+    db += d;
+  }
+  dbias4[j] = db;
+}

@@ -25,6 +25,7 @@ test('biasGelu: gelu(x + bias) on odd shapes, forward and both gradients', async
     [1, 1],
     [3, 5],
     [2, 3, 7],
+    [5, 260], // columns divisible by 4: the vec4 backward, over two workgroups
   ]) {
     const cols = shape[shape.length - 1];
     const n = shape.reduce((a, b) => a * b, 1);
@@ -226,6 +227,7 @@ test('linearGelu: gelu(x W^T + b) in one matmul dispatch, forward and the three 
     [[1, 1], 1],
     [[3, 5], 7],
     [[2, 3, 4], 6],
+    [[4, 6], 12], // outputs divisible by 4: the vec4 backward
   ];
   for (const [shape, out] of cases) {
     const inF = shape[shape.length - 1];
