@@ -610,6 +610,8 @@ export class Runtime {
     grid: { threads: number } | { workgroups: [number, number, number] },
     constants: Record<string, number> = {},
   ): void {
+    const shape = this.profileShape; // meant for this dispatch only, even one that records nothing
+    this.profileShape = null;
     this.throwIfLost();
     const info = this.entryInfo(shader, entry);
     const where = info.where;
@@ -661,8 +663,6 @@ export class Runtime {
     if (wg.some((n) => n === 0)) return;
     const pipeline = this.pipeline(shader, info, constants);
     const group = this.bindGroup(info, buffers);
-    const shape = this.profileShape;
-    this.profileShape = null;
     const pass = this.profiler
       ? this.profiledPass(`${info.shader}:${info.entry}${this.profiler.shapes && shape ? ` ${shape}` : ''}`)
       : this.computePass();
@@ -787,9 +787,9 @@ export class Runtime {
 
   /**
    * Starts timing every dispatch on the GPU (each gets its own compute pass with timestamp writes,
-   * which adds some overhead of its own); `stopProfile()` returns the time per kernel.
+   * which adds some overhead of its own); `stopProfile()` returns the time per kernel. With
+   * `shapes`, ops that name their shape (matmul, sum) are listed per shape.
    */
-  /** Starts timing every dispatch (its own timed pass); with `shapes`, ops that name their shape (matmul) are listed per shape. */
   startProfile(options: { shapes?: boolean } = {}): void {
     if (!this.hasFeature('timestamp-query'))
       throw new Error(
