@@ -7,8 +7,8 @@
 // 4 SG x 8 FMAs in each lane. A workgroup is one subgroup; it covers 4 SG rows x 8 SG columns,
 // lane l the columns col0 + l + SG j (j < 8). Used only where the adapter's subgroup size is
 // fixed at 4 or 8 (the runtime checks and passes it as SG).
-// src/ops/matmul.ts prepends `enable subgroups;`, gelu.wgsl and matmul-io.wgsl (Params, bindings,
-// constants, addressing and the store).
+// src/ops/matmul.ts prepends `enable subgroups;`, subgroup-lanes.wgsl (lanes_of), gelu.wgsl and
+// matmul-io.wgsl (Params, bindings, constants, addressing and the store).
 
 // Lanes per subgroup = invocations per workgroup: 4 or 8.
 override SG: u32 = 8u;
@@ -18,17 +18,7 @@ const SN = 8u; // columns per lane
 // acc[(base + l) * SN + j] += (lane l's a) * b[j] for the SG lanes l (SG is a constant: the
 // upper half folds away for SG = 4, and every index is a constant once the loops unroll).
 fn rows(acc: ptr<function, array<f32, 256>>, base: u32, a: f32, b: ptr<function, array<f32, SN>>) {
-  var x: array<f32, 8>;
-  x[0] = subgroupBroadcast(a, 0u);
-  x[1] = subgroupBroadcast(a, 1u);
-  x[2] = subgroupBroadcast(a, 2u);
-  x[3] = subgroupBroadcast(a, 3u);
-  if (SG == 8u) {
-    x[4] = subgroupBroadcast(a, 4u);
-    x[5] = subgroupBroadcast(a, 5u);
-    x[6] = subgroupBroadcast(a, 6u);
-    x[7] = subgroupBroadcast(a, 7u);
-  }
+  let x = lanes_of(a);
   for (var l = 0u; l < SG; l++) {
     for (var j = 0u; j < SN; j++) { (*acc)[(base + l) * SN + j] = fma(x[l], (*b)[j], (*acc)[(base + l) * SN + j]); }
   }

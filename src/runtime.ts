@@ -59,9 +59,11 @@ const PROFILE_QUERIES = 4096;
 /**
  * matmul kernels (shaders/matmul*.wgsl): 'tiled' = shared-memory tiles (real GPUs); 'register' =
  * barrier-free 8x8 register blocks; 'register16' = barrier-free 16x16 blocks; 'subgroup' = op(A)
- * broadcast across the lanes of a 4- or 8-lane subgroup (CPU adapters with subgroups).
+ * broadcast across the lanes of a 4- or 8-lane subgroup (CPU adapters with subgroups);
+ * 'subgroup4' = the same with vec4 loads (f32 operands with strides and offsets that are
+ * multiples of 4; others take 'subgroup').
  */
-export type MatmulVariant = 'tiled' | 'register' | 'register16' | 'subgroup';
+export type MatmulVariant = 'tiled' | 'register' | 'register16' | 'subgroup' | 'subgroup4';
 
 /** One matmul product's dimensions: op(A) is M x K, op(B) K x N. */
 export interface MatmulShape {
@@ -985,11 +987,11 @@ export class Runtime {
       if (chosen) return chosen;
       if (!this.matmulUntuned.has(key) && this.matmulUntuned.size < 256) this.matmulUntuned.set(key, { M: m, N: n, K: k, transA, transB });
     }
-    return this.defaultMatmulVariant(m, n, k, batch);
+    return this.defaultMatmulVariant(m, n, k, batch, transB);
   }
 
   /** The per-adapter choice without measurements (`batch`: products in one dispatch, e.g. attention's heads). */
-  defaultMatmulVariant(m: number, n: number, k: number, batch = 1): MatmulVariant {
+  defaultMatmulVariant(m: number, n: number, k: number, batch = 1, transB = false): MatmulVariant {
     const a = this.report.adapter;
     const desc = `${a.description} ${a.device} ${a.architecture} ${a.vendor}`;
     // Workgroup barriers are very slow on CPU Vulkan (lavapipe, SwiftShader): register blocking
@@ -1001,8 +1003,11 @@ export class Runtime {
     // (2026-12-04, 2-core AMD EPYC, idle) the subgroup kernel also ran 1.5-2.5x register on
     // attention's batched 128 x 64 products and on single 64 x 64 to 128 x 128 ones; below about
     // 32 x 32 outputs the two tie (a dispatch costs more than its arithmetic).
+    // Its vec4 loads (subgroup4) ran 1.17-1.38x that on op(B) = B^T with K >= 512 (a linear
+    // layer's x W^T), 0.97-1.04x at K = 128 and 0.8-1.0x on the other layouts (bench/matmul.mjs,
+    // 5-7 rounds, 2026-12-04, same machine); tuneMatmul measures both per shape class.
     if (/llvmpipe|lavapipe/i.test(desc)) {
-      if (this.report.subgroupSize === 8) return m * n * batch >= 32 * 32 ? 'subgroup' : 'register';
+      if (this.report.subgroupSize === 8) return m * n * batch < 32 * 32 ? 'register' : transB && k >= 256 ? 'subgroup4' : 'subgroup';
       return m >= 128 && n >= 128 && m * n >= 256 * 256 ? 'register16' : 'register';
     }
     if (a.isFallbackAdapter || /swiftshader/i.test(desc)) return 'register';

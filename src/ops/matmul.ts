@@ -3,8 +3,10 @@
 // adapter and shape by the runtime, or by timing them once per device and shape class (tuneMatmul).
 import matmulSource from '../../shaders/matmul.wgsl';
 import matmulSubgroupSource from '../../shaders/matmul-subgroup.wgsl';
+import matmulSubgroup4Source from '../../shaders/matmul-subgroup4.wgsl';
 import matmulIoSource from '../../shaders/matmul-io.wgsl';
 import geluSource from '../../shaders/gelu.wgsl';
+import subgroupLanesSource from '../../shaders/subgroup-lanes.wgsl';
 import { defineShader, runtime, matmulShapeClass, type Bindable, type MatmulShape, type MatmulVariant, type Runtime } from '../runtime.js';
 import { Tensor, record, shapeStr } from '../tensor.js';
 import { checkDtype } from './util.js';
@@ -15,33 +17,51 @@ import { autocastActive, cast, halfCopy } from './cast.js';
 
 const MATMUL = defineShader('matmul', matmulSource, [geluSource, matmulIoSource]);
 // `enable` must precede every declaration.
-const MATMUL_SUBGROUP = defineShader('matmul_subgroup', matmulSubgroupSource, ['enable subgroups;', geluSource, matmulIoSource]);
+const MATMUL_SUBGROUP = defineShader('matmul_subgroup', matmulSubgroupSource, [
+  'enable subgroups;',
+  subgroupLanesSource,
+  geluSource,
+  matmulIoSource,
+]);
+// A and B read as vec4s (f32 only: f16 operands take matmul_subgroup)
+const MATMUL_SUBGROUP4 = defineShader('matmul_subgroup4', matmulSubgroup4Source, [
+  'enable subgroups;',
+  subgroupLanesSource,
+  geluSource,
+  retype(matmulIoSource, ['A', 'B'], 'vec4f'),
+]);
 // B stored as f16 (weights for inference on devices with shader-f16), every load widened to f32,
 // so the products accumulate in f32 as in the f32 kernels; A and B both f16: autocast's operands
-const MATMUL_F16B = defineShader('matmul_f16b', widen(matmulSource, 'B'), ['enable f16;', geluSource, half(matmulIoSource, ['B'])]);
+const MATMUL_F16B = defineShader('matmul_f16b', widen(matmulSource, 'B'), [
+  'enable f16;',
+  geluSource,
+  retype(matmulIoSource, ['B'], 'f16'),
+]);
 const MATMUL_SUBGROUP_F16B = defineShader('matmul_subgroup_f16b', widen(matmulSubgroupSource, 'B'), [
   'enable f16;\nenable subgroups;',
+  subgroupLanesSource,
   geluSource,
-  half(matmulIoSource, ['B']),
+  retype(matmulIoSource, ['B'], 'f16'),
 ]);
 const MATMUL_F16AB = defineShader('matmul_f16ab', widen(widen(matmulSource, 'B'), 'A'), [
   'enable f16;',
   geluSource,
-  half(matmulIoSource, ['A', 'B']),
+  retype(matmulIoSource, ['A', 'B'], 'f16'),
 ]);
 const MATMUL_SUBGROUP_F16AB = defineShader('matmul_subgroup_f16ab', widen(widen(matmulSubgroupSource, 'B'), 'A'), [
   'enable f16;\nenable subgroups;',
+  subgroupLanesSource,
   geluSource,
-  half(matmulIoSource, ['A', 'B']),
+  retype(matmulIoSource, ['A', 'B'], 'f16'),
 ]);
 
-/** matmul-io.wgsl with the named operands declared as array<f16>. */
-function half(io: string, names: string[]): string {
+/** matmul-io.wgsl with the named operands declared as array<element>. */
+function retype(io: string, names: string[], element: string): string {
   let out = io;
   for (const name of names) {
     const decl = `var<storage, read> ${name}: array<f32>;`;
     if (!out.includes(decl)) throw new Error(`matmul: matmul-io.wgsl no longer declares '${decl}'`);
-    out = out.replace(decl, `var<storage, read> ${name}: array<f16>;`);
+    out = out.replace(decl, `var<storage, read> ${name}: array<${element}>;`);
   }
   return out;
 }
@@ -74,7 +94,23 @@ const GROUP_TILE: Record<MatmulVariant, [number, number]> = {
   register: [4 * 8, 16 * 8], // 16x4 invocations, 8x8 outputs each
   register16: [8 * 16, 8 * 16], // 8x8 invocations, 16x16 outputs each
   subgroup: [4 * 8, 8 * 8], // one subgroup of SG = 8 lanes, 4 SG rows x 8 columns each (matmul-subgroup.wgsl; halved for SG = 4)
+  subgroup4: [4 * 8, 8 * 8], // the same blocks, loaded as vec4s (matmul-subgroup4.wgsl)
 };
+
+/**
+ * Whether matmul_subgroup4 can read an operand as vec4s: f32, every stride and offset a multiple
+ * of 4 elements, and a buffer of whole vec4s (pool buffers are).
+ */
+function vec4Readable(v: MatrixView): boolean {
+  return (
+    v.t.dtype === 'f32' &&
+    v.ld % 4 === 0 &&
+    (v.offset ?? 0) % 4 === 0 &&
+    (v.batchStride ?? 0) % 4 === 0 &&
+    (v.headStride ?? 0) % 4 === 0 &&
+    v.t.buffer.size % 16 === 0
+  );
+}
 
 export interface MatmulOptions {
   transA?: boolean;
@@ -235,12 +271,21 @@ export function matmulInto(o: MatmulIntoOptions): void {
   const { M, N, K, batch = 1, heads = 1, transA = false, transB = false, alpha = 1, a, b, c } = o;
   const bias = o.bias ?? null;
   const rt = runtime();
-  const variant = o.variant ?? rt.matmulVariant(M, N, K, transA, transB, batch);
+  let variant = o.variant ?? rt.matmulVariant(M, N, K, transA, transB, batch);
   const sg = rt.report.subgroupSize;
-  if (variant === 'subgroup' && sg !== 4 && sg !== 8)
+  if ((variant === 'subgroup' || variant === 'subgroup4') && sg !== 4 && sg !== 8)
     throw new Error(
-      `matmul: variant 'subgroup' needs the 'subgroups' feature with a fixed subgroup size of 4 or 8 (this device: ${sg ?? 'none'})`,
+      `matmul: variant '${variant}' needs the 'subgroups' feature with a fixed subgroup size of 4 or 8 (this device: ${sg ?? 'none'})`,
     );
+  if (variant === 'subgroup4' && !(vec4Readable(a) && vec4Readable(b))) {
+    // the same blocks with scalar loads (f16 operands always: there is no f16 vec4 kernel);
+    // a forced choice on misaligned f32 operands says why it cannot run
+    if (o.variant && a.t.dtype === 'f32' && b.t.dtype === 'f32')
+      throw new Error(
+        `matmul: variant 'subgroup4' reads A and B as vec4s: needs row strides (lda ${a.ld}, ldb ${b.ld}), offsets, batch and head strides that are multiples of 4 and buffers of whole vec4s`,
+      );
+    variant = 'subgroup';
+  }
   const tile = GROUP_TILE[variant];
   if (!tile) throw new Error(`matmul: unknown kernel variant '${variant}' (one of ${Object.keys(GROUP_TILE).join(', ')})`);
   if (M * N * batch === 0) return;
@@ -267,7 +312,7 @@ export function matmulInto(o: MatmulIntoOptions): void {
     pad0: 0,
     pad1: 0,
   };
-  const [rowsPerGroup, colsPerGroup] = variant === 'subgroup' ? [4 * sg!, 8 * sg!] : tile;
+  const [rowsPerGroup, colsPerGroup] = variant === 'subgroup' || variant === 'subgroup4' ? [4 * sg!, 8 * sg!] : tile;
   const workgroups: [number, number, number] = [Math.ceil(N / colsPerGroup), Math.ceil(M / rowsPerGroup), batch];
   const halves = `${a.t.dtype === 'f16' ? 'a' : ''}${b.t.dtype === 'f16' ? 'b' : ''}`;
   if (halves === 'a') throw new Error('matmul: an f16 A needs an f16 B (autocast casts both)');
@@ -278,7 +323,7 @@ export function matmulInto(o: MatmulIntoOptions): void {
   }[halves]!;
   rt.profileShape = `${batch > 1 ? `${batch}x ` : ''}${M}x${N}x${K}${transA ? ' tA' : ''}${transB ? ' tB' : ''}`;
   rt.dispatch(
-    shaders[variant === 'subgroup' ? 1 : 0],
+    variant === 'subgroup4' ? MATMUL_SUBGROUP4 : shaders[variant === 'subgroup' ? 1 : 0],
     `matmul_${variant}`,
     { A: a.t, B: b.t, C: c.t, p: params, bias: bias?.t ?? rt.placeholder(), C_pre: o.pre ?? rt.placeholder('written') },
     { workgroups },
@@ -288,7 +333,8 @@ export function matmulInto(o: MatmulIntoOptions): void {
       HAS_BIAS: bias ? 1 : 0,
       GELU: o.gelu ? 1 : 0,
       STORE_PRE: o.pre ? 1 : 0,
-      ...(variant === 'subgroup' ? { SG: sg! } : {}),
+      ...(variant === 'subgroup' || variant === 'subgroup4' ? { SG: sg! } : {}),
+      ...(variant === 'subgroup4' ? { K_TAIL: K % 4 ? 1 : 0 } : {}),
     },
   );
 }
@@ -306,13 +352,13 @@ function sumLeading(t: Tensor, count: number): Tensor {
 // ---- Measured variant choice (once per device and shape class, cached) ----
 
 /** Bumped whenever a kernel changes: measurements of older kernels are then ignored. */
-const TUNING_VERSION = 2;
+const TUNING_VERSION = 3;
 const STORAGE_KEY = 'bertgpu:matmul-tuning';
 
 /** The variants worth timing on this device: every kernel it can run. */
 export function matmulCandidates(rt: Runtime = runtime()): MatmulVariant[] {
   const sg = rt.report.subgroupSize;
-  return ['register', 'register16', 'tiled', ...(sg === 4 || sg === 8 ? (['subgroup'] as const) : [])];
+  return ['register', 'register16', 'tiled', ...(sg === 4 || sg === 8 ? (['subgroup', 'subgroup4'] as const) : [])];
 }
 
 /** What identifies a device's measurements: adapter, runtime, subgroup size and kernel version. */
@@ -450,12 +496,16 @@ export async function tuneMatmul(shapes?: MatmulShape[], options: TuneMatmulOpti
   for (const [key, s] of todo) {
     const { transA = false, transB = false, N, K } = s;
     // Fewer rows for a huge product: the kernels' speed per FMA hardly depends on M.
-    const M = Math.max(1, Math.min(s.M, Math.floor(maxMacs / Math.max(1, N * K))));
+    // (kept a multiple of 4 when the real M is, so a transposed A keeps its vec4 rows)
+    const fewer = Math.max(1, Math.min(s.M, Math.floor(maxMacs / Math.max(1, N * K))));
+    const M = fewer < s.M && s.M % 4 === 0 && fewer >= 4 ? fewer - (fewer % 4) : fewer;
     const a = full(transA ? [K, M] : [M, K], 0.5);
     const b = full(transB ? [N, K] : [K, N], 0.25);
     let best: MatmulVariant | null = null;
     let bestMs = Infinity;
+    const vec4 = vec4Readable({ t: a, ld: transA ? M : K }) && vec4Readable({ t: b, ld: transB ? K : N });
     for (const variant of variants) {
+      if (variant === 'subgroup4' && !vec4) continue; // strides this kernel cannot read (it would run matmul_subgroup)
       const once = async () => {
         const t0 = performance.now();
         matmul(a, b, { transA, transB, variant }).dispose();

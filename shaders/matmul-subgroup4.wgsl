@@ -1,0 +1,106 @@
+// matmul_subgroup4: C[b] = alpha * op(A[b]) @ op(B[b]) (+ bias), the product of matmul.wgsl and
+// matmul-subgroup.wgsl (same Params, bindings and override constants, A and B read as
+// array<vec4f>) for lavapipe-like CPU drivers. Same scheme as matmul_subgroup (lanes load, then
+// subgroupBroadcast hands every lane the rows of op(A)), with every load a vec4 along the
+// operand's contiguous axis: lavapipe runs a storage load as a per-lane loop, and a vec4 costs
+// ~2.3x a scalar load there for 4x the values (2026-12-04, Mesa 25.0, 2-core AMD EPYC). Per 4 k,
+// 4 + 8 vec4 loads feed 4 x 32 rows x 8 columns of FMAs in each lane, against 16 + 32 scalar
+// loads in matmul_subgroup. That bought less than the loads' count says: 1.17-1.38x
+// matmul_subgroup on op(B) = B^T with K >= 512 (the x W^T of a linear layer), parity at K = 128,
+// 0.8-1.0x on the other layouts (bench/matmul.mjs), so the runtime times both per shape class.
+// Needs every row stride, offset and batch / head stride of A and B a multiple of 4 and both
+// buffers a multiple of 16 bytes (src/ops/matmul.ts checks, else uses matmul_subgroup); M, N
+// and K are free: what lies past an edge is read and never stored, and with K_TAIL the values
+// of the last step past K are zeroed.
+// src/ops/matmul.ts prepends `enable subgroups;`, subgroup-lanes.wgsl (lanes_of), gelu.wgsl and
+// matmul-io.wgsl (with A and B declared array<vec4f>).
+
+// Lanes per subgroup = invocations per workgroup: 4 or 8.
+override SG: u32 = 8u;
+// K % 4 != 0: the values of the last step past K are read as zeros
+override K_TAIL: bool = false;
+
+const SN = 8u; // columns per lane
+
+// The row (of the workgroup's 4 SG) that lane l's value of row group g holds.
+fn row_of(l: u32, g: u32) -> u32 { return select(SG * g + l, 4u * l + g, TRANS_A); }
+
+// acc[row_of(l, g) * SN + j] += (lane l's a) * b[j] for the SG lanes l.
+fn rows4(acc: ptr<function, array<f32, 256>>, g: u32, a: f32, b: ptr<function, array<f32, SN>>) {
+  let x = lanes_of(a);
+  for (var l = 0u; l < SG; l++) {
+    let r = row_of(l, g);
+    for (var j = 0u; j < SN; j++) { (*acc)[r * SN + j] = fma(x[l], (*b)[j], (*acc)[r * SN + j]); }
+  }
+}
+
+@compute @workgroup_size(SG)
+fn matmul_subgroup4(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let row0 = wid.y * 4u * SG;
+  let col0 = wid.x * SG * SN;
+  let batch = wid.z;
+  let base_a = start_a(batch);
+  let base_b = start_b(batch);
+  // op(A): transposed, lane l reads rows row0 + 4l .. + 3 (one vec4 per k); else rows
+  // row0 + SG g + l (g < 4), clamped, 4 k per vec4. Element offsets, all multiples of 4.
+  let at = base_a + row0 + 4u * lane;
+  let a0 = base_a + min(row0 + lane, p.M - 1u) * p.lda;
+  let a1 = base_a + min(row0 + SG + lane, p.M - 1u) * p.lda;
+  let a2 = base_a + min(row0 + 2u * SG + lane, p.M - 1u) * p.lda;
+  let a3 = base_a + min(row0 + 3u * SG + lane, p.M - 1u) * p.lda;
+  // op(B): lane l's columns are col0 + SN l + j (j < SN)
+  let bc = base_b + col0 + SN * lane;
+  var bo: array<u32, SN>;
+  for (var j = 0u; j < SN; j++) { bo[j] = base_b + min(col0 + SN * lane + j, p.N - 1u) * p.ldb; }
+  var acc: array<f32, 256>;
+  for (var k = 0u; k < p.K; k += 4u) {
+    // xa[kk][g]: this lane's value of row group g at k + kk; xb[kk][j]: of column j
+    var xa: array<vec4f, 4>;
+    var xb: array<array<f32, SN>, 4>;
+    if (TRANS_A) {
+      for (var kk = 0u; kk < 4u; kk++) { xa[kk] = A[(at + (k + kk) * p.lda) / 4u]; }
+    } else {
+      let q0 = A[(a0 + k) / 4u];
+      let q1 = A[(a1 + k) / 4u];
+      let q2 = A[(a2 + k) / 4u];
+      let q3 = A[(a3 + k) / 4u];
+      for (var kk = 0u; kk < 4u; kk++) { xa[kk] = vec4f(q0[kk], q1[kk], q2[kk], q3[kk]); }
+    }
+    if (TRANS_B) {
+      for (var j = 0u; j < SN; j++) {
+        let q = B[(bo[j] + k) / 4u];
+        for (var kk = 0u; kk < 4u; kk++) { xb[kk][j] = q[kk]; }
+      }
+    } else {
+      for (var kk = 0u; kk < 4u; kk++) {
+        let q0 = B[(bc + (k + kk) * p.ldb) / 4u];
+        let q1 = B[(bc + (k + kk) * p.ldb) / 4u + 1u];
+        for (var j = 0u; j < 4u; j++) { xb[kk][j] = q0[j]; xb[kk][j + 4u] = q1[j]; }
+      }
+    }
+    if (K_TAIL) {
+      for (var kk = 0u; kk < 4u; kk++) {
+        if (k + kk >= p.K) {
+          xa[kk] = vec4f(0.0);
+          for (var j = 0u; j < SN; j++) { xb[kk][j] = 0.0; }
+        }
+      }
+    }
+    for (var kk = 0u; kk < 4u; kk++) {
+      var b = xb[kk];
+      rows4(&acc, 0u, xa[kk][0], &b);
+      rows4(&acc, 1u, xa[kk][1], &b);
+      rows4(&acc, 2u, xa[kk][2], &b);
+      rows4(&acc, 3u, xa[kk][3], &b);
+    }
+  }
+  let base_c = start_c(batch);
+  for (var j = 0u; j < SN; j++) {
+    let c = col0 + SN * lane + j;
+    if (c < p.N) {
+      for (var r = 0u; r < 4u * SG; r++) {
+        if (row0 + r < p.M) { store_out(base_c + (row0 + r) * p.ldc + c, c, acc[r * SN + j]); }
+      }
+    }
+  }
+}
