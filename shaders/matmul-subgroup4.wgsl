@@ -8,6 +8,9 @@
 // loads in matmul_subgroup. That bought less than the loads' count says: 1.17-1.38x
 // matmul_subgroup on op(B) = B^T with K >= 512 (the x W^T of a linear layer), parity at K = 128,
 // 0.8-1.0x on the other layouts (bench/matmul.mjs), so the runtime times both per shape class.
+// RG (row groups of SG rows per workgroup) is 4 here; src/ops/matmul.ts also builds it with 8
+// (matmul_subgroup4_tall: twice the FMAs per B load, 512 accumulators per lane), which ran
+// 1.08-1.12x the 4-group kernel on B^T with K = 1024 and lost on the other layouts.
 // Needs every row stride, offset and batch / head stride of A and B a multiple of 4 and both
 // buffers a multiple of 16 bytes (src/ops/matmul.ts checks, else uses matmul_subgroup); M, N
 // and K are free: what lies past an edge is read and never stored, and with K_TAIL the values
@@ -21,12 +24,16 @@ override SG: u32 = 8u;
 override K_TAIL: bool = false;
 
 const SN = 8u; // columns per lane
+// Row groups of SG rows per workgroup: 4, or 8 in the tall variant (src/ops/matmul.ts rewrites it).
+const RG = 4u;
+const SG_MAX = 8u;
+const ACC = RG * SG_MAX * SN; // accumulators per lane
 
-// The row (of the workgroup's 4 SG) that lane l's value of row group g holds.
-fn row_of(l: u32, g: u32) -> u32 { return select(SG * g + l, 4u * l + g, TRANS_A); }
+// The row (of the workgroup's RG SG) that lane l's value of row group g holds.
+fn row_of(l: u32, g: u32) -> u32 { return select(SG * g + l, RG * l + g, TRANS_A); }
 
 // acc[row_of(l, g) * SN + j] += (lane l's a) * b[j] for the SG lanes l.
-fn rows4(acc: ptr<function, array<f32, 256>>, g: u32, a: f32, b: ptr<function, array<f32, SN>>) {
+fn rows4(acc: ptr<function, array<f32, ACC>>, g: u32, a: f32, b: ptr<function, array<f32, SN>>) {
   let x = lanes_of(a);
   for (var l = 0u; l < SG; l++) {
     let r = row_of(l, g);
@@ -36,35 +43,37 @@ fn rows4(acc: ptr<function, array<f32, 256>>, g: u32, a: f32, b: ptr<function, a
 
 @compute @workgroup_size(SG)
 fn matmul_subgroup4(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
-  let row0 = wid.y * 4u * SG;
+  let row0 = wid.y * RG * SG;
   let col0 = wid.x * SG * SN;
   let batch = wid.z;
   let base_a = start_a(batch);
   let base_b = start_b(batch);
-  // op(A): transposed, lane l reads rows row0 + 4l .. + 3 (one vec4 per k); else rows
-  // row0 + SG g + l (g < 4), clamped, 4 k per vec4. Element offsets, all multiples of 4.
-  let at = base_a + row0 + 4u * lane;
-  let a0 = base_a + min(row0 + lane, p.M - 1u) * p.lda;
-  let a1 = base_a + min(row0 + SG + lane, p.M - 1u) * p.lda;
-  let a2 = base_a + min(row0 + 2u * SG + lane, p.M - 1u) * p.lda;
-  let a3 = base_a + min(row0 + 3u * SG + lane, p.M - 1u) * p.lda;
+  // op(A): transposed, lane l reads rows row0 + RG l .. + RG - 1 (RG / 4 vec4s per k); else rows
+  // row0 + SG g + l (g < RG), clamped, 4 k per vec4. Element offsets, all multiples of 4.
+  let at = base_a + row0 + RG * lane;
+  var ao: array<u32, RG>;
+  for (var g = 0u; g < RG; g++) { ao[g] = base_a + min(row0 + g * SG + lane, p.M - 1u) * p.lda; }
   // op(B): lane l's columns are col0 + SN l + j (j < SN)
   let bc = base_b + col0 + SN * lane;
   var bo: array<u32, SN>;
   for (var j = 0u; j < SN; j++) { bo[j] = base_b + min(col0 + SN * lane + j, p.N - 1u) * p.ldb; }
-  var acc: array<f32, 256>;
+  var acc: array<f32, ACC>;
   for (var k = 0u; k < p.K; k += 4u) {
     // xa[kk][g]: this lane's value of row group g at k + kk; xb[kk][j]: of column j
-    var xa: array<vec4f, 4>;
+    var xa: array<array<f32, 8>, 4>; // RG used
     var xb: array<array<f32, SN>, 4>;
     if (TRANS_A) {
-      for (var kk = 0u; kk < 4u; kk++) { xa[kk] = A[(at + (k + kk) * p.lda) / 4u]; }
+      for (var kk = 0u; kk < 4u; kk++) {
+        for (var h = 0u; h < RG / 4u; h++) {
+          let q = A[(at + (k + kk) * p.lda) / 4u + h];
+          for (var i = 0u; i < 4u; i++) { xa[kk][4u * h + i] = q[i]; }
+        }
+      }
     } else {
-      let q0 = A[(a0 + k) / 4u];
-      let q1 = A[(a1 + k) / 4u];
-      let q2 = A[(a2 + k) / 4u];
-      let q3 = A[(a3 + k) / 4u];
-      for (var kk = 0u; kk < 4u; kk++) { xa[kk] = vec4f(q0[kk], q1[kk], q2[kk], q3[kk]); }
+      for (var g = 0u; g < RG; g++) {
+        let q = A[(ao[g] + k) / 4u];
+        for (var kk = 0u; kk < 4u; kk++) { xa[kk][g] = q[kk]; }
+      }
     }
     if (TRANS_B) {
       for (var j = 0u; j < SN; j++) {
@@ -81,7 +90,7 @@ fn matmul_subgroup4(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocat
     if (K_TAIL) {
       for (var kk = 0u; kk < 4u; kk++) {
         if (k + kk >= p.K) {
-          xa[kk] = vec4f(0.0);
+          for (var g = 0u; g < RG; g++) { xa[kk][g] = 0.0; }
           for (var j = 0u; j < SN; j++) { xb[kk][j] = 0.0; }
         }
       }
@@ -92,13 +101,19 @@ fn matmul_subgroup4(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocat
       rows4(&acc, 1u, xa[kk][1], &b);
       rows4(&acc, 2u, xa[kk][2], &b);
       rows4(&acc, 3u, xa[kk][3], &b);
+      if (RG == 8u) {
+        rows4(&acc, 4u, xa[kk][4], &b);
+        rows4(&acc, 5u, xa[kk][5], &b);
+        rows4(&acc, 6u, xa[kk][6], &b);
+        rows4(&acc, 7u, xa[kk][7], &b);
+      }
     }
   }
   let base_c = start_c(batch);
   for (var j = 0u; j < SN; j++) {
     let c = col0 + SN * lane + j;
     if (c < p.N) {
-      for (var r = 0u; r < 4u * SG; r++) {
+      for (var r = 0u; r < RG * SG; r++) {
         if (row0 + r < p.M) { store_out(base_c + (row0 + r) * p.ldc + c, c, acc[r * SN + j]); }
       }
     }

@@ -61,9 +61,10 @@ const PROFILE_QUERIES = 4096;
  * barrier-free 8x8 register blocks; 'register16' = barrier-free 16x16 blocks; 'subgroup' = op(A)
  * broadcast across the lanes of a 4- or 8-lane subgroup (CPU adapters with subgroups);
  * 'subgroup4' = the same with vec4 loads (f32 operands with strides and offsets that are
- * multiples of 4; others take 'subgroup').
+ * multiples of 4; others take 'subgroup'); 'subgroup4tall' = subgroup4 with 8 row groups per
+ * workgroup instead of 4.
  */
-export type MatmulVariant = 'tiled' | 'register' | 'register16' | 'subgroup' | 'subgroup4';
+export type MatmulVariant = 'tiled' | 'register' | 'register16' | 'subgroup' | 'subgroup4' | 'subgroup4tall';
 
 /** One matmul product's dimensions: op(A) is M x K, op(B) K x N. */
 export interface MatmulShape {
@@ -1006,8 +1007,10 @@ export class Runtime {
     // Its vec4 loads (subgroup4) ran 1.17-1.38x that on op(B) = B^T with K >= 512 (a linear
     // layer's x W^T), 0.97-1.04x at K = 128 and 0.8-1.0x on the other layouts (bench/matmul.mjs,
     // 5-7 rounds, 2026-12-04, same machine); tuneMatmul measures both per shape class.
+    // On an AVX-512 EPYC (2 cores, 2026-12-04, 3 rounds) subgroup4tall (8 row groups) ran
+    // 1.08-1.12x subgroup4 and 1.4-1.6x subgroup on B^T with K = 1024, and subgroup won at K = 256.
     if (/llvmpipe|lavapipe/i.test(desc)) {
-      if (this.report.subgroupSize === 8) return m * n * batch < 32 * 32 ? 'register' : transB && k >= 256 ? 'subgroup4' : 'subgroup';
+      if (this.report.subgroupSize === 8) return m * n * batch < 32 * 32 ? 'register' : transB && k >= 512 ? 'subgroup4tall' : 'subgroup';
       return m >= 128 && n >= 128 && m * n >= 256 * 256 ? 'register16' : 'register';
     }
     if (a.isFallbackAdapter || /swiftshader/i.test(desc)) return 'register';

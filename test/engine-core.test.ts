@@ -38,8 +38,9 @@ test('matmul variant per adapter: register blocking on CPU Vulkan, tiles on GPUs
     assert.is(rt.matmulVariant(64, 64, 64), rt.report.subgroupSize === 8 ? 'subgroup' : 'register');
     assert.is(rt.matmulVariant(16, 2, 128, false, true), 'register');
     assert.is(rt.matmulVariant(16, 16, 64, false, false, 8), rt.report.subgroupSize === 8 ? 'subgroup' : 'register');
-    // op(B) = B^T (a linear layer's x W^T) with K >= 256 takes the vec4 loads
-    assert.is(rt.matmulVariant(2048, 128, 512, false, true), rt.report.subgroupSize === 8 ? 'subgroup4' : 'register16');
+    // op(B) = B^T (a linear layer's x W^T) with K >= 512 takes the vec4 loads, 8 row groups
+    assert.is(rt.matmulVariant(2048, 128, 512, false, true), rt.report.subgroupSize === 8 ? 'subgroup4tall' : 'register16');
+    assert.is(rt.matmulVariant(2048, 128, 256, false, true), rt.report.subgroupSize === 8 ? 'subgroup' : 'register16');
     assert.is(rt.matmulVariant(2048, 512, 128, false, true), rt.report.subgroupSize === 8 ? 'subgroup' : 'register16');
     assert.is(rt.matmulVariant(512, 128, 2048, true, false), rt.report.subgroupSize === 8 ? 'subgroup' : 'register16');
     as({ description: 'SwiftShader Device', isFallbackAdapter: true });
@@ -331,7 +332,7 @@ test('kernel profile: GPU time per entry point from timestamp queries', async ()
   const y = bg.add(x, a);
   const times = await rt.stopProfile();
   const byKernel = Object.fromEntries(times.map((t) => [t.kernel, t]));
-  const mm = times.filter((t) => /^matmul(_subgroup4?)?:/.test(t.kernel));
+  const mm = times.filter((t) => /^matmul(_subgroup(4(_tall)?)?)?:/.test(t.kernel));
   assert.is(
     mm.reduce((s, t) => s + t.dispatches, 0),
     3,
@@ -350,7 +351,7 @@ test('kernel profile: GPU time per entry point from timestamp queries', async ()
   bg.matmul(a, b).dispose();
   bg.add(a, a).dispose();
   const shaped = await rt.stopProfile();
-  const names = shaped.map((t) => t.kernel.replace(/^matmul(_subgroup4?)?:matmul_\w+ /, 'matmul '));
+  const names = shaped.map((t) => t.kernel.replace(/^matmul(_subgroup(4(_tall)?)?)?:matmul_\w+ /, 'matmul '));
   assert.equal(names.sort(), ['binary:binary4', 'matmul 32x64x64 tA', 'matmul 64x32x64'], JSON.stringify(shaped));
   assert.is(shaped.find((t) => t.kernel.endsWith(' 64x32x64'))!.dispatches, 2);
   for (const t of [a, b, x, y, again]) t.dispose();

@@ -54,16 +54,19 @@ async function runs(variant: bg.MatmulVariant): Promise<boolean> {
   return ok;
 }
 
+// [transA, transB]: the four layouts of op(A) and op(B)
+const TRANSPOSES = [
+  [false, false],
+  [true, false],
+  [false, true],
+  [true, true],
+] as const;
+
 for (const variant of MATMUL_VARIANTS) {
   test(`matmul (${variant}): shapes x transpose flags, forward and backward`, async () => {
     if (!(await runs(variant))) return;
     for (const [batch, M, N, K] of MATMUL_CASES) {
-      for (const [transA, transB] of [
-        [false, false],
-        [true, false],
-        [false, true],
-        [true, true],
-      ]) {
+      for (const [transA, transB] of TRANSPOSES) {
         const r = rng(M * 1000 + N * 10 + K);
         const a = f32(r.uniform(batch * M * K));
         const b = f32(r.uniform(batch * K * N));
@@ -115,126 +118,126 @@ for (const variant of MATMUL_VARIANTS) {
   });
 }
 
-// subgroup4 reads A and B as vec4s: every row stride, offset and batch stride a multiple of 4.
+// subgroup4 and subgroup4tall read A and B as vec4s: every row stride, offset and batch stride a
+// multiple of 4.
+const VEC4_VARIANTS = ['subgroup4', 'subgroup4tall'] as const;
 const VEC4_CASES: [number, number, number, number][] = [
   // batch, M, N, K
   [1, 4, 4, 4],
-  [2, 36, 68, 12], // past one workgroup's 32 rows x 64 columns, both edges partial
+  [2, 36, 68, 12], // past one subgroup4 workgroup's 32 rows x 64 columns, both edges partial
   [1, 8, 132, 20],
   [3, 4, 8, 16],
+  [1, 68, 12, 8], // past one subgroup4tall workgroup's 64 rows
 ];
 
-test('matmul (subgroup4): vec4 loads, shapes x transpose flags, forward and backward, bias and alpha', async () => {
-  if (!(await runs('subgroup4'))) return;
-  for (const [batch, M, N, K] of VEC4_CASES) {
-    for (const [transA, transB] of [
-      [false, false],
-      [true, false],
-      [false, true],
-      [true, true],
-    ]) {
-      const r = rng(M * 1000 + N * 10 + K + 5);
-      const aShape = transA ? [K, M] : [M, K];
-      const bShape = transB ? [N, K] : [K, N];
-      const big = batch * M * N * K > 20000;
-      await checkOp({
-        what: `matmul subgroup4 b${batch} ${M}x${N}x${K} tA=${transA} tB=${transB}`,
-        inputs: [
-          { data: f32(r.uniform(batch * M * K)), shape: batch > 1 ? [batch, ...aShape] : aShape, grad: !big },
-          { data: f32(r.uniform(batch * K * N)), shape: batch > 1 ? [batch, ...bShape] : bShape, grad: !big },
-          { data: f32(r.uniform(N)), shape: [N], grad: !big },
-        ],
-        gpu: ([x, y, c]) => bg.matmul(x, y, { transA, transB, alpha: 0.75, bias: c, variant: 'subgroup4' }),
-        ref: ([x, y, c]) => matmulRef(x, y, batch, M, N, K, transA, transB).map((v, i) => 0.75 * v + c[i % N]),
-        rtol: 1e-5,
-        atol: 1e-5,
-      });
-    }
-  }
-});
-
-test('matmul (subgroup4): K not a multiple of 4, partial edges and padded rows (NaN padding never reaches an output), the fallback', async () => {
-  const rt = await device();
-  if (!(await runs('subgroup4'))) return;
-  // op(A) M x K, op(B) K x N stored in rows padded to a multiple of 4 with NaN: the K tail is
-  // zeroed in the kernel, rows / columns read past M / N are never stored
-  for (const [batch, M, N, K] of [
-    [1, 37, 9, 7],
-    [2, 5, 70, 13],
-    [1, 33, 65, 1],
-  ]) {
-    for (const [transA, transB] of [
-      [false, false],
-      [true, false],
-      [false, true],
-      [true, true],
-    ]) {
-      const pad4 = (n: number) => Math.ceil(n / 4) * 4;
-      const [aRows, aCols] = transA ? [K, M] : [M, K];
-      const [bRows, bCols] = transB ? [N, K] : [K, N];
-      const [lda, ldb] = [pad4(aCols), pad4(bCols)];
-      const r = rng(M + N + K);
-      const a = new Float32Array(batch * aRows * lda).fill(NaN);
-      const b = new Float32Array(batch * bRows * ldb).fill(NaN);
-      for (let z = 0; z < batch; z++) {
-        for (let i = 0; i < aRows; i++) for (let j = 0; j < aCols; j++) a[z * aRows * lda + i * lda + j] = 2 * r.next() - 1;
-        for (let i = 0; i < bRows; i++) for (let j = 0; j < bCols; j++) b[z * bRows * ldb + i * ldb + j] = 2 * r.next() - 1;
+for (const variant of VEC4_VARIANTS)
+  test(`matmul (${variant}): vec4 loads, shapes x transpose flags, forward and backward, bias and alpha`, async () => {
+    if (!(await runs(variant))) return;
+    for (const [batch, M, N, K] of VEC4_CASES) {
+      for (const [transA, transB] of TRANSPOSES) {
+        const r = rng(M * 1000 + N * 10 + K + 5);
+        const aShape = transA ? [K, M] : [M, K];
+        const bShape = transB ? [N, K] : [K, N];
+        const big = batch * M * N * K > 20000;
+        await checkOp({
+          what: `matmul ${variant} b${batch} ${M}x${N}x${K} tA=${transA} tB=${transB}`,
+          inputs: [
+            { data: f32(r.uniform(batch * M * K)), shape: batch > 1 ? [batch, ...aShape] : aShape, grad: !big },
+            { data: f32(r.uniform(batch * K * N)), shape: batch > 1 ? [batch, ...bShape] : bShape, grad: !big },
+            { data: f32(r.uniform(N)), shape: [N], grad: !big },
+          ],
+          gpu: ([x, y, c]) => bg.matmul(x, y, { transA, transB, alpha: 0.75, bias: c, variant }),
+          ref: ([x, y, c]) => matmulRef(x, y, batch, M, N, K, transA, transB).map((v, i) => 0.75 * v + c[i % N]),
+          rtol: 1e-5,
+          atol: 1e-5,
+        });
       }
-      const want = new Float64Array(batch * M * N);
-      for (let z = 0; z < batch; z++)
-        for (let m = 0; m < M; m++)
-          for (let n = 0; n < N; n++) {
-            let acc = 0;
-            for (let k = 0; k < K; k++)
-              acc += a[z * aRows * lda + (transA ? k * lda + m : m * lda + k)] * b[z * bRows * ldb + (transB ? n * ldb + k : k * ldb + n)];
-            want[z * M * N + m * N + n] = acc;
-          }
-      const [ta, tb] = [bg.tensor(a, [a.length]), bg.tensor(b, [b.length])];
-      const out = bg.zeros([batch * M * N]);
-      bg.matmulInto({
-        M,
-        N,
-        K,
-        batch,
-        transA,
-        transB,
-        a: { t: ta, ld: lda, batchStride: aRows * lda },
-        b: { t: tb, ld: ldb, batchStride: bRows * ldb },
-        c: { t: out, ld: N, batchStride: M * N },
-        variant: 'subgroup4',
-      });
-      assertClose(await out.toArray(), want, {
-        rtol: 1e-5,
-        atol: 1e-6,
-        what: `subgroup4 padded b${batch} ${M}x${N}x${K} tA=${transA} tB=${transB}`,
-      });
-      for (const t of [ta, tb, out]) t.dispose();
     }
-  }
-  // forced on operands it cannot read as vec4s: a clear error; chosen by the runtime: matmul_subgroup runs
-  const [x, w] = [bg.randn([6, 5]), bg.randn([3, 5])];
-  assert.throws(
-    () => bg.matmul(x, w, { transB: true, variant: 'subgroup4' }),
-    /matmul: variant 'subgroup4' reads A and B as vec4s: needs row strides \(lda 5, ldb 5\)/,
-  );
-  const saved = rt.options.matmulVariant;
-  try {
-    rt.setMatmulVariant('subgroup4');
-    rt.startProfile();
-    const got = bg.matmul(x, w, { transB: true });
-    const aligned = bg.matmul(bg.randn([8, 4]), bg.randn([4, 4]));
-    const kernels = (await rt.stopProfile()).map((t) => t.kernel);
-    assert.ok(kernels.includes('matmul_subgroup:matmul_subgroup'), kernels.join(', '));
-    assert.ok(kernels.includes('matmul_subgroup4:matmul_subgroup4'), kernels.join(', '));
-    const [xv, wv] = [await x.toArray(), await w.toArray()];
-    const ref = matmulRef(Float64Array.from(xv), Float64Array.from(wv), 1, 6, 3, 5, false, true);
-    assertClose(await got.toArray(), ref, { rtol: 1e-5, atol: 1e-6, what: 'subgroup4 fallback' });
-    for (const t of [got, aligned]) t.dispose();
-  } finally {
-    rt.setMatmulVariant(saved);
-  }
-  for (const t of [x, w]) t.dispose();
-});
+  });
+
+for (const variant of VEC4_VARIANTS)
+  test(`matmul (${variant}): K not a multiple of 4, partial edges and padded rows (NaN padding never reaches an output), the fallback`, async () => {
+    const rt = await device();
+    if (!(await runs(variant))) return;
+    // op(A) M x K, op(B) K x N stored in rows padded to a multiple of 4 with NaN: the K tail is
+    // zeroed in the kernel, rows / columns read past M / N are never stored
+    for (const [batch, M, N, K] of [
+      [1, 37, 9, 7],
+      [2, 5, 70, 13],
+      [1, 33, 65, 1],
+      [1, 66, 3, 6],
+    ]) {
+      for (const [transA, transB] of TRANSPOSES) {
+        const pad4 = (n: number) => Math.ceil(n / 4) * 4;
+        const [aRows, aCols] = transA ? [K, M] : [M, K];
+        const [bRows, bCols] = transB ? [N, K] : [K, N];
+        const [lda, ldb] = [pad4(aCols), pad4(bCols)];
+        const r = rng(M + N + K);
+        const a = new Float32Array(batch * aRows * lda).fill(NaN);
+        const b = new Float32Array(batch * bRows * ldb).fill(NaN);
+        for (let z = 0; z < batch; z++) {
+          for (let i = 0; i < aRows; i++) for (let j = 0; j < aCols; j++) a[z * aRows * lda + i * lda + j] = 2 * r.next() - 1;
+          for (let i = 0; i < bRows; i++) for (let j = 0; j < bCols; j++) b[z * bRows * ldb + i * ldb + j] = 2 * r.next() - 1;
+        }
+        const want = new Float64Array(batch * M * N);
+        for (let z = 0; z < batch; z++)
+          for (let m = 0; m < M; m++)
+            for (let n = 0; n < N; n++) {
+              let acc = 0;
+              for (let k = 0; k < K; k++)
+                acc +=
+                  a[z * aRows * lda + (transA ? k * lda + m : m * lda + k)] * b[z * bRows * ldb + (transB ? n * ldb + k : k * ldb + n)];
+              want[z * M * N + m * N + n] = acc;
+            }
+        const [ta, tb] = [bg.tensor(a, [a.length]), bg.tensor(b, [b.length])];
+        const out = bg.zeros([batch * M * N]);
+        bg.matmulInto({
+          M,
+          N,
+          K,
+          batch,
+          transA,
+          transB,
+          a: { t: ta, ld: lda, batchStride: aRows * lda },
+          b: { t: tb, ld: ldb, batchStride: bRows * ldb },
+          c: { t: out, ld: N, batchStride: M * N },
+          variant,
+        });
+        assertClose(await out.toArray(), want, {
+          rtol: 1e-5,
+          atol: 1e-6,
+          what: `${variant} padded b${batch} ${M}x${N}x${K} tA=${transA} tB=${transB}`,
+        });
+        for (const t of [ta, tb, out]) t.dispose();
+      }
+    }
+    // forced on operands it cannot read as vec4s: a clear error; chosen by the runtime: matmul_subgroup runs
+    const [x, w] = [bg.randn([6, 5]), bg.randn([3, 5])];
+    assert.throws(
+      () => bg.matmul(x, w, { transB: true, variant }),
+      new RegExp(`matmul: variant '${variant}' reads A and B as vec4s: needs row strides \\(lda 5, ldb 5\\)`),
+    );
+    const saved = rt.options.matmulVariant;
+    try {
+      rt.setMatmulVariant(variant);
+      rt.startProfile();
+      const got = bg.matmul(x, w, { transB: true });
+      const aligned = bg.matmul(bg.randn([8, 4]), bg.randn([4, 4]));
+      const kernels = (await rt.stopProfile()).map((t) => t.kernel);
+      assert.ok(kernels.includes('matmul_subgroup:matmul_subgroup'), kernels.join(', '));
+      assert.ok(
+        kernels.includes(`matmul_${variant === 'subgroup4' ? 'subgroup4' : 'subgroup4_tall'}:matmul_subgroup4`),
+        kernels.join(', '),
+      );
+      const [xv, wv] = [await x.toArray(), await w.toArray()];
+      const ref = matmulRef(Float64Array.from(xv), Float64Array.from(wv), 1, 6, 3, 5, false, true);
+      assertClose(await got.toArray(), ref, { rtol: 1e-5, atol: 1e-6, what: `${variant} fallback` });
+      for (const t of [got, aligned]) t.dispose();
+    } finally {
+      rt.setMatmulVariant(saved);
+    }
+    for (const t of [x, w]) t.dispose();
+  });
 
 test('matmul with a fused bias (every variant, batched, transposed, the linear-layer reshape): forward and backward', async () => {
   await device();
@@ -766,15 +769,15 @@ async function stridedCase(Bt: number, T: number, heads: number, D: number) {
     // dK = scores^T @ q into the K columns of a [Bt, T, 3H] gradient: the rest keeps its values
     { M: T, N: D, K: T, transA: true, a: [probs, square], b: [qkv, head(0, 3 * H)], c: head(H, 3 * H), cSize: Bt * T * 3 * H },
   ] as const;
-  for (const variant of [...MATMUL_VARIANTS, 'subgroup4'] as const) {
+  for (const variant of [...MATMUL_VARIANTS, ...VEC4_VARIANTS] as const) {
     if (!(await runs(variant))) continue;
-    if (variant === 'subgroup4' && D % 4) {
+    if ((variant === 'subgroup4' || variant === 'subgroup4tall') && D % 4) {
       // strides of 3H = 30 and a head size of 5 cannot be read as vec4s
       const [ta, out] = [bg.zeros([Bt * T * 3 * H]), bg.zeros([batch * T * T])];
       const q = { t: ta, ...head(0, 3 * H) };
       assert.throws(
         () => bg.matmulInto({ M: T, N: T, K: D, batch, heads, transB: true, a: q, b: q, c: { t: out, ...square }, variant }),
-        /variant 'subgroup4' reads A and B as vec4s/,
+        new RegExp(`variant '${variant}' reads A and B as vec4s`),
       );
       for (const t of [ta, out]) t.dispose();
       continue;

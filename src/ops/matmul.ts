@@ -1,4 +1,4 @@
-// Batched matrix multiply (matmul.wgsl, matmul-subgroup.wgsl) with transpose flags; the kernel
+// Batched matrix multiply (matmul.wgsl, matmul-subgroup.wgsl, matmul-subgroup4.wgsl) with transpose flags; the kernel
 // variant (shared-memory tiles, barrier-free register blocking, subgroup broadcasts) is chosen per
 // adapter and shape by the runtime, or by timing them once per device and shape class (tuneMatmul).
 import matmulSource from '../../shaders/matmul.wgsl';
@@ -30,6 +30,13 @@ const MATMUL_SUBGROUP4 = defineShader('matmul_subgroup4', matmulSubgroup4Source,
   geluSource,
   retype(matmulIoSource, ['A', 'B'], 'vec4f'),
 ]);
+// 8 row groups of SG rows per workgroup instead of 4: twice the FMAs per B load
+const MATMUL_SUBGROUP4_TALL = defineShader('matmul_subgroup4_tall', tallRowGroups(matmulSubgroup4Source), [
+  'enable subgroups;',
+  subgroupLanesSource,
+  geluSource,
+  retype(matmulIoSource, ['A', 'B'], 'vec4f'),
+]);
 // B stored as f16 (weights for inference on devices with shader-f16), every load widened to f32,
 // so the products accumulate in f32 as in the f32 kernels; A and B both f16: autocast's operands
 const MATMUL_F16B = defineShader('matmul_f16b', widen(matmulSource, 'B'), [
@@ -54,6 +61,13 @@ const MATMUL_SUBGROUP_F16AB = defineShader('matmul_subgroup_f16ab', widen(widen(
   geluSource,
   retype(matmulIoSource, ['A', 'B'], 'f16'),
 ]);
+
+/** matmul-subgroup4.wgsl with 8 row groups per workgroup (its `const RG = 4u`). */
+function tallRowGroups(source: string): string {
+  const declared = 'const RG = 4u;';
+  if (!source.includes(declared)) throw new Error(`matmul-subgroup4.wgsl: no '${declared}' to widen`);
+  return source.replace(declared, 'const RG = 8u;');
+}
 
 /** matmul-io.wgsl with the named operands declared as array<element>. */
 function retype(io: string, names: string[], element: string): string {
@@ -95,6 +109,7 @@ const GROUP_TILE: Record<MatmulVariant, [number, number]> = {
   register16: [8 * 16, 8 * 16], // 8x8 invocations, 16x16 outputs each
   subgroup: [4 * 8, 8 * 8], // one subgroup of SG = 8 lanes, 4 SG rows x 8 columns each (matmul-subgroup.wgsl; halved for SG = 4)
   subgroup4: [4 * 8, 8 * 8], // the same blocks, loaded as vec4s (matmul-subgroup4.wgsl)
+  subgroup4tall: [8 * 8, 8 * 8], // 8 SG rows x 8 columns, loaded as vec4s
 };
 
 /**
@@ -273,19 +288,21 @@ export function matmulInto(o: MatmulIntoOptions): void {
   const rt = runtime();
   let variant = o.variant ?? rt.matmulVariant(M, N, K, transA, transB, batch);
   const sg = rt.report.subgroupSize;
-  if ((variant === 'subgroup' || variant === 'subgroup4') && sg !== 4 && sg !== 8)
+  if ((variant === 'subgroup' || variant === 'subgroup4' || variant === 'subgroup4tall') && sg !== 4 && sg !== 8)
     throw new Error(
       `matmul: variant '${variant}' needs the 'subgroups' feature with a fixed subgroup size of 4 or 8 (this device: ${sg ?? 'none'})`,
     );
-  if (variant === 'subgroup4' && !(vec4Readable(a) && vec4Readable(b))) {
+  if ((variant === 'subgroup4' || variant === 'subgroup4tall') && !(vec4Readable(a) && vec4Readable(b))) {
     // the same blocks with scalar loads (f16 operands always: there is no f16 vec4 kernel);
     // a forced choice on misaligned f32 operands says why it cannot run
     if (o.variant && a.t.dtype === 'f32' && b.t.dtype === 'f32')
       throw new Error(
-        `matmul: variant 'subgroup4' reads A and B as vec4s: needs row strides (lda ${a.ld}, ldb ${b.ld}), offsets, batch and head strides that are multiples of 4 and buffers of whole vec4s`,
+        `matmul: variant '${variant}' reads A and B as vec4s: needs row strides (lda ${a.ld}, ldb ${b.ld}), offsets, batch and head strides that are multiples of 4 and buffers of whole vec4s`,
       );
     variant = 'subgroup';
   }
+  const vec4Kernel = variant === 'subgroup4' || variant === 'subgroup4tall';
+  const subgroupKernel = variant === 'subgroup' || vec4Kernel;
   const tile = GROUP_TILE[variant];
   if (!tile) throw new Error(`matmul: unknown kernel variant '${variant}' (one of ${Object.keys(GROUP_TILE).join(', ')})`);
   if (M * N * batch === 0) return;
@@ -312,7 +329,7 @@ export function matmulInto(o: MatmulIntoOptions): void {
     pad0: 0,
     pad1: 0,
   };
-  const [rowsPerGroup, colsPerGroup] = variant === 'subgroup' || variant === 'subgroup4' ? [4 * sg!, 8 * sg!] : tile;
+  const [rowsPerGroup, colsPerGroup] = subgroupKernel ? [(variant === 'subgroup4tall' ? 8 : 4) * sg!, 8 * sg!] : tile;
   const workgroups: [number, number, number] = [Math.ceil(N / colsPerGroup), Math.ceil(M / rowsPerGroup), batch];
   const halves = `${a.t.dtype === 'f16' ? 'a' : ''}${b.t.dtype === 'f16' ? 'b' : ''}`;
   if (halves === 'a') throw new Error('matmul: an f16 A needs an f16 B (autocast casts both)');
@@ -323,8 +340,12 @@ export function matmulInto(o: MatmulIntoOptions): void {
   }[halves]!;
   rt.profileShape = `${batch > 1 ? `${batch}x ` : ''}${M}x${N}x${K}${transA ? ' tA' : ''}${transB ? ' tB' : ''}`;
   rt.dispatch(
-    variant === 'subgroup4' ? MATMUL_SUBGROUP4 : shaders[variant === 'subgroup' ? 1 : 0],
-    `matmul_${variant}`,
+    variant === 'subgroup4tall'
+      ? MATMUL_SUBGROUP4_TALL
+      : variant === 'subgroup4'
+        ? MATMUL_SUBGROUP4
+        : shaders[variant === 'subgroup' ? 1 : 0],
+    vec4Kernel ? 'matmul_subgroup4' : `matmul_${variant}`,
     { A: a.t, B: b.t, C: c.t, p: params, bias: bias?.t ?? rt.placeholder(), C_pre: o.pre ?? rt.placeholder('written') },
     { workgroups },
     {
@@ -333,8 +354,8 @@ export function matmulInto(o: MatmulIntoOptions): void {
       HAS_BIAS: bias ? 1 : 0,
       GELU: o.gelu ? 1 : 0,
       STORE_PRE: o.pre ? 1 : 0,
-      ...(variant === 'subgroup' || variant === 'subgroup4' ? { SG: sg! } : {}),
-      ...(variant === 'subgroup4' ? { K_TAIL: K % 4 ? 1 : 0 } : {}),
+      ...(subgroupKernel ? { SG: sg! } : {}),
+      ...(vec4Kernel ? { K_TAIL: K % 4 ? 1 : 0 } : {}),
     },
   );
 }
@@ -352,13 +373,13 @@ function sumLeading(t: Tensor, count: number): Tensor {
 // ---- Measured variant choice (once per device and shape class, cached) ----
 
 /** Bumped whenever a kernel changes: measurements of older kernels are then ignored. */
-const TUNING_VERSION = 3;
+const TUNING_VERSION = 4;
 const STORAGE_KEY = 'bertgpu:matmul-tuning';
 
 /** The variants worth timing on this device: every kernel it can run. */
 export function matmulCandidates(rt: Runtime = runtime()): MatmulVariant[] {
   const sg = rt.report.subgroupSize;
-  return ['register', 'register16', 'tiled', ...(sg === 4 || sg === 8 ? (['subgroup', 'subgroup4'] as const) : [])];
+  return ['register', 'register16', 'tiled', ...(sg === 4 || sg === 8 ? (['subgroup', 'subgroup4', 'subgroup4tall'] as const) : [])];
 }
 
 /** What identifies a device's measurements: adapter, runtime, subgroup size and kernel version. */
@@ -505,7 +526,7 @@ export async function tuneMatmul(shapes?: MatmulShape[], options: TuneMatmulOpti
     let bestMs = Infinity;
     const vec4 = vec4Readable({ t: a, ld: transA ? M : K }) && vec4Readable({ t: b, ld: transB ? K : N });
     for (const variant of variants) {
-      if (variant === 'subgroup4' && !vec4) continue; // strides this kernel cannot read (it would run matmul_subgroup)
+      if ((variant === 'subgroup4' || variant === 'subgroup4tall') && !vec4) continue; // strides these kernels cannot read (they would run matmul_subgroup)
       const once = async () => {
         const t0 = performance.now();
         matmul(a, b, { transA, transB, variant }).dispose();
