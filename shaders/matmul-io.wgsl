@@ -23,6 +23,10 @@ struct Params {
 // With STORE_PRE: alpha * op(A) @ op(B) before the bias and GELU, laid out as C (what GELU's
 // backward needs); otherwise a placeholder, never written
 @group(0) @binding(5) var<storage, read_write> C_pre: array<f32>;
+// With ROW_SUMS (the subgroup kernels only, batch 1): row_sums[m] = the sum over k of op(A)[m, k]
+// (before alpha), from the loads the product makes anyway: a linear layer's bias gradient
+// beside its weight's (op(A) = dY^T). Otherwise a placeholder, never written.
+@group(0) @binding(6) var<storage, read_write> row_sums: array<f32>;
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
@@ -30,6 +34,7 @@ override HAS_BIAS: bool = false;
 // C = gelu(alpha * acc + bias), the exact (erf) GELU: a linear layer and its activation in one dispatch
 override GELU: bool = false;
 override STORE_PRE: bool = false;
+override ROW_SUMS: bool = false;
 
 fn start_a(z: u32) -> u32 { return p.off_a + (z / p.heads) * p.stride_a + (z % p.heads) * p.head_a; }
 fn start_b(z: u32) -> u32 { return p.off_b + (z / p.heads) * p.stride_b + (z % p.heads) * p.head_b; }

@@ -6,7 +6,8 @@
 // SG rows and the broadcasts hand every lane all of them: per k, 4 + 8 per-lane loads feed
 // 4 SG x 8 FMAs in each lane. A workgroup is one subgroup; it covers 4 SG rows x 8 SG columns,
 // lane l the columns col0 + l + SG j (j < 8). Used only where the adapter's subgroup size is
-// fixed at 4 or 8 (the runtime checks and passes it as SG).
+// fixed at 4 or 8 (the runtime checks and passes it as SG). With ROW_SUMS it also writes op(A)'s
+// row sums (matmul-io.wgsl).
 // src/ops/matmul.ts prepends `enable subgroups;`, subgroup-lanes.wgsl (lanes_of), gelu.wgsl and
 // matmul-io.wgsl (Params, bindings, constants, addressing and the store).
 
@@ -41,15 +42,28 @@ fn matmul_subgroup(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocati
   var bo: array<u32, SN>;
   for (var j = 0u; j < SN; j++) { bo[j] = start_b(batch) + min(col0 + lane + SG * j, p.N - 1u) * sb.y; }
   var acc: array<f32, 256>;
+  var sums = vec4f(0.0); // with ROW_SUMS: this lane's rows row0 + SG g + lane, summed over k
   for (var k = 0u; k < p.K; k++) {
     let ka = k * sa.y;
     let kb = k * sb.x;
     var b: array<f32, SN>;
     for (var j = 0u; j < SN; j++) { b[j] = B[bo[j] + kb]; }
-    rows(&acc, 0u, A[a0 + ka], &b);
-    rows(&acc, SG, A[a1 + ka], &b);
-    rows(&acc, 2u * SG, A[a2 + ka], &b);
-    rows(&acc, 3u * SG, A[a3 + ka], &b);
+    let x0 = A[a0 + ka];
+    let x1 = A[a1 + ka];
+    let x2 = A[a2 + ka];
+    let x3 = A[a3 + ka];
+    rows(&acc, 0u, x0, &b);
+    rows(&acc, SG, x1, &b);
+    rows(&acc, 2u * SG, x2, &b);
+    rows(&acc, 3u * SG, x3, &b);
+    if (ROW_SUMS) { sums += vec4f(x0, x1, x2, x3); }
+  }
+  // the workgroups of the first column block write the row sums (rows past M were clamped copies)
+  if (ROW_SUMS && wid.x == 0u) {
+    for (var g = 0u; g < 4u; g++) {
+      let r = row0 + g * SG + lane;
+      if (r < p.M) { row_sums[r] = sums[g]; }
+    }
   }
   let base_c = start_c(batch);
   for (var j = 0u; j < SN; j++) {

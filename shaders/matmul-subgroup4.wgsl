@@ -14,7 +14,7 @@
 // Needs every row stride, offset and batch / head stride of A and B a multiple of 4 and both
 // buffers a multiple of 16 bytes (src/ops/matmul.ts checks, else uses matmul_subgroup); M, N
 // and K are free: what lies past an edge is read and never stored, and with K_TAIL the values
-// of the last step past K are zeroed.
+// of the last step past K are zeroed. With ROW_SUMS it also writes op(A)'s row sums (matmul-io.wgsl).
 // src/ops/matmul.ts prepends `enable subgroups;`, subgroup-lanes.wgsl (lanes_of), gelu.wgsl and
 // matmul-io.wgsl (with A and B declared array<vec4f>).
 
@@ -58,6 +58,7 @@ fn matmul_subgroup4(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocat
   var bo: array<u32, SN>;
   for (var j = 0u; j < SN; j++) { bo[j] = base_b + min(col0 + SN * lane + j, p.N - 1u) * p.ldb; }
   var acc: array<f32, ACC>;
+  var sums: array<f32, 8>; // with ROW_SUMS: this lane's value of row group g summed over k (RG used)
   for (var k = 0u; k < p.K; k += 4u) {
     // xa[kk][g]: this lane's value of row group g at k + kk; xb[kk][j]: of column j
     var xa: array<array<f32, 8>, 4>; // RG used
@@ -95,6 +96,11 @@ fn matmul_subgroup4(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocat
         }
       }
     }
+    if (ROW_SUMS) {
+      for (var kk = 0u; kk < 4u; kk++) {
+        for (var g = 0u; g < RG; g++) { sums[g] += xa[kk][g]; }
+      }
+    }
     for (var kk = 0u; kk < 4u; kk++) {
       var b = xb[kk];
       rows4(&acc, 0u, xa[kk][0], &b);
@@ -107,6 +113,13 @@ fn matmul_subgroup4(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocat
         rows4(&acc, 6u, xa[kk][6], &b);
         rows4(&acc, 7u, xa[kk][7], &b);
       }
+    }
+  }
+  // the workgroups of the first column block write the row sums (rows past M were clamped copies)
+  if (ROW_SUMS && wid.x == 0u) {
+    for (var g = 0u; g < RG; g++) {
+      let r = row0 + row_of(lane, g);
+      if (r < p.M) { row_sums[r] = sums[g]; }
     }
   }
   let base_c = start_c(batch);

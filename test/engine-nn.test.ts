@@ -239,6 +239,69 @@ for (const variant of VEC4_VARIANTS)
     for (const t of [x, w]) t.dispose();
   });
 
+test('linear backward: the bias gradient from the weight-gradient kernel (row sums of op(A)), every variant', async () => {
+  const rt = await device();
+  // past one workgroup's 32 (subgroup4tall: 64) rows of op(A) = g^T and its 64 columns: only the first
+  // column block writes the sums, rows past M are clamped copies and never written
+  const [R, N, K] = [40, 76, 132]; // multiples of 4: the vec4 kernels are forced too
+  const r = rng(77);
+  const [xd, wd, bd, gd] = [f32(r.uniform(R * K)), f32(r.uniform(N * K)), f32(r.uniform(N)), f32(r.uniform(R * N))];
+  const dW = new Float64Array(N * K);
+  const dBias = new Float64Array(N);
+  for (let i = 0; i < R; i++)
+    for (let n = 0; n < N; n++) {
+      dBias[n] += gd[i * N + n];
+      for (let k = 0; k < K; k++) dW[n * K + k] += gd[i * N + n] * xd[i * K + k];
+    }
+  for (const variant of [...MATMUL_VARIANTS, ...VEC4_VARIANTS]) {
+    if (!(await runs(variant))) continue;
+    const [x, w, b] = [bg.tensor(xd, [R, K]), bg.tensor(wd, [N, K]), bg.tensor(bd, [N])].map((t) => t.setRequiresGrad(true));
+    const y = bg.matmul(x, w, { transB: true, bias: b, variant });
+    const g = bg.tensor(gd, [R, N]);
+    rt.startProfile();
+    bg.backward(y, g);
+    const kernels = (await rt.stopProfile()).map((t) => t.kernel);
+    // the subgroup kernels sum g's columns from their own loads: no separate reduction
+    assert.is(
+      kernels.some((k) => k.startsWith('reduce:')),
+      !variant.startsWith('subgroup'),
+      `${variant}: ${kernels.join(', ')}`,
+    );
+    assertClose(await b.grad!.toArray(), dBias, { rtol: 1e-5, atol: 1e-5, what: `${variant} bias grad` });
+    assertClose(await w.grad!.toArray(), dW, { rtol: 1e-5, atol: 1e-5, what: `${variant} weight grad` });
+    for (const t of [x, w, b, y, g]) t.dispose();
+  }
+  // matmulInto says whether it wrote the sums: only the subgroup kernels, only for batch 1
+  if (!(await runs('subgroup'))) return;
+  const [a2, b2, c2, sums] = [bg.tensor(gd, [2, R / 2, N]), bg.tensor(xd, [R, K]), bg.zeros([2 * N * K]), bg.zeros([N])];
+  const into = (batch: number, variant: bg.MatmulVariant, rowSums = sums) =>
+    bg.matmulInto({
+      M: N,
+      N: K,
+      K: R / batch,
+      batch,
+      transA: true,
+      a: { t: a2, ld: N, batchStride: (R / batch) * N },
+      b: { t: b2, ld: K, batchStride: (R / batch) * K },
+      c: { t: c2, ld: K, batchStride: N * K },
+      rowSums,
+      variant,
+    });
+  assert.is(into(2, 'subgroup'), false, 'a batch of 2');
+  assert.is(into(1, 'register'), false, 'the register kernel');
+  assert.ok(
+    (await sums.toArray()).every((v) => v === 0),
+    'untouched when not written',
+  );
+  for (const variant of ['subgroup', ...VEC4_VARIANTS] as const) {
+    const written = bg.zeros([N]);
+    assert.is(into(1, variant, written), true, variant);
+    assertClose(await written.toArray(), dBias, { rtol: 1e-5, atol: 1e-5, what: `matmulInto row sums, ${variant}` });
+    written.dispose();
+  }
+  for (const t of [a2, b2, c2, sums]) t.dispose();
+});
+
 test('matmul with a fused bias (every variant, batched, transposed, the linear-layer reshape): forward and backward', async () => {
   await device();
   for (const variant of MATMUL_VARIANTS) {

@@ -226,11 +226,33 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
         da = transA ? matmul(sb, g, { ...opts, transA: transB, transB: true }) : matmul(g, sb, { ...opts, transB: !transB });
         if (da.rank > a.rank) da = sumLeading(da, da.rank - a.rank);
       }
-      if (b.requiresGrad) {
+      if (b.requiresGrad && bias?.requiresGrad && transB && !transA && g.dtype === 'f32' && g.rank === 2 && sa.rank === 2) {
+        // a linear layer (x W^T + bias): dW = g^T x, and the kernel may sum g's columns (the
+        // bias gradient) from the loads it makes anyway
+        const [rows, K2] = sa.shape;
+        db = Tensor.empty([N, K2], 'f32', 'matmul');
+        dbias = Tensor.empty([N], 'f32', 'matmul bias grad');
+        const summed = matmulInto({
+          M: N,
+          N: K2,
+          K: rows,
+          transA: true,
+          alpha,
+          a: { t: g, ld: N },
+          b: { t: sa, ld: K2 },
+          c: { t: db, ld: K2 },
+          rowSums: dbias,
+          variant: options.variant,
+        });
+        if (!summed) {
+          dbias.dispose();
+          dbias = null;
+        }
+      } else if (b.requiresGrad) {
         db = transB ? matmul(g, sa, { ...opts, transA: true, transB: transA }) : matmul(sa, g, { ...opts, transA: !transA });
         if (db.rank > b.rank) db = sumLeading(db, db.rank - b.rank);
       }
-      if (bias?.requiresGrad) {
+      if (bias?.requiresGrad && !dbias) {
         const rows = reshape(g0, [-1, N]);
         dbias = sum(rows, 0);
         rows.dispose();
@@ -274,6 +296,13 @@ export interface MatmulIntoOptions {
   gelu?: boolean;
   /** Also writes alpha * a b (before bias and GELU) here, laid out as c (GELU's backward input). */
   pre?: Bindable | null;
+  /**
+   * [M] f32: also the sums over k of op(a)'s rows (before alpha), from the loads the product
+   * makes anyway (a linear layer's bias gradient beside its weight's). Only the subgroup kernels
+   * ('subgroup', 'subgroup4', 'subgroup4tall') write them, for batch 1: matmulInto returns
+   * whether they were written (else sum them).
+   */
+  rowSums?: Bindable | null;
   variant?: MatmulVariant;
 }
 
@@ -282,7 +311,7 @@ export interface MatmulIntoOptions {
  * buffers, with no autograd: for ops that read a packed projection in place and write their
  * outputs (or gradients) into columns of a bigger tensor (attention's heads, the QKV projection).
  */
-export function matmulInto(o: MatmulIntoOptions): void {
+export function matmulInto(o: MatmulIntoOptions): boolean {
   const { M, N, K, batch = 1, heads = 1, transA = false, transB = false, alpha = 1, a, b, c } = o;
   const bias = o.bias ?? null;
   const rt = runtime();
@@ -305,8 +334,9 @@ export function matmulInto(o: MatmulIntoOptions): void {
   const subgroupKernel = variant === 'subgroup' || vec4Kernel;
   const tile = GROUP_TILE[variant];
   if (!tile) throw new Error(`matmul: unknown kernel variant '${variant}' (one of ${Object.keys(GROUP_TILE).join(', ')})`);
-  if (M * N * batch === 0) return;
+  if (M * N * batch === 0) return false;
   if (K === 0) throw new Error(`matmul: K = 0 (a product of ${M} x ${N} outputs)`);
+  const rowSums = o.rowSums && subgroupKernel && batch === 1 ? o.rowSums : null;
   const params = {
     M,
     N,
@@ -346,7 +376,15 @@ export function matmulInto(o: MatmulIntoOptions): void {
         ? MATMUL_SUBGROUP4
         : shaders[variant === 'subgroup' ? 1 : 0],
     vec4Kernel ? 'matmul_subgroup4' : `matmul_${variant}`,
-    { A: a.t, B: b.t, C: c.t, p: params, bias: bias?.t ?? rt.placeholder(), C_pre: o.pre ?? rt.placeholder('written') },
+    {
+      A: a.t,
+      B: b.t,
+      C: c.t,
+      p: params,
+      bias: bias?.t ?? rt.placeholder(),
+      C_pre: o.pre ?? rt.placeholder('written'),
+      ...(subgroupKernel ? { row_sums: rowSums ?? rt.placeholder('row sums') } : {}),
+    },
     { workgroups },
     {
       TRANS_A: transA ? 1 : 0,
@@ -355,9 +393,11 @@ export function matmulInto(o: MatmulIntoOptions): void {
       GELU: o.gelu ? 1 : 0,
       STORE_PRE: o.pre ? 1 : 0,
       ...(subgroupKernel ? { SG: sg! } : {}),
+      ...(subgroupKernel ? { ROW_SUMS: rowSums ? 1 : 0 } : {}),
       ...(vec4Kernel ? { K_TAIL: K % 4 ? 1 : 0 } : {}),
     },
   );
+  return rowSums !== null;
 }
 
 function sumLeading(t: Tensor, count: number): Tensor {
@@ -373,7 +413,7 @@ function sumLeading(t: Tensor, count: number): Tensor {
 // ---- Measured variant choice (once per device and shape class, cached) ----
 
 /** Bumped whenever a kernel changes: measurements of older kernels are then ignored. */
-const TUNING_VERSION = 4;
+const TUNING_VERSION = 5;
 const STORAGE_KEY = 'bertgpu:matmul-tuning';
 
 /** The variants worth timing on this device: every kernel it can run. */
@@ -487,9 +527,9 @@ export async function loadMatmulTuning(rt: Runtime = runtime()): Promise<number>
 export interface TuneMatmulOptions {
   /** Variants to time (default: matmulCandidates). */
   variants?: MatmulVariant[];
-  /** Timed products per variant after the warm-up (default 2; the fastest counts). */
+  /** Rounds of timed products (each variant in turn) after the warm-up (default 3; the fastest counts). */
   reps?: number;
-  /** Products bigger than this many multiply-adds are timed with fewer rows (default 2^27). */
+  /** Products bigger than this many multiply-adds are timed with fewer rows (default 2^28). */
   maxMacs?: number;
   /** Measure classes that already have a choice too. */
   force?: boolean;
@@ -508,7 +548,7 @@ export async function tuneMatmul(shapes?: MatmulShape[], options: TuneMatmulOpti
   const mode = matmulTuningMode(rt);
   if (mode === false) return made;
   if (mode === true) await loadMatmulTuning(rt);
-  const { variants = matmulCandidates(rt), reps = 2, maxMacs = 2 ** 27, force = false } = options;
+  const { variants = matmulCandidates(rt), reps = 3, maxMacs = 2 ** 28, force = false } = options;
   const todo = new Map<string, MatmulShape>();
   for (const s of shapes ?? [...rt.matmulUntuned.values()]) {
     const key = matmulShapeClass(s.M, s.N, s.K, s.transA, s.transB);
@@ -516,31 +556,35 @@ export async function tuneMatmul(shapes?: MatmulShape[], options: TuneMatmulOpti
   }
   for (const [key, s] of todo) {
     const { transA = false, transB = false, N, K } = s;
-    // Fewer rows for a huge product: the kernels' speed per FMA hardly depends on M.
-    // (kept a multiple of 4 when the real M is, so a transposed A keeps its vec4 rows)
+    // Fewer rows for a huge product: the kernels' speed per FMA hardly depends on M once every
+    // core has workgroups (kept a multiple of 64, the tallest workgroup, so no kernel is timed on
+    // a mostly empty last block; and of 4 when the real M is, so a transposed A keeps its vec4 rows)
     const fewer = Math.max(1, Math.min(s.M, Math.floor(maxMacs / Math.max(1, N * K))));
-    const M = fewer < s.M && s.M % 4 === 0 && fewer >= 4 ? fewer - (fewer % 4) : fewer;
+    const M = fewer < s.M ? (fewer >= 64 ? fewer - (fewer % 64) : s.M % 4 === 0 && fewer >= 4 ? fewer - (fewer % 4) : fewer) : fewer;
     const a = full(transA ? [K, M] : [M, K], 0.5);
     const b = full(transB ? [N, K] : [K, N], 0.25);
-    let best: MatmulVariant | null = null;
-    let bestMs = Infinity;
     const vec4 = vec4Readable({ t: a, ld: transA ? M : K }) && vec4Readable({ t: b, ld: transB ? K : N });
-    for (const variant of variants) {
-      if ((variant === 'subgroup4' || variant === 'subgroup4tall') && !vec4) continue; // strides these kernels cannot read (they would run matmul_subgroup)
-      const once = async () => {
-        const t0 = performance.now();
-        matmul(a, b, { transA, transB, variant }).dispose();
-        await rt.sync();
-        return performance.now() - t0;
-      };
-      await once(); // compiles the pipeline (seconds on a CPU driver)
-      let ms = Infinity;
-      for (let r = 0; r < reps; r++) {
-        ms = Math.min(ms, await once());
-        if (ms > 3 * bestMs) break; // clearly slower: no need to time it again
+    // (the vec4 kernels cannot read every stride: there they would run their scalar twin)
+    const timed = variants.filter((v) => !((v === 'subgroup4' || v === 'subgroup4tall') && !vec4));
+    const once = async (variant: MatmulVariant) => {
+      const t0 = performance.now();
+      matmul(a, b, { transA, transB, variant }).dispose();
+      await rt.sync();
+      return performance.now() - t0;
+    };
+    for (const variant of timed) await once(variant); // compiles the pipelines (seconds on a CPU driver)
+    // rounds over all variants in turn, so a machine that speeds up or slows down meanwhile
+    // (a busy or shared box) skews them alike; the best time of each
+    const ms = new Map(timed.map((v) => [v, Infinity]));
+    for (let r = 0; r < reps; r++) {
+      const bestSoFar = Math.min(...ms.values());
+      for (const variant of timed) {
+        if (ms.get(variant)! > 3 * bestSoFar) continue; // clearly slower: no need to time it again
+        ms.set(variant, Math.min(ms.get(variant)!, await once(variant)));
       }
-      if (ms < bestMs) [best, bestMs] = [variant, ms];
     }
+    let best: MatmulVariant | null = null;
+    for (const [variant, t] of ms) if (best === null || t < ms.get(best)!) best = variant;
     a.dispose();
     b.dispose();
     rt.matmulChoices.set(key, best!);

@@ -76,19 +76,33 @@ export function qkvLinear(x: Tensor, weights: [Tensor, Tensor, Tensor], biases: 
         return [dx, null, null, null, null, null, null];
       }
       const dW = Tensor.empty([3 * out, inF], 'f32', 'qkvLinear dW');
-      matmulInto({ M: 3 * out, N: inF, K: rows, transA: true, a: { t: g, ld: 3 * out }, b: { t: sx, ld: inF }, c: { t: dW, ld: inF } });
-      const g2 = g0.view([rows, 3 * out]);
-      const dB = sum(g2, 0);
-      g2.dispose();
+      // the bias gradient (g's column sums) from the dW kernel's own loads where it can (f32 g)
+      let dB: Tensor | null = g === g0 ? Tensor.empty([3 * out], 'f32', 'qkvLinear dB') : null;
+      const summed = matmulInto({
+        M: 3 * out,
+        N: inF,
+        K: rows,
+        transA: true,
+        a: { t: g, ld: 3 * out },
+        b: { t: sx, ld: inF },
+        c: { t: dW, ld: inF },
+        rowSums: dB,
+      });
+      if (!summed) {
+        dB?.dispose();
+        const g2 = g0.view([rows, 3 * out]);
+        dB = sum(g2, 0);
+        g2.dispose();
+      }
       if (g !== g0) g.dispose();
       const grads = params.map((t, i) => Tensor.empty(t.shape, 'f32', `qkvLinear d${i < 3 ? 'weight' : 'bias'} ${i % 3}`));
       const [da, db, dc, dba, dbb, dbc] = grads;
       if (n > 0) {
-        const bind = { g: dW, g_bias: dB, da, db, dc, d_bias_a: dba, d_bias_b: dbb, d_bias_c: dbc, p };
+        const bind = { g: dW, g_bias: dB!, da, db, dc, d_bias_a: dba, d_bias_b: dbb, d_bias_c: dbc, p };
         rt.dispatch(QKV_LINEAR, 'unpack_qkv', bind, { threads: n });
       }
       dW.dispose();
-      dB.dispose();
+      dB!.dispose();
       return [
         dx,
         ...grads.map((d, i) => {
