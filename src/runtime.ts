@@ -61,10 +61,10 @@ const PROFILE_QUERIES = 4096;
  * barrier-free 8x8 register blocks; 'register16' = barrier-free 16x16 blocks; 'subgroup' = op(A)
  * broadcast across the lanes of a 4- or 8-lane subgroup (CPU adapters with subgroups);
  * 'subgroup4' = the same with vec4 loads (f32 operands with strides and offsets that are
- * multiples of 4; others take 'subgroup'); 'subgroup4tall' = subgroup4 with 8 row groups per
- * workgroup instead of 4.
+ * multiples of 4; others take 'subgroup'); 'subgrouptall' / 'subgroup4tall' = subgroup /
+ * subgroup4 with 8 row groups per workgroup instead of 4.
  */
-export type MatmulVariant = 'tiled' | 'register' | 'register16' | 'subgroup' | 'subgroup4' | 'subgroup4tall';
+export type MatmulVariant = 'tiled' | 'register' | 'register16' | 'subgroup' | 'subgrouptall' | 'subgroup4' | 'subgroup4tall';
 
 /** One matmul product's dimensions: op(A) is M x K, op(B) K x N. */
 export interface MatmulShape {
@@ -988,11 +988,11 @@ export class Runtime {
       if (chosen) return chosen;
       if (!this.matmulUntuned.has(key) && this.matmulUntuned.size < 256) this.matmulUntuned.set(key, { M: m, N: n, K: k, transA, transB });
     }
-    return this.defaultMatmulVariant(m, n, k, batch, transB);
+    return this.defaultMatmulVariant(m, n, k, batch, transB, transA);
   }
 
   /** The per-adapter choice without measurements (`batch`: products in one dispatch, e.g. attention's heads). */
-  defaultMatmulVariant(m: number, n: number, k: number, batch = 1, transB = false): MatmulVariant {
+  defaultMatmulVariant(m: number, n: number, k: number, batch = 1, transB = false, transA = false): MatmulVariant {
     const a = this.report.adapter;
     const desc = `${a.description} ${a.device} ${a.architecture} ${a.vendor}`;
     // Workgroup barriers are very slow on CPU Vulkan (lavapipe, SwiftShader): register blocking
@@ -1009,8 +1009,17 @@ export class Runtime {
     // 5-7 rounds, 2026-12-04, same machine); tuneMatmul measures both per shape class.
     // On an AVX-512 EPYC (2 cores, 2026-12-04, 3 rounds) subgroup4tall (8 row groups) ran
     // 1.08-1.12x subgroup4 and 1.4-1.6x subgroup on B^T with K = 1024, and subgroup won at K = 256.
+    // Later that evening (same box, 3 interleaved rounds) 8 row groups with scalar loads
+    // (subgrouptall) ran 1.06-1.14x subgroup on every A^T B product (a weight's gradient),
+    // 1.05-1.28x on A B with N <= 512 and 1.14-1.3x on B^T with K <= 512 (the MLM decoder
+    // 294 x 30522 x 128 included), lost 0.84-0.92x on A B with N = 1024, and subgroup4tall led
+    // at B^T with K = 1024. Tall blocks (64 rows) need rows: below 128 the 4-group kernel stays.
     if (/llvmpipe|lavapipe/i.test(desc)) {
-      if (this.report.subgroupSize === 8) return m * n * batch < 32 * 32 ? 'register' : transB && k >= 512 ? 'subgroup4tall' : 'subgroup';
+      if (this.report.subgroupSize === 8) {
+        if (m * n * batch < 32 * 32) return 'register';
+        if (transB && k >= 1024) return 'subgroup4tall';
+        return m >= 128 && (transA || transB || n < 1024) ? 'subgrouptall' : 'subgroup';
+      }
       return m >= 128 && n >= 128 && m * n >= 256 * 256 ? 'register16' : 'register';
     }
     if (a.isFallbackAdapter || /swiftshader/i.test(desc)) return 'register';

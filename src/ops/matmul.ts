@@ -30,7 +30,13 @@ const MATMUL_SUBGROUP4 = defineShader('matmul_subgroup4', matmulSubgroup4Source,
   geluSource,
   retype(matmulIoSource, ['A', 'B'], 'vec4f'),
 ]);
-// 8 row groups of SG rows per workgroup instead of 4: twice the FMAs per B load
+// 8 row groups of SG rows per workgroup instead of 4: twice the FMAs per B load (f32 only)
+const MATMUL_SUBGROUP_TALL = defineShader('matmul_subgroup_tall', tallRowGroups(matmulSubgroupSource), [
+  'enable subgroups;',
+  subgroupLanesSource,
+  geluSource,
+  matmulIoSource,
+]);
 const MATMUL_SUBGROUP4_TALL = defineShader('matmul_subgroup4_tall', tallRowGroups(matmulSubgroup4Source), [
   'enable subgroups;',
   subgroupLanesSource,
@@ -62,12 +68,18 @@ const MATMUL_SUBGROUP_F16AB = defineShader('matmul_subgroup_f16ab', widen(widen(
   retype(matmulIoSource, ['A', 'B'], 'f16'),
 ]);
 
-/** matmul-subgroup4.wgsl with 8 row groups per workgroup (its `const RG = 4u`). */
+/** A subgroup kernel's source with 8 row groups per workgroup (its `const RG = 4u`). */
 function tallRowGroups(source: string): string {
   const declared = 'const RG = 4u;';
-  if (!source.includes(declared)) throw new Error(`matmul-subgroup4.wgsl: no '${declared}' to widen`);
+  if (!source.includes(declared)) throw new Error(`matmul: no '${declared}' to widen in a subgroup kernel`);
   return source.replace(declared, 'const RG = 8u;');
 }
+
+/** The kernels that broadcast op(A) across a subgroup's lanes (need subgroups of 4 or 8). */
+const SUBGROUP_VARIANTS: readonly MatmulVariant[] = ['subgroup', 'subgrouptall', 'subgroup4', 'subgroup4tall'];
+/** Those that read A and B as vec4s (f32 operands, vec4Readable), and those with 8 row groups. */
+const VEC4_VARIANTS: readonly MatmulVariant[] = ['subgroup4', 'subgroup4tall'];
+const TALL_VARIANTS: readonly MatmulVariant[] = ['subgrouptall', 'subgroup4tall'];
 
 /** matmul-io.wgsl with the named operands declared as array<element>. */
 function retype(io: string, names: string[], element: string): string {
@@ -110,6 +122,7 @@ const GROUP_TILE: Record<MatmulVariant, [number, number]> = {
   subgroup: [4 * 8, 8 * 8], // one subgroup of SG = 8 lanes, 4 SG rows x 8 columns each (matmul-subgroup.wgsl; halved for SG = 4)
   subgroup4: [4 * 8, 8 * 8], // the same blocks, loaded as vec4s (matmul-subgroup4.wgsl)
   subgroup4tall: [8 * 8, 8 * 8], // 8 SG rows x 8 columns, loaded as vec4s
+  subgrouptall: [8 * 8, 8 * 8], // the same with scalar loads (matmul-subgroup.wgsl, RG = 8)
 };
 
 /**
@@ -299,7 +312,7 @@ export interface MatmulIntoOptions {
   /**
    * [M] f32: also the sums over k of op(a)'s rows (before alpha), from the loads the product
    * makes anyway (a linear layer's bias gradient beside its weight's). Only the subgroup kernels
-   * ('subgroup', 'subgroup4', 'subgroup4tall') write them, for batch 1: matmulInto returns
+   * ('subgroup', 'subgrouptall', 'subgroup4', 'subgroup4tall') write them, for batch 1: matmulInto returns
    * whether they were written (else sum them).
    */
   rowSums?: Bindable | null;
@@ -317,21 +330,23 @@ export function matmulInto(o: MatmulIntoOptions): boolean {
   const rt = runtime();
   let variant = o.variant ?? rt.matmulVariant(M, N, K, transA, transB, batch);
   const sg = rt.report.subgroupSize;
-  if ((variant === 'subgroup' || variant === 'subgroup4' || variant === 'subgroup4tall') && sg !== 4 && sg !== 8)
+  if (SUBGROUP_VARIANTS.includes(variant) && sg !== 4 && sg !== 8)
     throw new Error(
       `matmul: variant '${variant}' needs the 'subgroups' feature with a fixed subgroup size of 4 or 8 (this device: ${sg ?? 'none'})`,
     );
-  if ((variant === 'subgroup4' || variant === 'subgroup4tall') && !(vec4Readable(a) && vec4Readable(b))) {
+  if (VEC4_VARIANTS.includes(variant) && !(vec4Readable(a) && vec4Readable(b))) {
     // the same blocks with scalar loads (f16 operands always: there is no f16 vec4 kernel);
     // a forced choice on misaligned f32 operands says why it cannot run
     if (o.variant && a.t.dtype === 'f32' && b.t.dtype === 'f32')
       throw new Error(
         `matmul: variant '${variant}' reads A and B as vec4s: needs row strides (lda ${a.ld}, ldb ${b.ld}), offsets, batch and head strides that are multiples of 4 and buffers of whole vec4s`,
       );
-    variant = 'subgroup';
+    variant = variant === 'subgroup4tall' ? 'subgrouptall' : 'subgroup';
   }
-  const vec4Kernel = variant === 'subgroup4' || variant === 'subgroup4tall';
-  const subgroupKernel = variant === 'subgroup' || vec4Kernel;
+  // f16 operands: the 4-row-group kernel, whose f16 twins exist
+  if (variant === 'subgrouptall' && (a.t.dtype === 'f16' || b.t.dtype === 'f16')) variant = 'subgroup';
+  const vec4Kernel = VEC4_VARIANTS.includes(variant);
+  const subgroupKernel = SUBGROUP_VARIANTS.includes(variant);
   const tile = GROUP_TILE[variant];
   if (!tile) throw new Error(`matmul: unknown kernel variant '${variant}' (one of ${Object.keys(GROUP_TILE).join(', ')})`);
   if (M * N * batch === 0) return false;
@@ -359,7 +374,7 @@ export function matmulInto(o: MatmulIntoOptions): boolean {
     pad0: 0,
     pad1: 0,
   };
-  const [rowsPerGroup, colsPerGroup] = subgroupKernel ? [(variant === 'subgroup4tall' ? 8 : 4) * sg!, 8 * sg!] : tile;
+  const [rowsPerGroup, colsPerGroup] = subgroupKernel ? [(TALL_VARIANTS.includes(variant) ? 8 : 4) * sg!, 8 * sg!] : tile;
   const workgroups: [number, number, number] = [Math.ceil(N / colsPerGroup), Math.ceil(M / rowsPerGroup), batch];
   const halves = `${a.t.dtype === 'f16' ? 'a' : ''}${b.t.dtype === 'f16' ? 'b' : ''}`;
   if (halves === 'a') throw new Error('matmul: an f16 A needs an f16 B (autocast casts both)');
@@ -369,13 +384,12 @@ export function matmulInto(o: MatmulIntoOptions): boolean {
     ab: [MATMUL_F16AB, MATMUL_SUBGROUP_F16AB],
   }[halves]!;
   rt.profileShape = `${batch > 1 ? `${batch}x ` : ''}${M}x${N}x${K}${transA ? ' tA' : ''}${transB ? ' tB' : ''}`;
+  const f32Only = { subgrouptall: MATMUL_SUBGROUP_TALL, subgroup4: MATMUL_SUBGROUP4, subgroup4tall: MATMUL_SUBGROUP4_TALL }[
+    variant as string
+  ];
   rt.dispatch(
-    variant === 'subgroup4tall'
-      ? MATMUL_SUBGROUP4_TALL
-      : variant === 'subgroup4'
-        ? MATMUL_SUBGROUP4
-        : shaders[variant === 'subgroup' ? 1 : 0],
-    vec4Kernel ? 'matmul_subgroup4' : `matmul_${variant}`,
+    f32Only ?? shaders[variant === 'subgroup' ? 1 : 0],
+    vec4Kernel ? 'matmul_subgroup4' : subgroupKernel ? 'matmul_subgroup' : `matmul_${variant}`,
     {
       A: a.t,
       B: b.t,
@@ -413,13 +427,13 @@ function sumLeading(t: Tensor, count: number): Tensor {
 // ---- Measured variant choice (once per device and shape class, cached) ----
 
 /** Bumped whenever a kernel changes: measurements of older kernels are then ignored. */
-const TUNING_VERSION = 5;
+const TUNING_VERSION = 6;
 const STORAGE_KEY = 'bertgpu:matmul-tuning';
 
 /** The variants worth timing on this device: every kernel it can run. */
 export function matmulCandidates(rt: Runtime = runtime()): MatmulVariant[] {
   const sg = rt.report.subgroupSize;
-  return ['register', 'register16', 'tiled', ...(sg === 4 || sg === 8 ? (['subgroup', 'subgroup4', 'subgroup4tall'] as const) : [])];
+  return ['register', 'register16', 'tiled', ...(sg === 4 || sg === 8 ? SUBGROUP_VARIANTS : [])];
 }
 
 /** What identifies a device's measurements: adapter, runtime, subgroup size and kernel version. */
@@ -565,7 +579,7 @@ export async function tuneMatmul(shapes?: MatmulShape[], options: TuneMatmulOpti
     const b = full(transB ? [N, K] : [K, N], 0.25);
     const vec4 = vec4Readable({ t: a, ld: transA ? M : K }) && vec4Readable({ t: b, ld: transB ? K : N });
     // (the vec4 kernels cannot read every stride: there they would run their scalar twin)
-    const timed = variants.filter((v) => !((v === 'subgroup4' || v === 'subgroup4tall') && !vec4));
+    const timed = variants.filter((v) => vec4 || !VEC4_VARIANTS.includes(v));
     const once = async (variant: MatmulVariant) => {
       const t0 = performance.now();
       matmul(a, b, { transA, transB, variant }).dispose();
