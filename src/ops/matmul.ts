@@ -1,6 +1,7 @@
-// Batched matrix multiply (matmul.wgsl, matmul-subgroup.wgsl, matmul-subgroup4.wgsl) with transpose flags; the kernel
-// variant (shared-memory tiles, barrier-free register blocking, subgroup broadcasts) is chosen per
-// adapter and shape by the runtime, or by timing them once per device and shape class (tuneMatmul).
+// Batched matrix multiply (matmul.wgsl, matmul-subgroup.wgsl, matmul-subgroup4.wgsl) with
+// transpose flags; the kernel variant (shared-memory tiles, barrier-free register blocking,
+// subgroup broadcasts) is chosen per adapter and shape by the runtime, or by timing them once per
+// device and shape class (tuneMatmul).
 import matmulSource from '../../shaders/matmul.wgsl';
 import matmulSubgroupSource from '../../shaders/matmul-subgroup.wgsl';
 import matmulSubgroup4Source from '../../shaders/matmul-subgroup4.wgsl';
@@ -312,8 +313,8 @@ export interface MatmulIntoOptions {
   /**
    * [M] f32: also the sums over k of op(a)'s rows (before alpha), from the loads the product
    * makes anyway (a linear layer's bias gradient beside its weight's). Only the subgroup kernels
-   * ('subgroup', 'subgrouptall', 'subgroup4', 'subgroup4tall') write them, for batch 1: matmulInto returns
-   * whether they were written (else sum them).
+   * ('subgroup', 'subgrouptall', 'subgroup4', 'subgroup4tall') write them, for batch 1:
+   * matmulInto returns whether they were written (else sum them).
    */
   rowSums?: Bindable | null;
   variant?: MatmulVariant;
@@ -541,7 +542,7 @@ export async function loadMatmulTuning(rt: Runtime = runtime()): Promise<number>
 export interface TuneMatmulOptions {
   /** Variants to time (default: matmulCandidates). */
   variants?: MatmulVariant[];
-  /** Rounds of timed products (each variant in turn) after the warm-up (default 3; the fastest counts). */
+  /** Rounds of timed products, each variant in turn, after the warm-up (default 3; the best counts). */
   reps?: number;
   /** Products bigger than this many multiply-adds are timed with fewer rows (default 2^28). */
   maxMacs?: number;
