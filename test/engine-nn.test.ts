@@ -753,6 +753,67 @@ for (const variant of ROW_VARIANTS)
       assert.throws(() => bg.crossEntropy(bg.zeros([2, 3]), bg.zeros([2])), /crossEntropy: targets must be i32, got f32/);
     }));
 
+test('crossEntropy: the vec4 kernels for rows of >= 4 classes (vectors spanning two rows), the scalar ones below', async () => {
+  const rt = await device();
+  // [3, 5]: the vector of elements 4..7 holds row 0's last class and row 1's first three; row 1's
+  // target 0 and row 0's target 4 sit in it. [3, 6] with the middle row ignored and NaN there:
+  // its gradient stays exactly 0 and its neighbours' stay right. [1, 3]: the scalar kernel.
+  for (const [N, C, targets, nanRow] of [
+    [3, 5, [4, 0, 2], -1],
+    [3, 6, [5, -100, 0], 1],
+    [4, 7, [6, 0, -100, 3], -1],
+    [1, 3, [2], -1],
+  ] as [number, number, number[], number][]) {
+    const x = f32(rng(N * C + 1).uniform(N * C, -3, 3));
+    if (nanRow >= 0) x[nanRow * C + 2] = NaN;
+    const l = bg.tensor(Float32Array.from(x), [N, C]).setRequiresGrad();
+    const ran = (k: string) =>
+      assert.ok(rt.lastKernels().includes(`cross_entropy.wgsl:${k}`), `${N}x${C}: ${k} in ${rt.lastKernels().join(', ')}`);
+    const loss = bg.crossEntropy(l, bg.tensor(Int32Array.from(targets), [N]));
+    // CPU adapters (one invocation per row by default): the forward over vec4s too
+    if (rt.rowVariant() === 'thread') ran(`cross_entropy_forward${C >= 4 ? '4' : ''}`);
+    loss.backward();
+    ran(`cross_entropy_backward${C >= 4 ? '4' : ''}`);
+    const wantLoss =
+      targets.reduce((a, t, r) => {
+        if (t === -100) return a;
+        const row = Array.from(x.subarray(r * C, (r + 1) * C));
+        const m = Math.max(...row);
+        return a + m + Math.log(row.reduce((z, v) => z + Math.exp(v - m), 0)) - row[t];
+      }, 0) / targets.filter((t) => t !== -100).length;
+    assertClose(Float64Array.of(await loss.item()), Float64Array.of(wantLoss), {
+      rtol: 1e-5,
+      atol: 1e-6,
+      what: `crossEntropy ${N}x${C} loss`,
+    });
+    // float64 reference: (softmax - onehot) / counted rows on counted rows, 0 on ignored ones
+    const counted = targets.filter((t) => t !== -100).length;
+    const want = new Float64Array(N * C);
+    targets.forEach((t, r) => {
+      if (t === -100) return;
+      const row = Array.from(x.subarray(r * C, (r + 1) * C));
+      const m = Math.max(...row);
+      const z = row.reduce((a, v) => a + Math.exp(v - m), 0);
+      row.forEach((v, j) => (want[r * C + j] = (Math.exp(v - m) / z - (j === t ? 1 : 0)) / counted));
+    });
+    const got = await l.grad!.toArray();
+    assertClose(got, want, { rtol: 1e-5, atol: 1e-6, what: `crossEntropy ${N}x${C} gradient` });
+    if (nanRow >= 0)
+      assert.ok(
+        got.slice(nanRow * C, (nanRow + 1) * C).every((v) => v === 0),
+        'the ignored NaN row: zeros',
+      );
+    for (const t of [l, loss]) t.dispose();
+  }
+  // a NaN in a counted row makes the loss NaN (torch), whichever lane's share holds it
+  for (const at of [0, 5, 13]) {
+    const x = f32(rng(at).uniform(2 * 7, -3, 3));
+    x[at] = NaN;
+    const loss = await bg.crossEntropy(bg.tensor(Float32Array.from(x), [2, 7]), bg.tensor(Int32Array.from([1, 2]), [2])).item();
+    assert.ok(Number.isNaN(loss), `NaN at ${at}: loss ${loss}`);
+  }
+});
+
 test('bceWithLogits: per-element weights, forward and backward', async () => {
   const r = rng(17);
   const n = 129;

@@ -47,8 +47,13 @@ export function crossEntropy(logits: Tensor, targets: Tensor, { ignoreIndex = -1
   const rowLoss = Tensor.empty([rows], 'f32', 'crossEntropy rows');
   const lse = Tensor.empty([rows], 'f32', 'crossEntropy lse');
   const counted = Tensor.empty([rows], 'f32', 'crossEntropy counted');
+  // vec4 kernels: rows of >= 4 classes (a vector then spans at most two rows), buffers of whole vec4s
+  const vec4 = cols >= 4 && logits.buffer.size % 16 === 0;
   const [forward, grid] = rowKernel('cross_entropy_forward', rows);
-  rt.dispatch(CE, forward, { logits, targets, loss: rowLoss, lse, counted, p }, grid);
+  // CPU adapters: one workgroup per row over vec4s beats one invocation per row
+  if (vec4 && forward === 'cross_entropy_forward')
+    rt.dispatch(CE, 'cross_entropy_forward4', { logits4: logits, targets, loss: rowLoss, lse, counted, p }, { threads: rows * 64 });
+  else rt.dispatch(CE, forward, { logits, targets, loss: rowLoss, lse, counted, p }, grid);
   const loss = noGrad(() => {
     const total = sum(rowLoss);
     const n = sum(counted);
@@ -65,7 +70,14 @@ export function crossEntropy(logits: Tensor, targets: Tensor, { ignoreIndex = -1
     (g, [sl, st, slse, sdenom]) => {
       const factor = div(g, sdenom);
       const dx = Tensor.empty(logits.shape, 'f32', 'crossEntropy backward');
-      rt.dispatch(CE, 'cross_entropy_backward', { logits: sl, targets: st, saved_lse: slse, factor, dx, p }, { threads: rows * 64 });
+      if (vec4 && dx.buffer.size % 16 === 0)
+        rt.dispatch(
+          CE,
+          'cross_entropy_backward4',
+          { logits4: sl, targets: st, saved_lse: slse, factor, dx4: dx, p },
+          { threads: rows * 64 },
+        );
+      else rt.dispatch(CE, 'cross_entropy_backward', { logits: sl, targets: st, saved_lse: slse, factor, dx, p }, { threads: rows * 64 });
       factor.dispose();
       return [dx];
     },
