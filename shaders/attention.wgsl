@@ -94,8 +94,7 @@ fn mask_at(b: u32, j: u32) -> f32 { return select(0.0, mask[b * p.T + j], p.has_
 fn drop_mult(bh: u32, i: u32, j: u32) -> f32 {
   if (p.has_dropout == 0u) { return 1.0; }
   let e = (bh * p.T + i) * p.T + j;
-  let w = philox4x32(vec4u(e, p.offset, 0u, 0u), vec2u(p.seed_lo, p.seed_hi));
-  return select(0.0, p.drop_scale, philox_uniform(w.x) >= p.drop_p);
+  return select(0.0, p.drop_scale, dropout_keep(e, p.offset, p.seed_lo, p.seed_hi, p.drop_p));
 }
 
 // p_ij from the saved logsumexp (0 for a row whose keys are all masked).

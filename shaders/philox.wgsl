@@ -31,9 +31,17 @@ fn philox4x32(counter: vec4u, key_in: vec2u) -> vec4u {
 // Uniform in [0, 1) with 24 bits.
 fn philox_uniform(w: u32) -> f32 { return f32(w >> 8u) * (1.0 / 16777216.0); }
 
-// Dropout's keep test for element i under (seed, offset): shared by every kernel that drops, so
-// a fused kernel keeps exactly the mask ops.dropout would draw.
+// Dropout's mask: element i is kept when the uniform of word i % 4 of counter (i / 4, offset, 0, 0)
+// is >= p, so four consecutive elements share one Philox call (a kernel walking a row draws once
+// per 4 elements: dropout_words, then dropout_keep_in). Shared by every kernel that drops, so a
+// fused kernel keeps exactly the mask ops.dropout would draw.
+fn dropout_words(i: u32, offset: u32, seed_lo: u32, seed_hi: u32) -> vec4u {
+  return philox4x32(vec4u(i >> 2u, offset, 0u, 0u), vec2u(seed_lo, seed_hi));
+}
+
+// The keep test of element i from the words of its group of four.
+fn dropout_keep_in(w: vec4u, i: u32, p: f32) -> bool { return philox_uniform(w[i & 3u]) >= p; }
+
 fn dropout_keep(i: u32, offset: u32, seed_lo: u32, seed_hi: u32, p: f32) -> bool {
-  let w = philox4x32(vec4u(i, offset, 0u, 0u), vec2u(seed_lo, seed_hi));
-  return philox_uniform(w.x) >= p;
+  return dropout_keep_in(dropout_words(i, offset, seed_lo, seed_hi), i, p);
 }

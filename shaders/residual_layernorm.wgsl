@@ -35,6 +35,17 @@ fn dropped(i: u32, v: f32) -> f32 {
   return select(0.0, v * p.scale, dropout_keep(i, p.offset, p.seed_lo, p.seed_hi, p.p));
 }
 
+// The same from the words of i's group of four (the row loops of one invocation draw once per 4:
+// `words` redraws them at a row's start and at each multiple of 4).
+fn words(w: vec4u, i: u32, first: bool) -> vec4u {
+  if (p.has_dropout == 0u || !(first || (i & 3u) == 0u)) { return w; }
+  return dropout_words(i, p.offset, p.seed_lo, p.seed_hi);
+}
+fn dropped_in(w: vec4u, i: u32, v: f32) -> f32 {
+  if (p.has_dropout == 0u) { return v; }
+  return select(0.0, v * p.scale, dropout_keep_in(w, i, p.p));
+}
+
 @compute @workgroup_size(64)
 fn residual_layernorm_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let r = index_of(wid, nwg, lid);
@@ -42,8 +53,10 @@ fn residual_layernorm_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_wo
   let base = r * p.cols;
   let n = f32(p.cols);
   var total = 0.0;
+  var w = vec4u(0u);
   for (var j = 0u; j < p.cols; j++) {
-    let v = dropped(base + j, h[base + j]) + residual[base + j];
+    w = words(w, base + j, j == 0u);
+    let v = dropped_in(w, base + j, h[base + j]) + residual[base + j];
     s[base + j] = v;
     total += v;
   }
@@ -72,11 +85,13 @@ fn residual_layernorm_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_w
     sum_gw_shat += gw * (saved_s[base + j] - mu) * rs;
   }
   let n = f32(p.cols);
+  var w = vec4u(0u);
   for (var j = 0u; j < p.cols; j++) {
+    w = words(w, base + j, j == 0u);
     let shat = (saved_s[base + j] - mu) * rs;
     let ds = rs * (g[base + j] * weight[j] - sum_gw / n - shat * sum_gw_shat / n);
     dresidual[base + j] = ds;
-    dh[base + j] = dropped(base + j, ds);
+    dh[base + j] = dropped_in(w, base + j, ds);
   }
 }
 

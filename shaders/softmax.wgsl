@@ -71,10 +71,13 @@ fn softmax_dropout_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workg
   if (r >= p.rows) { return; }
   let base = r * p.cols;
   let st = row_stats(r, base);
+  var w = vec4u(0u); // the dropout words of element base + j's group of four (one Philox call per 4)
   for (var j = 0u; j < p.cols; j++) {
+    let i = base + j;
+    if (j == 0u || (i & 3u) == 0u) { w = dropout_words(i, p.offset, p.seed_lo, p.seed_hi); }
     let yv = prob(logit(r, base, j), st.x, st.y);
-    y[base + j] = yv;
-    y_dropped[base + j] = select(0.0, yv * p.drop_scale, dropout_keep(base + j, p.offset, p.seed_lo, p.seed_hi, p.drop_p));
+    y[i] = yv;
+    y_dropped[i] = select(0.0, yv * p.drop_scale, dropout_keep_in(w, i, p.drop_p));
   }
 }
 
@@ -103,10 +106,13 @@ fn softmax_dropout_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_work
   if (r >= p.rows) { return; }
   let base = r * p.cols;
   var s = 0.0;
+  var w = vec4u(0u);
   for (var j = 0u; j < p.cols; j++) {
-    let gd = select(0.0, g[base + j] * p.drop_scale, dropout_keep(base + j, p.offset, p.seed_lo, p.seed_hi, p.drop_p));
-    dx[base + j] = gd;
-    s += gd * saved_y[base + j];
+    let i = base + j;
+    if (j == 0u || (i & 3u) == 0u) { w = dropout_words(i, p.offset, p.seed_lo, p.seed_hi); }
+    let gd = select(0.0, g[i] * p.drop_scale, dropout_keep_in(w, i, p.drop_p));
+    dx[i] = gd;
+    s += gd * saved_y[i];
   }
   for (var j = 0u; j < p.cols; j++) {
     let yv = saved_y[base + j];

@@ -9,7 +9,7 @@ import * as bg from '../src/index.js';
 import { type AttentionKernel, type AttentionVariant } from '../src/runtime.js';
 import { readBytes } from '../src/io/files.js';
 import { device, rng, f32, read, assertClose, checkOp } from './helpers.js';
-import { philoxWords, uniform24 } from './rng.ref.js';
+import { dropoutUniform } from './rng.ref.js';
 import { compareOutputs } from './golden.js';
 
 const VARIANTS: AttentionVariant[] = ['rows', 'tiled', 'unfused'];
@@ -32,7 +32,7 @@ function additiveMask(B: number, T: number, lengths: number[]): Float64Array {
 /** ops.dropout's multipliers for the n elements of the [B, heads, T, T] probabilities (test/rng.ref.ts's Philox). */
 function dropMultipliers(seed: number, offset: number, p: number, n: number): Float64Array {
   const scale = Math.fround(1 / (1 - p));
-  return Float64Array.from({ length: n }, (_, e) => (uniform24(philoxWords(seed, offset, e)[0]) >= Math.fround(p) ? scale : 0));
+  return Float64Array.from({ length: n }, (_, e) => (dropoutUniform(seed, offset, e) >= Math.fround(p) ? scale : 0));
 }
 
 /**

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bg from '../src/index.js';
 import { device, assertClose } from './helpers.js';
-import { philox, philoxWords, uniform24, normalFromWords, normalFromWordsExact } from './rng.ref.js';
+import { philox, philoxWords, uniform24, dropoutUniform, normalFromWords, normalFromWordsExact } from './rng.ref.js';
 
 test('init reports adapter, limits and features; the device has the adapter limits', async () => {
   const rt = await device();
@@ -126,16 +126,20 @@ test('rand / randn / dropout give the bits of the CPU reference (the same on eve
   assert.equal(bits(zs), bits(words(1).map(([a, b]) => f(mean + f(std * normalFromWords(a, b))))), 'randn(mean, std) bits');
   const u = await bg.rand([n], { low, high, generator: gen }).toArray(); // offset 2
   assert.equal(bits(u), bits(words(2).map(([a]) => f(low + f(f(high - low) * uniform24(a))))), 'rand(low, high) bits');
-  // dropout: mask from the first word, kept values times f32(1 / (1 - p)), in forward and backward
+  // dropout: element i's mask from word i % 4 of counter i / 4, kept values times f32(1 / (1 - p)),
+  // in forward and backward
   const p = 0.1;
   const xs = Array.from({ length: n }, (_, i) => f((i % 13) * 0.37 - 2));
   const x = bg.tensor(xs).setRequiresGrad();
   const y = bg.dropout(x, p, { generator: gen }); // offset 3
-  const keep = words(3).map(([a]) => uniform24(a) >= f(p));
+  const keep = Array.from({ length: n }, (_, i) => dropoutUniform(seed, 3, i) >= f(p));
   const scale = f(1 / (1 - p));
   assert.equal(bits(await y.toArray()), bits(xs.map((v, i) => (keep[i] ? f(v * scale) : 0))), 'dropout bits');
   y.backward(bg.full([n], 3));
   assert.equal(bits(await x.grad!.toArray()), bits(keep.map((k) => (k ? f(3 * scale) : 0))), 'dropout backward bits');
+  // 7 elements: a last group of three words used
+  const y7 = await bg.dropout(bg.tensor(xs.slice(0, 7)), 0.5, { generator: gen }).toArray(); // offset 4
+  assert.equal(bits(y7), bits(xs.slice(0, 7).map((v, i) => (dropoutUniform(seed, 4, i) >= 0.5 ? f(v * 2) : 0))), 'dropout of 7 bits');
   // the default stream's first normal (README): exact Box-Muller 0.73792566, rounded to f32
   bg.manualSeed(0);
   const first = (await bg.randn([1]).toArray())[0];
@@ -294,6 +298,31 @@ test('the pool hands out the lowest-id free buffer, whatever order buffers came 
   assert.is(misses, 0, 'mul found its bind group every round after the first');
   a.dispose();
   b.dispose();
+});
+
+test('pool size classes: big buffers of nearby sizes share one (eighths of an octave above 16 MiB), small ones stay tight', async () => {
+  const rt = await device();
+  rt.trimPool();
+  // the MLM decoder's logits over 264 and 294 masked rows of a 30522-word vocabulary (30.7, 34.2 MiB)
+  // land in 32 and 36 MiB; 280 and 290 rows reuse the 36 MiB buffer instead of new ones
+  const sizes = (rows: number[], cols = 30522) =>
+    rows.map((r) => {
+      const t = bg.Tensor.empty([r, cols], 'f32', 'pool test');
+      const bytes = t.buffer.size;
+      t.dispose();
+      return bytes / 2 ** 20;
+    });
+  assert.equal(sizes([264, 294, 280, 290]), [32, 36, 36, 36]);
+  const big = bg.Tensor.empty([294, 30522], 'f32', 'pool test');
+  const buffer = big.buffer;
+  big.dispose();
+  const again = bg.Tensor.empty([281, 30522], 'f32', 'pool test');
+  assert.ok(again.buffer === buffer, 'a 281-row logits tensor reuses the pooled 294-row buffer');
+  again.dispose();
+  // up to 16 MiB: 1 MiB steps; up to 1 MiB: powers of two
+  assert.equal(sizes([100]), [12]); // 100 x 30522 x 4 bytes = 11.6 MiB
+  assert.equal(sizes([1], 1000), [4096 / 2 ** 20]); // 4000 bytes
+  rt.trimPool();
 });
 
 test('uniform values of thousands of dispatches in one submission (several arena chunks) stay per dispatch', async () => {

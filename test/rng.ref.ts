@@ -29,6 +29,9 @@ export function philoxWords(seed: number, offset: number, i: number): number[] {
 /** rng.wgsl's uniform: the top 24 bits of a word times 2^-24 (exact in f32). */
 export const uniform24 = (w: number) => (w >>> 8) / 2 ** 24;
 
+/** Dropout's uniform for element i (philox.wgsl's dropout_keep): word i % 4 of counter (i / 4, offset). */
+export const dropoutUniform = (seed: number, offset: number, i: number) => uniform24(philoxWords(seed, offset, Math.floor(i / 4))[i % 4]);
+
 const mulhi = (a: bigint, b: bigint) => (a * b) >> 32n;
 const ONE_Q31 = 1n << 31n;
 const LN2_Q58 = (0x2c5c85fn << 32n) | 0xdf473de7n;

@@ -18,10 +18,10 @@ export function dropout(x: Tensor, p: number, { training = true, generator = def
   const s = generator.next();
   const params = { n: x.size, seed_lo: s.seedLo, seed_hi: s.seedHi, offset: s.offset, p, scale: 1 / (1 - p), pad1: 0, pad2: 0 };
   const out = Tensor.empty(x.shape, 'f32', 'dropout');
-  runtime().dispatch(DROPOUT, 'dropout', { x, y: out, params }, { threads: x.size });
+  runtime().dispatch(DROPOUT, 'dropout', { x, y: out, params }, { threads: Math.ceil(x.size / 4) });
   return record('dropout', out, [x], (g) => {
     const dx = Tensor.empty(x.shape, 'f32', 'dropout backward');
-    runtime().dispatch(DROPOUT, 'dropout', { x: g, y: dx, params }, { threads: x.size });
+    runtime().dispatch(DROPOUT, 'dropout', { x: g, y: dx, params }, { threads: Math.ceil(x.size / 4) });
     return [dx];
   });
 }
