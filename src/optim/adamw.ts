@@ -547,13 +547,15 @@ function recordGradSumsq(grads: Tensor[], partials: Tensor, scale: number): numb
       slots = new Array(8).fill(0),
       k = new Array(8).fill(0);
     const bindings: Record<string, Tensor | Record<string, number | number[]>> = { partials_many: partials };
+    // the vec4 kernel reads whole vec4s (pool buffers are); k then counts vectors
+    const vec4 = group.every((g) => g.buffer.size % 16 === 0);
     for (let y = 0; y < SUMSQ_GROUP; y++) {
       const g = group[Math.min(y, group.length - 1)]; // unused lanes re-bind the last gradient (read-only, never read)
-      bindings[`g${y}`] = g;
+      bindings[`${vec4 ? 'h' : 'g'}${y}`] = g;
       if (y >= group.length) continue;
       n[y] = g.size;
       slots[y] = slot;
-      k[y] = partialsFor(g.size);
+      k[y] = partialsFor(vec4 ? Math.ceil(g.size / 4) : g.size);
       slot += k[y];
     }
     bindings.smp = {
@@ -568,7 +570,7 @@ function recordGradSumsq(grads: Tensor[], partials: Tensor, scale: number): numb
       k_lo: k.slice(0, 4),
       k_hi: k.slice(4),
     };
-    rt.dispatch(ADAMW, 'grad_sumsq_many', bindings, { workgroups: [Math.max(...k), group.length, 1] });
+    rt.dispatch(ADAMW, vec4 ? 'grad_sumsq_many4' : 'grad_sumsq_many', bindings, { workgroups: [Math.max(...k), group.length, 1] });
   }
   return slot;
 }
