@@ -28,16 +28,45 @@ struct Params { outer: u32, rows: u32, inner: u32, count: u32, padding_idx: i32,
 
 fn index_of(wid: vec3u, nwg: vec3u, lid: vec3u) -> u32 { return (wid.y * nwg.x + wid.x) * 256u + lid.x; }
 
+// Element j of the table (src/ops/gather.ts rewrites this for an f16 table).
+fn table_at(j: u32) -> f32 { return table[j]; }
+
+// The table row that output row om = o * count + m copies: row ids[m] of slice o.
+// Out-of-range ids are rejected on the CPU; the clamp keeps a GPU-made bad id inside the buffer.
+fn source_row(om: u32) -> u32 {
+  let m = om % p.count;
+  let o = om / p.count;
+  return o * p.rows + u32(clamp(ids[m], 0, i32(p.rows) - 1));
+}
+
 @compute @workgroup_size(256)
 fn gather_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let i = index_of(wid, nwg, lid);
   if (i >= p.outer * p.count * p.inner) { return; }
-  let k = i % p.inner;
-  let m = (i / p.inner) % p.count;
-  let o = i / (p.inner * p.count);
-  // Out-of-range ids are rejected on the CPU; the clamp keeps a GPU-made bad id inside the buffer.
-  let row = u32(clamp(ids[m], 0, i32(p.rows) - 1));
-  out[i] = table[(o * p.rows + row) * p.inner + k];
+  out[i] = table_at(source_row(i / p.inner) * p.inner + i % p.inner);
+}
+
+// gather_forward_rows: the same, one workgroup of 64 per output row (o, m), for rows of >= 64
+// (src/ops/gather.ts): the id is one uniform load per row and no index is divided per element.
+@compute @workgroup_size(64)
+fn gather_forward_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let om = wid.y * nwg.x + wid.x;
+  if (om >= p.outer * p.count) { return; }
+  let src = source_row(om);
+  for (var k = lid.x; k < p.inner; k += 64u) { out[om * p.inner + k] = table_at(src * p.inner + k); }
+}
+
+// The same over vec4s, for rows whose length is a multiple of 4 (an f32 table; inner4 = inner / 4).
+@group(0) @binding(10) var<storage, read> table4: array<vec4f>;
+@group(0) @binding(11) var<storage, read_write> out4: array<vec4f>;
+
+@compute @workgroup_size(64)
+fn gather_forward_rows4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let om = wid.y * nwg.x + wid.x;
+  if (om >= p.outer * p.count) { return; }
+  let src = source_row(om);
+  let inner4 = p.inner / 4u;
+  for (var k = lid.x; k < inner4; k += 64u) { out4[om * inner4 + k] = table4[src * inner4 + k]; }
 }
 
 @compute @workgroup_size(256)

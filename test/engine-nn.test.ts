@@ -664,6 +664,44 @@ test('embedding: lookup, padding_idx, deterministic scatter-add backward with re
   assert.throws(() => bg.embedding(w, bg.tensor(Int32Array.from([-1]), [1])), /index -1 at position 0/);
 });
 
+test('gather forward by rows (rows of >= 64; vec4s for multiples of 4): indexSelect with an outer axis, embeddings, an f16 table', async () => {
+  const rt = await device();
+  const x = f32(rng(21).uniform(3 * 5 * 70));
+  const picks = [4, 0, 4, 2];
+  const want = Float64Array.from(
+    [0, 1, 2].flatMap((o) => picks.flatMap((m) => Array.from(x.subarray((o * 5 + m) * 70, (o * 5 + m + 1) * 70)))),
+  );
+  const got = bg.indexSelect(bg.tensor(x, [3, 5, 70]), 1, bg.tensor(Int32Array.from(picks), [4]));
+  assert.is(rt.lastKernels().at(-1), 'gather.wgsl:gather_forward_rows');
+  assertClose(await got.toArray(), want, { rtol: 0, atol: 0, what: 'indexSelect [3, 5, 70] axis 1' });
+  const table = f32(rng(22).uniform(9 * 130));
+  const ids = [8, 0, 3, 3, 7];
+  const rows = Float64Array.from(ids.flatMap((id) => Array.from(table.subarray(id * 130, (id + 1) * 130))));
+  assertClose(await bg.embedding(bg.tensor(table, [9, 130]), bg.tensor(Int32Array.from(ids), [5])).toArray(), rows, {
+    rtol: 0,
+    atol: 0,
+    what: 'embedding [9, 130]',
+  });
+  // rows of a multiple of 4: vec4s
+  const table4 = table.subarray(0, 9 * 128);
+  const rows4 = Float64Array.from(ids.flatMap((id) => Array.from(table4.subarray(id * 128, (id + 1) * 128))));
+  const got4 = bg.embedding(bg.tensor(table4, [9, 128]), bg.tensor(Int32Array.from(ids), [5]));
+  assert.is(rt.lastKernels().at(-1), 'gather.wgsl:gather_forward_rows4');
+  assertClose(await got4.toArray(), rows4, { rtol: 0, atol: 0, what: 'embedding [9, 128]' });
+  const x4 = f32(rng(23).uniform(2 * 3 * 64));
+  const sel = bg.indexSelect(bg.tensor(x4, [2, 3, 64]), 1, bg.tensor(Int32Array.from([2, 2, 0]), [3]));
+  assert.is(rt.lastKernels().at(-1), 'gather.wgsl:gather_forward_rows4');
+  const want4 = Float64Array.from(
+    [0, 1].flatMap((o) => [2, 2, 0].flatMap((m) => Array.from(x4.subarray((o * 3 + m) * 64, (o * 3 + m + 1) * 64)))),
+  );
+  assertClose(await sel.toArray(), want4, { rtol: 0, atol: 0, what: 'indexSelect [2, 3, 64] axis 1' });
+  if (rt.hasFeature('shader-f16')) {
+    const half = bg.embedding(bg.tensor(table, [9, 130], 'f16'), bg.tensor(Int32Array.from(ids), [5]));
+    assert.is(rt.lastKernels().at(-1), 'gather_f16.wgsl:gather_forward_rows');
+    assertClose(await half.toArray(), rows, { rtol: 1e-3, atol: 1e-3, what: 'embedding of an f16 [9, 130] table' });
+  }
+});
+
 test('indexSelect along a middle axis: forward and backward', async () => {
   const x = f32(rng(15).uniform(2 * 5 * 3));
   const idx = bg.tensor(Int32Array.from([4, 0, 4]), [3]);

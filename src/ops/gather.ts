@@ -14,10 +14,10 @@ const GATHER_F16 = defineShader('gather_f16', halfTable(gatherSource), ['enable 
 
 function halfTable(src: string): string {
   const decl = 'var<storage, read> table: array<f32>;';
-  const load = 'out[i] = table[(o * p.rows + row) * p.inner + k];';
+  const load = 'fn table_at(j: u32) -> f32 { return table[j]; }';
   if (!src.includes(decl) || !src.includes(load))
     throw new Error('gather: gather.wgsl no longer has the table declaration / load the f16 variant rewrites');
-  return src.replace(decl, 'var<storage, read> table: array<f16>;').replace(load, 'out[i] = f32(table[(o * p.rows + row) * p.inner + k]);');
+  return src.replace(decl, 'var<storage, read> table: array<f16>;').replace(load, 'fn table_at(j: u32) -> f32 { return f32(table[j]); }');
 }
 
 function checkIds(op: string, ids: Tensor, rows: number): void {
@@ -80,7 +80,19 @@ function gatherRaw(op: string, x: Tensor, ax: number, indices: Tensor, paddingId
   const inner = x.shape.slice(ax + 1).reduce((a, b) => a * b, 1);
   const p = { outer, rows, inner, count: indices.size, padding_idx: paddingIdx, distinct: 0, pad1: 0, pad2: 0 };
   const out = Tensor.empty(outShape, 'f32', op);
-  runtime().dispatch(x.dtype === 'f16' ? GATHER_F16 : GATHER, 'gather_forward', { table: x, ids: indices, out, p }, { threads: out.size });
+  // rows of >= 64 (embeddings, the MLM gather): a workgroup per row, over vec4s when the rows are
+  // (an f32 table); else one invocation per element
+  const byRow = inner >= 64;
+  const threads = { threads: byRow ? outer * indices.size * 64 : out.size };
+  if (byRow && inner % 4 === 0 && x.dtype === 'f32' && x.buffer.size % 16 === 0)
+    runtime().dispatch(GATHER, 'gather_forward_rows4', { table4: x, ids: indices, out4: out, p }, threads);
+  else
+    runtime().dispatch(
+      x.dtype === 'f16' ? GATHER_F16 : GATHER,
+      byRow ? 'gather_forward_rows' : 'gather_forward',
+      { table: x, ids: indices, out, p },
+      threads,
+    );
   return record(
     op,
     out,
