@@ -1,6 +1,6 @@
 // BERT's post-LN residual block in one pass per row: s = dropout(h) + residual, y = LayerNorm(s)
-// (BertSelfOutput / BertOutput after their dense). Dropout keeps dropout.wgsl's mask exactly:
-// Philox counter (element index, offset) under the step's seed, y = h * scale or 0. The forward
+// (BertSelfOutput / BertOutput after their dense). Dropout keeps dropout.wgsl's mask exactly
+// (philox.wgsl's dropout_keep under the step's seed), y = h * scale or 0. The forward
 // saves s and the row's mean / rstd; the backward gives d residual = dLayerNorm/ds and
 // dh = dropout(d residual) from one invocation per row; the weight / bias gradients are
 // layernorm.wgsl's kernels on the saved s.
